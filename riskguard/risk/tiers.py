@@ -1,0 +1,58 @@
+"""Margin-tier tables packed into padded numpy arrays.
+
+Markets carry tiers as small tuples; the solver needs them as dense arrays so a
+million positions can pick their tier with one gather instead of a Python loop.
+Each row is one market's table, padded on the right with +inf floors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskguard.model.market import MarginTier
+
+
+@dataclass(frozen=True, slots=True)
+class TierTable:
+    floor: np.ndarray
+    """(tables, width) lower bound of each tier in the venue's tier basis; +inf pads."""
+    mmr: np.ndarray
+    cum: np.ndarray
+    size: np.ndarray
+    """(tables,) real tier count of each row."""
+
+    @classmethod
+    def from_tiers(cls, tables: Sequence[Sequence[MarginTier]]) -> TierTable:
+        if not tables:
+            raise ValueError("at least one tier table is required")
+        width = max(len(t) for t in tables)
+        if width == 0:
+            raise ValueError("a tier table is empty: every market needs at least one margin tier")
+        n = len(tables)
+        floor = np.full((n, width), np.inf)
+        mmr = np.zeros((n, width))
+        cum = np.zeros((n, width))
+        size = np.zeros(n, dtype=np.int64)
+        for i, tiers in enumerate(tables):
+            if not tiers:
+                raise ValueError(f"tier table {i} is empty: every market needs at least one margin tier")
+            size[i] = len(tiers)
+            floor[i, : len(tiers)] = [t.floor for t in tiers]
+            mmr[i, : len(tiers)] = [t.mmr for t in tiers]
+            cum[i, : len(tiers)] = [t.cum for t in tiers]
+            mmr[i, len(tiers) :] = tiers[-1].mmr
+            cum[i, len(tiers) :] = tiers[-1].cum
+        floor[:, 0] = 0.0  # the first tier always starts at zero size, whatever the venue prints
+        return cls(floor=floor, mmr=mmr, cum=cum, size=size)
+
+    @classmethod
+    def flat(cls, mmr: float, cum: float = 0.0) -> TierTable:
+        """A single-tier table, for venues or callers with one maintenance rate."""
+        return cls.from_tiers([[MarginTier(floor=0.0, cap=np.inf, mmr=mmr, cum=cum)]])
+
+    def tier_at(self, table: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """Index of the tier containing ``size`` (in the table's basis) for each row."""
+        return np.count_nonzero(self.floor[table] <= np.asarray(size, dtype=float)[:, None], axis=1) - 1
