@@ -85,13 +85,14 @@ def realized_volatility(
     return RealizedVolatility("ok", None, sigma, bar_seconds, n_returns)
 
 
-def sigma_buffer(side: int, mark: float, liquidation_price: float, sigma_horizon: float) -> float:
+def sigma_buffer(side: int, mark: float, liquidation_price: float | None, sigma_horizon: float) -> float:
     """Distance to the liquidation price in σ units: side·ln(mark/LP) / (σ·√h).
 
     Positive while the position is safe; ≤ 0 once the mark is at or past the liquidation price.
-    A long whose LP is ≤ 0 (or a short whose LP is infinite) can never be liquidated: +inf.
+    ``liquidation_price`` None means no finite price liquidates the position (the solver's NaN for an
+    over-collateralized position): +inf.
     """
-    if (side > 0 and liquidation_price <= 0) or (side < 0 and math.isinf(liquidation_price)):
+    if liquidation_price is None:
         return math.inf
     return side * math.log(mark / liquidation_price) / sigma_horizon
 
@@ -121,7 +122,7 @@ class LiquidationDistance:
 def liquidation_distance(
     side: int,
     mark: float,
-    liquidation_price: float,
+    liquidation_price: float | None,
     volatility: RealizedVolatility,
     horizon_seconds: float,
 ) -> LiquidationDistance:
@@ -129,8 +130,8 @@ def liquidation_distance(
     sigma_horizon = volatility.over(horizon_seconds)
     if sigma_horizon is None:
         return LiquidationDistance("unknown", volatility.reason, horizon_seconds, None, None)
-    if not (math.isfinite(mark) and mark > 0) or math.isnan(liquidation_price) or (
-        side < 0 and liquidation_price <= 0
+    if not (math.isfinite(mark) and mark > 0) or (
+        liquidation_price is not None and not (math.isfinite(liquidation_price) and liquidation_price > 0)
     ):
         return LiquidationDistance(
             "unknown", "BAD_PRICE: mark or liquidation price is missing", horizon_seconds, None, None

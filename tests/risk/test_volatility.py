@@ -107,10 +107,11 @@ def test_sigma_buffer_is_symmetric_for_a_short():
     assert sigma_buffer(+1, 100.0, 110.0, 0.05) < 0  # long already below its LP
 
 
-def test_sigma_buffer_when_position_cannot_be_liquidated_then_infinite():
-    assert sigma_buffer(+1, 100.0, 0.0, 0.05) == math.inf
-    assert sigma_buffer(-1, 100.0, math.inf, 0.05) == math.inf
-    assert touch_probability(math.inf) == 0.0
+def test_liquidation_distance_when_no_price_liquidates_then_infinite_buffer_and_zero_probability():
+    result = liquidation_distance(-1, 100.0, None, hourly_vol(0.01), horizon_seconds=HOUR)
+    assert result.status == "ok"
+    assert result.sigma_buffer == math.inf
+    assert result.touch_probability == 0.0
 
 
 def test_liquidation_distance_when_volatility_unknown_then_passes_reason_through():
@@ -122,7 +123,8 @@ def test_liquidation_distance_when_volatility_unknown_then_passes_reason_through
 
 
 @pytest.mark.parametrize(
-    ("side", "mark", "lp"), [(1, math.nan, 90.0), (1, 100.0, math.nan), (-1, 100.0, -1.0)]
+    ("side", "mark", "lp"),
+    [(1, math.nan, 90.0), (1, 100.0, math.nan), (-1, 100.0, -1.0), (1, 100.0, 0.0), (-1, 100.0, math.inf)],
 )
 def test_liquidation_distance_when_prices_are_bad_then_unknown(side, mark, lp):
     result = liquidation_distance(side, mark, lp, hourly_vol(0.01), horizon_seconds=HOUR)
