@@ -1,0 +1,193 @@
+"""Instrument specs and the emulator's own margin arithmetic.
+
+The emulator decides liquidations and reports ``liquidationPrice`` with a *numeric* root search on
+``equity(P) - maintenance(P)``. It never uses the closed-form liquidation formulas that riskguard's
+risk layer implements, so a test comparing the two cross-checks riskguard against an independent
+implementation instead of against a copy of itself.
+
+Units: a position's ``size`` is counted in contracts, signed (+ long, − short). For a linear
+instrument one contract is ``contract_size`` units of base asset and everything settles in the
+quote asset; for an inverse instrument one contract is ``contract_size`` units of quote currency
+(USD) and everything settles in the base coin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import field
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass
+
+STRICT = ConfigDict(extra="forbid")
+"""Scenario files are parsed straight into these dataclasses; unknown keys are typos, so fail."""
+
+_BISECTION_STEPS = 200
+
+
+class TierBasis(StrEnum):
+    """What a margin tier's ``floor``/``cap`` are measured in.
+
+    ``notional``: position value in the settle asset at the evaluated price (Binance USDⓈ-M, Bybit,
+    Hyperliquid; for inverse instruments this is the coin value, as Binance COIN-M brackets are).
+    ``contracts``: absolute contract count (OKX position tiers).
+    """
+
+    NOTIONAL = "notional"
+    CONTRACTS = "contracts"
+
+
+@dataclass(frozen=True, config=STRICT)
+class MarginTier:
+    """One bracket of a tiered maintenance schedule; ``cum`` is the maintenance amount (deduction)."""
+
+    floor: float
+    cap: float
+    mmr: float
+    cum: float
+    max_leverage: float
+
+
+@dataclass(frozen=True, config=STRICT)
+class Instrument:
+    """A perpetual contract as the emulator trades it; ``symbol`` is the venue-native id."""
+
+    symbol: str
+    base: str
+    quote: str
+    settle: str
+    inverse: bool
+    contract_size: float
+    price_tick: float
+    amount_step: float
+    tiers: tuple[MarginTier, ...]
+    tier_basis: TierBasis = TierBasis.NOTIONAL
+    min_amount: float = 0.0
+    funding_rate: float = 0.0001
+    funding_interval_hours: int = 8
+    open_interest: float = 0.0
+    """Open interest in contracts; the synthetic history wiggles around it."""
+    book_depth: int = 20
+    book_step_bps: float = 1.0
+    book_level_size: float = 5.0
+    """Contracts resting at the best level; deeper levels hold progressively more."""
+    extra: dict[str, str] = field(default_factory=dict)
+    """Venue-specific passthrough strings a dialect may need (e.g. ``pair`` or ``contractType``)."""
+
+    def tier_for(self, size: float, price: float) -> MarginTier:
+        """The tier whose [floor, cap) range contains this position at ``price``; the last tier beyond."""
+        measure = self.tier_measure(size, price)
+        for tier in self.tiers:
+            if measure < tier.cap:
+                return tier
+        return self.tiers[-1]
+
+    def tier_measure(self, size: float, price: float) -> float:
+        """The quantity tiers are keyed on, for a position of ``size`` contracts at ``price``."""
+        if self.tier_basis is TierBasis.CONTRACTS:
+            return abs(size)
+        return self.notional(size, price)
+
+    def notional(self, size: float, price: float) -> float:
+        """Absolute position value in the settle asset."""
+        if self.inverse:
+            return abs(size) * self.contract_size / price
+        return abs(size) * self.contract_size * price
+
+    def pnl(self, size: float, entry: float, price: float) -> float:
+        """Profit in the settle asset of ``size`` contracts opened at ``entry`` and marked at ``price``."""
+        if self.inverse:
+            return size * self.contract_size * (1.0 / entry - 1.0 / price)
+        return size * self.contract_size * (price - entry)
+
+    def maintenance(self, size: float, price: float) -> float:
+        """Maintenance margin in the settle asset: notional × tier mmr − tier cum."""
+        if size == 0:
+            return 0.0
+        tier = self.tier_for(size, price)
+        return max(self.notional(size, price) * tier.mmr - tier.cum, 0.0)
+
+    def round_price(self, price: float) -> float:
+        """Snap to the price tick (half-up), trimming binary noise."""
+        return round(round(price / self.price_tick) * self.price_tick, 12)
+
+    def round_amount(self, amount: float) -> float:
+        """Snap down to the amount step, so an order never exceeds what was asked."""
+        steps = int(amount / self.amount_step + 1e-9)
+        return round(steps * self.amount_step, 12)
+
+
+class MarginMode(StrEnum):
+    CROSS = "cross"
+    ISOLATED = "isolated"
+
+
+Leg = Literal["both", "long", "short"]
+"""Which position slot an order or position lives in: ``both`` in one-way mode, a side in hedge mode."""
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What the margin math needs to know about one open position."""
+
+    instrument: Instrument
+    size: float
+    entry: float
+    mark: float
+
+
+def _equity_minus_maintenance(
+    collateral: float, moving: Sequence[Exposure], frozen: Iterable[Exposure], price: float
+) -> float:
+    frozen_total = sum(e.instrument.pnl(e.size, e.entry, e.mark) - e.instrument.maintenance(e.size, e.mark)
+                       for e in frozen)
+    moving_total = sum(e.instrument.pnl(e.size, e.entry, price) - e.instrument.maintenance(e.size, price)
+                       for e in moving)
+    return collateral + frozen_total + moving_total
+
+
+def margin_surplus(collateral: float, exposures: Iterable[Exposure]) -> float:
+    """Equity minus maintenance margin at the current marks; negative means liquidatable."""
+    return _equity_minus_maintenance(collateral, (), exposures, 0.0)
+
+
+def solve_liquidation_price(
+    collateral: float, moving: Sequence[Exposure], frozen: Sequence[Exposure] = ()
+) -> float | None:
+    """The mark price of ``moving``'s instrument at which equity first equals maintenance margin.
+
+    ``collateral`` is the isolated margin, or the cross wallet balance of the settle asset. The
+    ``moving`` exposures (one symbol: a one-way position, or both legs of a hedge, which share one
+    price) are revalued at the candidate price; ``frozen`` ones (other symbols in the same cross pool)
+    stay at their own marks. The root is found by bisection between the mark and the far end of the
+    adverse direction (geometric midpoints, as the bracket spans decades), so tier boundaries need no
+    special handling. Returns ``None`` when no
+    adverse move ever liquidates (net flat, or over-collateralised).
+    """
+    if not moving:
+        return None
+    mark = moving[0].mark
+    net = sum(e.size for e in moving)
+    if net == 0:
+        return None
+
+    def surplus(price: float) -> float:
+        return _equity_minus_maintenance(collateral, moving, frozen, price)
+
+    if surplus(mark) <= 0:
+        return mark
+    far = mark * 1e-9 if net > 0 else mark * 1e9
+    if surplus(far) > 0:
+        return None
+    safe, unsafe = mark, far
+    for _ in range(_BISECTION_STEPS):
+        middle = (safe * unsafe) ** 0.5
+        if surplus(middle) > 0:
+            safe = middle
+        else:
+            unsafe = middle
+        if abs(safe - unsafe) <= 1e-12 * safe:
+            break
+    return (safe + unsafe) / 2

@@ -1,0 +1,196 @@
+"""HTTP front of the emulator: venue dialect routes, fault middleware and ``/__sim/`` admin API.
+
+Admin endpoints are venue-neutral and never faulted:
+
+* ``GET  /__sim/state``  — ``SimExchange.snapshot()`` plus armed faults and the path cursor.
+* ``POST /__sim/mark``   — ``{"symbol": "BTCUSDT", "price": 58000}`` or ``{"marks": {...}}``;
+  returns the liquidations it caused.
+* ``POST /__sim/step``   — apply the next scenario path event; returns liquidations.
+* ``GET/POST/DELETE /__sim/faults`` — list, arm (one ``Fault`` object or a list), clear.
+
+The server binds loopback only: it holds API secrets in plain text and has no business being
+reachable from anywhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import TypeAdapter, ValidationError
+
+from riskguard.sim.engine import Liquidation, OrderRejected
+from riskguard.sim.faults import DATA_FAULTS, Fault, FaultKind
+from riskguard.sim.scenario import Scenario, ScenarioPlayer, load_scenario
+from riskguard.sim.venues import Dialect, get_dialect
+
+PLAYER = web.AppKey("player", ScenarioPlayer)
+DIALECT = web.AppKey("dialect", Dialect)
+_REQUEST_FAULTS = "riskguard.sim.data_faults"
+_FAULTS = TypeAdapter(Fault | list[Fault])
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def request_faults(request: web.Request) -> dict[FaultKind, Fault]:
+    """Data faults (empty liquidation price, stale timestamps) that apply to this request."""
+    return request.get(_REQUEST_FAULTS, {})
+
+
+@web.middleware
+async def _fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/__sim/"):
+        return await handler(request)
+    faults = request.app[PLAYER].faults.take(request.path)
+    request[_REQUEST_FAULTS] = {f.kind: f for f in faults if f.kind in DATA_FAULTS}
+    for fault in faults:
+        if fault.kind is FaultKind.LATENCY:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        elif fault.kind is FaultKind.TIMEOUT:
+            await asyncio.sleep(fault.hang_s)
+        elif fault.kind in (FaultKind.RATE_LIMIT, FaultKind.BANNED, FaultKind.SERVER_ERROR):
+            return request.app[DIALECT].fault_response(fault)
+    response = await handler(request)
+    if any(f.kind is FaultKind.MALFORMED_JSON for f in faults) and isinstance(response, web.Response):
+        broken = (response.text or "{}")[: max(len(response.text or "") // 2, 1)] + '{"'
+        return web.Response(status=200, text=broken, content_type="application/json")
+    return response
+
+
+def _liquidations_view(events: list[Liquidation]) -> list[dict]:
+    return [{"api_key": e.api_key, "symbol": e.symbol, "leg": e.leg, "size": e.size, "price": e.price,
+             "time_ms": e.time_ms} for e in events]
+
+
+async def _state(request: web.Request) -> web.Response:
+    player = request.app[PLAYER]
+    state = player.exchange.snapshot()
+    state["faults"] = [_FAULTS.dump_python(f, mode="json") for f in player.faults.armed]
+    state["path_position"] = player.position
+    state["path_remaining"] = len(player.remaining)
+    return web.json_response(state)
+
+
+async def _mark(request: web.Request) -> web.Response:
+    body = await request.json()
+    marks = body.get("marks") or {body["symbol"]: body["price"]}
+    events: list[Liquidation] = []
+    try:
+        for symbol, price in marks.items():
+            events.extend(request.app[PLAYER].exchange.set_mark(symbol, float(price)))
+    except OrderRejected as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    return web.json_response({"liquidations": _liquidations_view(events)})
+
+
+async def _step(request: web.Request) -> web.Response:
+    player = request.app[PLAYER]
+    events = player.step()
+    return web.json_response({"liquidations": _liquidations_view(events), "path_position": player.position,
+                              "path_remaining": len(player.remaining)})
+
+
+async def _faults(request: web.Request) -> web.Response:
+    book = request.app[PLAYER].faults
+    if request.method == "DELETE":
+        book.clear()
+    elif request.method == "POST":
+        try:
+            parsed = _FAULTS.validate_python(await request.json())
+        except (ValidationError, json.JSONDecodeError) as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        for fault in parsed if isinstance(parsed, list) else [parsed]:
+            book.arm(fault)
+    return web.json_response({"faults": [_FAULTS.dump_python(f, mode="json") for f in book.armed]})
+
+
+def build_app(venue: str, scenario: Scenario | None = None, clock: Callable[[], int] | None = None
+              ) -> web.Application:
+    """The emulator for ``venue``; ``scenario`` fills in over the dialect's default scenario.
+
+    :param clock: epoch-milliseconds source for the exchange (tests pin it; default wall time).
+    """
+    dialect = get_dialect(venue)
+    player = ScenarioPlayer((scenario or Scenario()).over(dialect.default_scenario()), clock)
+    app = web.Application(middlewares=[_fault_middleware])
+    app[PLAYER] = player
+    app[DIALECT] = dialect
+    app.add_routes([
+        web.get("/__sim/state", _state),
+        web.post("/__sim/mark", _mark),
+        web.post("/__sim/step", _step),
+        web.get("/__sim/faults", _faults),
+        web.post("/__sim/faults", _faults),
+        web.delete("/__sim/faults", _faults),
+    ])
+    app.add_routes(dialect.routes(player))
+    return app
+
+
+@dataclass(frozen=True)
+class RunningSim:
+    """A started emulator: where it listens and its live state."""
+
+    base_url: str
+    app: web.Application
+    runner: web.AppRunner
+
+    @property
+    def player(self) -> ScenarioPlayer:
+        return self.app[PLAYER]
+
+    async def close(self) -> None:
+        await self.runner.cleanup()
+
+
+async def _autoplay(player: ScenarioPlayer) -> None:
+    """Apply path events at their ``at_s`` offsets from start (unless stepped past already)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while player.remaining:
+        await asyncio.sleep(max(player.remaining[0].at_s - (loop.time() - started), 0.0))
+        player.step()
+
+
+async def _autoplay_context(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_autoplay(app[PLAYER]))
+    yield
+    task.cancel()
+
+
+async def serve(venue: str, host: str = "127.0.0.1", port: int = 0, scenario: Scenario | None = None,
+                autoplay: bool = False, clock: Callable[[], int] | None = None) -> RunningSim:
+    """Start the emulator on loopback; ``port=0`` picks a free port (see ``RunningSim.base_url``)."""
+    if not ipaddress.ip_address(host).is_loopback:
+        raise ValueError(f"the emulator binds loopback only, not {host}")
+    app = build_app(venue, scenario, clock)
+    if autoplay:
+        app.cleanup_ctx.append(_autoplay_context)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_port = runner.addresses[0][1]
+    return RunningSim(f"http://{host}:{bound_port}", app, runner)
+
+
+def run(venue: str, port: int = 0, scenario_path: str | Path | None = None, host: str = "127.0.0.1") -> None:
+    """Blocking entry point for ``riskguard sim``: serve until interrupted, playing the path in real time."""
+    scenario = load_scenario(scenario_path) if scenario_path else None
+
+    async def main() -> None:
+        sim = await serve(venue, host, port, scenario, autoplay=True)
+        print(f"riskguard sim: {venue} emulator at {sim.base_url} (Ctrl-C to stop)", flush=True)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sim.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
