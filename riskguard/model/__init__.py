@@ -1,0 +1,26 @@
+"""Typed, immutable domain objects shared by every layer."""
+
+from riskguard.model.account import Account, AccountType, AssetBalance, FeeRates
+from riskguard.model.market import ContractKind, MarginTier, Market, TierBasis
+from riskguard.model.position import MarginMode, Position, PositionSide, Side
+from riskguard.model.snapshot import MarketSeries, OrderBook, Quote, Snapshot, VenueMarkets
+
+__all__ = [
+    "Account",
+    "AccountType",
+    "AssetBalance",
+    "ContractKind",
+    "FeeRates",
+    "MarginMode",
+    "MarginTier",
+    "Market",
+    "MarketSeries",
+    "OrderBook",
+    "Position",
+    "PositionSide",
+    "Quote",
+    "Side",
+    "Snapshot",
+    "TierBasis",
+    "VenueMarkets",
+]

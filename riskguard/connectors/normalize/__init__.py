@@ -1,0 +1,130 @@
+"""Turn a snapshot document (ccxt structures) into the domain model.
+
+Both connectors end here: the live connector builds a SnapshotDoc from ccxt
+calls, the paper connector reads one from disk.
+"""
+
+from __future__ import annotations
+
+from riskguard.connectors.normalize.base import VenueNormalizer
+from riskguard.connectors.normalize.binance import BinanceCoinMNormalizer, BinanceNormalizer
+from riskguard.connectors.normalize.bybit import BybitNormalizer
+from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.hyperliquid import HyperliquidNormalizer
+from riskguard.connectors.normalize.okx import OkxNormalizer
+from riskguard.connectors.snapshot_doc import AccountData, SnapshotDoc, VenueData
+from riskguard.errors import SnapshotError
+from riskguard.model import (
+    Account,
+    AccountType,
+    Market,
+    MarketSeries,
+    OrderBook,
+    Position,
+    Quote,
+    Snapshot,
+    VenueMarkets,
+)
+
+NORMALIZERS: dict[str, VenueNormalizer] = {
+    n.venue: n
+    for n in (
+        BinanceNormalizer(),
+        BinanceCoinMNormalizer(),
+        BybitNormalizer(),
+        OkxNormalizer(),
+        HyperliquidNormalizer(),
+    )
+}
+GENERIC = VenueNormalizer()
+
+
+def normalizer_for(venue: str) -> VenueNormalizer:
+    return NORMALIZERS.get(venue, GENERIC)
+
+
+def _book(payload: Fields) -> OrderBook:
+    def levels(key: str) -> tuple[tuple[float, float], ...]:
+        rows = payload.data.get(key) or []
+        try:
+            return tuple((float(r[0]), float(r[1])) for r in rows)
+        except (TypeError, ValueError, IndexError):
+            raise SnapshotError("order book levels must be [price, amount] pairs", payload.at(key)) from None
+
+    ts = payload.opt_num("timestamp")
+    return OrderBook(bids=levels("bids"), asks=levels("asks"), timestamp_ms=int(ts) if ts is not None else None)
+
+
+def _series(vd: VenueData, symbol: str, path: str) -> MarketSeries:
+    ohlcv = vd.ohlcv.get(symbol)
+    oi = [
+        Fields(r, f"{path}.open_interest_history[{symbol!r}][{i}]")
+        for i, r in enumerate(vd.open_interest_history.get(symbol, []))
+    ]
+    funding = [
+        Fields(r, f"{path}.funding_history[{symbol!r}][{i}]") for i, r in enumerate(vd.funding_history.get(symbol, []))
+    ]
+    book = vd.order_books.get(symbol)
+    return MarketSeries(
+        timeframe=ohlcv.timeframe if ohlcv else None,
+        ohlcv=tuple(tuple(r) for r in ohlcv.rows) if ohlcv else (),  # type: ignore[misc]
+        open_interest=tuple(
+            (r.num("timestamp"), r.num("openInterestAmount")) for r in oi if r.has("openInterestAmount")
+        ),
+        open_interest_value=tuple(
+            (r.num("timestamp"), r.num("openInterestValue")) for r in oi if r.has("openInterestValue")
+        ),
+        funding=tuple((r.num("timestamp"), r.num("fundingRate")) for r in funding),
+        order_book=_book(Fields(book, f"{path}.order_books[{symbol!r}]")) if book else None,
+    )
+
+
+def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
+    norm = normalizer_for(venue)
+    path = f"{origin}: venues.{venue}"
+    raw = Fields(vd.raw, f"{path}.raw")
+    markets: dict[str, Market] = {}
+    for symbol, payload in vd.markets.items():
+        tiers = [
+            Fields(t, f"{path}.leverage_tiers[{symbol!r}][{i}]")
+            for i, t in enumerate(vd.leverage_tiers.get(symbol, []))
+        ]
+        markets[symbol] = norm.market(venue, Fields(payload, f"{path}.markets[{symbol!r}]"), tiers, raw)
+    quotes = {s: norm.quote(Fields(t, f"{path}.tickers[{s!r}]")) for s, t in vd.tickers.items()}
+    series = {s: _series(vd, s, path) for s in markets}
+    return VenueMarkets(venue=venue, markets=markets, quotes=quotes, series=series)
+
+
+def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str) -> Account:
+    norm = normalizer_for(ad.venue)
+    path = f"{origin}: accounts[{i}]"
+    positions: list[Position] = []
+    for j, payload in enumerate(ad.positions):
+        p = Fields(payload, f"{path}.positions[{j}]")
+        symbol = p.str("symbol")
+        market = vm.markets.get(symbol)
+        if market is None:
+            raise SnapshotError(f"no market data for {symbol!r}", p.at("symbol"))
+        position = norm.position(p, market, vm.quotes.get(symbol))
+        if position is not None:
+            positions.append(position)
+    balance = Fields(ad.balance, f"{path}.balance")
+    return Account(
+        name=ad.name,
+        venue=ad.venue,
+        balances=norm.balances(balance, positions),
+        positions=tuple(positions),
+        fees=norm.fees({s: Fields(f, f"{path}.trading_fees[{s!r}]") for s, f in ad.trading_fees.items()}),
+        account_type=AccountType(ad.settings.account_type),
+        hedge_mode=ad.settings.hedge_mode,
+        venue_metrics=norm.venue_metrics(balance),
+    )
+
+
+def build_snapshot(doc: SnapshotDoc, origin: str) -> Snapshot:
+    venues = {venue: _venue(venue, vd, origin) for venue, vd in doc.venues.items()}
+    accounts = tuple(_account(i, ad, venues[ad.venue], origin) for i, ad in enumerate(doc.accounts))
+    return Snapshot(taken_at_ms=doc.taken_at, venues=venues, accounts=accounts)
+
+
+__all__ = ["GENERIC", "NORMALIZERS", "Quote", "build_snapshot", "normalizer_for"]

@@ -1,0 +1,207 @@
+"""ccxt unified structures → domain model, with the venue's raw fields preferred.
+
+ccxt derives some numbers itself (it fills in a liquidation price for isolated
+positions when the venue sends none, for instance), so each venue subclass
+reads the raw ``info`` payload for anything the margin math depends on and only
+falls back to the unified field where the venue has nothing better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskguard.connectors.normalize.fields import Fields
+from riskguard.errors import SnapshotError
+from riskguard.model import (
+    AccountType,
+    AssetBalance,
+    ContractKind,
+    FeeRates,
+    MarginMode,
+    MarginTier,
+    Market,
+    Position,
+    PositionSide,
+    Quote,
+    Side,
+    TierBasis,
+)
+
+
+def continuous_tiers(rows: Sequence[tuple[float, float, float, float | None, float | None]]) -> tuple[MarginTier, ...]:
+    """Build tiers from (floor, cap, mmr, cum or None, max_leverage), deriving any missing cum.
+
+    cum_n = cum_{n-1} + floor_n·(mmr_n − mmr_{n-1}) is what keeps maintenance
+    margin continuous across brackets; venues that publish no deduction still
+    behave this way when they use marginal rates.
+    """
+    tiers: list[MarginTier] = []
+    for floor, cap, mmr, cum, max_lev in sorted(rows, key=lambda r: r[0]):
+        if cum is None:
+            cum = 0.0 if not tiers else tiers[-1].cum + floor * (mmr - tiers[-1].mmr)
+        tiers.append(MarginTier(floor=floor, cap=cap, mmr=mmr, cum=cum, max_leverage=max_lev))
+    return tuple(tiers)
+
+
+class VenueNormalizer:
+    """Generic ccxt venue: unified fields only.  Venue subclasses override what they know better."""
+
+    venue = "generic"
+
+    # -- markets -------------------------------------------------------------------
+
+    def market(self, venue: str, m: Fields, tiers: list[Fields], raw: Fields) -> Market:
+        kind = ContractKind.INVERSE if m.data.get("inverse") else ContractKind.LINEAR
+        if not (m.data.get("linear") or m.data.get("inverse")):
+            raise SnapshotError("market is neither linear nor inverse: not a derivatives contract", m.path)
+        precision = m.child("precision")
+        symbol = m.str("symbol")
+        try:
+            return Market(
+                venue=venue,
+                symbol=symbol,
+                kind=kind,
+                settle=m.str("settle"),
+                contract_size=m.num("contractSize", positive=True),
+                price_tick=precision.opt_num("price"),
+                amount_step=precision.opt_num("amount"),
+                tiers=self.tiers(tiers, m, raw),
+                tier_basis=self.tier_basis(kind),
+            )
+        except ValueError as exc:
+            raise SnapshotError(str(exc), m.path) from None
+
+    def tier_basis(self, kind: ContractKind) -> TierBasis:
+        return TierBasis.QUOTE_NOTIONAL if kind is ContractKind.LINEAR else TierBasis.BASE_QUANTITY
+
+    def tiers(self, tiers: list[Fields], market: Fields, raw: Fields) -> tuple[MarginTier, ...]:
+        if not tiers:
+            raise SnapshotError("no margin tiers for this market", market.at("symbol") + "(leverage_tiers)")
+        return continuous_tiers(
+            [
+                (
+                    t.num("minNotional", nonnegative=True),
+                    t.num("maxNotional", positive=True),
+                    t.num("maintenanceMarginRate", nonnegative=True),
+                    None,
+                    t.opt_num("maxLeverage"),
+                )
+                for t in tiers
+            ]
+        )
+
+    # -- quotes --------------------------------------------------------------------
+
+    def quote(self, t: Fields) -> Quote:
+        info = t.child("info")
+        mark = t.opt_num("markPrice") or info.opt_num("markPrice") or info.opt_num("markPx")
+        if mark is None:
+            raise SnapshotError("ticker has no mark price", t.at("markPrice"))
+        ts = t.opt_num("timestamp")
+        return Quote(
+            mark_price=mark,
+            timestamp_ms=int(ts) if ts is not None else None,
+            index_price=t.opt_num("indexPrice") or info.opt_num("indexPrice"),
+            last_price=t.opt_num("last"),
+            funding_rate=info.opt_num("lastFundingRate") or info.opt_num("fundingRate"),
+        )
+
+    # -- positions -----------------------------------------------------------------
+
+    def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
+        """A position, or None when the venue row is explicitly flat (zero contracts)."""
+        contracts = p.num("contracts", nonnegative=True)
+        if contracts == 0:
+            return None
+        side = Side(p.str("side"))
+        mode = MarginMode(p.str("marginMode", "cross"))
+        hedged = bool(p.data.get("hedged"))
+        return self._position(
+            p,
+            market,
+            quote,
+            side=side,
+            contracts=contracts,
+            entry=p.num("entryPrice", positive=True),
+            mark=p.opt_num("markPrice", zero_is_missing=True),
+            mode=mode,
+            position_side=(PositionSide(side.value) if hedged else PositionSide.BOTH),
+            isolated_margin=(p.opt_num("collateral") or p.opt_num("initialMargin"))
+            if mode is MarginMode.ISOLATED
+            else None,
+            venue_liq=p.opt_num("liquidationPrice", zero_is_missing=True),
+        )
+
+    def _position(
+        self,
+        p: Fields,
+        market: Market,
+        quote: Quote | None,
+        *,
+        side: Side,
+        contracts: float,
+        entry: float,
+        mark: float | None,
+        mode: MarginMode,
+        position_side: PositionSide,
+        isolated_margin: float | None,
+        venue_liq: float | None,
+        venue_bankruptcy: float | None = None,
+        venue_mm: float | None = None,
+        venue_im: float | None = None,
+        tier_index: int | None = None,
+        timestamp: float | None = None,
+    ) -> Position:
+        if mark is None:
+            if quote is None:
+                raise SnapshotError("position has no mark price and the market has no ticker", p.at("markPrice"))
+            mark = quote.mark_price
+        if mode is MarginMode.ISOLATED and isolated_margin is None:
+            raise SnapshotError("isolated position without its isolated margin", p.path)
+        ts = timestamp if timestamp is not None else p.opt_num("timestamp")
+        try:
+            return Position(
+                symbol=market.symbol,
+                side=side,
+                contracts=contracts,
+                entry_price=entry,
+                mark_price=mark,
+                margin_mode=mode,
+                position_side=position_side,
+                leverage=p.opt_num("leverage", zero_is_missing=True),
+                isolated_margin=isolated_margin,
+                venue_liquidation_price=venue_liq,
+                venue_bankruptcy_price=venue_bankruptcy,
+                venue_maintenance_margin=venue_mm if venue_mm is not None else p.opt_num("maintenanceMargin"),
+                venue_initial_margin=venue_im if venue_im is not None else p.opt_num("initialMargin"),
+                venue_unrealized_pnl=p.opt_num("unrealizedPnl"),
+                tier_index=tier_index,
+                timestamp_ms=int(ts) if ts is not None else None,
+            )
+        except ValueError as exc:
+            raise SnapshotError(str(exc), p.path) from None
+
+    # -- balances ------------------------------------------------------------------
+
+    def balances(self, b: Fields, positions: Sequence[Position]) -> dict[str, AssetBalance]:
+        total = b.child("total")
+        out: dict[str, AssetBalance] = {}
+        for asset, value in total.data.items():
+            if value is None:
+                continue
+            wallet = total.num(asset)
+            out[asset] = AssetBalance(asset=asset, wallet=wallet, cross_wallet=wallet)
+        return out
+
+    def venue_metrics(self, b: Fields) -> dict[str, float]:
+        return {}
+
+    def fees(self, fees: dict[str, Fields]) -> FeeRates | None:
+        for f in fees.values():
+            maker, taker = f.opt_num("maker"), f.opt_num("taker")
+            if maker is not None and taker is not None:
+                return FeeRates(maker=maker, taker=taker)
+        return None
+
+    def account_type(self, declared: str) -> AccountType:
+        return AccountType(declared)

@@ -1,0 +1,87 @@
+"""Binance USDⓈ-M (fapi) and COIN-M (dapi): brackets with ``cum``, positionRisk raw fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
+from riskguard.connectors.normalize.fields import Fields
+from riskguard.errors import SnapshotError
+from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Position, PositionSide, Quote, Side
+
+
+class BinanceNormalizer(VenueNormalizer):
+    venue = "binanceusdm"
+    floor_key, cap_key = "notionalFloor", "notionalCap"
+
+    def tiers(self, tiers: list[Fields], market: Fields, raw: Fields) -> tuple[MarginTier, ...]:
+        if not tiers:
+            raise SnapshotError("no leverage brackets for this market", market.at("symbol") + "(leverage_tiers)")
+        rows = []
+        for t in tiers:
+            info = t.child("info")
+            floor_key = self.floor_key if info.has(self.floor_key) else "qtylFloor"  # dapi spells it both ways
+            rows.append(
+                (
+                    info.num(floor_key, nonnegative=True),
+                    info.num(self.cap_key, positive=True),
+                    info.num("maintMarginRatio", nonnegative=True),
+                    info.num("cum"),
+                    info.opt_num("initialLeverage"),
+                )
+            )
+        return continuous_tiers(rows)
+
+    def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
+        info = p.child("info")
+        amount = info.num("positionAmt")
+        if amount == 0:
+            return None
+        leg = PositionSide(info.str("positionSide", "BOTH").lower())
+        side = Side.LONG if (leg is PositionSide.LONG or (leg is PositionSide.BOTH and amount > 0)) else Side.SHORT
+        margin_type = info.opt_str("marginType") or p.opt_str("marginMode")
+        if margin_type is None:
+            margin_type = "isolated" if (info.opt_num("isolatedWallet") or 0) != 0 else "cross"
+        mode = MarginMode(margin_type.lower())
+        return self._position(
+            p,
+            market,
+            quote,
+            side=side,
+            contracts=abs(amount),
+            entry=info.num("entryPrice", positive=True),
+            mark=info.opt_num("markPrice", zero_is_missing=True),
+            mode=mode,
+            position_side=leg,
+            isolated_margin=info.num("isolatedWallet") if mode is MarginMode.ISOLATED else None,
+            venue_liq=info.opt_num("liquidationPrice", zero_is_missing=True),
+            venue_mm=info.opt_num("maintMargin"),
+            timestamp=info.opt_num("updateTime", zero_is_missing=True),
+        )
+
+    def _asset_rows(self, b: Fields) -> list[Fields]:
+        info = b.data.get("info")
+        if isinstance(info, list):  # /fapi/v3/balance returns a bare list of assets
+            return b.items("info")
+        return b.child("info").items("assets")
+
+    def balances(self, b: Fields, positions: Sequence[Position]) -> dict[str, AssetBalance]:
+        rows = self._asset_rows(b)
+        if not rows:
+            raise SnapshotError("balance has no per-asset rows in its raw info", b.at("info"))
+        out = {}
+        for row in rows:
+            asset = row.str("asset")
+            wallet = row.num("walletBalance") if row.has("walletBalance") else row.num("balance")
+            out[asset] = AssetBalance(asset=asset, wallet=wallet, cross_wallet=row.num("crossWalletBalance"))
+        return out
+
+    def venue_metrics(self, b: Fields) -> dict[str, float]:
+        info = b.child("info") if isinstance(b.data.get("info"), dict) else Fields({}, b.at("info"))
+        keys = ("totalMaintMargin", "totalMarginBalance", "totalWalletBalance", "totalUnrealizedProfit")
+        return {k: v for k in keys if (v := info.opt_num(k)) is not None}
+
+
+class BinanceCoinMNormalizer(BinanceNormalizer):
+    venue = "binancecoinm"
+    floor_key, cap_key = "qtyFloor", "qtyCap"

@@ -1,0 +1,85 @@
+"""Bybit v5: risk-limit tiers with ``mmDeduction``, /v5/position/list raw fields, UTA wallet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
+from riskguard.connectors.normalize.fields import Fields
+from riskguard.errors import SnapshotError
+from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Position, PositionSide, Quote, Side
+
+_LEGS = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
+
+
+class BybitNormalizer(VenueNormalizer):
+    venue = "bybit"
+
+    def tiers(self, tiers: list[Fields], market: Fields, raw: Fields) -> tuple[MarginTier, ...]:
+        if not tiers:
+            raise SnapshotError("no risk-limit tiers for this market", market.at("symbol") + "(leverage_tiers)")
+        infos = sorted((t.child("info") for t in tiers), key=lambda f: f.num("riskLimitValue", positive=True))
+        rows = []
+        floor = 0.0
+        for info in infos:
+            cap = info.num("riskLimitValue", positive=True)
+            rows.append(
+                (
+                    floor,
+                    cap,
+                    info.num("maintenanceMargin", nonnegative=True),
+                    info.opt_num("mmDeduction") or 0.0,
+                    info.opt_num("maxLeverage"),
+                )
+            )
+            floor = cap
+        return continuous_tiers(rows)
+
+    def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
+        info = p.child("info")
+        size = info.num("size", nonnegative=True)
+        if size == 0:
+            return None
+        side = Side.LONG if info.str("side") == "Buy" else Side.SHORT
+        mode = MarginMode.ISOLATED if int(info.num("tradeMode")) == 1 else MarginMode.CROSS
+        risk_value = info.opt_num("riskLimitValue")
+        tier_index = None
+        if risk_value is not None:
+            caps = [t.cap for t in market.tiers]
+            tier_index = caps.index(risk_value) if risk_value in caps else None
+        return self._position(
+            p,
+            market,
+            quote,
+            side=side,
+            contracts=size / market.contract_size,
+            entry=info.num("avgPrice", positive=True),
+            mark=info.opt_num("markPrice", zero_is_missing=True),
+            mode=mode,
+            position_side=_LEGS.get(int(info.opt_num("positionIdx") or 0), PositionSide.BOTH),
+            isolated_margin=info.num("positionBalance") if mode is MarginMode.ISOLATED else None,
+            venue_liq=info.opt_num("liqPrice", zero_is_missing=True),
+            venue_bankruptcy=info.opt_num("bustPrice", zero_is_missing=True),
+            venue_mm=info.opt_num("positionMM"),
+            venue_im=info.opt_num("positionIM"),
+            tier_index=tier_index,
+            timestamp=info.opt_num("updatedTime", zero_is_missing=True),
+        )
+
+    def _wallet(self, b: Fields) -> Fields:
+        rows = b.child("info").child("result").items("list")
+        if not rows:
+            raise SnapshotError("wallet-balance has no account rows", b.at("info.result.list"))
+        return rows[0]
+
+    def balances(self, b: Fields, positions: Sequence[Position]) -> dict[str, AssetBalance]:
+        out = {}
+        for coin in self._wallet(b).items("coin"):
+            wallet = coin.num("walletBalance")
+            out[coin.str("coin")] = AssetBalance(asset=coin.str("coin"), wallet=wallet, cross_wallet=wallet)
+        return out
+
+    def venue_metrics(self, b: Fields) -> dict[str, float]:
+        wallet = self._wallet(b)
+        keys = ("accountMMRate", "accountIMRate", "totalMaintenanceMargin", "totalMarginBalance", "totalEquity")
+        return {k: v for k in keys if (v := wallet.opt_num(k)) is not None}

@@ -1,0 +1,99 @@
+"""Hyperliquid: margin tables from ``meta``, clearinghouseState positions and ledgers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
+from riskguard.connectors.normalize.fields import Fields
+from riskguard.errors import SnapshotError
+from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Position, Quote, Side
+from riskguard.model.position import PositionSide
+
+SINGLE_TIER_TABLE_IDS = 50
+"""Hyperliquid: margin table ids below 50 are a single tier whose max leverage is the id."""
+
+
+class HyperliquidNormalizer(VenueNormalizer):
+    venue = "hyperliquid"
+
+    def tiers(self, tiers: list[Fields], market: Fields, raw: Fields) -> tuple[MarginTier, ...]:
+        """Maintenance rate is half the initial rate at each tier's max leverage.
+
+        The deduction follows from continuity, which is how Hyperliquid defines it.
+        """
+        coin = market.str("baseName", market.str("base"))
+        meta = raw.child("meta")
+        asset = next((a for a in meta.items("universe") if a.str("name") == coin), None)
+        if asset is None:
+            raise SnapshotError(f"coin {coin!r} not in meta.universe", meta.at("universe"))
+        table_id = int(asset.opt_num("marginTableId") or asset.num("maxLeverage", positive=True))
+        if table_id < SINGLE_TIER_TABLE_IDS:
+            lev = asset.num("maxLeverage", positive=True)
+            return (MarginTier(floor=0.0, cap=float("inf"), mmr=1 / (2 * lev), cum=0.0, max_leverage=lev),)
+        for entry in meta.items("marginTables") if isinstance(meta.data.get("marginTables"), list) else []:
+            pair = entry.data
+            if isinstance(pair, list | tuple) and len(pair) == 2 and int(pair[0]) == table_id:
+                table = Fields(pair[1], f"{entry.path}[1]")
+                levels = table.items("marginTiers")
+                bounds = [lv.num("lowerBound", nonnegative=True) for lv in levels] + [float("inf")]
+                return continuous_tiers(
+                    [
+                        (
+                            bounds[i],
+                            bounds[i + 1],
+                            1 / (2 * lv.num("maxLeverage", positive=True)),
+                            None,
+                            lv.num("maxLeverage"),
+                        )
+                        for i, lv in enumerate(levels)
+                    ]
+                )
+        raise SnapshotError(f"margin table {table_id} not found", meta.at("marginTables"))
+
+    def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
+        info = p.child("info").child("position")
+        szi = info.num("szi")
+        if szi == 0:
+            return None
+        lev = info.child("leverage")
+        mode = MarginMode(lev.str("type"))
+        entry = info.num("entryPx", positive=True)
+        # The isolated ledger rawUsd already nets out the position's cost: margin = rawUsd + szi·entry.
+        isolated = lev.num("rawUsd") + szi * entry if mode is MarginMode.ISOLATED else None
+        return self._position(
+            p,
+            market,
+            quote,
+            side=Side.LONG if szi > 0 else Side.SHORT,
+            contracts=abs(szi),
+            entry=entry,
+            mark=None,
+            mode=mode,
+            position_side=PositionSide.BOTH,
+            isolated_margin=isolated,
+            venue_liq=info.opt_num("liquidationPx", zero_is_missing=True),
+            venue_im=info.opt_num("marginUsed"),
+        )
+
+    def balances(self, b: Fields, positions: Sequence[Position]) -> dict[str, AssetBalance]:
+        """Cross collateral excluding PnL = cross account value − cross positions' uPnL at mark."""
+        info = b.child("info")
+        cross = info.child("crossMarginSummary")
+        account_value = cross.num("accountValue")
+        upnl = sum(
+            p.side.sign * p.contracts * (p.mark_price - p.entry_price)
+            for p in positions
+            if p.margin_mode is MarginMode.CROSS
+        )
+        total = info.child("marginSummary").num("accountValue")
+        return {"USDC": AssetBalance(asset="USDC", wallet=total, cross_wallet=account_value - upnl)}
+
+    def venue_metrics(self, b: Fields) -> dict[str, float]:
+        info = b.child("info")
+        out = {}
+        if (v := info.opt_num("crossMaintenanceMarginUsed")) is not None:
+            out["crossMaintenanceMarginUsed"] = v
+        if (v := info.child("crossMarginSummary").opt_num("accountValue")) is not None:
+            out["crossAccountValue"] = v
+        return out

@@ -1,0 +1,96 @@
+"""OKX v5: position tiers by contract count, /account/positions raw fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from riskguard.connectors.normalize.base import VenueNormalizer
+from riskguard.connectors.normalize.fields import Fields
+from riskguard.errors import SnapshotError
+from riskguard.model import (
+    AssetBalance,
+    ContractKind,
+    MarginMode,
+    MarginTier,
+    Market,
+    Position,
+    PositionSide,
+    Quote,
+    Side,
+    TierBasis,
+)
+
+
+class OkxNormalizer(VenueNormalizer):
+    venue = "okx"
+
+    def tier_basis(self, kind: ContractKind) -> TierBasis:
+        return TierBasis.CONTRACTS
+
+    def tiers(self, tiers: list[Fields], market: Fields, raw: Fields) -> tuple[MarginTier, ...]:
+        """OKX publishes no deduction: a tier's rate applies to the whole position (cum = 0)."""
+        if not tiers:
+            raise SnapshotError("no position tiers for this market", market.at("symbol") + "(leverage_tiers)")
+        out = []
+        for t in sorted((t.child("info") for t in tiers), key=lambda f: f.num("minSz", nonnegative=True)):
+            try:
+                out.append(
+                    MarginTier(
+                        floor=t.num("minSz", nonnegative=True),
+                        cap=t.num("maxSz", positive=True),
+                        mmr=t.num("mmr", nonnegative=True),
+                        cum=0.0,
+                        max_leverage=t.opt_num("maxLever"),
+                    )
+                )
+            except ValueError as exc:
+                raise SnapshotError(str(exc), t.path) from None
+        return tuple(out)
+
+    def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
+        info = p.child("info")
+        pos = info.num("pos")
+        if pos == 0:
+            return None
+        leg = PositionSide(info.str("posSide", "net").replace("net", "both"))
+        side = Side(leg.value) if leg is not PositionSide.BOTH else (Side.LONG if pos > 0 else Side.SHORT)
+        mode = MarginMode(info.str("mgnMode"))
+        return self._position(
+            p,
+            market,
+            quote,
+            side=side,
+            contracts=abs(pos),
+            entry=info.num("avgPx", positive=True),
+            mark=info.opt_num("markPx", zero_is_missing=True),
+            mode=mode,
+            position_side=leg,
+            isolated_margin=info.num("margin") if mode is MarginMode.ISOLATED else None,
+            venue_liq=info.opt_num("liqPx", zero_is_missing=True),
+            venue_mm=info.opt_num("mmr"),
+            venue_im=info.opt_num("imr"),
+            timestamp=info.opt_num("uTime", zero_is_missing=True),
+        )
+
+    def balances(self, b: Fields, positions: Sequence[Position]) -> dict[str, AssetBalance]:
+        """Cross collateral per currency is cash balance less what isolated positions hold.
+
+        OKX itself calls its cross liquidation price an estimate; this is the
+        single-currency-margin reading of the account.
+        """
+        rows = b.child("info").items("data")
+        if not rows:
+            raise SnapshotError("balance has no account rows", b.at("info.data"))
+        out = {}
+        for d in rows[0].items("details"):
+            cash = d.num("cashBal")
+            isolated = (d.opt_num("isoEq") or 0.0) - (d.opt_num("isoUpl") or 0.0)
+            out[d.str("ccy")] = AssetBalance(asset=d.str("ccy"), wallet=cash, cross_wallet=cash - isolated)
+        return out
+
+    def venue_metrics(self, b: Fields) -> dict[str, float]:
+        rows = b.child("info").items("data")
+        if not rows:
+            return {}
+        keys = ("mgnRatio", "adjEq", "mmr", "imr", "totalEq")
+        return {k: v for k in keys if (v := rows[0].opt_num(k)) is not None}
