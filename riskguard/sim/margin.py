@@ -119,6 +119,21 @@ class Instrument:
         return round(steps * self.amount_step, 12)
 
 
+def tier_schedule(*brackets: tuple[float, float, float]) -> tuple[MarginTier, ...]:
+    """Tiers from ``(cap, mmr, max_leverage)`` rows, deriving floors and the maintenance amounts.
+
+    ``cum_n = cum_{n-1} + floor_n · (mmr_n − mmr_{n-1})`` keeps maintenance margin continuous across
+    tier boundaries, which is how every tiered venue defines its deduction.
+    """
+    tiers: list[MarginTier] = []
+    floor, cum, previous_mmr = 0.0, 0.0, 0.0
+    for cap, mmr, max_leverage in brackets:
+        cum += floor * (mmr - previous_mmr)
+        tiers.append(MarginTier(floor, cap, mmr, round(cum, 10), max_leverage))
+        floor, previous_mmr = cap, mmr
+    return tuple(tiers)
+
+
 class MarginMode(StrEnum):
     CROSS = "cross"
     ISOLATED = "isolated"

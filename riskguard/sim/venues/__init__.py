@@ -59,8 +59,9 @@ class Dialect(ABC):
         lands on the loopback emulator (and fails there) instead of reaching the real venue.
         """
 
-    def ccxt_options(self) -> dict[str, Any]:
-        """ccxt ``options`` needed to keep the client on endpoints the dialect serves."""
+    def ccxt_extra_config(self) -> dict[str, Any]:
+        """Further ccxt constructor config (``options``, ``exceptions``) that keeps the client on
+        endpoints the dialect serves and makes it behave as it does against the real host."""
         return {}
 
 
@@ -80,7 +81,7 @@ def venues() -> tuple[str, ...]:
 
 
 def ccxt_urls(venue: str, base_url: str) -> dict[str, Any]:
-    """``urls`` override pointing a ccxt ``venue`` client at an emulator at ``base_url``."""
+    """``urls`` override (the value of ccxt's ``urls`` key) pointing a ``venue`` client at ``base_url``."""
     return get_dialect(venue).ccxt_urls(base_url.rstrip("/"))
 
 
@@ -90,8 +91,7 @@ def ccxt_config(venue: str, base_url: str, account: AccountSpec | None = None) -
     This is what riskguard's live connector merges in when an account has ``endpoint:`` set.
     """
     dialect = get_dialect(venue)
-    config: dict[str, Any] = {"urls": dialect.ccxt_urls(base_url.rstrip("/")),
-                              "options": dialect.ccxt_options()}
+    config: dict[str, Any] = {"urls": dialect.ccxt_urls(base_url.rstrip("/")), **dialect.ccxt_extra_config()}
     if account is not None:
         config |= {"apiKey": account.api_key, "secret": account.secret}
         if account.passphrase:
