@@ -1,0 +1,586 @@
+"""Where other traders' liquidations probably sit: a time × price map of estimated liquidation notional.
+
+Entries, leverage and side of other traders are unobservable, so every number here is an estimate built on
+stated assumptions (venue-margin-math §10).  The method, in one pass and fully vectorized:
+
+1. New open interest.  For each bar with ΔOI > 0 the new positions' notional is ΔOI × contract size (valued
+   at the bar's entry price for linear markets, face value for inverse).  Open interest that existed before
+   the first bar is not attributed: its entries are unknown.
+2. Tilt.  ΔOI nets one long against one short, so a rule decides which side the *leveraged* openers were on:
+   taker buy share of the bar if taker volumes are given, else 0.5 ± ``funding_tilt`` by the funding sign,
+   else ratio/(1 + ratio) from the long/short account ratio, else 50/50.  The rule is chosen per bar (the
+   best input present in that bar) and the count of bars per rule is disclosed.
+3. Leverage.  The notional is spread over a leverage distribution (default 5/10/20/25/50/100x).
+4. Price.  Each slice is a representative isolated position of ``representative_notional`` quote, solved
+   with the venue's tiered liquidation solver.  Expressed in the venue's tier basis (quote notional for
+   linear, base quantity for inverse) that position's liquidation price is a fixed multiple of its entry,
+   so the solver runs once per (side, leverage) and every bar scales the ratio.
+5. Removal.  Liquidation triggers on mark, so a long level is removed by the first *later* bar whose mark
+   low reaches it (shorts: mark high).  The bar that opened a level cannot remove it: the order of events
+   inside a bar is unknown.  Without a mark series the last-price high/low stand in for mark.
+6. Decay.  When open interest falls every surviving level shrinks by the same factor OI_t / OI_{t-1};
+   which positions closed is unknown.  This keeps estimated notional ≤ open interest at all times.
+
+Missing or inconsistent inputs give ``status == "unknown"`` with a reason, never an empty map that
+would read as "nobody is at risk".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from riskguard.risk.solver import solve_liquidation
+from riskguard.risk.tiers import TierTable
+
+Status = Literal["ok", "unknown"]
+
+TILT_RULES = ("taker imbalance", "funding sign", "long/short ratio", "50/50")
+DECAY_RULE = (
+    "levels are removed when a later bar's mark low (longs) / mark high (shorts) reaches them; "
+    "all surviving levels shrink by OI_t/OI_(t-1) when open interest falls"
+)
+
+
+class MarketDataShapeError(ValueError):
+    """Inputs that cannot be a market history at all (wrong lengths, unsorted time); a caller bug."""
+
+
+@dataclass(frozen=True, eq=False)
+class MarketHistory:
+    """Aligned per-bar arrays, oldest first.  Optional series may hold NaN where a bar lacks the value.
+
+    ``open_interest`` is in contracts (multiplied by the venue's contract size); ``None`` means the
+    history was not available and the estimate will be "unknown".
+    """
+
+    times: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    open_interest: np.ndarray | None
+    vwap: np.ndarray | None = None
+    taker_buy_volume: np.ndarray | None = None
+    taker_sell_volume: np.ndarray | None = None
+    funding_rate: np.ndarray | None = None
+    long_short_ratio: np.ndarray | None = None
+    mark_high: np.ndarray | None = None
+    mark_low: np.ndarray | None = None
+    mark_close: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        times = np.asarray(self.times)
+        if np.issubdtype(times.dtype, np.integer):
+            times = times.astype("datetime64[ms]")  # ccxt timestamps are epoch milliseconds
+        if not np.issubdtype(times.dtype, np.datetime64) or times.ndim != 1:
+            raise MarketDataShapeError("times must be a 1-D datetime64 or epoch-millisecond array")
+        object.__setattr__(self, "times", times.astype("datetime64[ns]"))
+        n = times.shape[0]
+        for name in ("high", "low", "close", "volume", *_OPTIONAL_SERIES):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            arr = np.asarray(value, dtype=float)
+            if arr.shape != (n,):
+                raise MarketDataShapeError(f"{name} has shape {arr.shape}, expected ({n},) like times")
+            object.__setattr__(self, name, arr)
+        if n > 1 and not np.all(np.diff(self.times) > np.timedelta64(0)):
+            raise MarketDataShapeError("times must be strictly increasing")
+        marks = [self.mark_high is None, self.mark_low is None, self.mark_close is None]
+        if any(marks) and not all(marks):
+            raise MarketDataShapeError("mark_high, mark_low and mark_close must be given together")
+
+    @property
+    def size(self) -> int:
+        return int(self.times.shape[0])
+
+    @classmethod
+    def from_frames(
+        cls,
+        ohlcv: pd.DataFrame,
+        open_interest: pd.Series | pd.DataFrame | None,
+        *,
+        funding_rate: pd.Series | None = None,
+        long_short_ratio: pd.Series | None = None,
+        mark: pd.DataFrame | None = None,
+    ) -> MarketHistory:
+        """Align venue frames (DatetimeIndex) onto the candle timestamps.
+
+        ``ohlcv`` needs columns high, low, close, volume and may carry vwap, taker_buy_volume and
+        taker_sell_volume (sell defaults to volume − buy).  Open interest usually comes at a coarser
+        step than candles; it is interpolated linearly in time so a 5-minute ΔOI is spread over its five
+        1-minute bars instead of landing on one price.  Bars outside the OI coverage get NaN, which the
+        estimator reports as missing.  Funding and long/short ratio hold their last published value.
+        """
+        missing = {"high", "low", "close", "volume"} - set(ohlcv.columns)
+        if missing:
+            raise MarketDataShapeError(f"ohlcv lacks columns {sorted(missing)}")
+        if not isinstance(ohlcv.index, pd.DatetimeIndex):
+            raise MarketDataShapeError("ohlcv needs a DatetimeIndex of bar open times")
+        idx = ohlcv.index
+        buy = _column(ohlcv, "taker_buy_volume")
+        sell = _column(ohlcv, "taker_sell_volume")
+        if buy is not None and sell is None:
+            sell = ohlcv["volume"].to_numpy(float) - buy
+        oi = None
+        if open_interest is not None:
+            oi_series = _single_series(open_interest, "open_interest")
+            oi = _interpolate_onto(idx, oi_series)
+        if mark is not None and not {"high", "low", "close"} <= set(mark.columns):
+            raise MarketDataShapeError("mark needs columns high, low, close")
+        mark_aligned = None if mark is None else mark.reindex(idx)
+        return cls(
+            times=idx.to_numpy(dtype="datetime64[ns]"),
+            high=ohlcv["high"].to_numpy(float),
+            low=ohlcv["low"].to_numpy(float),
+            close=ohlcv["close"].to_numpy(float),
+            volume=ohlcv["volume"].to_numpy(float),
+            open_interest=oi,
+            vwap=_column(ohlcv, "vwap"),
+            taker_buy_volume=buy,
+            taker_sell_volume=sell,
+            funding_rate=None if funding_rate is None else _hold_onto(idx, funding_rate),
+            long_short_ratio=None if long_short_ratio is None else _hold_onto(idx, long_short_ratio),
+            mark_high=None if mark_aligned is None else mark_aligned["high"].to_numpy(float),
+            mark_low=None if mark_aligned is None else mark_aligned["low"].to_numpy(float),
+            mark_close=None if mark_aligned is None else mark_aligned["close"].to_numpy(float),
+        )
+
+
+_OPTIONAL_SERIES = (
+    "open_interest", "vwap", "taker_buy_volume", "taker_sell_volume", "funding_rate", "long_short_ratio",
+    "mark_high", "mark_low", "mark_close",
+)
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+    return frame[name].to_numpy(float) if name in frame.columns else None
+
+
+def _single_series(data: pd.Series | pd.DataFrame, name: str) -> pd.Series:
+    if isinstance(data, pd.DataFrame):
+        if data.shape[1] != 1:
+            raise MarketDataShapeError(f"{name} frame must have exactly one column, got {list(data.columns)}")
+        data = data.iloc[:, 0]
+    if not isinstance(data.index, pd.DatetimeIndex):
+        raise MarketDataShapeError(f"{name} needs a DatetimeIndex")
+    return data.astype(float).sort_index()
+
+
+def _interpolate_onto(idx: pd.DatetimeIndex, series: pd.Series) -> np.ndarray:
+    series = series.dropna()
+    if series.empty:
+        return np.full(len(idx), np.nan)
+    x = idx.asi8.astype(float)
+    xp = series.index.asi8.astype(float)
+    return np.interp(x, xp, series.to_numpy(float), left=np.nan, right=np.nan)
+
+
+def _hold_onto(idx: pd.DatetimeIndex, series: pd.Series) -> np.ndarray:
+    series = _single_series(series, series.name or "series")
+    return series.reindex(idx, method="ffill").to_numpy(float)
+
+
+# -- CONFIGURATION ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EstimatorConfig:
+    """Defaults follow the public heatmap tools (venue-margin-math §10) and are all disclosed in the output.
+
+    ``representative_notional`` is one other trader's position in quote; it decides which margin tier
+    (and so which mmr) the slices use.  Retail-sized positions sit in the first tier on every major venue.
+    """
+
+    leverages: tuple[float, ...] = (5.0, 10.0, 20.0, 25.0, 50.0, 100.0)
+    weights: tuple[float, ...] = (0.15, 0.25, 0.25, 0.15, 0.12, 0.08)
+    representative_notional: float = 10_000.0
+    bin_width_pct: float = 0.1
+    max_bins: int = 2_000
+    max_time_columns: int = 720
+    funding_tilt: float = 0.1
+
+    def __post_init__(self) -> None:
+        if len(self.leverages) == 0 or len(self.leverages) != len(self.weights):
+            raise ValueError("leverages and weights must be non-empty and of equal length")
+        if any(not (math.isfinite(lev) and lev > 0) for lev in self.leverages):
+            raise ValueError(f"leverages must be finite and > 0, got {self.leverages}")
+        if any(w < 0 for w in self.weights) or not math.isclose(sum(self.weights), 1.0, rel_tol=1e-9):
+            raise ValueError(f"weights must be >= 0 and sum to 1, got {self.weights}")
+        if not self.representative_notional > 0:
+            raise ValueError("representative_notional must be > 0")
+        if not 0 < self.bin_width_pct < 100:
+            raise ValueError("bin_width_pct must be in (0, 100)")
+        if self.max_bins < 2 or self.max_time_columns < 1:
+            raise ValueError("max_bins must be >= 2 and max_time_columns >= 1")
+        if not 0 <= self.funding_tilt <= 0.5:
+            raise ValueError("funding_tilt must be in [0, 0.5]")
+
+
+@dataclass(frozen=True, eq=False)
+class VenueTerms:
+    """The venue rules one market's liquidations follow; ``source`` names the tier table for disclosure."""
+
+    tiers: TierTable
+    inverse: bool
+    contract_size: float
+    source: str
+    table: int = 0
+    mmr_add: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.contract_size) and self.contract_size > 0):
+            raise ValueError("contract_size must be > 0")
+
+
+# -- RESULTS ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """Everything the estimate rests on, printed next to it so nobody reads it as observed data."""
+
+    leverages: tuple[float, ...]
+    weights: tuple[float, ...]
+    representative_notional: float
+    liquidation_distance_pct: dict[str, tuple[float, float]]
+    """leverage → (long, short) signed distance of the liquidation price from entry, percent."""
+    tilt_rule: str
+    tilt_bars: dict[str, int]
+    entry_price: str
+    trigger: str
+    bin_width: float
+    decay_rule: str
+    tier_table_source: str
+    unattributed: str = "open interest that existed before the first bar (entries unknown)"
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["liquidation_distance_pct"] = {k: list(v) for k, v in self.liquidation_distance_pct.items()}
+        out["leverages"], out["weights"] = list(self.leverages), list(self.weights)
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class LevelProfile:
+    """Estimated liquidation notional per price bin at one moment, split by whose positions liquidate."""
+
+    price_edges: np.ndarray
+    long_notional: np.ndarray
+    short_notional: np.ndarray
+    mark_price: float
+
+    @property
+    def bin_width(self) -> float:
+        return float(self.price_edges[1] - self.price_edges[0])
+
+    @property
+    def centers(self) -> np.ndarray:
+        return 0.5 * (self.price_edges[:-1] + self.price_edges[1:])
+
+
+@dataclass(frozen=True, eq=False)
+class LiquidationMap:
+    """Snapshots of the profile at the end of each time column: arrays are (columns, bins)."""
+
+    times: np.ndarray
+    price_edges: np.ndarray
+    long_density: np.ndarray
+    short_density: np.ndarray
+
+    @property
+    def density(self) -> np.ndarray:
+        return self.long_density + self.short_density
+
+
+@dataclass(frozen=True, eq=False)
+class LevelEstimate:
+    """``heatmap`` and ``profile`` are None exactly when ``status == "unknown"``."""
+
+    status: Status
+    reason: str | None
+    assumptions: Assumptions | None
+    heatmap: LiquidationMap | None
+    profile: LevelProfile | None
+    attributed_notional: float = 0.0
+    """Quote notional of all new open interest the window attributed (placed or not)."""
+    unplaced_notional: float = 0.0
+    """Part of it at leverages with no liquidation price (over-collateralized), so never binned."""
+
+
+def _unknown(reason: str) -> LevelEstimate:
+    return LevelEstimate("unknown", reason, None, None, None)
+
+
+# -- DATA QUALITY -----------------------------------------------------------------------------------------
+
+
+def _when(history: MarketHistory, i: int) -> str:
+    return str(np.datetime_as_string(history.times[i], unit="s"))
+
+
+def _first_bad(arr: np.ndarray, bad: np.ndarray) -> int | None:
+    hits = np.flatnonzero(bad)
+    return int(hits[0]) if hits.size else None
+
+
+def data_problem(history: MarketHistory) -> str | None:
+    """The first reason the history cannot support an estimate, or None.
+
+    Order matters only for the message: the most basic defect is named.
+    """
+    if history.open_interest is None:
+        return "open-interest history missing: new positions cannot be attributed"
+    if history.size < 2:
+        return f"need at least 2 bars, got {history.size}"
+    required = {"high": history.high, "low": history.low, "close": history.close, "volume": history.volume}
+    if history.mark_high is not None:
+        required |= {"mark_high": history.mark_high, "mark_low": history.mark_low,
+                     "mark_close": history.mark_close}
+    for name, arr in required.items():
+        i = _first_bad(arr, ~np.isfinite(arr))
+        if i is not None:
+            return f"{name} is NaN/inf at {_when(history, i)} ({int((~np.isfinite(arr)).sum())} bars)"
+    oi = history.open_interest
+    i = _first_bad(oi, ~np.isfinite(oi))
+    if i is not None:
+        return f"open interest missing at {_when(history, i)} ({int((~np.isfinite(oi)).sum())} bars)"
+    i = _first_bad(oi, oi <= 0)
+    if i is not None:
+        return f"open interest is not positive at {_when(history, i)}"
+    i = _first_bad(history.low, (history.low <= 0) | (history.high < history.low))
+    if i is not None:
+        return f"invalid candle (low <= 0 or high < low) at {_when(history, i)}"
+    steps = np.diff(history.times)
+    step = steps.min()
+    i = _first_bad(steps, steps != step)
+    if i is not None:
+        missing = steps[i] / step - 1
+        return f"gap in bars after {_when(history, i)}: {missing:g} bar(s) missing"
+    if not np.any(history.volume > 0):
+        return "no traded volume in the window"
+    changed = np.diff(oi) != 0
+    i = _first_bad(changed, changed & (history.volume[1:] <= 0))
+    if i is not None:
+        return f"open interest changed on a zero-volume bar at {_when(history, i + 1)}"
+    return None
+
+
+# -- ESTIMATION -------------------------------------------------------------------------------------------
+
+
+def long_share(history: MarketHistory, funding_tilt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Fraction of each bar's new open interest attributed to longs, and the rule used (index in TILT_RULES).
+
+    Lower-priority rules are applied first and overwritten wherever a better input exists for the bar.
+    """
+    n = history.size
+    share = np.full(n, 0.5)
+    rule = np.full(n, 3, dtype=np.int64)
+    if history.long_short_ratio is not None:
+        ratio = history.long_short_ratio
+        ok = np.isfinite(ratio) & (ratio > 0)
+        share = np.where(ok, ratio / (1.0 + np.where(ok, ratio, 0.0)), share)
+        rule = np.where(ok, 2, rule)
+    if history.funding_rate is not None:
+        ok = np.isfinite(history.funding_rate)
+        share = np.where(ok, 0.5 + funding_tilt * np.sign(np.nan_to_num(history.funding_rate)), share)
+        rule = np.where(ok, 1, rule)
+    if history.taker_buy_volume is not None and history.taker_sell_volume is not None:
+        buy, sell = history.taker_buy_volume, history.taker_sell_volume
+        total = buy + sell
+        ok = np.isfinite(total) & (total > 0) & (buy >= 0) & (sell >= 0)
+        share = np.where(ok, buy / np.where(ok, total, 1.0), share)
+        rule = np.where(ok, 0, rule)
+    return share, rule
+
+
+def liquidation_ratios(venue: VenueTerms, config: EstimatorConfig, reference_price: float) -> np.ndarray:
+    """Liquidation price / entry for the representative position, shape (2, leverages): row 0 long.
+
+    Solved at entry 1 with the position sized in the venue's tier basis (quote for linear, base
+    converted at ``reference_price`` for inverse); in that basis the tier, mmr and the ratio do not
+    depend on the entry, so one solve serves every bar.  NaN where no liquidation price exists.
+    """
+    lev = np.asarray(config.leverages, dtype=float)
+    n_lev = lev.shape[0]
+    side = np.repeat([1, -1], n_lev)
+    lev2 = np.tile(lev, 2)
+    size = config.representative_notional / (reference_price if venue.inverse else 1.0)
+    margin = size / lev2
+    sol = solve_liquidation(
+        inverse=np.full(2 * n_lev, venue.inverse),
+        side=side,
+        qty=np.full(2 * n_lev, size),
+        entry=np.ones(2 * n_lev),
+        margin=margin,
+        tiers=venue.tiers,
+        table=np.full(2 * n_lev, venue.table),
+        mmr_add=np.full(2 * n_lev, venue.mmr_add),
+    )
+    return sol.liquidation_price.reshape(2, n_lev)
+
+
+def estimate_levels(
+    history: MarketHistory, venue: VenueTerms, config: EstimatorConfig | None = None
+) -> LevelEstimate:
+    """Estimate liquidation levels over ``history`` (see module docstring for the method)."""
+    config = config or EstimatorConfig()
+    problem = data_problem(history)
+    if problem is not None:
+        return _unknown(problem)
+    oi_units = history.open_interest * venue.contract_size
+    d_oi = np.diff(oi_units, prepend=oi_units[0])
+    opened = np.flatnonzero(d_oi > 0)
+    if opened.size == 0:
+        return _unknown("open interest never rose in the window: no new positions to place")
+
+    has_vwap = history.vwap is not None
+    entry = (history.high + history.low + history.close) / 3.0
+    if has_vwap:
+        ok = np.isfinite(history.vwap) & (history.vwap > 0) & (history.volume > 0)
+        entry = np.where(ok, history.vwap, entry)
+    has_mark = history.mark_high is not None
+    kill_high = history.mark_high if has_mark else history.high
+    kill_low = history.mark_low if has_mark else history.low
+    mark_price = float((history.mark_close if has_mark else history.close)[-1])
+
+    ratios = liquidation_ratios(venue, config, mark_price)
+    share, rule = long_share(history, config.funding_tilt)
+    weights = np.asarray(config.weights)
+
+    e = entry[opened]
+    new_notional = d_oi[opened] if venue.inverse else d_oi[opened] * e
+    attributed = float(new_notional.sum())
+    side_notional = (new_notional * share[opened], new_notional * (1.0 - share[opened]))
+
+    placed = np.isfinite(ratios) & (ratios > 0)
+    unplaced = float(sum((side_notional[s][:, None] * weights[None, ~placed[s]]).sum() for s in (0, 1)))
+
+    # one flat array per side of (bar, price, notional) for every placed leverage slice
+    levels = []
+    for s in (0, 1):
+        lev_ok = np.flatnonzero(placed[s])
+        t = np.repeat(opened, lev_ok.size)
+        price = (e[:, None] * ratios[s, lev_ok][None, :]).ravel()
+        notional = (side_notional[s][:, None] * weights[None, lev_ok]).ravel()
+        levels.append((t, price, notional))
+    all_prices = np.concatenate([lv[1] for lv in levels])
+    if all_prices.size == 0:
+        return _unknown("no leverage in the distribution has a liquidation price on this venue")
+
+    width = config.bin_width_pct / 100.0 * mark_price
+    lo, hi = float(all_prices.min()), float(all_prices.max())
+    lo, hi = min(lo, mark_price), max(hi, mark_price)
+    if (hi - lo) / width > config.max_bins - 1:
+        width = (hi - lo) / (config.max_bins - 1)
+    edge0 = math.floor(lo / width) * width
+    n_bins = math.floor((hi - edge0) / width) + 1
+    edges = edge0 + width * np.arange(n_bins + 1)
+
+    n = history.size
+    per_col = max(1, math.ceil(n / config.max_time_columns))
+    n_cols = math.ceil(n / per_col)
+    log_keep = np.log(np.minimum(1.0, oi_units[1:] / oi_units[:-1]))
+    log_decay = np.concatenate([[0.0], np.cumsum(log_keep)])
+    col_end = np.minimum(np.arange(n_cols) * per_col + per_col - 1, n - 1)
+    log_decay_end = log_decay[col_end]
+
+    changes = np.zeros((n_cols, 2, n_bins))
+    for side, sign, crossing in ((0, 1.0, kill_low), (1, -1.0, kill_high)):
+        t, price, notional = levels[side]
+        death = _death_columns(t, sign * price, sign * crossing, per_col, n_cols)
+        bins = np.clip(((price - edge0) / width).astype(np.int64), 0, n_bins - 1)
+        col = t // per_col
+        # a level enters the snapshot of its own column and leaves in the column that reaches it, valued
+        # at that column's end; levels reached inside their own column never appear
+        born = np.flatnonzero(death > col)
+        changes[:, side] += np.bincount(
+            col[born] * n_bins + bins[born],
+            weights=notional[born] * np.exp(log_decay_end[col[born]] - log_decay[t[born]]),
+            minlength=n_cols * n_bins,
+        ).reshape(n_cols, n_bins)
+        dies = born[death[born] < n_cols]
+        changes[:, side] -= np.bincount(
+            death[dies] * n_bins + bins[dies],
+            weights=notional[dies] * np.exp(log_decay_end[death[dies]] - log_decay[t[dies]]),
+            minlength=n_cols * n_bins,
+        ).reshape(n_cols, n_bins)
+    densities = _roll_forward(changes, log_decay_end).transpose(1, 0, 2)
+
+    heatmap = LiquidationMap(history.times[col_end], edges, densities[0], densities[1])
+    profile = LevelProfile(edges, densities[0][-1].copy(), densities[1][-1].copy(), mark_price)
+    rule_counts = np.bincount(rule, minlength=len(TILT_RULES))
+    assumptions = Assumptions(
+        leverages=tuple(float(x) for x in config.leverages),
+        weights=tuple(float(x) for x in config.weights),
+        representative_notional=config.representative_notional,
+        liquidation_distance_pct={
+            f"{lev:g}x": (round(float(ratios[0, i] - 1) * 100, 4), round(float(ratios[1, i] - 1) * 100, 4))
+            for i, lev in enumerate(config.leverages)
+        },
+        tilt_rule="per bar, first available: " + " > ".join(TILT_RULES)
+        + f" (funding sign moves the long share to 0.5 ± {config.funding_tilt:g})",
+        tilt_bars={name: int(c) for name, c in zip(TILT_RULES, rule_counts, strict=True)},
+        entry_price="bar VWAP (typical price where VWAP missing)" if has_vwap else "typical price (H+L+C)/3",
+        trigger="mark high/low" if has_mark else "last-price high/low as a mark proxy",
+        bin_width=width,
+        decay_rule=DECAY_RULE,
+        tier_table_source=venue.source,
+    )
+    return LevelEstimate("ok", None, assumptions, heatmap, profile, attributed, unplaced)
+
+
+def _death_columns(
+    t: np.ndarray, level: np.ndarray, crossing: np.ndarray, per_col: int, n_cols: int
+) -> np.ndarray:
+    """Time column in which each level is first reached (crossing[s] <= level for some s > t).
+
+    Longs pass (low, price); shorts pass (−high, −price) so one "falls to or below" search serves both.
+    Returns ``n_cols`` for levels still alive at the end.  A level reached inside its own column gets that
+    column and never shows in a snapshot.  Later columns are searched with one ``searchsorted`` over the
+    running minima of column minima, rows offset so the whole (column, column') table is one sorted array.
+    """
+    padded = np.full(n_cols * per_col, np.inf)
+    padded[: crossing.shape[0]] = crossing
+    grid = padded.reshape(n_cols, per_col)
+    rest = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1]
+    after = np.full_like(rest, np.inf)
+    after[:, :-1] = rest[:, 1:]
+    col = t // per_col
+    death = col.copy()
+    alive = np.flatnonzero(after.ravel()[t] > level)
+
+    colmin = rest[:, 0]
+    finite = colmin[np.isfinite(colmin)]
+    lo, hi = float(finite.min()), float(finite.max())
+    span = max(hi - lo, 1e-12 * max(abs(hi), 1.0))
+    # scaled ∈ [−1, 0] falls as the price rises; an all-padding column (+inf) can never be reached: −2
+    scaled = np.where(np.isfinite(colmin), (lo - colmin) / span, -2.0)
+    idx = np.arange(n_cols)
+    later = np.where(idx[None, :] > idx[:, None], scaled[None, :], -2.0)
+    np.maximum.accumulate(later, axis=1, out=later)
+    later += 4.0 * idx[:, None]
+    c = col[alive]
+    query = c * 4.0 + np.clip((lo - level[alive]) / span, -1.5, 0.5)
+    death[alive] = np.searchsorted(later.ravel(), query, side="left") - c * n_cols
+    return death
+
+
+def _roll_forward(change: np.ndarray, log_decay_end: np.ndarray) -> np.ndarray:
+    """Turn per-column changes into per-column totals, shrinking the carried total by each column's decay."""
+    out = np.empty_like(change)
+    state = np.zeros(change.shape[1:])
+    keep = np.exp(np.diff(log_decay_end, prepend=log_decay_end[0]))
+    for c in range(change.shape[0]):
+        state *= keep[c]
+        state += change[c]
+        out[c] = state
+    # additions and removals of one level cancel to rounding error, which must not read as a level
+    out[out < 1e-9 * max(float(np.abs(change).max()), 1e-300)] = 0.0
+    return out

@@ -1,0 +1,150 @@
+"""A synthetic perpetual market whose liquidation clusters are known exactly.
+
+Speculators open isolated positions with a known side, leverage and size against an unleveraged market
+maker, so open interest is exactly the sum of open speculator positions (plus a constant stock opened
+before the window, which no estimator can see and the truth excludes).  Each position closes after a
+random lifetime or is liquidated when the mark (= last price here) reaches its liquidation price, solved
+with the venue solver.  Openers and closers are takers, the market maker is the maker, and extra churn
+volume with no open-interest effect adds noise to the taker imbalance.
+
+Price is a random walk in 10 sub-ticks per bar that alternates between trending stretches and
+mean-reverting ranges; ranges are where entries pile up, so clusters form as they do in real markets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskguard.model.market import MarginTier
+from riskguard.risk.liqlevels import EstimatorConfig, LevelProfile, MarketHistory, VenueTerms
+from riskguard.risk.solver import solve_liquidation
+from riskguard.risk.tiers import TierTable
+
+TICKS_PER_BAR = 10
+BASELINE_OI = 500.0  # base units held before the window; never changes
+
+
+def binance_like_venue() -> VenueTerms:
+    floors = (0.0, 50e3, 250e3, 1e6, 10e6)
+    mmrs = (0.004, 0.005, 0.01, 0.025, 0.05)
+    cums = [0.0]
+    for i in range(1, len(floors)):
+        cums.append(cums[-1] + floors[i] * (mmrs[i] - mmrs[i - 1]))
+    caps = (*floors[1:], float("inf"))
+    tiers = [MarginTier(floor=f, cap=c, mmr=m, cum=k) for f, c, m, k in zip(floors, caps, mmrs, cums, strict=True)]
+    return VenueTerms(TierTable.from_tiers([tiers]), inverse=False, contract_size=1.0, source="simulator brackets")
+
+
+@dataclass(frozen=True, eq=False)
+class SimulatedMarket:
+    history: MarketHistory
+    venue: VenueTerms
+    side: np.ndarray
+    """+1 long / −1 short per speculator position."""
+    leverage: np.ndarray
+    entry: np.ndarray
+    notional: np.ndarray
+    """Quote notional at entry."""
+    liquidation_price: np.ndarray
+    open_bar: np.ndarray
+    end_bar: np.ndarray
+    """Bar at whose end the position closed or was liquidated; ``bars`` if still open."""
+    liquidated: np.ndarray
+
+    @property
+    def alive(self) -> np.ndarray:
+        return self.end_bar >= self.history.size
+
+    def true_profile(self, edges: np.ndarray) -> LevelProfile:
+        """Liquidation notional of the positions still open at the end, binned on ``edges``."""
+        alive = self.alive
+        long_ = alive & (self.side > 0)
+        short = alive & (self.side < 0)
+        return LevelProfile(
+            edges,
+            np.histogram(self.liquidation_price[long_], edges, weights=self.notional[long_])[0],
+            np.histogram(self.liquidation_price[short], edges, weights=self.notional[short])[0],
+            float(self.history.close[-1]),
+        )
+
+
+def _price_path(rng: np.random.Generator, bars: int) -> np.ndarray:
+    """Log-price sub-ticks: 6-hour regimes, either trending or reverting to the regime's opening level."""
+    n = bars * TICKS_PER_BAR
+    regime_len = 360 * TICKS_PER_BAR
+    log_p = np.empty(n)
+    x = np.log(60_000.0)
+    for start in range(0, n, regime_len):
+        stop = min(start + regime_len, n)
+        shocks = rng.normal(0.0, 3e-4, stop - start)
+        if rng.random() < 0.5:
+            drift = rng.choice([-1.0, 1.0]) * 2e-5
+            log_p[start:stop] = x + np.cumsum(shocks + drift)
+        else:
+            anchor = x
+            for i in range(start, stop):
+                x += 0.01 * (anchor - x) + shocks[i - start]
+                log_p[i] = x
+        x = log_p[stop - 1]
+    return np.exp(log_p)
+
+
+def simulate_market(
+    seed: int = 0,
+    bars: int = 3 * 24 * 60,
+    opens_per_bar: float = 3.0,
+    mean_life_bars: float = 1_440.0,
+    config: EstimatorConfig | None = None,
+) -> SimulatedMarket:
+    """Speculators draw leverage from ``config``'s distribution, so the estimator's prior is the truth."""
+    config = config or EstimatorConfig()
+    rng = np.random.default_rng(seed)
+    venue = binance_like_venue()
+    ticks = _price_path(rng, bars).reshape(bars, TICKS_PER_BAR)
+    high, low, close = ticks.max(axis=1), ticks.min(axis=1), ticks[:, -1]
+
+    counts = rng.poisson(opens_per_bar, bars)
+    open_bar = np.repeat(np.arange(bars), counts)
+    n = open_bar.size
+    long_bias = 0.5 + 0.15 * np.sin(np.arange(bars) / 700.0)  # crowd leans long, then short
+    side = np.where(rng.random(n) < long_bias[open_bar], 1, -1)
+    leverage = rng.choice(np.asarray(config.leverages), n, p=np.asarray(config.weights))
+    entry = ticks[open_bar, rng.integers(0, TICKS_PER_BAR, n)]
+    notional = rng.lognormal(np.log(8_000.0), 0.8, n)
+    qty = notional / entry
+    liq = solve_liquidation(
+        inverse=np.zeros(n, dtype=bool), side=side, qty=qty, entry=entry, margin=notional / leverage,
+        tiers=venue.tiers, table=np.zeros(n, dtype=np.int64),
+    ).liquidation_price
+
+    close_bar = open_bar + 1 + rng.geometric(1.0 / mean_life_bars, n)
+    end_bar = np.minimum(close_bar, bars)
+    liquidated = np.zeros(n, dtype=bool)
+    for i in range(n):
+        window = slice(open_bar[i] + 1, end_bar[i])
+        hit = low[window] <= liq[i] if side[i] > 0 else high[window] >= liq[i]
+        if hit.any():
+            end_bar[i] = open_bar[i] + 1 + int(np.argmax(hit))
+            liquidated[i] = True
+
+    oi_change = np.bincount(open_bar, weights=qty, minlength=bars + 1)
+    oi_change -= np.bincount(end_bar, weights=qty, minlength=bars + 1)
+    open_interest = BASELINE_OI + np.cumsum(oi_change)[:bars]
+
+    closing = end_bar < bars
+    buy = np.bincount(open_bar[side > 0], weights=qty[side > 0], minlength=bars)
+    sell = np.bincount(open_bar[side < 0], weights=qty[side < 0], minlength=bars)
+    buy += np.bincount(end_bar[closing & (side < 0)], weights=qty[closing & (side < 0)], minlength=bars)[:bars]
+    sell += np.bincount(end_bar[closing & (side > 0)], weights=qty[closing & (side > 0)], minlength=bars)[:bars]
+    churn = rng.gamma(2.0, 0.5 * (buy + sell).mean(), bars)
+    churn_buy = churn * rng.uniform(0.35, 0.65, bars)
+    buy, sell = buy + churn_buy, sell + churn - churn_buy
+
+    history = MarketHistory(
+        times=np.arange(bars, dtype=np.int64) * 60_000,
+        high=high, low=low, close=close, volume=buy + sell, open_interest=open_interest,
+        vwap=ticks.mean(axis=1), taker_buy_volume=buy, taker_sell_volume=sell,
+    )
+    return SimulatedMarket(history, venue, side, leverage, entry, notional, liq, open_bar, end_bar, liquidated)
