@@ -110,6 +110,12 @@ class StressResult:
     maintenance: np.ndarray
     liquidated: np.ndarray
 
+    @classmethod
+    def unknown(cls, reason: str, shocks: np.ndarray, n_positions: int) -> "StressResult":
+        nan = np.full((shocks.shape[0], n_positions), np.nan)
+        liquidated = np.ones(nan.shape, dtype=bool)
+        return cls("unknown", reason, shocks, nan, nan, nan, nan, nan, liquidated)
+
     @property
     def margin_left(self) -> np.ndarray:
         """Equity above maintenance; ≤ 0 exactly where ``liquidated``."""
@@ -147,8 +153,7 @@ def stress(account: StressAccount, shocks: ArrayLike = DEFAULT_SHOCKS) -> Stress
     k, n = shocks.shape[0], account.side.shape[0]
     reason = _invalid_reason(account, shocks)
     if reason is not None:
-        nan = np.full((k, n), np.nan)
-        return StressResult("unknown", reason, shocks, nan, nan, nan, nan, nan, np.ones((k, n), dtype=bool))
+        return StressResult.unknown(reason, shocks, n)
 
     def tiled(values: np.ndarray | None) -> np.ndarray | None:
         return None if values is None else np.tile(values, k)
