@@ -32,7 +32,7 @@ from riskguard.sim.venues import Dialect, get_dialect
 
 PLAYER = web.AppKey("player", ScenarioPlayer)
 DIALECT = web.AppKey("dialect", Dialect)
-_REQUEST_FAULTS = "riskguard.sim.data_faults"
+_REQUEST_FAULTS = web.RequestKey("data_faults", dict)
 _FAULTS = TypeAdapter(Fault | list[Fault])
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
