@@ -405,7 +405,8 @@ def liquidation_ratios(venue: VenueTerms, config: EstimatorConfig, reference_pri
 
     Solved at entry 1 with the position sized in the venue's tier basis (quote for linear, base
     converted at ``reference_price`` for inverse); in that basis the tier, mmr and the ratio do not
-    depend on the entry, so one solve serves every bar.  NaN where no liquidation price exists.
+    depend on the entry, so one solve serves every bar.  NaN where no liquidation price exists or where
+    the leverage is so high that the position would start below maintenance margin.
     """
     lev = np.asarray(config.leverages, dtype=float)
     n_lev = lev.shape[0]
@@ -423,7 +424,10 @@ def liquidation_ratios(venue: VenueTerms, config: EstimatorConfig, reference_pri
         table=np.full(2 * n_lev, venue.table),
         mmr_add=np.full(2 * n_lev, venue.mmr_add),
     )
-    return sol.liquidation_price.reshape(2, n_lev)
+    ratio = sol.liquidation_price.reshape(2, n_lev)
+    # a leverage whose margin is below maintenance would be liquidated on entry: the venue refuses it
+    viable = np.array([[True], [False]]) == (ratio < 1.0)
+    return np.where(viable, ratio, np.nan)
 
 
 def estimate_levels(
@@ -459,7 +463,7 @@ def estimate_levels(
     attributed = float(new_notional.sum())
     side_notional = (new_notional * share[opened], new_notional * (1.0 - share[opened]))
 
-    placed = np.isfinite(ratios) & (ratios > 0)
+    placed = np.isfinite(ratios)
     unplaced = float(sum((side_notional[s][:, None] * weights[None, ~placed[s]]).sum() for s in (0, 1)))
 
     # one flat array per side of (bar, price, notional) for every placed leverage slice

@@ -1,0 +1,267 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from market_simulator import binance_like_venue
+
+from riskguard.risk.liqlevels import (
+    EstimatorConfig,
+    MarketDataShapeError,
+    MarketHistory,
+    VenueTerms,
+    estimate_levels,
+    liquidation_ratios,
+    long_share,
+)
+from riskguard.risk.solver import solve_liquidation
+from riskguard.risk.tiers import TierTable
+
+MINUTE_MS = 60_000
+FLAT = VenueTerms(TierTable.flat(0.005), inverse=False, contract_size=1.0, source="flat 0.5%")
+TEN_X = EstimatorConfig(leverages=(10.0,), weights=(1.0,), max_time_columns=10_000)
+
+
+def history(high, low, oi, *, close=None, volume=None, buy=None, sell=None, **extra):
+    high, low = np.asarray(high, float), np.asarray(low, float)
+    n = high.size
+    close = (high + low) / 2 if close is None else np.asarray(close, float)
+    return MarketHistory(
+        times=np.arange(n, dtype=np.int64) * MINUTE_MS,
+        high=high, low=low, close=close,
+        volume=np.full(n, 10.0) if volume is None else np.asarray(volume, float),
+        open_interest=None if oi is None else np.asarray(oi, float),
+        taker_buy_volume=None if buy is None else np.asarray(buy, float),
+        taker_sell_volume=None if sell is None else np.asarray(sell, float),
+        **extra,
+    )
+
+
+# -- exact numbers ---------------------------------------------------------------------------------------
+
+
+def test_estimate_levels_when_oi_rises_then_falls_then_long_level_is_crossed():
+    # bar 1: ΔOI = 10 base at typical price 100 → 1 000 quote, taker buy share 0.75 → 750 long, 250 short
+    # bar 2: OI 110 → 99 shrinks both by 0.9; bar 3: low 90 reaches the 10x long level at 90.45
+    h = history(
+        high=[100, 100, 100, 100], low=[100, 100, 100, 90], close=[100, 100, 100, 95],
+        oi=[100, 110, 99, 99], buy=[5, 7.5, 5, 5], sell=[5, 2.5, 5, 5],
+    )
+    est = estimate_levels(h, FLAT, TEN_X)
+    assert est.status == "ok" and est.reason is None
+    long_lp = 100 * (0.1 - 1) / (0.005 - 1)  # 90.4523 from the solver's closed form
+    short_lp = 100 * (0.1 + 1) / (0.005 + 1)  # 109.4527
+    edges = est.heatmap.price_edges
+    long_bin = np.searchsorted(edges, long_lp) - 1
+    short_bin = np.searchsorted(edges, short_lp) - 1
+    assert est.heatmap.long_density[1, long_bin] == pytest.approx(750.0)
+    assert est.heatmap.short_density[1, short_bin] == pytest.approx(250.0)
+    assert est.heatmap.long_density[2, long_bin] == pytest.approx(675.0)
+    assert est.heatmap.short_density[2, short_bin] == pytest.approx(225.0)
+    assert est.profile.long_notional.sum() == 0.0
+    assert est.profile.short_notional.sum() == pytest.approx(225.0)
+    assert est.attributed_notional == pytest.approx(1_000.0)
+    assert est.assumptions.liquidation_distance_pct["10x"] == pytest.approx((-9.5477, 9.4527), abs=1e-4)
+    assert est.assumptions.tilt_bars == {"taker imbalance": 4, "funding sign": 0, "long/short ratio": 0, "50/50": 0}
+
+
+def test_liquidation_ratios_when_scaled_by_entry_then_match_solver_at_that_entry():
+    config = EstimatorConfig(representative_notional=400_000.0)  # second/third tier on these brackets
+    for inverse in (False, True):
+        venue = VenueTerms(binance_like_venue().tiers, inverse=inverse, contract_size=1.0, source="t")
+        ratios = liquidation_ratios(venue, config, reference_price=50_000.0)
+        lev = np.tile(config.leverages, 2)
+        side = np.repeat([1, -1], len(config.leverages))
+        entry = np.full(lev.size, 37_000.0)
+        qty = 400_000.0 / 50_000.0 * entry if inverse else np.full(lev.size, 400_000.0) / entry
+        margin = qty / entry / lev if inverse else qty * entry / lev
+        direct = solve_liquidation(
+            inverse=np.full(lev.size, inverse), side=side, qty=qty, entry=entry, margin=margin,
+            tiers=venue.tiers, table=np.zeros(lev.size, dtype=np.int64),
+        ).liquidation_price
+        np.testing.assert_allclose(ratios.ravel() * 37_000.0, direct, rtol=1e-12)
+        assert np.all(ratios[0] < 1) and np.all(ratios[1] > 1)
+
+
+def test_long_share_when_inputs_missing_per_bar_then_falls_back_in_documented_order():
+    h = history(
+        high=[1, 1, 1, 1], low=[1, 1, 1, 1], oi=[1, 1, 1, 1],
+        buy=[3, np.nan, np.nan, np.nan], sell=[1, np.nan, np.nan, np.nan],
+        funding_rate=np.array([0.01, -0.0001, np.nan, np.nan]),
+        long_short_ratio=np.array([9.0, 9.0, 3.0, np.nan]),
+    )
+    share, rule = long_share(h, funding_tilt=0.1)
+    np.testing.assert_allclose(share, [0.75, 0.4, 0.75, 0.5])
+    np.testing.assert_array_equal(rule, [0, 1, 2, 3])
+
+
+# -- brute-force oracle ----------------------------------------------------------------------------------
+
+
+def oracle_profiles(h: MarketHistory, venue: VenueTerms, config: EstimatorConfig, edges: np.ndarray):
+    """Bar-by-bar loop over every level: the definition the vectorized estimator must reproduce."""
+    ratios = liquidation_ratios(venue, config, float(h.close[-1]))
+    share, _ = long_share(h, config.funding_tilt)
+    entry = (h.high + h.low + h.close) / 3
+    levels = []  # [side, price, notional]
+    out = np.zeros((h.size, 2, edges.size - 1))
+    for s in range(h.size):
+        levels = [lv for lv in levels if not (h.low[s] <= lv[1] if lv[0] == 0 else h.high[s] >= lv[1])]
+        if s > 0:
+            keep = min(1.0, h.open_interest[s] / h.open_interest[s - 1])
+            for lv in levels:
+                lv[2] *= keep
+            new = (h.open_interest[s] - h.open_interest[s - 1]) * venue.contract_size * entry[s]
+            if new > 0:
+                for side, part in ((0, share[s]), (1, 1 - share[s])):
+                    for i, w in enumerate(config.weights):
+                        levels.append([side, entry[s] * ratios[side, i], new * part * w])
+        for side in (0, 1):
+            pts = [(p, v) for sd, p, v in levels if sd == side]
+            if pts:
+                p, v = zip(*pts, strict=True)
+                out[s, side] = np.histogram(np.clip(p, edges[0], edges[-1] - 1e-9), edges, weights=v)[0]
+    return out
+
+
+bar_histories = st.integers(min_value=3, max_value=40).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.floats(-0.03, 0.03), min_size=n, max_size=n),
+        st.lists(st.floats(0.0, 0.02), min_size=n, max_size=n),
+        st.lists(st.floats(-30.0, 30.0), min_size=n, max_size=n),
+        st.lists(st.floats(0.1, 0.9), min_size=n, max_size=n),
+    )
+)
+
+
+def random_history(data) -> MarketHistory:
+    steps, wiggle, d_oi, buy_share = (np.asarray(x) for x in data)
+    close = 100 * np.exp(np.cumsum(steps))
+    oi = 1_000 + np.cumsum(d_oi)
+    return history(
+        high=close * (1 + np.asarray(wiggle)), low=close * (1 - np.asarray(wiggle)), close=close, oi=oi,
+        buy=10 * buy_share, sell=10 * (1 - buy_share),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(bar_histories, st.integers(min_value=1, max_value=7))
+def test_estimate_levels_when_compared_to_bar_loop_then_snapshots_match(data, per_col):
+    h = random_history(data)
+    est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=-(-h.size // per_col)))
+    if est.status == "unknown":
+        assert est.reason == "open interest never rose in the window: no new positions to place"
+        return
+    oracle = oracle_profiles(h, FLAT, EstimatorConfig(), est.heatmap.price_edges)
+    col_end = np.searchsorted(h.times, est.heatmap.times)
+    assert col_end[-1] == h.size - 1
+    np.testing.assert_allclose(est.heatmap.long_density, oracle[col_end, 0], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(est.heatmap.short_density, oracle[col_end, 1], rtol=1e-9, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(bar_histories)
+def test_estimate_levels_properties_hold_for_any_history(data):
+    h = random_history(data)
+    est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=10_000))
+    if est.status == "unknown":
+        return
+    long_d, short_d = est.heatmap.long_density, est.heatmap.short_density
+    total = long_d.sum(axis=1) + short_d.sum(axis=1)
+    # never more than the notional attributed so far, and never more than open interest at entry prices
+    assert np.all(total <= est.attributed_notional * (1 + 1e-9))
+    d_oi = np.diff(h.open_interest)
+    edges = est.heatmap.price_edges
+    for s in range(1, h.size):
+        if d_oi[s - 1] <= 0:  # no new positions: nothing may grow
+            assert np.all(long_d[s] <= long_d[s - 1] * (1 + 1e-9) + 1e-9)
+            assert np.all(short_d[s] <= short_d[s - 1] * (1 + 1e-9) + 1e-9)
+        if d_oi[s - 1] >= 0:  # no OI fall: only levels the bar reached may shrink
+            untouched_long = edges[1:] < h.low[s]
+            untouched_short = edges[:-1] > h.high[s]
+            assert np.all(long_d[s][untouched_long] >= long_d[s - 1][untouched_long] * (1 - 1e-9) - 1e-9)
+            assert np.all(short_d[s][untouched_short] >= short_d[s - 1][untouched_short] * (1 - 1e-9) - 1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.floats(1.5, 125.0), min_size=1, max_size=6),
+    st.floats(0.0, 0.05),
+    st.floats(100.0, 5e6),
+    st.booleans(),
+)
+def test_liquidation_ratios_when_any_leverage_then_long_below_and_short_above_entry(levs, mmr, size, inverse):
+    weights = tuple(np.full(len(levs), 1 / len(levs)))
+    config = EstimatorConfig(leverages=tuple(levs), weights=weights, representative_notional=size)
+    venue = VenueTerms(TierTable.flat(mmr), inverse=inverse, contract_size=1.0, source="flat")
+    ratios = liquidation_ratios(venue, config, reference_price=30_000.0)
+    placed = np.isfinite(ratios)
+    assert np.all(ratios[0][placed[0]] < 1.0) and np.all(ratios[1][placed[1]] > 1.0)
+    # only leverages that would start below maintenance margin go unplaced
+    viable = 1.0 / np.asarray(levs) > 1.01 * mmr
+    assert np.all(placed[:, viable])
+
+
+# -- degraded input ----------------------------------------------------------------------------------------
+
+GOOD = {"high": [101, 102, 103], "low": [99, 100, 101], "oi": [10, 11, 12]}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"oi": None}, "open-interest history missing: new positions cannot be attributed"),
+        ({"oi": [10, np.nan, 12]}, "open interest missing at 1970-01-01T00:01:00 (1 bars)"),
+        ({"oi": [10, 0, 12]}, "open interest is not positive at 1970-01-01T00:01:00"),
+        ({"close": [100, np.nan, 102]}, "close is NaN/inf at 1970-01-01T00:01:00 (1 bars)"),
+        ({"volume": [1, 0, 1]}, "open interest changed on a zero-volume bar at 1970-01-01T00:01:00"),
+        ({"volume": [0, 0, 0], "oi": [10, 10, 10]}, "no traded volume in the window"),
+        ({"oi": [12, 11, 10]}, "open interest never rose in the window: no new positions to place"),
+        ({"low": [99, 103, 101]}, "invalid candle (low <= 0 or high < low) at 1970-01-01T00:01:00"),
+    ],
+)
+def test_estimate_levels_when_input_degraded_then_unknown_with_reason(change, reason):
+    args = GOOD | change
+    est = estimate_levels(history(**args), FLAT)
+    assert (est.status, est.reason) == ("unknown", reason)
+    assert est.heatmap is None and est.profile is None
+
+
+def test_estimate_levels_when_bars_have_gap_then_unknown():
+    h = MarketHistory(
+        times=np.array([0, 1, 4, 5]) * MINUTE_MS, high=[2, 2, 2, 2], low=[1, 1, 1, 1], close=[1, 1, 1, 1],
+        volume=[1, 1, 1, 1], open_interest=[1, 2, 3, 4],
+    )
+    est = estimate_levels(h, FLAT)
+    assert (est.status, est.reason) == ("unknown", "gap in bars after 1970-01-01T00:01:00: 2 bar(s) missing")
+
+
+def test_estimate_levels_when_mark_series_has_nan_then_unknown():
+    mark = {"mark_high": np.array([101, 102, 103.0]), "mark_low": np.array([99, np.nan, 101.0]),
+            "mark_close": np.array([100, 101, 102.0])}
+    est = estimate_levels(history(**GOOD, **mark), FLAT)
+    assert est.reason == "mark_low is NaN/inf at 1970-01-01T00:01:00 (1 bars)"
+
+
+def test_market_history_when_shapes_malformed_then_raises_typed_error():
+    with pytest.raises(MarketDataShapeError, match=r"low has shape \(2,\), expected \(3,\)"):
+        MarketHistory(times=np.arange(3), high=[1, 1, 1], low=[1, 1], close=[1, 1, 1], volume=[1, 1, 1],
+                      open_interest=None)
+    with pytest.raises(MarketDataShapeError, match="strictly increasing"):
+        MarketHistory(times=np.array([0, 2, 1]), high=[1, 1, 1], low=[1, 1, 1], close=[1, 1, 1],
+                      volume=[1, 1, 1], open_interest=None)
+    with pytest.raises(MarketDataShapeError, match="given together"):
+        history(**GOOD, mark_high=np.ones(3))
+    frame = pd.DataFrame({"high": [1.0], "low": [1.0]}, index=pd.date_range("2024", periods=1, freq="min"))
+    with pytest.raises(MarketDataShapeError, match=r"lacks columns \['close', 'volume'\]"):
+        MarketHistory.from_frames(frame, None)
+
+
+def test_from_frames_when_oi_is_coarser_then_interpolated_and_uncovered_bars_unknown():
+    idx = pd.date_range("2024-01-01", periods=11, freq="min")
+    ohlcv = pd.DataFrame({"high": 101.0, "low": 99.0, "close": 100.0, "volume": 5.0}, index=idx)
+    oi = pd.Series([100.0, 110.0], index=idx[[0, 5]])
+    h = MarketHistory.from_frames(ohlcv, oi)
+    np.testing.assert_allclose(h.open_interest[:6], [100, 102, 104, 106, 108, 110])
+    est = estimate_levels(h, FLAT)
+    assert est.reason == "open interest missing at 2024-01-01T00:06:00 (5 bars)"
