@@ -12,6 +12,7 @@ Book amounts are in contracts (ccxt's unit for derivatives books), the same unit
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -86,7 +87,7 @@ class ExitFill:
     (no usable book or mark; nothing filled). Slippage is signed so that an adverse fill is positive.
     """
 
-    status: str
+    status: Literal["ok", "insufficient_depth", "unknown"]
     reason: str | None
     filled_contracts: float
     unfilled_contracts: float
@@ -159,7 +160,7 @@ def exit_fill(
 class ExitBuffer:
     """JSON ``exit_slippage_bp`` and ``buffer_net_of_slippage_pct`` for one position."""
 
-    status: str
+    status: Literal["ok", "unknown"]
     reason: str | None
     buffer_pct: float | None
     exit_slippage_bp: float | None

@@ -22,6 +22,7 @@ in a crash, and a single number keeps the table readable. One ``StressAccount`` 
 """
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -100,7 +101,7 @@ class StressResult:
     not read as survival.
     """
 
-    status: str
+    status: Literal["ok", "unknown"]
     reason: str | None
     shocks: np.ndarray
     price: np.ndarray

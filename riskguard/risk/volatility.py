@@ -13,6 +13,7 @@ or last-trade candles, not spot on another venue).
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -25,7 +26,7 @@ DEFAULT_MIN_RETURNS = 20
 class RealizedVolatility:
     """Per-bar σ of log returns; ``sigma_per_bar`` is None exactly when ``status == "unknown"``."""
 
-    status: str
+    status: Literal["ok", "unknown"]
     reason: str | None
     sigma_per_bar: float | None
     bar_seconds: float
@@ -112,7 +113,7 @@ def touch_probability(buffer_sigmas: float) -> float:
 class LiquidationDistance:
     """JSON ``sigma_buffer`` and ``touch_probability`` for one position; both None when unknown."""
 
-    status: str
+    status: Literal["ok", "unknown"]
     reason: str | None
     horizon_seconds: float
     sigma_buffer: float | None

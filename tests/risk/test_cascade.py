@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from riskguard.risk.bands import Band as DetectedBand
 from riskguard.risk.cascade import cascade_survival, simulate_cascade
 from riskguard.risk.stress import StressAccount
 from riskguard.risk.tiers import TierTable
@@ -166,3 +167,10 @@ def test_cascade_move_is_monotone_in_band_notional(rows, scale, refill, beyond_b
     assert len(large.steps) >= len(small.steps)
     direction = -1 if side == "long" else 1
     assert all(direction * (b - a) >= 0 for a, b in zip(large.path, large.path[1:], strict=False))
+
+
+def test_cascade_accepts_the_band_type_of_the_bands_module():
+    detected = DetectedBand(
+        side="long", price_low=96.0, price_high=97.0, notional=1_500.0, distance_pct=-3.0, peak_price=96.5
+    )
+    assert run([detected]).path == pytest.approx((96.03,))
