@@ -1,0 +1,86 @@
+"""Where each configured account's snapshot comes from: a file (paper/replay) or the venue.
+
+Both paths end in the same SnapshotDoc → model normalization.  The live path
+imports ccxt only when a live account is actually evaluated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from riskguard.config import AccountSpec
+from riskguard.connectors.normalize import build_snapshot
+from riskguard.connectors.snapshot_doc import SnapshotDoc, read_snapshot
+from riskguard.errors import RiskguardError, SnapshotError
+from riskguard.model import Account, Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    spec: AccountSpec
+    snapshot: Snapshot | None
+    account: Account | None
+    error: RiskguardError | None
+
+
+def _pick(spec: AccountSpec, snapshot: Snapshot, origin: str) -> Account:
+    wanted = spec.config.snapshot_account or spec.name
+    try:
+        return snapshot.account(wanted)
+    except KeyError as exc:
+        raise SnapshotError(str(exc.args[0]), origin) from None
+
+
+def load_snapshot_file(path: Path) -> Snapshot:
+    return build_snapshot(read_snapshot(path), str(path))
+
+
+def _from_doc(spec: AccountSpec, doc: SnapshotDoc, origin: str) -> Loaded:
+    snapshot = build_snapshot(doc, origin)
+    return Loaded(spec, snapshot, _pick(spec, snapshot, origin), None)
+
+
+async def _live(spec: AccountSpec) -> Loaded:
+    from riskguard.connectors.live import fetch_snapshot_doc  # ccxt lives behind this import
+
+    try:
+        doc = await fetch_snapshot_doc(spec)
+        doc = doc.model_copy(update={"accounts": [a.model_copy(update={"name": spec.name}) for a in doc.accounts]})
+        return _from_doc(spec, doc, f"{spec.name} (live {spec.config.venue})")
+    except RiskguardError as exc:
+        return Loaded(spec, None, None, exc)
+
+
+async def _all_live(specs: list[AccountSpec]) -> list[Loaded]:
+    return list(await asyncio.gather(*(_live(s) for s in specs)))
+
+
+def load_accounts(specs: list[AccountSpec], preloaded: dict[Path, SnapshotDoc] | None = None) -> list[Loaded]:
+    """Every requested account, in order; a failure is carried per account, never dropped."""
+    docs: dict[Path, SnapshotDoc | RiskguardError] = dict(preloaded or {})
+    results: dict[str, Loaded] = {}
+    for spec in specs:
+        if spec.config.is_live:
+            continue
+        path = spec.snapshot_path
+        assert path is not None  # guaranteed by AccountConfig validation
+        if path not in docs:
+            try:
+                docs[path] = read_snapshot(path)
+            except RiskguardError as exc:
+                docs[path] = exc
+        doc = docs[path]
+        if isinstance(doc, RiskguardError):
+            results[spec.name] = Loaded(spec, None, None, doc)
+            continue
+        try:
+            results[spec.name] = _from_doc(spec, doc, str(path))
+        except RiskguardError as exc:
+            results[spec.name] = Loaded(spec, None, None, exc)
+    live = [s for s in specs if s.config.is_live]
+    if live:
+        for loaded in asyncio.run(_all_live(live)):
+            results[loaded.spec.name] = loaded
+    return [results[s.name] for s in specs]

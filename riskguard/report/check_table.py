@@ -1,0 +1,102 @@
+"""Rich tables for people: one per account, worst news first in colour."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from riskguard.check import CheckResult
+from riskguard.risk.account_risk import PriceSource
+from riskguard.rules.codes import Status
+from riskguard.rules.policy_check import AccountVerdict
+
+STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.BREACH: "bold red", Status.UNKNOWN: "bold magenta"}
+
+
+def _price(x: float | None) -> str:
+    return "—" if x is None else f"{x:,.8g}"
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}%"
+
+
+def _status(s: Status) -> Text:
+    return Text(s.value.upper(), style=STYLE[s])
+
+
+def _liq(p) -> str:
+    if p.liquidation_source is PriceSource.NONE:
+        return "none"
+    mark = {PriceSource.VENUE: " (venue)", PriceSource.UNAVAILABLE: ""}.get(p.liquidation_source, "")
+    est = " ~" if p.is_estimate else ""
+    return _price(p.liquidation_price) + mark + est
+
+
+def account_table(a: AccountVerdict) -> Table:
+    title = Text.assemble((f"{a.name}", "bold"), f"  {a.venue}  ", _status(a.status))
+    t = Table(title=title, title_justify="left", expand=False)
+    for col, just in (
+        ("symbol", "left"),
+        ("side", "left"),
+        ("mode", "left"),
+        ("size", "right"),
+        ("entry", "right"),
+        ("mark", "right"),
+        ("liq (computed)", "right"),
+        ("liq (venue)", "right"),
+        ("gap bp", "right"),
+        ("bankruptcy", "right"),
+        ("buffer", "right"),
+        ("margin ratio", "right"),
+        ("eff. lev", "right"),
+        ("status", "left"),
+    ):
+        t.add_column(col, justify=just, no_wrap=True)
+    for v in a.positions:
+        p = v.risk
+        t.add_row(
+            p.symbol,
+            p.side if p.position_side == "both" else f"{p.side} ({p.position_side} leg)",
+            p.margin_mode,
+            f"{p.contracts:,.8g}",
+            _price(p.entry_price),
+            _price(p.mark_price),
+            _liq(p),
+            _price(p.venue_liquidation_price),
+            "—" if p.liquidation_gap_bp is None else f"{p.liquidation_gap_bp:+.2f}",
+            _price(p.bankruptcy_price),
+            _pct(p.buffer_pct),
+            f"{p.margin_ratio:.2%}",
+            f"{p.effective_leverage:.2f}x",
+            _status(v.status),
+        )
+    return t
+
+
+def render(result: CheckResult, console: Console) -> None:
+    for a in result.accounts:
+        if a.positions:
+            console.print(account_table(a))
+        else:
+            console.print(
+                Text.assemble(
+                    (a.name, "bold"), f"  {a.venue}  ", _status(a.status), "  no open positions" if a.risk else ""
+                )
+            )
+        if a.risk:
+            for c in a.risk.cross:
+                console.print(
+                    f"  cross {c.asset}: equity {c.equity:,.2f}, maintenance {c.maintenance_margin:,.2f}, "
+                    f"margin ratio {c.margin_ratio:.2%}, buffer {c.buffer_pct:.2f}%, "
+                    f"effective leverage {c.effective_leverage:.2f}x"
+                )
+        findings = [*a.findings, *(f for v in a.positions for f in v.findings)]
+        for f in findings:
+            if f.severity.value == 0:
+                continue
+            where = f" {f.symbol}" if f.symbol else ""
+            console.print(f"  [{STYLE[Status.of(f.severity)]}]{f.code.value}[/]{where}: {f.message}")
+        console.print()
+    console.print(Text.assemble("overall: ", _status(result.status), f"  (exit {int(result.status.exit_code)})"))

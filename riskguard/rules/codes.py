@@ -1,0 +1,114 @@
+"""Stable reason codes, severities and exit codes: the contract with scripts and bots.
+
+Codes never change meaning once published; ``docs/reason-codes.md`` is
+generated from this table and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class Severity(IntEnum):
+    """Ordered so the worst finding decides an account's status."""
+
+    INFO = 0
+    WARNING = 1
+    BREACH = 2
+    UNKNOWN = 3
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    BREACH = "breach"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def of(cls, severity: Severity) -> Status:
+        return _STATUS_OF[severity]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode[self.name]
+
+    @property
+    def severity(self) -> Severity:
+        return next(s for s, st in _STATUS_OF.items() if st is self)
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    WARNING = 1
+    BREACH = 2
+    UNKNOWN = 3
+    """Could not evaluate: bad config or data, missing or stale inputs, a failed read."""
+
+
+_STATUS_OF = {
+    Severity.INFO: Status.OK,
+    Severity.WARNING: Status.WARNING,
+    Severity.BREACH: Status.BREACH,
+    Severity.UNKNOWN: Status.UNKNOWN,
+}
+
+
+class ReasonCode(StrEnum):
+    LIQUIDATION_BUFFER_BELOW_MIN = "LIQUIDATION_BUFFER_BELOW_MIN"
+    LIQUIDATION_BUFFER_BELOW_WARN = "LIQUIDATION_BUFFER_BELOW_WARN"
+    ALREADY_LIQUIDATABLE = "ALREADY_LIQUIDATABLE"
+    EFFECTIVE_LEVERAGE_ABOVE_MAX = "EFFECTIVE_LEVERAGE_ABOVE_MAX"
+    EFFECTIVE_LEVERAGE_ABOVE_WARN = "EFFECTIVE_LEVERAGE_ABOVE_WARN"
+    CROSS_BUFFER_BELOW_MIN = "CROSS_BUFFER_BELOW_MIN"
+    CROSS_BUFFER_BELOW_WARN = "CROSS_BUFFER_BELOW_WARN"
+    LIQUIDATION_PRICE_GAP = "LIQUIDATION_PRICE_GAP"
+    LIQUIDATION_PRICE_FROM_VENUE = "LIQUIDATION_PRICE_FROM_VENUE"
+    LIQUIDATION_PRICE_ESTIMATE = "LIQUIDATION_PRICE_ESTIMATE"
+    NO_LIQUIDATION_PRICE = "NO_LIQUIDATION_PRICE"
+    LIQUIDATION_PRICE_UNAVAILABLE = "LIQUIDATION_PRICE_UNAVAILABLE"
+    DATA_MISSING = "DATA_MISSING"
+    DATA_STALE = "DATA_STALE"
+    DATA_INCONSISTENT = "DATA_INCONSISTENT"
+    FETCH_FAILED = "FETCH_FAILED"
+    INVALID_INPUT = "INVALID_INPUT"
+
+
+SEVERITY: dict[ReasonCode, Severity] = {
+    ReasonCode.LIQUIDATION_BUFFER_BELOW_MIN: Severity.BREACH,
+    ReasonCode.LIQUIDATION_BUFFER_BELOW_WARN: Severity.WARNING,
+    ReasonCode.ALREADY_LIQUIDATABLE: Severity.BREACH,
+    ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_MAX: Severity.BREACH,
+    ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_WARN: Severity.WARNING,
+    ReasonCode.CROSS_BUFFER_BELOW_MIN: Severity.BREACH,
+    ReasonCode.CROSS_BUFFER_BELOW_WARN: Severity.WARNING,
+    ReasonCode.LIQUIDATION_PRICE_GAP: Severity.WARNING,
+    ReasonCode.LIQUIDATION_PRICE_FROM_VENUE: Severity.WARNING,
+    ReasonCode.LIQUIDATION_PRICE_ESTIMATE: Severity.INFO,
+    ReasonCode.NO_LIQUIDATION_PRICE: Severity.INFO,
+    ReasonCode.LIQUIDATION_PRICE_UNAVAILABLE: Severity.UNKNOWN,
+    ReasonCode.DATA_MISSING: Severity.UNKNOWN,
+    ReasonCode.DATA_STALE: Severity.UNKNOWN,
+    ReasonCode.DATA_INCONSISTENT: Severity.UNKNOWN,
+    ReasonCode.FETCH_FAILED: Severity.UNKNOWN,
+    ReasonCode.INVALID_INPUT: Severity.UNKNOWN,
+}
+
+DESCRIPTION: dict[ReasonCode, str] = {
+    ReasonCode.LIQUIDATION_BUFFER_BELOW_MIN: "Mark is closer to the liquidation price than min_liquidation_buffer_pct.",
+    ReasonCode.LIQUIDATION_BUFFER_BELOW_WARN: "Mark is closer to the liquidation price than the warning buffer.",
+    ReasonCode.ALREADY_LIQUIDATABLE: "Equity is at or below maintenance margin at the current mark.",
+    ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_MAX: "Notional ÷ equity exceeds max_effective_leverage.",
+    ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_WARN: "Notional ÷ equity exceeds the warning leverage.",
+    ReasonCode.CROSS_BUFFER_BELOW_MIN: "Cross account: share of equity above maintenance margin is below the minimum.",
+    ReasonCode.CROSS_BUFFER_BELOW_WARN: "Cross account: share of equity above maintenance margin is below the warning.",
+    ReasonCode.LIQUIDATION_PRICE_GAP: "Computed and venue-reported liquidation prices differ by more than the limit.",
+    ReasonCode.LIQUIDATION_PRICE_FROM_VENUE: "Inputs were missing; the venue-reported liquidation price is used.",
+    ReasonCode.LIQUIDATION_PRICE_ESTIMATE: "Cross position on a venue that itself calls this price an estimate.",
+    ReasonCode.NO_LIQUIDATION_PRICE: "No price liquidates the position (it is fully collateralized).",
+    ReasonCode.LIQUIDATION_PRICE_UNAVAILABLE: "Neither a computed nor a venue liquidation price is available.",
+    ReasonCode.DATA_MISSING: "An input the evaluation needs is absent.",
+    ReasonCode.DATA_STALE: "Positions or mark prices are older than max_data_age_s.",
+    ReasonCode.DATA_INCONSISTENT: "Inputs contradict each other (e.g. position mark vs ticker mark).",
+    ReasonCode.FETCH_FAILED: "A read from the venue failed; nothing about the account is known.",
+    ReasonCode.INVALID_INPUT: "The config or snapshot is malformed.",
+}

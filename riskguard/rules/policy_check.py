@@ -1,0 +1,205 @@
+"""Apply an account's policy to its risk figures: findings with reason codes, then a status.
+
+Pure and clock-free: the evaluation instant is the snapshot's own timestamp,
+so replaying a recorded snapshot gives the verdict it would have had live.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from riskguard.config import Policy
+from riskguard.model import Account, Snapshot
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource
+from riskguard.rules.codes import SEVERITY, ReasonCode, Severity, Status
+
+MARK_DIVERGENCE_LIMIT = 0.005
+"""Position mark vs ticker mark: beyond 0.5% one of the two reads is wrong or from another moment."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: ReasonCode
+    message: str
+    symbol: str | None = None
+    value: float | None = None
+    limit: float | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return SEVERITY[self.code]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionVerdict:
+    risk: PositionRisk
+    findings: tuple[Finding, ...]
+
+    @property
+    def status(self) -> Status:
+        return Status.of(max((f.severity for f in self.findings), default=Severity.INFO))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountVerdict:
+    name: str
+    venue: str
+    risk: AccountRisk | None
+    positions: tuple[PositionVerdict, ...]
+    findings: tuple[Finding, ...]
+    """Account-level findings (cross buffer, missing data, failed reads)."""
+    taken_at_ms: int | None
+
+    @property
+    def status(self) -> Status:
+        worst = max(
+            [f.severity for f in self.findings] + [p.status.severity for p in self.positions], default=Severity.INFO
+        )
+        return Status.of(worst)
+
+
+def failed_verdict(name: str, venue: str, code: ReasonCode, message: str) -> AccountVerdict:
+    """An account that could not be read at all: UNKNOWN, never an empty 'ok' account."""
+    return AccountVerdict(name, venue, None, (), (Finding(code, message),), None)
+
+
+def _position_findings(p: PositionRisk, policy: Policy) -> list[Finding]:
+    out: list[Finding] = []
+    sym = p.symbol
+    if p.liquidation_source is PriceSource.UNAVAILABLE:
+        out.append(Finding(ReasonCode.LIQUIDATION_PRICE_UNAVAILABLE, p.unavailable_reason or "no inputs", sym))
+    elif p.liquidation_source is PriceSource.VENUE:
+        out.append(Finding(ReasonCode.LIQUIDATION_PRICE_FROM_VENUE, "computed price unavailable; venue value", sym))
+    elif p.liquidation_source is PriceSource.NONE:
+        out.append(Finding(ReasonCode.NO_LIQUIDATION_PRICE, "no price liquidates this position", sym))
+    if p.is_estimate:
+        out.append(Finding(ReasonCode.LIQUIDATION_PRICE_ESTIMATE, "venue liquidates on an account ratio", sym))
+    if p.liquidation_gap_bp is not None and abs(p.liquidation_gap_bp) > policy.max_liquidation_gap_bp:
+        out.append(
+            Finding(
+                ReasonCode.LIQUIDATION_PRICE_GAP,
+                f"computed {p.liquidation_price:.8g} vs venue {p.venue_liquidation_price:.8g}",
+                sym,
+                p.liquidation_gap_bp,
+                policy.max_liquidation_gap_bp,
+            )
+        )
+    if p.margin_mode == "isolated" and p.margin_ratio >= 1:
+        out.append(
+            Finding(ReasonCode.ALREADY_LIQUIDATABLE, "equity at or below maintenance margin", sym, p.margin_ratio, 1.0)
+        )
+    if p.buffer_pct is not None:
+        if p.buffer_pct < policy.min_liquidation_buffer_pct:
+            out.append(
+                Finding(
+                    ReasonCode.LIQUIDATION_BUFFER_BELOW_MIN,
+                    f"{p.buffer_pct:.2f}% from liquidation",
+                    sym,
+                    p.buffer_pct,
+                    policy.min_liquidation_buffer_pct,
+                )
+            )
+        elif p.buffer_pct < policy.buffer_warning:
+            out.append(
+                Finding(
+                    ReasonCode.LIQUIDATION_BUFFER_BELOW_WARN,
+                    f"{p.buffer_pct:.2f}% from liquidation",
+                    sym,
+                    p.buffer_pct,
+                    policy.buffer_warning,
+                )
+            )
+    if p.margin_mode == "isolated":
+        out.extend(_leverage_findings(p.effective_leverage, policy, sym))
+    return out
+
+
+def _leverage_findings(leverage: float, policy: Policy, symbol: str | None) -> list[Finding]:
+    if leverage > policy.max_effective_leverage:
+        return [
+            Finding(
+                ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_MAX,
+                f"effective leverage {leverage:.2f}x",
+                symbol,
+                leverage,
+                policy.max_effective_leverage,
+            )
+        ]
+    if leverage > policy.leverage_warning:
+        return [
+            Finding(
+                ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_WARN,
+                f"effective leverage {leverage:.2f}x",
+                symbol,
+                leverage,
+                policy.leverage_warning,
+            )
+        ]
+    return []
+
+
+def _data_findings(account: Account, snapshot: Snapshot, policy: Policy) -> list[Finding]:
+    """Stale or contradictory inputs make the verdict UNKNOWN rather than a guess."""
+    out: list[Finding] = []
+    venue = snapshot.venues[account.venue]
+    max_age_ms = policy.max_data_age_s * 1000
+    for p in account.positions:
+        quote = venue.quotes.get(p.symbol)
+        for label, ts in (("position", p.timestamp_ms), ("mark price", quote.timestamp_ms if quote else None)):
+            if ts is not None and snapshot.taken_at_ms - ts > max_age_ms:
+                age = (snapshot.taken_at_ms - ts) / 1000
+                out.append(
+                    Finding(ReasonCode.DATA_STALE, f"{label} is {age:.0f}s old", p.symbol, age, policy.max_data_age_s)
+                )
+        if quote is None:
+            out.append(Finding(ReasonCode.DATA_MISSING, "no mark-price ticker for this market", p.symbol))
+        elif abs(p.mark_price - quote.mark_price) / quote.mark_price > MARK_DIVERGENCE_LIMIT:
+            out.append(
+                Finding(
+                    ReasonCode.DATA_INCONSISTENT,
+                    f"position mark {p.mark_price:.8g} vs ticker mark {quote.mark_price:.8g}",
+                    p.symbol,
+                )
+            )
+    return out
+
+
+def evaluate_policy(account: Account, snapshot: Snapshot, risk: AccountRisk, policy: Policy) -> AccountVerdict:
+    positions = tuple(PositionVerdict(p, tuple(_position_findings(p, policy))) for p in risk.positions)
+    findings = _data_findings(account, snapshot, policy)
+    findings += [Finding(ReasonCode.DATA_MISSING, m) for m in risk.missing]
+    for c in risk.cross:
+        if c.equity <= 0 or c.margin_ratio >= 1:
+            findings.append(
+                Finding(
+                    ReasonCode.ALREADY_LIQUIDATABLE,
+                    f"{c.asset} cross equity at or below maintenance",
+                    None,
+                    c.margin_ratio,
+                    1.0,
+                )
+            )
+        elif c.buffer_pct < policy.min_liquidation_buffer_pct:
+            findings.append(
+                Finding(
+                    ReasonCode.CROSS_BUFFER_BELOW_MIN,
+                    f"{c.asset} cross buffer {c.buffer_pct:.2f}%",
+                    None,
+                    c.buffer_pct,
+                    policy.min_liquidation_buffer_pct,
+                )
+            )
+        elif c.buffer_pct < policy.buffer_warning:
+            findings.append(
+                Finding(
+                    ReasonCode.CROSS_BUFFER_BELOW_WARN,
+                    f"{c.asset} cross buffer {c.buffer_pct:.2f}%",
+                    None,
+                    c.buffer_pct,
+                    policy.buffer_warning,
+                )
+            )
+        if math.isfinite(c.effective_leverage):
+            findings += _leverage_findings(c.effective_leverage, policy, None)
+    return AccountVerdict(account.name, account.venue, risk, positions, tuple(findings), snapshot.taken_at_ms)
