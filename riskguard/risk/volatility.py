@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike
 
 SECONDS_PER_YEAR = 365 * 86_400
 DEFAULT_MIN_RETURNS = 20
+DEFAULT_HORIZON_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def liquidation_distance(
     mark: float,
     liquidation_price: float | None,
     volatility: RealizedVolatility,
-    horizon_seconds: float,
+    horizon_seconds: float = DEFAULT_HORIZON_SECONDS,
 ) -> LiquidationDistance:
     """Buffer in σ units and touch probability over ``horizon_seconds``; unknown if any input is."""
     sigma_horizon = volatility.over(horizon_seconds)

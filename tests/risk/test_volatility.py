@@ -93,7 +93,7 @@ def test_touch_probability_matches_two_phi_minus_d_by_hand():
 def test_liquidation_distance_for_textbook_long():
     # long at 10 000, LP 9 036.1446 (1 000 margin, mmr 0.4 %), σ 1 %/h, horizon 24 h
     lp = (1000 - 10000) / (0.004 - 1)
-    result = liquidation_distance(+1, 10000.0, lp, hourly_vol(0.01), horizon_seconds=24 * HOUR)
+    result = liquidation_distance(+1, 10000.0, lp, hourly_vol(0.01))  # default horizon: 24 h
     d = math.log(10000 / lp) / (0.01 * math.sqrt(24))
     assert result.status == "ok"
     assert result.sigma_buffer == pytest.approx(d, rel=1e-12)
