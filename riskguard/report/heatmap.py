@@ -1,0 +1,112 @@
+"""PNG of estimated liquidation notional over time and price, drawn for a trader rather than an analyst.
+
+Colour uses a power norm (γ = 0.5) on a perceptual colormap so the thin, distant low-leverage levels stay
+visible next to a dense band without saturating it; the colour bar carries absolute units because
+per-chart normalization hides absolute size (venue-margin-math §10).  The user's own mark, liquidation and
+stop prices are drawn as labelled horizontal lines so "is my stop inside a band" is read off directly.
+
+matplotlib is imported inside the function: the risk core and the CLI's other commands must not pay for
+it or need a display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from riskguard.risk.bands import Band
+from riskguard.risk.liqlevels import LiquidationMap
+
+
+def _compact(value: float) -> str:
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return f"{value:.0f}"
+
+
+def render_heatmap(
+    heatmap: LiquidationMap,
+    path: str | Path,
+    *,
+    mark_price: float,
+    price_times: np.ndarray | None = None,
+    prices: np.ndarray | None = None,
+    liquidation_prices: Mapping[str, float] | None = None,
+    stop_prices: Mapping[str, float] | None = None,
+    bands: Sequence[Band] = (),
+    title: str = "Estimated liquidation levels",
+    quote: str = "USDT",
+    window_pct: float = 12.0,
+) -> Path:
+    """Write the heatmap PNG to ``path`` and return it.
+
+    :param prices: the mark (or close) series drawn over the map, at ``price_times``.
+    :param liquidation_prices: label → price of the user's own liquidation prices.
+    :param stop_prices: label → price of the user's stops.
+    :param bands: annotated with side and notional at the right edge (top five by notional).
+    :param window_pct: price range shown around mark; widened to keep every user price in view.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import PowerNorm
+
+    liquidation_prices = dict(liquidation_prices or {})
+    stop_prices = dict(stop_prices or {})
+    edges = heatmap.price_edges
+    density = heatmap.density
+    times = heatmap.times
+    step = times[1] - times[0] if times.size > 1 else np.timedelta64(1, "m")
+    x_edges = np.concatenate([[times[0] - step], times])
+
+    user = [mark_price, *liquidation_prices.values(), *stop_prices.values()]
+    lo = min(mark_price * (1 - window_pct / 100), *user) * 0.995
+    hi = max(mark_price * (1 + window_pct / 100), *user) * 1.005
+    rows = (edges[1:] >= lo) & (edges[:-1] <= hi)
+    shown = density[:, rows]
+    vmax = float(shown.max()) if shown.size and shown.max() > 0 else 1.0
+
+    fig, ax = plt.subplots(figsize=(14, 8), dpi=110, constrained_layout=True)
+    ax.set_facecolor("black")
+    mesh = ax.pcolormesh(
+        x_edges, edges, density.T, cmap="inferno", norm=PowerNorm(gamma=0.5, vmin=0.0, vmax=vmax),
+        shading="flat", rasterized=True,
+    )
+    bar = fig.colorbar(mesh, ax=ax, pad=0.01)
+    bar.set_label(f"estimated liquidation notional per {edges[1] - edges[0]:.4g} {quote} bin ({quote})")
+    bar.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _compact(v)))
+    if prices is not None and price_times is not None:
+        ax.plot(price_times, prices, color="#7fdbff", lw=0.9, label="mark")
+
+    right = times[-1]
+    lines = [("mark", mark_price, "#7fdbff", "-")]
+    lines += [(f"LIQ {k}", v, "#ff4136", "--") for k, v in liquidation_prices.items()]
+    lines += [(f"STOP {k}", v, "#2ecc40", ":") for k, v in stop_prices.items()]
+    for label, price, colour, style in lines:
+        ax.axhline(price, color=colour, lw=1.4, ls=style)
+        ax.annotate(
+            f"{label} {price:,.2f}", (right, price), xytext=(6, 0), textcoords="offset points",
+            color=colour, fontsize=9, va="center", ha="left", annotation_clip=False, fontweight="bold",
+        )
+    for band in sorted(bands, key=lambda b: b.notional, reverse=True)[:5]:
+        ax.axhspan(band.price_low, band.price_high, xmin=0.985, xmax=1.0, color="white", alpha=0.8)
+        ax.annotate(
+            f"{band.side} liq band {_compact(band.notional)} {quote} ({band.distance_pct:+.1f}%)",
+            (right, band.peak_price), xytext=(-8, 0), textcoords="offset points", color="white", fontsize=8.5,
+            ha="right", va="center", bbox={"boxstyle": "round,pad=0.2", "fc": "black", "alpha": 0.6, "lw": 0},
+        )
+
+    ax.set_ylim(lo, hi)
+    ax.set_xlim(x_edges[0], x_edges[-1])
+    ax.set_ylabel(f"price ({quote})")
+    ax.set_xlabel("time (UTC)")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_title(f"{title}\nlong liquidations sit below mark, short liquidations above; estimates, not observations")
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
