@@ -176,8 +176,7 @@ def simulate_cascade(
             else:
                 price_after *= math.exp(direction * remainder / density)
         steps.append(CascadeStep(i, float(price), band.notional, float(price_after), unabsorbed))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            state = np.where(capacity > 0, (available - taken) / capacity, 0.0)
+        state = (available - taken) / capacity  # capacity > 0: book_ladder drops empty levels
         state += refill * (1 - state)
         price = price_after
     return Cascade("ok", None, side, mark, tuple(steps))
