@@ -133,6 +133,7 @@ def sim(
 
 
 def main() -> None:
+    _outcome.clear()
     try:
         app()
     except SystemExit as exc:

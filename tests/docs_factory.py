@@ -32,62 +32,115 @@ ETH_BRACKETS = [
 
 def _market(symbol: str, base: str, tick: float) -> dict[str, Any]:
     return {
-        "id": base + "USDT", "symbol": symbol, "base": base, "quote": "USDT", "settle": "USDT", "type": "swap",
-        "swap": True, "contract": True, "linear": True, "inverse": False, "contractSize": 1.0,
-        "precision": {"price": tick, "amount": 0.001}, "info": {"symbol": base + "USDT"},
+        "id": base + "USDT",
+        "symbol": symbol,
+        "base": base,
+        "quote": "USDT",
+        "settle": "USDT",
+        "type": "swap",
+        "swap": True,
+        "contract": True,
+        "linear": True,
+        "inverse": False,
+        "contractSize": 1.0,
+        "precision": {"price": tick, "amount": 0.001},
+        "info": {"symbol": base + "USDT"},
     }
 
 
 def _tiers(symbol: str, rows) -> list[dict[str, Any]]:
     return [
-        {"tier": b, "symbol": symbol, "currency": "USDT", "minNotional": lo, "maxNotional": hi,
-         "maintenanceMarginRate": mmr, "maxLeverage": lev,
-         "info": {"bracket": str(b), "initialLeverage": str(lev), "notionalCap": str(hi), "notionalFloor": str(lo),
-                  "maintMarginRatio": str(mmr), "cum": str(cum)}}
+        {
+            "tier": b,
+            "symbol": symbol,
+            "currency": "USDT",
+            "minNotional": lo,
+            "maxNotional": hi,
+            "maintenanceMarginRate": mmr,
+            "maxLeverage": lev,
+            "info": {
+                "bracket": str(b),
+                "initialLeverage": str(lev),
+                "notionalCap": str(hi),
+                "notionalFloor": str(lo),
+                "maintMarginRatio": str(mmr),
+                "cum": str(cum),
+            },
+        }
         for b, lo, hi, mmr, cum, lev in rows
     ]
 
 
-def _position(symbol: str, amt: float, entry: float, mark: float, mode: str = "cross", wallet: float = 0.0,
-              leg: str = "BOTH", liq: float = 0.0) -> dict[str, Any]:
+def _position(
+    symbol: str,
+    amt: float,
+    entry: float,
+    mark: float,
+    mode: str = "cross",
+    wallet: float = 0.0,
+    leg: str = "BOTH",
+    liq: float = 0.0,
+) -> dict[str, Any]:
     return {
-        "symbol": symbol, "contracts": abs(amt), "contractSize": 1.0, "side": "long" if amt > 0 else "short",
-        "entryPrice": entry, "markPrice": mark, "marginMode": mode, "hedged": leg != "BOTH",
+        "symbol": symbol,
+        "contracts": abs(amt),
+        "contractSize": 1.0,
+        "side": "long" if amt > 0 else "short",
+        "entryPrice": entry,
+        "markPrice": mark,
+        "marginMode": mode,
+        "hedged": leg != "BOTH",
         "timestamp": TAKEN_AT - 1_000,
-        "info": {"symbol": symbol.split("/")[0] + "USDT", "positionAmt": str(amt), "entryPrice": str(entry),
-                 "markPrice": str(mark), "liquidationPrice": str(liq), "isolatedWallet": str(wallet),
-                 "marginType": mode, "positionSide": leg, "leverage": "20", "updateTime": TAKEN_AT - 1_000},
+        "info": {
+            "symbol": symbol.split("/")[0] + "USDT",
+            "positionAmt": str(amt),
+            "entryPrice": str(entry),
+            "markPrice": str(mark),
+            "liquidationPrice": str(liq),
+            "isolatedWallet": str(wallet),
+            "marginType": mode,
+            "positionSide": leg,
+            "leverage": "20",
+            "updateTime": TAKEN_AT - 1_000,
+        },
     }
 
 
 def binance_cross_doc() -> dict[str, Any]:
     btc, eth = "BTC/USDT:USDT", "ETH/USDT:USDT"
-    return copy.deepcopy({
-        "format": "riskguard.snapshot",
-        "version": 1,
-        "taken_at": TAKEN_AT,
-        "source": "paper",
-        "venues": {
-            "binanceusdm": {
-                "markets": {btc: _market(btc, "BTC", 0.1), eth: _market(eth, "ETH", 0.01)},
-                "leverage_tiers": {btc: _tiers(btc, BTC_BRACKETS), eth: _tiers(eth, ETH_BRACKETS)},
-                "tickers": {
-                    btc: {"symbol": btc, "markPrice": 31967.27, "timestamp": TAKEN_AT - 500, "info": {}},
-                    eth: {"symbol": eth, "markPrice": 1335.18, "timestamp": TAKEN_AT - 500, "info": {}},
-                },
-            }
-        },
-        "accounts": [
-            {
-                "name": "faq-cross",
-                "venue": "binanceusdm",
-                "positions": [
-                    _position(btc, 109.488, 32481.98, 31967.27, liq=26316.89),
-                    _position(eth, 3683.979, 1456.84, 1335.18, liq=1153.26),
-                ],
-                "balance": {"info": {"assets": [{"asset": "USDT", "walletBalance": "1535443.01",
-                                                 "crossWalletBalance": "1535443.01"}]},
-                            "total": {"USDT": 1535443.01}},
-            }
-        ],
-    })
+    return copy.deepcopy(
+        {
+            "format": "riskguard.snapshot",
+            "version": 1,
+            "taken_at": TAKEN_AT,
+            "source": "paper",
+            "venues": {
+                "binanceusdm": {
+                    "markets": {btc: _market(btc, "BTC", 0.1), eth: _market(eth, "ETH", 0.01)},
+                    "leverage_tiers": {btc: _tiers(btc, BTC_BRACKETS), eth: _tiers(eth, ETH_BRACKETS)},
+                    "tickers": {
+                        btc: {"symbol": btc, "markPrice": 31967.27, "timestamp": TAKEN_AT - 500, "info": {}},
+                        eth: {"symbol": eth, "markPrice": 1335.18, "timestamp": TAKEN_AT - 500, "info": {}},
+                    },
+                }
+            },
+            "accounts": [
+                {
+                    "name": "faq-cross",
+                    "venue": "binanceusdm",
+                    "positions": [
+                        _position(btc, 109.488, 32481.98, 31967.27, liq=26316.89),
+                        _position(eth, 3683.979, 1456.84, 1335.18, liq=1153.26),
+                    ],
+                    "balance": {
+                        "info": {
+                            "assets": [
+                                {"asset": "USDT", "walletBalance": "1535443.01", "crossWalletBalance": "1535443.01"}
+                            ]
+                        },
+                        "total": {"USDT": 1535443.01},
+                    },
+                }
+            ],
+        }
+    )
