@@ -73,8 +73,13 @@ def book_ladder(bids: Levels, asks: Levels) -> tuple[BookLadder | None, str | No
 
 
 def walk_levels(amounts: np.ndarray, quantity: float) -> np.ndarray:
-    """Amount taken from each level, best first, when ``quantity`` is sent at market."""
-    before = np.cumsum(amounts) - amounts
+    """Amount taken from each level, best first, when ``quantity`` is sent at market.
+
+    The depth ahead of each level is an exclusive running sum, not ``cumsum − amount``: subtracting a
+    large level from a running total that includes it cancels a tiny depth ahead of it to zero.
+    """
+    amounts = np.asarray(amounts, dtype=float)
+    before = np.concatenate(([0.0], np.cumsum(amounts)[:-1]))
     return np.clip(quantity - before, 0.0, amounts)
 
 

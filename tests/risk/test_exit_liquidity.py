@@ -132,6 +132,11 @@ def test_walk_levels_takes_best_levels_first():
     assert walk_levels([2.0, 3.0, 4.0], 4.0).tolist() == [2.0, 2.0, 0.0]
 
 
+def test_walk_levels_when_tiny_depth_precedes_a_large_level_then_large_level_is_untouched():
+    # with cumsum − amount the depth ahead of 1 960 would round to 0 and the order would take from it too
+    assert walk_levels([1e-35, 1e-35, 1960.0], 1e-38).tolist() == [1e-38, 0.0, 0.0]
+
+
 prices = st.floats(1.0, 1e5)
 amounts = st.floats(1e-3, 1e3)
 gaps = st.floats(1e-4, 0.5)
