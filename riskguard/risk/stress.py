@@ -133,6 +133,8 @@ def _invalid_reason(account: StressAccount, shocks: np.ndarray) -> str | None:
     arrays = (account.inverse, account.qty, account.entry, account.mark, account.cross)
     if any(a.shape != n for a in (*arrays, account.isolated_margin, account.table)):
         return "BAD_INPUT: position arrays differ in length"
+    if np.any((account.table < 0) | (account.table >= account.tiers.size.shape[0])):
+        return "BAD_INPUT: tier table index out of range"
     if not np.all(np.isin(account.side, (-1.0, 1.0))):
         return "BAD_INPUT: side must be +1 or -1"
     for name in ("qty", "entry", "mark"):

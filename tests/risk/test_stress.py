@@ -143,6 +143,7 @@ def test_stress_default_shocks_run_both_directions():
         ({"isolated_margin": [math.nan]}, "BAD_INPUT: margin"),
         ({"cross": [True]}, "BAD_INPUT: a cross position"),
         ({"mark": [1.0, 2.0]}, "BAD_INPUT: position arrays"),
+        ({"table": [1]}, "BAD_INPUT: tier table"),
     ],
 )
 def test_stress_when_input_is_bad_then_unknown_and_never_survives(change, code):
@@ -155,6 +156,16 @@ def test_stress_when_input_is_bad_then_unknown_and_never_survives(change, code):
     assert result.reason.startswith(code)
     assert result.survives.tolist() == [False]
     assert np.isnan(result.equity).all()
+
+
+def test_stress_of_an_account_without_positions_survives_every_shock():
+    empty = StressAccount.build(
+        inverse=[], side=[], qty=[], entry=[], mark=[], cross=[], isolated_margin=[], cross_wallet=100.0,
+        tiers=FLAT_04, table=[],
+    )
+    result = stress(empty, [-0.5, 0.5])
+    assert result.status == "ok"
+    assert result.survives.tolist() == [True, True]
 
 
 def test_stress_when_shock_is_minus_100pct_or_nan_then_unknown():
