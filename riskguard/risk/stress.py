@@ -124,8 +124,8 @@ class StressResult:
 
     @property
     def survives(self) -> np.ndarray:
-        """(shocks,) True where no position of the account is liquidated."""
-        return ~self.liquidated.any(axis=1)
+        """(shocks,) True where no position of the account is liquidated; never True when unknown."""
+        return ~self.liquidated.any(axis=1) & (self.status == "ok")
 
 
 def _invalid_reason(account: StressAccount, shocks: np.ndarray) -> str | None:

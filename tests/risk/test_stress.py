@@ -166,6 +166,7 @@ def test_stress_of_an_account_without_positions_survives_every_shock():
     result = stress(empty, [-0.5, 0.5])
     assert result.status == "ok"
     assert result.survives.tolist() == [True, True]
+    assert stress(empty, [math.nan]).survives.tolist() == [False]  # nothing to liquidate, still unknown
 
 
 def test_stress_when_shock_is_minus_100pct_or_nan_then_unknown():
