@@ -37,7 +37,8 @@ async def connect() -> AsyncIterator[Connect]:
 
     def make(venue: str, sim: RunningSim, account: AccountSpec | None = None, **config: Any) -> ccxt_async.Exchange:
         spec = account or sim.player.scenario.accounts[0]
-        client = getattr(ccxt_async, venue)({**ccxt_config(venue, sim.base_url, spec), "timeout": 3000, **config})
+        settings = {**ccxt_config(venue, sim.base_url, spec), "timeout": 3000, "enableRateLimit": False}
+        client = getattr(ccxt_async, venue)({**settings, **config})
         clients.append(client)
         return client
 
