@@ -1,0 +1,473 @@
+"""Live accounts through ccxt: one account read into a SnapshotDoc, concurrently, under one deadline.
+
+The document holds what ccxt's unified methods returned, raw ``info`` payloads
+included, so a recorded account and a live check go through the same
+normalizers and give the same numbers.  Reads run in three rounds: markets; then
+positions, balance, account settings and the configured symbols' market data
+side by side; then market data for symbols that only the positions revealed.
+
+Failure is loud: every read that matters (markets, positions, balance, tiers,
+marks, order books, fees) either succeeds or ends the whole read with
+``DataUnavailable``; a failed position read never turns into "no position".
+Only the history series that feed the crowding analytics (funding, candles, open
+interest) may be absent, and each absence is written into the document under
+``venues.<venue>.raw.unavailable``.
+
+ccxt is imported inside ``fetch_snapshot_doc`` so that paper checks never pay
+for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from riskguard.config import AccountSpec
+from riskguard.connectors.redact import RedactingLogger, Redactor
+from riskguard.connectors.retry import Retrier, RetryPolicy, VenueErrors, parse_retry_after
+from riskguard.connectors.snapshot_doc import SnapshotDoc, parse_snapshot
+from riskguard.connectors.tier_cache import TierCache
+from riskguard.errors import ConfigError, DataUnavailable
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+SUPPORTED = ("binanceusdm", "binancecoinm", "bybit", "okx", "hyperliquid")
+"""Venues whose raw fields riskguard's normalizers read; any other ccxt venue with fetchPositions is generic."""
+
+_CREDENTIALS = {
+    "api_key": "apiKey",
+    "secret": "secret",
+    "password": "password",
+    "wallet_address": "walletAddress",
+    "private_key": "privateKey",
+}
+_TRANSIENT = ("NetworkError", "RateLimitExceeded", "DDoSProtection", "ExchangeNotAvailable", "RequestTimeout")
+_HEDGE_LEGS = {"bybit": ("positionIdx", {"1", "2"}), "okx": ("posSide", {"long", "short"})}
+"""Where a position row says the account runs both legs: Bybit positionIdx 1/2, OKX posSide long/short."""
+
+_response: ContextVar[tuple[int, dict[str, str]] | None] = ContextVar("riskguard_ccxt_response", default=None)
+"""Status and headers of the response ccxt is handling, so its exceptions can carry them."""
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """How much market history a snapshot keeps per symbol: a week of hourly data for the crowding analytics."""
+
+    timeframe: str = "1h"
+    lookback_s: int = 7 * 24 * 3600
+    bars: int = 168
+    funding_points: int = 100
+    book_depth: int = 100
+
+
+async def fetch_snapshot_doc(
+    spec: AccountSpec,
+    *,
+    now_ms: int | None = None,
+    tier_cache: TierCache | None = None,
+    retry: RetryPolicy = RetryPolicy(),
+    history: History = History(),
+) -> SnapshotDoc:
+    """Read one live account and its markets into a snapshot document.
+
+    :param now_ms: ``taken_at`` of the document; the wall clock when the reads finished if not given.
+    :param tier_cache: where margin tiers are cached; ``TierCache.from_environment()`` if not given.
+    :raises ConfigError: unsupported venue, sandbox/endpoint problems, a missing credential variable.
+    :raises DataUnavailable: a read failed for good or the ``timeout_s`` deadline passed.
+    """
+    venue = spec.config.venue
+    if venue is None:
+        raise ConfigError("not a live account (it has no 'venue')", spec.where)
+    import ccxt.async_support as ccxt
+
+    credentials = {
+        name: value.get_secret_value()
+        for field, name in _CREDENTIALS.items()
+        if (value := spec.secret(field)) is not None
+    }
+    redactor = Redactor(credentials.values())
+    exchange = _client(ccxt, spec, credentials, redactor, retry)
+    try:
+        errors = VenueErrors(tuple(getattr(ccxt, name) for name in _TRANSIENT) + (ccxt.BadResponse,), ccxt.BaseError)
+        retrier = Retrier(venue, spec.config.timeout_s, errors, redactor, retry)
+        reader = _Reader(exchange, spec, retrier, tier_cache or TierCache.from_environment(), history)
+        data = await reader.read()
+    finally:
+        await exchange.close()
+    data["taken_at"] = now_ms if now_ms is not None else _wall_ms()
+    return parse_snapshot(redactor.payload(data), f"{spec.name} (live {venue})")
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# -- the ccxt client ---------------------------------------------------------------------------
+
+
+def _client(ccxt: ModuleType, spec: AccountSpec, credentials: dict[str, str], redactor: Redactor, retry: RetryPolicy):
+    venue = spec.config.venue
+    assert venue is not None
+    if venue not in ccxt.exchanges:
+        raise ConfigError(f"unknown venue {venue!r}: not a ccxt exchange id", spec.where)
+    base = getattr(ccxt, venue)
+    options: dict[str, Any] = {"fetchCurrencies": False} if issubclass(base, ccxt.binance) else {}
+    config: dict[str, Any] = {
+        # One bounded burst per check: ccxt's client-side spacing would serialize it; 429s are retried instead.
+        "enableRateLimit": False,
+        "timeout": max(int(spec.config.timeout_s * retry.attempt_share * 1000), 1),
+        "logger": RedactingLogger(logging.getLogger("riskguard.ccxt"), redactor),
+        **credentials,
+    }
+    if spec.config.endpoint:
+        if spec.config.sandbox:
+            raise ConfigError("'endpoint' and 'sandbox' exclude each other", spec.where)
+        from riskguard.sim.venues import ccxt_config
+
+        try:
+            sim = ccxt_config(venue, spec.config.endpoint)
+        except KeyError as exc:
+            raise ConfigError(f"'endpoint' points ccxt at riskguard sim, which {exc.args[0]}", spec.where) from None
+        options |= sim.pop("options", {})
+        config |= sim
+    exchange = _instrumented(ccxt, base)({**config, "options": options})
+    if not exchange.has.get("fetchPositions"):
+        raise ConfigError(f"venue {venue!r} is not supported: ccxt's {venue} cannot fetch positions", spec.where)
+    if spec.config.sandbox:
+        if not exchange.urls.get("test"):
+            raise ConfigError(f"ccxt has no sandbox (testnet) for {venue}", spec.where)
+        exchange.set_sandbox_mode(True)
+    return exchange
+
+
+@functools.cache
+def _instrumented(ccxt: ModuleType, base: type) -> type:
+    """``base`` with what ccxt lacks: HTTP status and Retry-After on its errors, and refusing a body that is not JSON.
+
+    ccxt hands a body it cannot parse to the response parsers as a string, and
+    a parser walking a string can come back with an empty position list.
+    """
+
+    class Instrumented(base):  # type: ignore[misc, valid-type]
+        def handle_errors(self, code, reason, url, method, headers, body, response, request_headers, request_body):
+            _response.set((code, headers))
+            return super().handle_errors(
+                code, reason, url, method, headers, body, response, request_headers, request_body
+            )
+
+        async def fetch(self, url, method="GET", headers=None, body=None):
+            _response.set(None)
+            try:
+                result = await super().fetch(url, method, headers, body)
+            except ccxt.BaseError as exc:
+                status, response_headers = _response.get() or (None, None)
+                exc.http_status = status
+                exc.retry_after_s = parse_retry_after(response_headers)
+                raise
+            if isinstance(result, str) and not _is_json(result):
+                raise ccxt.BadResponse(f"{self.id} {method} {urlsplit(url).path}: response is not valid JSON")
+            return result
+
+    Instrumented.__name__ = Instrumented.__qualname__ = base.__name__
+    return Instrumented
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _api_host(exchange: Any) -> str:
+    """The host the client talks to, so cached tiers of testnet, sim and production never mix."""
+    stack: list[Any] = [exchange.urls.get("api")]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, str):
+            return urlsplit(item.replace("{hostname}", str(exchange.hostname))).netloc or item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+    return "default"
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+
+async def _all(*aws: Coroutine[Any, Any, Any]) -> list[Any]:
+    """Run side by side; the first failure cancels the rest, so nothing outlives the client."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(a) for a in aws]
+    except BaseExceptionGroup as group_error:
+        raise _first_leaf(group_error) from None
+    return [t.result() for t in tasks]
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+@dataclass
+class _Market:
+    """What one symbol's market reads returned."""
+
+    symbol: str
+    ticker: dict
+    order_book: dict
+    funding_rate: dict | None
+    funding_history: list | None
+    ohlcv: list | None
+    open_interest_history: list | None
+
+
+class _Reader:
+    def __init__(self, exchange: Any, spec: AccountSpec, call: Retrier, cache: TierCache, history: History) -> None:
+        self.x = exchange
+        self.spec = spec
+        self.venue: str = exchange.id
+        self.call = call
+        self.cache = cache
+        self.host = _api_host(exchange)
+        self.history = history
+        self.is_binance = any(c.__name__ == "binance" for c in type(exchange).__mro__)
+        self.binance_table: dict[str, list] = {}
+        self.unavailable: list[str] = []
+
+    def _method(self, name: str, *args: Any, **kwargs: Any) -> Callable[[], Awaitable[Any]]:
+        return functools.partial(getattr(self.x, name), *args, **kwargs)
+
+    async def _read(self, name: str, *args: Any, label: str | None = None, **kwargs: Any) -> Any:
+        return await self.call(label or _label(name, args), self._method(name, *args, **kwargs))
+
+    async def _optional(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """A history series: absent (and said so in the document) when the venue cannot give it."""
+        if not self.x.has.get(_camel(name)):
+            return None
+        try:
+            return await self._read(name, *args, **kwargs)
+        except DataUnavailable as exc:
+            self.unavailable.append(str(exc))
+            log.warning("%s", exc)
+            return None
+
+    async def read(self) -> dict[str, Any]:
+        await self._read("load_markets")
+        configured = self._configured_symbols()
+        positions, balance, hedged, raw, first = await _all(
+            self.positions(), self.balance(), self.hedge_mode(), self.raw(), self.symbols(configured)
+        )
+        held = sorted({p["symbol"] for p in positions} - set(configured))
+        rest = await self.symbols(held)
+        hedged = hedged if hedged is not None else self._hedged_from_rows(positions)
+        tiers, fees, markets = {**first[0], **rest[0]}, {**first[1], **rest[1]}, first[2] + rest[2]
+        if self.is_binance:
+            tiers = await self._binance_tiers(configured + held)
+        if self.unavailable:
+            raw["unavailable"] = self.unavailable
+        return {
+            "source": "recorded",
+            "venues": {self.venue: self._venue_data(configured + held, tiers, markets, raw)},
+            "accounts": [
+                {
+                    "name": self.spec.name,
+                    "venue": self.venue,
+                    "positions": positions,
+                    "balance": balance,
+                    "trading_fees": fees,
+                    "settings": {"hedge_mode": hedged, "account_type": self._account_type()},
+                }
+            ],
+        }
+
+    def _configured_symbols(self) -> list[str]:
+        wanted = list(dict.fromkeys(self.spec.config.symbols or []))
+        unknown = [s for s in wanted if s not in self.x.markets]
+        if unknown:
+            raise ConfigError(f"{self.venue} lists no market {', '.join(map(repr, unknown))} (symbols)", self.spec.where)
+        return wanted
+
+    def _venue_data(self, symbols: list[str], tiers: dict, markets: list[_Market], raw: dict) -> dict[str, Any]:
+        tf = self.history.timeframe
+        return {
+            "markets": {s: self.x.markets[s] for s in symbols},
+            "leverage_tiers": tiers,
+            "tickers": {m.symbol: m.ticker for m in markets},
+            "order_books": {m.symbol: m.order_book for m in markets},
+            "funding_rates": {m.symbol: m.funding_rate for m in markets if m.funding_rate is not None},
+            "funding_history": {m.symbol: m.funding_history for m in markets if m.funding_history is not None},
+            "ohlcv": {m.symbol: {"timeframe": tf, "rows": m.ohlcv} for m in markets if m.ohlcv is not None},
+            "open_interest_history": {
+                m.symbol: m.open_interest_history for m in markets if m.open_interest_history is not None
+            },
+            "raw": raw,
+        }
+
+    # -- account reads ----------------------------------------------------------------------------
+
+    async def positions(self) -> list[dict]:
+        if self.is_binance:
+            # ccxt reads the bracket table before every positionRisk call; hand it ours (cached) instead.
+            table = await self._binance_table(self.spec.config.symbols or [])
+            self.x.options["leverageBrackets"] = {
+                symbol: [[self.x.safe_string_2(t["info"], "notionalFloor", "qtyFloor"), t["info"]["maintMarginRatio"]]
+                         for t in tiers]
+                for symbol, tiers in table.items()
+            }
+        calls = [self._read("fetch_positions", label=f"fetch_positions({_params_label(p)})", params=p)
+                 for p in self._position_queries()]
+        rows = [row for part in await _all(*calls) for row in _rows(part, self.venue, "fetch_positions")]
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict) or not isinstance(row.get("symbol"), str):
+                raise DataUnavailable(f"{self.venue} fetch_positions returned a row without a symbol (row {i})")
+        return rows
+
+    def _position_queries(self) -> list[dict[str, Any]]:
+        """Bybit lists positions per category and settle coin; every other venue in one call."""
+        if self.venue != "bybit":
+            return [{}]
+        contracts = [m for m in self.x.markets.values() if m.get("contract")]
+        linear = sorted({m["settle"] for m in contracts if m.get("linear")})
+        queries: list[dict[str, Any]] = [{"subType": "linear", "settleCoin": s, "paginate": True} for s in linear]
+        if any(m.get("inverse") for m in contracts):
+            queries.append({"subType": "inverse", "paginate": True})
+        return queries
+
+    async def balance(self) -> dict:
+        balance = await self._read("fetch_balance")
+        if not isinstance(balance, dict):
+            raise DataUnavailable(f"{self.venue} fetch_balance returned {type(balance).__name__}, not a balance")
+        return balance
+
+    async def hedge_mode(self) -> bool | None:
+        """Binance says it outright (dual side position); elsewhere the position rows tell (None here)."""
+        if not self.is_binance:
+            return None
+        return bool((await self._read("fetch_position_mode")).get("hedged"))
+
+    def _hedged_from_rows(self, positions: list[dict]) -> bool:
+        key, values = _HEDGE_LEGS.get(self.venue, (None, set()))
+        if key is None:
+            return any(p.get("hedged") for p in positions)
+        return any(str((p.get("info") or {}).get(key)) in values for p in positions)
+
+    def _account_type(self) -> str:
+        """Bybit's own answer (ccxt asks it while reading the balance), else what the config declares."""
+        unified = self.x.options.get("enableUnifiedAccount") if self.venue == "bybit" else None
+        if unified is None:
+            return self.spec.config.account_type
+        return "unified" if unified else "classic"
+
+    async def raw(self) -> dict[str, Any]:
+        """Hyperliquid's margin tables live in the raw ``meta`` response; ccxt has no tier method for it."""
+        if self.venue != "hyperliquid":
+            return {}
+        cached = self.cache.load(self.venue, self.host, _wall_ms()).get("raw:meta")
+        if cached is not None:
+            return {"meta": cached}
+        meta = await self._read("public_post_info", {"type": "meta"}, label="info(meta)")
+        if not isinstance(meta, dict) or not isinstance(meta.get("universe"), list):
+            raise DataUnavailable(f"{self.venue} info(meta) has no universe")
+        self.cache.store(self.venue, self.host, {"raw:meta": meta}, _wall_ms())
+        return {"meta": meta}
+
+    # -- per-symbol reads -------------------------------------------------------------------------
+
+    async def symbols(self, symbols: list[str]) -> tuple[dict[str, list], dict[str, dict], list[_Market]]:
+        if not symbols:
+            return {}, {}, []
+        tiers, fees, *markets = await _all(self.tiers(symbols), self.fees(symbols), *map(self.market, symbols))
+        return tiers, fees, markets
+
+    async def market(self, symbol: str) -> _Market:
+        h = self.history
+        since = _wall_ms() - h.lookback_s * 1000
+        mark = "fetch_mark_price" if self.x.has.get("fetchMarkPrice") is True else "fetch_ticker"
+        ticker, book, funding, funding_history, ohlcv, oi = await _all(
+            self._read(mark, symbol),
+            self._read("fetch_order_book", symbol, h.book_depth),
+            self._optional("fetch_funding_rate", symbol),
+            self._optional("fetch_funding_rate_history", symbol, since, h.funding_points),
+            self._optional("fetch_ohlcv", symbol, h.timeframe, since, h.bars),
+            self._optional("fetch_open_interest_history", symbol, h.timeframe, since, h.bars),
+        )
+        return _Market(symbol, ticker, book, funding, funding_history, ohlcv, oi)
+
+    async def fees(self, symbols: list[str]) -> dict[str, dict]:
+        if self.x.has.get("fetchTradingFee"):
+            found = await _all(*(self._read("fetch_trading_fee", s) for s in symbols))
+            return dict(zip(symbols, found, strict=True))
+        if self.x.has.get("fetchTradingFees"):
+            every = await self._read("fetch_trading_fees")
+            return {s: every[s] for s in symbols if s in every}
+        return {}
+
+    async def tiers(self, symbols: list[str]) -> dict[str, list]:
+        """Each symbol's tiers from the cache while fresh, the rest from the venue (then cached)."""
+        if self.is_binance or self.venue == "hyperliquid":
+            return {}  # Binance: one table for all symbols (see positions); Hyperliquid: raw meta
+        fresh = self._cached_tiers()
+        missing = [s for s in symbols if s not in fresh]
+        fetched: dict[str, list] = {}
+        if missing and self.x.has.get("fetchMarketLeverageTiers") is True:
+            found = await _all(*(self._read("fetch_market_leverage_tiers", s) for s in missing))
+            fetched = dict(zip(missing, found, strict=True))
+        elif missing and self.x.has.get("fetchLeverageTiers"):
+            fetched = await self._read("fetch_leverage_tiers", missing)
+        self._store_tiers(fetched)
+        return {s: t for s in symbols if (t := fresh.get(s, fetched.get(s))) is not None}
+
+    async def _binance_table(self, symbols: Iterable[str]) -> dict[str, list]:
+        """Binance answers brackets for every symbol in one weighted call: keep (and cache) the whole table."""
+        if not self.binance_table:
+            self.binance_table = self._cached_tiers()
+        if not self.binance_table or any(s not in self.binance_table for s in symbols):
+            self.binance_table = await self._read("fetch_leverage_tiers")
+            self._store_tiers(self.binance_table)
+        return self.binance_table
+
+    async def _binance_tiers(self, symbols: list[str]) -> dict[str, list]:
+        table = await self._binance_table(symbols)
+        return {s: table[s] for s in symbols if s in table}
+
+    def _cached_tiers(self) -> dict[str, list]:
+        entries = self.cache.load(self.venue, self.host, _wall_ms())
+        return {k.removeprefix("tiers:"): v for k, v in entries.items() if k.startswith("tiers:")}
+
+    def _store_tiers(self, tiers: dict[str, list]) -> None:
+        self.cache.store(self.venue, self.host, {f"tiers:{s}": t for s, t in tiers.items()}, _wall_ms())
+
+
+def _rows(value: Any, venue: str, call: str) -> list:
+    if not isinstance(value, list):
+        raise DataUnavailable(f"{venue} {call} returned {type(value).__name__}, not a list")
+    return value
+
+
+def _label(name: str, args: tuple) -> str:
+    shown = [a for a in args if isinstance(a, str)]
+    return f"{name}({', '.join(shown)})"
+
+
+def _params_label(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items() if k != "paginate")
+
+
+@functools.cache
+def _camel(name: str) -> str:
+    """ccxt's ``has`` key for a method: fetch_ohlcv → fetchOHLCV."""
+    head, *rest = name.split("_")
+    return head + "".join("OHLCV" if part == "ohlcv" else part.capitalize() for part in rest)
