@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 _DIALECTS: dict[str, str] = {
     "binanceusdm": "riskguard.sim.venues.binance:USDM",
     "binancecoinm": "riskguard.sim.venues.binance:COINM",
-    # sim-2 registers "bybit", "okx", "hyperliquid" here.
+    "bybit": "riskguard.sim.venues.bybit:BYBIT",
+    "okx": "riskguard.sim.venues.okx:OKX",
+    "hyperliquid": "riskguard.sim.venues.hyperliquid:HYPERLIQUID",
 }
 
 
