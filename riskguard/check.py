@@ -1,14 +1,21 @@
-"""`riskguard check`: load → compute → apply policy → verdicts.  The CLI only renders."""
+"""`riskguard check`: load → compute → apply policy → verdicts.  The CLI only renders.
+
+Market signals (bands, σ-buffer, exit slippage) ride beside the verdicts and never change them: the
+liquidation math does not depend on market history, so missing history makes a signal unknown, not the
+account (docs/check-json.md).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from riskguard.config import AccountConfig, AccountSpec, Config, Policy
+from riskguard.config import AccountConfig, AccountSpec, Config, Policy, load_config
 from riskguard.connectors.snapshot_doc import SnapshotDoc, read_snapshot
 from riskguard.connectors.source import Loaded, load_accounts
 from riskguard.errors import ConfigError, DataUnavailable, RiskguardError, StaleData
+from riskguard.market_view import PositionSignals, SymbolViews, account_signals
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.codes import ReasonCode, Severity, Status
 from riskguard.rules.policy_check import AccountVerdict, evaluate_policy, failed_verdict
@@ -17,6 +24,8 @@ from riskguard.rules.policy_check import AccountVerdict, evaluate_policy, failed
 @dataclass(frozen=True, slots=True)
 class CheckResult:
     accounts: tuple[AccountVerdict, ...]
+    signals: Mapping[str, tuple[PositionSignals, ...]] = field(default_factory=dict)
+    """Per account name, one entry per position of the verdict, in the same order."""
 
     @property
     def status(self) -> Status:
@@ -31,19 +40,32 @@ def _error_code(error: RiskguardError) -> ReasonCode:
     return ReasonCode.INVALID_INPUT
 
 
-def _verdict(loaded: Loaded) -> AccountVerdict:
+def source_key(loaded: Loaded) -> str:
+    """Accounts read from the same snapshot file share its market data; a live account has its own."""
+    return str(loaded.spec.snapshot_path) if loaded.spec.snapshot_path else f"live:{loaded.spec.name}"
+
+
+def _verdict(loaded: Loaded, views: SymbolViews) -> tuple[AccountVerdict, tuple[PositionSignals, ...]]:
     spec = loaded.spec
     venue = spec.config.venue or "snapshot"
     if loaded.error is not None:
-        return failed_verdict(spec.name, venue, _error_code(loaded.error), str(loaded.error))
+        return failed_verdict(spec.name, venue, _error_code(loaded.error), str(loaded.error)), ()
     assert loaded.snapshot is not None and loaded.account is not None
-    account = loaded.account
-    risk = evaluate_account(account, loaded.snapshot.venues[account.venue])
-    return evaluate_policy(account, loaded.snapshot, risk, spec.policy)
+    account, snapshot = loaded.account, loaded.snapshot
+    markets = snapshot.venues[account.venue]
+    risk = evaluate_account(account, markets)
+    signals = account_signals(views, source_key(loaded), markets, snapshot.taken_at_ms, risk)
+    return evaluate_policy(account, snapshot, risk, spec.policy), signals
+
+
+def _result(loaded: list[Loaded]) -> CheckResult:
+    views = SymbolViews()
+    pairs = [_verdict(x, views) for x in loaded]
+    return CheckResult(tuple(v for v, _ in pairs), {v.name: s for v, s in pairs})
 
 
 def check_config(config: Config, account: str | None) -> CheckResult:
-    return CheckResult(tuple(_verdict(x) for x in load_accounts(config.select(account))))
+    return _result(load_accounts(config.select(account)))
 
 
 def snapshot_specs(path: Path, policy: Policy | None = None) -> tuple[SnapshotDoc, list[AccountSpec]]:
@@ -61,10 +83,23 @@ def snapshot_specs(path: Path, policy: Policy | None = None) -> tuple[SnapshotDo
     ]
 
 
-def check_snapshot(path: Path, account: str | None, policy: Policy | None = None) -> CheckResult:
+def load_snapshot_accounts(path: Path, account: str | None, policy: Policy | None = None) -> list[Loaded]:
     doc, specs = snapshot_specs(path, policy)
     if account is not None:
         specs = [s for s in specs if s.name == account]
         if not specs:
             raise ConfigError(f"no account named {account!r} in the snapshot", str(path))
-    return CheckResult(tuple(_verdict(x) for x in load_accounts(specs, {path: doc})))
+    return load_accounts(specs, {path: doc})
+
+
+def check_snapshot(path: Path, account: str | None, policy: Policy | None = None) -> CheckResult:
+    return _result(load_snapshot_accounts(path, account, policy))
+
+
+def load_selected(config: Path | None, snapshot: Path | None, account: str | None) -> list[Loaded]:
+    """The accounts a command works on: those of ``--config`` or every account in ``--snapshot``."""
+    if (config is None) == (snapshot is None):
+        raise ConfigError("give exactly one of --config FILE or --snapshot FILE")
+    if snapshot is not None:
+        return load_snapshot_accounts(snapshot, account)
+    return load_accounts(load_config(config).select(account))

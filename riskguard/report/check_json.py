@@ -9,7 +9,9 @@ import math
 from typing import Any
 
 from riskguard.check import CheckResult
+from riskguard.market_view import NO_LIQUIDATION_PRICE, PositionSignals
 from riskguard.risk.account_risk import PositionRisk
+from riskguard.risk.bands import Band
 from riskguard.rules.policy_check import AccountVerdict, Finding, PositionVerdict
 
 SCHEMA = "riskguard.check/1"
@@ -31,7 +33,47 @@ def _finding(f: Finding) -> dict[str, Any]:
     }
 
 
-def _position(v: PositionVerdict) -> dict[str, Any]:
+def _band(b: Band | None) -> dict[str, Any] | None:
+    return None if b is None else {k: _num(x) if isinstance(x, float) else x for k, x in b.to_json().items()}
+
+
+def _signals(s: PositionSignals) -> dict[str, Any]:
+    """docs/signals.md fields; +inf (no liquidation price) is null with status "ok", unknown is null with
+    status "unknown" and a reason, so neither can be mistaken for the other or for zero."""
+    bp, dist, fill, ex = s.band_proximity, s.distance, s.fill, s.exit
+    prox = bp.proximity
+    known = prox is not None and bp.status == "ok"
+    return {
+        "band_proximity": {
+            "status": bp.status,
+            "reason": bp.reason,
+            "distance_pct": _num(prox.distance_pct) if prox else None,
+            "nearest_band": _band(prox.nearest_band) if prox else None,
+            "notional_to_liquidation": _num(prox.notional_to_liquidation) if known else None,
+            "liquidation_in_band": prox.liquidation_in_band if known else None,
+            "liquidation_band": _band(prox.liquidation_band) if known else None,
+        },
+        "sigma_buffer": _num(dist.sigma_buffer),
+        "touch_probability": _num(dist.touch_probability),
+        "liquidation_distance": {
+            "status": dist.status,
+            "reason": dist.reason or (NO_LIQUIDATION_PRICE if dist.sigma_buffer == math.inf else None),
+            "horizon_seconds": dist.horizon_seconds,
+        },
+        "exit_slippage_bp": _num(ex.exit_slippage_bp),
+        "buffer_net_of_slippage_pct": _num(ex.buffer_net_of_slippage_pct),
+        "exit_liquidity": {
+            "status": ex.status,
+            "reason": ex.reason or (NO_LIQUIDATION_PRICE if ex.buffer_net_of_slippage_pct == math.inf else None),
+            "fill_status": fill.status,
+            "vwap": _num(fill.vwap),
+            "worst_price": _num(fill.worst_price),
+            "unfilled_contracts": _num(fill.unfilled_contracts),
+        },
+    }
+
+
+def _position(v: PositionVerdict, s: PositionSignals) -> dict[str, Any]:
     p: PositionRisk = v.risk
     return {
         "symbol": p.symbol,
@@ -61,10 +103,11 @@ def _position(v: PositionVerdict) -> dict[str, Any]:
         "is_estimate": p.is_estimate,
         "status": v.status.value,
         "findings": [_finding(f) for f in v.findings],
+        **_signals(s),
     }
 
 
-def _account(a: AccountVerdict) -> dict[str, Any]:
+def _account(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> dict[str, Any]:
     cross = a.risk.cross if a.risk else ()
     return {
         "name": a.name,
@@ -84,7 +127,7 @@ def _account(a: AccountVerdict) -> dict[str, Any]:
             for c in cross
         ],
         "findings": [_finding(f) for f in a.findings],
-        "positions": [_position(p) for p in a.positions],
+        "positions": [_position(p, s) for p, s in zip(a.positions, signals, strict=True)],
     }
 
 
@@ -94,5 +137,5 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "schema": SCHEMA,
         "status": status.value,
         "exit_code": int(status.exit_code),
-        "accounts": [_account(a) for a in result.accounts],
+        "accounts": [_account(a, result.signals.get(a.name, ())) for a in result.accounts],
     }

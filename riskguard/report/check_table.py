@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from riskguard.check import CheckResult
+from riskguard.market_view import PositionSignals
 from riskguard.risk.account_risk import PriceSource
 from riskguard.rules.codes import Status
 from riskguard.rules.policy_check import AccountVerdict
@@ -75,6 +76,54 @@ def account_table(a: AccountVerdict) -> Table:
     return t
 
 
+UNKNOWN = Text("unknown", style=STYLE[Status.UNKNOWN])
+
+
+def _compact(x: float) -> str:
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.1f}{unit}"
+    return f"{x:.0f}"
+
+
+def _known(status: str, text: str) -> str | Text:
+    return text if status == "ok" else UNKNOWN
+
+
+def _probability(p: float | None) -> str:
+    return "—" if p is None else "<0.01%" if 0 < p < 1e-4 else f"{p:.2%}"
+
+
+def signals_table(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> tuple[Table, list[str]]:
+    """Market signals beside the positions, and one line per unknown signal saying why."""
+    t = Table(title="  market signals (estimates; touch probability over 24 h)", title_justify="left")
+    for col in ("symbol", "nearest band", "est. liq. notional to LP", "LP in band", "σ-buffer", "touch P",
+                "exit slip bp", "net buffer"):
+        t.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)
+    why: list[str] = []
+    for v, s in zip(a.positions, signals, strict=True):
+        bp, dist, ex = s.band_proximity, s.distance, s.exit
+        prox, near = bp.proximity, bp.proximity and bp.proximity.nearest_band
+        nearest = "none" if near is None else f"{near.distance_pct:+.1f}% ({_compact(near.notional)})"
+        in_way = prox.notional_to_liquidation if prox else None
+        t.add_row(
+            v.risk.symbol,
+            UNKNOWN if prox is None else nearest,
+            _known(bp.status, "no LP" if in_way is None else _compact(in_way)),
+            _known(bp.status, "yes" if prox and prox.liquidation_in_band else "no"),
+            _known(dist.status, "∞" if dist.sigma_buffer in (None, float("inf")) else f"{dist.sigma_buffer:.2f}σ"),
+            _known(dist.status, _probability(dist.touch_probability)),
+            _known(ex.status, f"{ex.exit_slippage_bp:.1f}" if ex.exit_slippage_bp is not None else "—"),
+            _known(ex.status, "∞" if ex.buffer_net_of_slippage_pct == float("inf")
+                   else _pct(ex.buffer_net_of_slippage_pct)),
+        )
+        for name, status, reason in (("bands", bp.status, bp.reason), ("σ-buffer", dist.status, dist.reason),
+                                     ("exit slippage", ex.status, ex.reason)):
+            if status != "ok":
+                why.append(f"  {v.risk.symbol} {name} unknown: {reason}")
+    return t, why
+
+
 def render(result: CheckResult, console: Console) -> None:
     for a in result.accounts:
         if a.positions:
@@ -98,5 +147,10 @@ def render(result: CheckResult, console: Console) -> None:
                 continue
             where = f" {f.symbol}" if f.symbol else ""
             console.print(f"  [{STYLE[Status.of(f.severity)]}]{f.code.value}[/]{where}: {f.message}")
+        if a.positions:
+            table, why = signals_table(a, result.signals[a.name])
+            console.print(table)
+            for line in why:
+                console.print(Text(line, style="magenta"))
         console.print()
     console.print(Text.assemble("overall: ", _status(result.status), f"  (exit {int(result.status.exit_code)})"))

@@ -1,0 +1,404 @@
+"""The snapshot's market data and the account's risk, fed to the market-side analytics (issue 4).
+
+Pure glue, no I/O: a ``Snapshot`` carries candles, open interest, funding and a book per (venue, symbol);
+``riskguard.risk`` holds the math.  This module decides how one becomes the other, once:
+
+* Bands, volatility and the book are computed once per (venue, symbol) in a :class:`SymbolView` and shared
+  by every position and command that needs them.
+* Each analytic keeps its own ``status``/``reason``.  Missing market history makes *that* analytic
+  unknown, never the account's liquidation math, which does not depend on it; and never a zero.
+* Stress is built from the model (one ``StressAccount`` per margin asset) so it uses the same tiers,
+  pinned tiers and fee terms as the liquidation price.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from riskguard.model import Account, MarginMode, MarginTier, Market, MarketSeries, OrderBook, TierBasis, VenueMarkets
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource
+from riskguard.risk.bands import BandsReport, Proximity, detect_bands, position_proximity
+from riskguard.risk.cascade import Cascade, cascade_survival, simulate_cascade
+from riskguard.risk.exit_liquidity import ExitBuffer, ExitFill, exit_buffer, exit_fill
+from riskguard.risk.liqlevels import (
+    LevelEstimate,
+    LevelProfile,
+    MarketDataShapeError,
+    MarketHistory,
+    VenueTerms,
+    estimate_levels,
+)
+from riskguard.risk.stress import StressAccount, StressResult, stress
+from riskguard.risk.tiers import TierTable
+from riskguard.risk.venue_rules import TierSelection, rules_for
+from riskguard.risk.volatility import (
+    DEFAULT_HORIZON_SECONDS,
+    LiquidationDistance,
+    RealizedVolatility,
+    liquidation_distance,
+    realized_volatility,
+)
+
+_TIMEFRAME = re.compile(r"^(\d+)([smhdwM])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800, "M": 2_592_000}
+OI_GAP_FACTOR = 2.0
+"""An open-interest step longer than this many times its usual step is a hole, not a coarser feed:
+interpolating across it would invent the positions opened inside it."""
+
+
+def timeframe_seconds(timeframe: str | None) -> float | None:
+    """ccxt timeframe ("5m", "1h") in seconds; None when absent or unreadable."""
+    match = _TIMEFRAME.match(timeframe or "")
+    return None if match is None else int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+# -- ONE (VENUE, SYMBOL) ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SymbolView:
+    """What the market says about one symbol on one venue, computed once."""
+
+    venue: str
+    symbol: str
+    market: Market
+    mark_price: float | None
+    bands: BandsReport
+    volatility: RealizedVolatility
+    book: OrderBook | None
+    bar_open_ms: np.ndarray
+    """Candle open times (epoch ms) and closes, to draw the price over the heatmap."""
+    closes: np.ndarray
+    open_interest_notional: float | None
+    """Latest open interest valued at mark, quote currency: the ceiling any band must stay under."""
+
+    @property
+    def quote(self) -> str:
+        return "USD" if self.market.inverse else self.market.settle
+
+
+def _unknown_bands(symbol: str, mark: float | None, reason: str) -> BandsReport:
+    estimate = LevelEstimate("unknown", reason, None, None, None)
+    return BandsReport(symbol, math.nan if mark is None else mark, "unknown", reason, (), None, None, estimate)
+
+
+def _sorted_rows(rows: Sequence[Sequence[float]]) -> np.ndarray:
+    array = np.asarray(rows, dtype=float).reshape(len(rows), -1)
+    return array[np.argsort(array[:, 0], kind="stable")]
+
+
+def market_history(series: MarketSeries) -> tuple[MarketHistory | None, str | None]:
+    """Candles with open interest and funding aligned onto them, or why that is impossible.
+
+    An OI sample stamped T is the open interest at T, so the bar opened at t is matched with OI at its
+    close t + bar: the bar's ΔOI is then the positions opened during it.  Funding holds its last value.
+    """
+    bar = timeframe_seconds(series.timeframe)
+    if not series.ohlcv:
+        return None, "NO_CANDLES: the snapshot holds no candles for this symbol"
+    if bar is None:
+        return None, f"BAD_TIMEFRAME: cannot read the candle timeframe {series.timeframe!r}"
+    candles = _sorted_rows(series.ohlcv)
+    closes_at = candles[:, 0] + bar * 1000
+    oi = None
+    if series.open_interest:
+        samples = _sorted_rows(series.open_interest)
+        steps = np.diff(samples[:, 0])
+        if steps.size and np.any(steps > OI_GAP_FACTOR * np.median(steps)):
+            i = int(np.argmax(steps))
+            start = datetime.fromtimestamp(samples[i, 0] / 1000, UTC).isoformat(timespec="minutes")
+            return None, f"OI_GAP: no open interest for {steps[i] / 60_000:g} min after {start}"
+        oi = np.interp(closes_at, samples[:, 0], samples[:, 1], left=np.nan, right=np.nan)
+    funding = None
+    if series.funding:
+        rates = _sorted_rows(series.funding)
+        last = np.searchsorted(rates[:, 0], closes_at, side="right") - 1
+        funding = np.where(last >= 0, rates[np.maximum(last, 0), 1], np.nan)
+    try:
+        history = MarketHistory(
+            times=candles[:, 0].astype(np.int64),
+            high=candles[:, 2],
+            low=candles[:, 3],
+            close=candles[:, 4],
+            volume=candles[:, 5],
+            open_interest=oi,
+            funding_rate=funding,
+        )
+    except MarketDataShapeError as exc:
+        return None, f"BAD_SHAPE: {exc}"
+    return history, None
+
+
+def _quote_tiers(market: Market, mark: float) -> tuple[MarginTier, ...]:
+    """Tiers in the estimator's basis: OKX counts contracts, the estimator sizes positions in quote."""
+    if market.tier_basis is not TierBasis.CONTRACTS:
+        return market.tiers
+    k = market.contract_size * mark
+    return tuple(MarginTier(t.floor * k, t.cap * k, t.mmr, t.cum * k, t.max_leverage) for t in market.tiers)
+
+
+def estimate_symbol_bands(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> BandsReport:
+    """Crowded bands around the venue's live mark, with the venue's own tiers (docs/bands.md)."""
+    quote = venue.quotes.get(symbol)
+    mark = quote.mark_price if quote else None
+    if mark is None:
+        return _unknown_bands(symbol, None, "NO_MARK: the snapshot has no mark price for this symbol")
+    history, reason = market_history(venue.series.get(symbol, MarketSeries()))
+    if history is None:
+        return _unknown_bands(symbol, mark, reason)
+    market = venue.markets[symbol]
+    taken = datetime.fromtimestamp(taken_at_ms / 1000, UTC).isoformat(timespec="minutes")
+    terms = VenueTerms(
+        TierTable.from_tiers([_quote_tiers(market, mark)]),
+        market.inverse,
+        market.contract_size,
+        f"{venue.venue} leverage tiers for {symbol} in the snapshot taken {taken}",
+    )
+    estimate = estimate_levels(history, terms)
+    if estimate.profile is None:
+        return BandsReport(symbol, mark, "unknown", estimate.reason, (), None, None, estimate)
+    live = LevelProfile(estimate.profile.price_edges, estimate.profile.long_notional,
+                        estimate.profile.short_notional, mark)
+    return BandsReport(symbol, mark, "ok", None, detect_bands(live), estimate.assumptions, live, estimate)
+
+
+def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolView:
+    market = venue.markets[symbol]
+    series = venue.series.get(symbol, MarketSeries())
+    quote = venue.quotes.get(symbol)
+    mark = quote.mark_price if quote else None
+    bar = timeframe_seconds(series.timeframe)
+    candles = _sorted_rows(series.ohlcv) if series.ohlcv else np.empty((0, 6))
+    oi_value = None
+    if series.open_interest and mark is not None:
+        contracts = max(series.open_interest, key=lambda row: row[0])[1]
+        oi_value = contracts * market.contract_size * (1.0 if market.inverse else mark)
+    return SymbolView(
+        venue=venue.venue,
+        symbol=symbol,
+        market=market,
+        mark_price=mark,
+        bands=estimate_symbol_bands(venue, symbol, taken_at_ms),
+        volatility=(
+            realized_volatility(candles, bar)
+            if bar is not None
+            else RealizedVolatility("unknown", f"BAD_TIMEFRAME: candle timeframe {series.timeframe!r}", None, 0, 0)
+        ),
+        book=series.order_book,
+        bar_open_ms=candles[:, 0],
+        closes=candles[:, 4],
+        open_interest_notional=oi_value,
+    )
+
+
+class SymbolViews:
+    """Memo of :func:`symbol_view` by (snapshot, venue, symbol): accounts sharing a snapshot share bands."""
+
+    def __init__(self) -> None:
+        self._views: dict[tuple[str, str, str], SymbolView] = {}
+
+    def get(self, source: str, venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolView:
+        key = (source, venue.venue, symbol)
+        if key not in self._views:
+            self._views[key] = symbol_view(venue, symbol, taken_at_ms)
+        return self._views[key]
+
+
+# -- ONE POSITION -----------------------------------------------------------------------------------------
+
+NO_LIQUIDATION_PRICE = "NO_LIQUIDATION_PRICE"
+"""Reason on an ``ok`` analytic whose number is +inf (no price liquidates): JSON null, not unknown."""
+
+
+def _liquidation_input(risk: PositionRisk) -> tuple[float | None, str | None]:
+    """(LP, None) when usable; LP None means "no price liquidates"; (None, reason) when it is unknown."""
+    if risk.liquidation_source is PriceSource.NONE:
+        return None, None
+    if risk.liquidation_price is None:
+        why = risk.unavailable_reason or "no inputs"
+        return None, f"LIQUIDATION_PRICE_UNAVAILABLE: {why}"
+    return risk.liquidation_price, None
+
+
+@dataclass(frozen=True)
+class BandProximity:
+    status: str
+    reason: str | None
+    proximity: Proximity | None
+
+
+@dataclass(frozen=True)
+class PositionSignals:
+    """The per-position fields of docs/signals.md, each analytic with its own status."""
+
+    band_proximity: BandProximity
+    distance: LiquidationDistance
+    fill: ExitFill
+    exit: ExitBuffer
+
+
+def _band_proximity(view: SymbolView, risk: PositionRisk, lp: float | None, lp_reason: str | None) -> BandProximity:
+    report = view.bands
+    if report.profile is None:
+        return BandProximity("unknown", f"BANDS_UNKNOWN: {report.reason}", None)
+    proximity = position_proximity(report.profile, report.bands, side=risk.side, liquidation_price=lp)
+    if lp_reason is not None:
+        return BandProximity("unknown", lp_reason, proximity)
+    return BandProximity("ok", NO_LIQUIDATION_PRICE if lp is None else None, proximity)
+
+
+def position_signals(
+    view: SymbolView, risk: PositionRisk, horizon_seconds: float = DEFAULT_HORIZON_SECONDS
+) -> PositionSignals:
+    side = 1 if risk.side == "long" else -1
+    lp, lp_reason = _liquidation_input(risk)
+    if lp_reason is None:
+        distance = liquidation_distance(side, risk.mark_price, lp, view.volatility, horizon_seconds)
+    else:
+        distance = LiquidationDistance("unknown", lp_reason, horizon_seconds, None, None)
+    book = view.book
+    fill = exit_fill(
+        side=side,
+        contracts=risk.contracts,
+        contract_size=view.market.contract_size,
+        inverse=view.market.inverse,
+        mark=risk.mark_price,
+        bids=book.bids if book else (),
+        asks=book.asks if book else (),
+    )
+    if book is None:
+        fill = ExitFill("unknown", "EMPTY_BOOK: the snapshot has no order book for this symbol",
+                        0.0, risk.contracts, None, None, None, None, None)
+    if lp_reason is None:
+        exit_ = exit_buffer(side, risk.mark_price, lp, fill)
+    else:
+        exit_ = ExitBuffer("unknown", lp_reason, None, None, None)
+    return PositionSignals(_band_proximity(view, risk, lp, lp_reason), distance, fill, exit_)
+
+
+def account_signals(
+    views: SymbolViews, source: str, venue: VenueMarkets, taken_at_ms: int, risk: AccountRisk
+) -> tuple[PositionSignals, ...]:
+    return tuple(position_signals(views.get(source, venue, p.symbol, taken_at_ms), p) for p in risk.positions)
+
+
+# -- STRESS -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolStress:
+    """One margin asset of one account under every shock; ``positions`` index the account's positions."""
+
+    asset: str
+    positions: tuple[int, ...]
+    result: StressResult
+    has_cross: bool
+    account: StressAccount | None
+
+
+def _pool(account: Account, venue: VenueMarkets, risk: AccountRisk, asset: str, idx: list[int]) -> StressAccount:
+    rules = rules_for(account.venue, account.account_type)
+    positions = [account.positions[i] for i in idx]
+    markets = [venue.markets[p.symbol] for p in positions]
+    symbols = sorted({m.symbol for m in markets})
+    cross = [p.margin_mode is MarginMode.CROSS for p in positions]
+    balance = account.balances.get(asset)
+    taker = account.fees.taker if account.fees else 0.0
+    return StressAccount.build(
+        inverse=[m.inverse for m in markets],
+        side=[p.side.sign for p in positions],
+        qty=[p.contracts * m.contract_size for p, m in zip(positions, markets, strict=True)],
+        entry=[p.entry_price for p in positions],
+        mark=[p.mark_price for p in positions],
+        cross=cross,
+        isolated_margin=[0.0 if c else p.isolated_margin for p, c in zip(positions, cross, strict=True)],
+        cross_wallet=balance.cross_wallet if balance else 0.0,
+        tiers=TierTable.from_tiers([next(m.tiers for m in markets if m.symbol == s) for s in symbols]),
+        table=[symbols.index(m.symbol) for m in markets],
+        fixed_tier=[risk.positions[i].tier if rules.tier_selection is TierSelection.CURRENT else -1 for i in idx],
+        mmr_add=[taker if rules.fee_in_maintenance else 0.0] * len(idx),
+    )
+
+
+def _missing_input(account: Account, asset: str, idx: list[int]) -> str | None:
+    rules = rules_for(account.venue, account.account_type)
+    if rules.fee_in_maintenance and account.fees is None:
+        return "FEE_UNAVAILABLE: the venue counts the taker fee in maintenance margin and it is not in the snapshot"
+    has_cross = any(account.positions[i].margin_mode is MarginMode.CROSS for i in idx)
+    if has_cross and asset not in account.balances:
+        return f"NO_BALANCE: no {asset} balance backs the cross positions"
+    return None
+
+
+def stress_pools(
+    account: Account, venue: VenueMarkets, risk: AccountRisk, shocks: Sequence[float]
+) -> tuple[PoolStress, ...]:
+    """``stress`` per margin asset: amounts of different settle assets are never summed."""
+    by_asset: dict[str, list[int]] = {}
+    for i, p in enumerate(risk.positions):
+        by_asset.setdefault(p.settle, []).append(i)
+    out = []
+    for asset, idx in sorted(by_asset.items()):
+        has_cross = any(account.positions[i].margin_mode is MarginMode.CROSS for i in idx)
+        reason = _missing_input(account, asset, idx)
+        if reason is not None:
+            out.append(PoolStress(asset, tuple(idx), StressResult.unknown(reason, np.asarray(shocks), len(idx)),
+                                  has_cross, None))
+            continue
+        pool = _pool(account, venue, risk, asset, idx)
+        out.append(PoolStress(asset, tuple(idx), stress(pool, shocks), has_cross, pool))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class CascadeRun:
+    """The cascade through one symbol's bands toward the account's positions, and the pool it hits."""
+
+    symbol: str
+    side: str
+    asset: str
+    cascade: Cascade
+    survival: StressResult
+    positions: tuple[int, ...]
+
+
+def _cascade(view: SymbolView, side: str) -> Cascade:
+    if view.bands.status != "ok" or view.mark_price is None:
+        return Cascade("unknown", f"BANDS_UNKNOWN: {view.bands.reason}", side, view.mark_price or math.nan, ())
+    if view.book is None:
+        return Cascade("unknown", "EMPTY_BOOK: the snapshot has no order book for this symbol", side,
+                       view.mark_price, ())
+    return simulate_cascade(
+        side=side,
+        mark=view.mark_price,
+        bands=view.bands.bands,
+        bids=view.book.bids,
+        asks=view.book.asks,
+        contract_size=view.market.contract_size,
+        inverse=view.market.inverse,
+    )
+
+
+def cascades(
+    pools: Iterable[PoolStress], risk: AccountRisk, views: SymbolViews, source: str, venue: VenueMarkets,
+    taken_at_ms: int,
+) -> tuple[CascadeRun, ...]:
+    """One cascade per (symbol, side held): long positions meet the long bands below mark, shorts the
+    short bands above; the pool holding the symbol is stressed at the cascade's extreme price."""
+    out = []
+    for pool in pools:
+        held = sorted({(risk.positions[i].symbol, risk.positions[i].side) for i in pool.positions})
+        for symbol, side in held:
+            run = _cascade(views.get(source, venue, symbol, taken_at_ms), side)
+            if pool.account is None:
+                survival = StressResult.unknown(pool.result.reason, np.array([math.nan]), len(pool.positions))
+            else:
+                survival = cascade_survival(pool.account, run)
+            out.append(CascadeRun(symbol, side, pool.asset, run, survival, pool.positions))
+    return tuple(out)
