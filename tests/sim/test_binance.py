@@ -297,3 +297,34 @@ async def test_stale_timestamps_fault_when_hit_then_times_are_in_the_past(start_
     assert [p["timestamp"] for p in stale] == [p["timestamp"] - 3_600_000 for p in fresh]
     mark = await client.fetch_mark_price("BTC/USDT:USDT")
     assert mark["timestamp"] < time.time() * 1000 - 3_000_000
+
+
+async def test_stop_order_when_cancelled_then_gone_from_algo_orders(start_sim, connect) -> None:
+    sim = await start_sim("binanceusdm")
+    client = connect("binanceusdm", sim)
+    stop = await client.create_order("BTC/USDT:USDT", "market", "sell", 0.5,
+                                     params={"triggerPrice": 55_000, "reduceOnly": True})
+    canceled = await client.cancel_order(stop["id"], "BTC/USDT:USDT", params={"trigger": True})
+    assert canceled["id"] == stop["id"]
+    assert await client.fetch_open_orders("BTC/USDT:USDT", params={"trigger": True}) == []
+
+
+async def test_margin_mode_when_position_open_then_refused_and_when_flat_then_switched(start_sim, connect) -> None:
+    sim = await start_sim("binanceusdm")
+    client = connect("binanceusdm", sim)
+    with pytest.raises(ccxt.OperationRejected, match="-4048"):
+        await client.set_margin_mode("isolated", "BTC/USDT:USDT")
+    await client.create_order("BTC/USDT:USDT", "market", "sell", 0.5, params={"reduceOnly": True})
+    await client.set_margin_mode("isolated", "BTC/USDT:USDT")
+    account = sim.player.exchange.accounts[DEFAULT_API_KEY]
+    assert sim.player.exchange.margin_mode_of(account, "BTCUSDT") is MarginMode.ISOLATED
+
+
+@pytest.mark.parametrize("venue", VENUES)
+async def test_fetch_ticker_when_mark_moved_then_last_and_change_follow(start_sim, connect, venue) -> None:
+    sim = await start_sim(venue)
+    client = connect(venue, sim)
+    await admin(sim, "POST", "/__sim/mark", {"symbol": BTC_ID[venue], "price": 62_000})
+    ticker = await client.fetch_ticker(BTC[venue])
+    assert ticker["last"] == 62_000 and ticker["high"] == 62_000
+    assert ticker["change"] == pytest.approx(750.0)
