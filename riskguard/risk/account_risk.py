@@ -16,9 +16,16 @@ import numpy as np
 
 from riskguard.model import Account, MarginMode, Market, Position, PositionSide, TierBasis, VenueMarkets
 from riskguard.risk.shared_price import Leg, shared_bankruptcy_price, shared_liquidation_price
-from riskguard.risk.solver import maintenance_margin, solve_liquidation
+from riskguard.risk.solver import bankruptcy_price, maintenance_margin, solve_liquidation
 from riskguard.risk.tiers import TierTable
-from riskguard.risk.venue_rules import MaintenanceBasis, PriceConvention, TierSelection, VenueRules, rules_for
+from riskguard.risk.venue_rules import (
+    InitialMarginBasis,
+    MaintenanceBasis,
+    PriceConvention,
+    TierSelection,
+    VenueRules,
+    rules_for,
+)
 
 
 class PriceSource(StrEnum):
@@ -146,12 +153,14 @@ def _apply_convention(price: np.ndarray, side: np.ndarray, ticks: np.ndarray, co
     """Reproduce the number the venue displays from the exact root."""
     if convention is PriceConvention.EXACT:
         return price
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
         if convention is PriceConvention.ONE_TICK_TOWARD_ENTRY:
             return price + side * ticks
-        up = np.ceil(np.round(price / ticks, 9)) * ticks
-        down = np.floor(np.round(price / ticks, 9)) * ticks
-        return np.where(side > 0, up, down)
+        steps = np.round(price / ticks, 9)
+        steps = np.where(side > 0, np.ceil(steps), np.floor(steps))
+        # k ÷ (1/tick) is the double nearest the decimal the venue prints (913.15, not 913.1500000000001).
+        per_unit = np.round(1 / ticks)
+        return np.where(np.abs(per_unit * ticks - 1) < 1e-12, steps / per_unit, steps * ticks)
 
 
 def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
@@ -163,90 +172,87 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
         return AccountRisk(account.name, account.venue, (), _cross_summaries(account, [], None, None), ())
     markets = [venue.markets[p.symbol] for p in positions]
     taker = account.fees.taker if account.fees else None
-    if rules.fee_in_maintenance and taker is None:
-        missing.append(f"{account.name}: taker fee rate (the venue adds it to the maintenance requirement)")
+    unavailable: dict[int, str] = {}
+    if rules.needs_taker_fee and taker is None:
+        missing.append(f"{account.name}: taker fee rate (the venue counts it in the maintenance requirement)")
+        unavailable = dict.fromkeys(range(len(positions)), "taker fee rate unavailable")
     a = _arrays(positions, markets, rules, taker)
     n = len(positions)
 
-    mm_mark, tier_mark = maintenance_margin(
+    at_entry = rules.maintenance_basis is MaintenanceBasis.AT_ENTRY
+    mm_req, tier_mark = maintenance_margin(
         inverse=a.inverse,
         qty=a.qty,
-        price=a.mark,
+        price=a.entry if at_entry else a.mark,
         tiers=a.tiers,
         table=a.table,
         fixed_tier=a.fixed_tier,
         mmr_add=a.mmr_add,
     )
+    reserve = np.zeros(n)
+    if rules.close_fee_reserve:
+        reserve = _close_fee_reserve(positions, a, taker or 0.0, unavailable)
     upnl = _pnl(a, a.mark)
     notional = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark)
     isolated = np.array([p.margin_mode is MarginMode.ISOLATED for p in positions])
     iso_margin = np.array([p.isolated_margin if p.isolated_margin is not None else np.nan for p in positions])
     settle = [m.settle for m in markets]
 
-    # Collateral for the solver: isolated margin (venue-adjusted) or the cross account with others frozen.
-    margin = np.where(isolated, iso_margin, 0.0)
-    solve_tiers, solve_add = a.tiers, a.mmr_add
-    unavailable: dict[int, str] = {}
-    if rules.fee_on_extra_margin or rules.maintenance_basis is MaintenanceBasis.AT_ENTRY:
-        margin, unavailable = _bybit_isolated_margin(positions, a, rules, taker, isolated, iso_margin, margin)
-    if rules.maintenance_basis is MaintenanceBasis.AT_ENTRY:
-        mm_entry, _ = maintenance_margin(
-            inverse=a.inverse, qty=a.qty, price=a.entry, tiers=a.tiers, table=a.table, fixed_tier=a.fixed_tier
-        )
-        margin = np.where(isolated, margin - mm_entry, margin)
-
+    # Collateral: isolated margin, or the cross wallet with every other position frozen at its mark.
     cross_wallet = {asset: b.cross_wallet for asset, b in account.balances.items()}
     cross_upnl: dict[str, float] = defaultdict(float)
     cross_mm: dict[str, float] = defaultdict(float)
     for i in range(n):
         if not isolated[i]:
             cross_upnl[settle[i]] += upnl[i]
-            cross_mm[settle[i]] += mm_mark[i]
+            cross_mm[settle[i]] += mm_req[i] + reserve[i]
+    collateral = np.where(isolated, iso_margin, np.nan)
     for i in range(n):
         if isolated[i]:
             continue
         if settle[i] not in cross_wallet:
             unavailable[i] = f"no {settle[i]} balance for the cross account"
             continue
-        margin[i] = cross_wallet[settle[i]] + (cross_upnl[settle[i]] - upnl[i]) - (cross_mm[settle[i]] - mm_mark[i])
+        others_mm = cross_mm[settle[i]] - mm_req[i] - reserve[i]
+        collateral[i] = cross_wallet[settle[i]] + (cross_upnl[settle[i]] - upnl[i]) - others_mm
+    if rules.close_fee_reserve and taker is not None:
+        collateral = _net_of_close_fee(a, collateral, taker)
+    for i in np.flatnonzero(np.isnan(collateral)):
+        unavailable.setdefault(int(i), "collateral unavailable: a cross position's requirement could not be computed")
 
-    at_entry = rules.maintenance_basis is MaintenanceBasis.AT_ENTRY
-    if at_entry:  # MM already taken out of the margin at entry value; solve against a zero requirement.
-        solve_tiers, solve_add = TierTable.flat(0.0), np.zeros(n)
+    # MM taken at entry is a constant: move it into the collateral and solve against a zero requirement.
     sol = solve_liquidation(
         inverse=a.inverse,
         side=a.side,
         qty=a.qty,
         entry=a.entry,
-        margin=margin,
-        tiers=solve_tiers,
+        margin=collateral - mm_req if at_entry else collateral,
+        tiers=TierTable.flat(0.0) if at_entry else a.tiers,
         table=np.zeros(n, dtype=np.int64) if at_entry else a.table,
         fixed_tier=None if at_entry else a.fixed_tier,
-        mmr_add=solve_add,
+        mmr_add=None if at_entry else a.mmr_add,
     )
     liq = sol.liquidation_price.copy()
-    bankrupt = sol.bankruptcy_price.copy()
-    if at_entry:
-        bankrupt = solve_liquidation(
-            inverse=a.inverse,
-            side=a.side,
-            qty=a.qty,
-            entry=a.entry,
-            margin=margin + mm_entry * isolated,
-            tiers=solve_tiers,
-            table=np.zeros(n, dtype=np.int64),
-        ).bankruptcy_price
+    bankrupt = bankruptcy_price(inverse=a.inverse, side=a.side, qty=a.qty, entry=a.entry, margin=collateral)
 
     if rules.shared_hedge_cross_price:
         _solve_shared_legs(
-            positions, markets, a, isolated, settle, cross_wallet, cross_upnl, cross_mm, upnl, mm_mark, liq, bankrupt
+            positions, markets, a, isolated, settle, cross_wallet, cross_upnl, cross_mm, upnl, mm_req, liq, bankrupt
         )
 
     ticks = np.array([m.price_tick or np.nan for m in markets])
     liq = _apply_convention(liq, a.side, ticks, rules.price_convention)
     bankrupt = _apply_convention(bankrupt, a.side, ticks, rules.price_convention)
 
-    cross = _cross_summaries(account, positions, notional, (settle, isolated, upnl, mm_mark))
+    mm_report = mm_req + reserve
+    entry_value, _ = _entry_value(a)
+    im_at_entry = {
+        InitialMarginBasis.MARK: np.zeros(n, dtype=bool),
+        InitialMarginBasis.ENTRY: np.ones(n, dtype=bool),
+        InitialMarginBasis.ENTRY_WHEN_ISOLATED: isolated,
+    }[rules.initial_margin_basis]
+    im_value = np.where(im_at_entry, entry_value, notional)
+    cross = _cross_summaries(account, positions, notional, (settle, isolated, upnl, mm_report))
     cross_by_asset = {c.asset: c for c in cross}
     out = []
     for i, p in enumerate(positions):
@@ -258,14 +264,12 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             else math.nan
         )
         ratio = (
-            mm_mark[i] / equity_i
+            mm_report[i] / equity_i
             if isolated[i]
             else (cross_by_asset[settle[i]].margin_ratio if settle[i] in cross_by_asset else math.nan)
         )
         reason = unavailable.get(i)
-        if rules.fee_in_maintenance and taker is None:
-            reason = "taker fee rate unavailable"
-        price, source = _choose_price(liq[i], p.venue_liquidation_price, reason, margin[i], a, i)
+        price, source = _choose_price(liq[i], p.venue_liquidation_price, reason, collateral[i])
         gap = None
         if source is PriceSource.COMPUTED and p.venue_liquidation_price:
             gap = (price - p.venue_liquidation_price) / p.venue_liquidation_price * 1e4
@@ -282,8 +286,8 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
                 mark_price=p.mark_price,
                 notional=float(notional[i]),
                 unrealized_pnl=float(upnl[i]),
-                maintenance_margin=float(mm_mark[i]),
-                initial_margin=float(notional[i] / p.leverage) if p.leverage else p.venue_initial_margin,
+                maintenance_margin=float(mm_report[i]),
+                initial_margin=float(im_value[i] / p.leverage + reserve[i]) if p.leverage else p.venue_initial_margin,
                 equity=float(equity_i),
                 margin_ratio=float(ratio),
                 effective_leverage=float(notional[i] / equity_i) if equity_i > 0 else math.inf,
@@ -304,10 +308,10 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
 
 
 def _choose_price(
-    computed: float, venue: float | None, reason: str | None, margin: float, a: _Arrays, i: int
+    computed: float, venue: float | None, reason: str | None, collateral: float
 ) -> tuple[float | None, PriceSource]:
     """Computed when the inputs allowed it; else the venue's own figure, labelled; else unavailable."""
-    if reason is None and not math.isnan(margin):
+    if reason is None and not math.isnan(collateral):
         if not math.isnan(computed):
             return float(computed), PriceSource.COMPUTED
         return None, PriceSource.NONE
@@ -316,30 +320,29 @@ def _choose_price(
     return None, PriceSource.UNAVAILABLE
 
 
-def _bybit_isolated_margin(positions, a: _Arrays, rules: VenueRules, taker, isolated, iso_margin, margin):
-    """Bybit's isolated formulas start from entry value ÷ leverage plus extra margin.
+def _entry_value(a: _Arrays) -> tuple[np.ndarray, np.ndarray]:
+    """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
+    value = np.where(a.inverse, a.qty / a.entry, a.qty * a.entry)
+    return value, np.where(a.inverse, -a.side, a.side)
 
-    Extra margin is the position balance above the venue's initial margin
-    (positionBalance − positionIM); UTA counts it net of the fee to close it.
+
+def _net_of_close_fee(a: _Arrays, collateral: np.ndarray, taker: float) -> np.ndarray:
+    """Collateral left once the fee to close at the bankruptcy price is paid.
+
+    Bybit keeps B = M + fee·N_b with N_b = V − d·M the size at bankruptcy, so
+    M = (B − fee·V)/(1 − d·fee).
     """
-    unavailable: dict[int, str] = {}
-    d = np.where(a.inverse, -a.side, a.side)
-    out = margin.copy()
-    for i, p in enumerate(positions):
-        if not isolated[i]:
-            continue
-        if not p.leverage:
-            unavailable[i] = "leverage unavailable (Bybit's isolated formula starts from it)"
-            continue
-        value = a.qty[i] / a.entry[i] if a.inverse[i] else a.qty[i] * a.entry[i]
-        extra = iso_margin[i] - p.venue_initial_margin if p.venue_initial_margin is not None else 0.0
-        if rules.fee_on_extra_margin:
-            if taker is None:
-                unavailable[i] = "taker fee rate unavailable"
-                continue
-            extra = extra / (1 - d[i] * taker)
-        out[i] = value / p.leverage + extra
-    return out, unavailable
+    value, d = _entry_value(a)
+    return (collateral - taker * value) / (1 - d * taker)
+
+
+def _close_fee_reserve(positions: list[Position], a: _Arrays, taker: float, unavailable: dict[int, str]) -> np.ndarray:
+    """Bybit's EstFeeToClose in IM and MM: the taker fee on the value at the leverage's bankruptcy price."""
+    value, d = _entry_value(a)
+    leverage = np.array([p.leverage or np.nan for p in positions])
+    for i in np.flatnonzero(np.isnan(leverage)):
+        unavailable.setdefault(int(i), "leverage unavailable (Bybit reserves the closing fee from it)")
+    return taker * value * (1 - d / leverage)
 
 
 def _solve_shared_legs(

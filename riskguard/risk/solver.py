@@ -109,6 +109,20 @@ def solve_liquidation(
     )
 
 
+def bankruptcy_price(
+    *, inverse: np.ndarray, side: np.ndarray, qty: np.ndarray, entry: np.ndarray, margin: np.ndarray
+) -> np.ndarray:
+    """Price where equity reaches zero (N = −d·A); NaN where it never does.
+
+    Needs no tier table, which is why venues that take MM at entry can ask for
+    it apart from the liquidation solve.
+    """
+    inverse = np.asarray(inverse, dtype=bool)
+    n = inverse.shape[0]
+    a, d = affine_terms(inverse, side, _as_float(qty, n), _as_float(entry, n), _as_float(margin, n))
+    return size_to_price(inverse, _as_float(qty, n), -d * a)
+
+
 def _tier_at_liquidation(
     a: np.ndarray, d: np.ndarray, tiers: TierTable, table: np.ndarray, add: np.ndarray
 ) -> np.ndarray:
@@ -155,7 +169,12 @@ def maintenance_margin(
 
 
 def equity(
-    *, inverse: np.ndarray, side: np.ndarray, qty: np.ndarray, entry: np.ndarray, margin: np.ndarray,
+    *,
+    inverse: np.ndarray,
+    side: np.ndarray,
+    qty: np.ndarray,
+    entry: np.ndarray,
+    margin: np.ndarray,
     price: np.ndarray,
 ) -> np.ndarray:
     """Margin plus unrealized PnL at ``price``, in the settle asset."""

@@ -28,6 +28,17 @@ class MaintenanceBasis(StrEnum):
     """Bybit classic: MM = entry value·MMR − deduction, fixed while the position is open."""
 
 
+class InitialMarginBasis(StrEnum):
+    """Which position value the venue divides by leverage for the initial margin it reports."""
+
+    MARK = "mark"
+    """Binance, Hyperliquid: IM follows the mark."""
+    ENTRY = "entry"
+    """Bybit: positionIM is entry value ÷ leverage (plus the closing-fee reserve)."""
+    ENTRY_WHEN_ISOLATED = "entry_when_isolated"
+    """OKX: an isolated position's IM is its margin at entry; cross ``imr`` follows the mark."""
+
+
 class PriceConvention(StrEnum):
     """How the venue turns the exact root into the number it displays."""
 
@@ -53,6 +64,7 @@ class VenueRules:
     IM add the reserve at the leverage's bankruptcy price, fee·V·(1 − d/Lev).
     """
     maintenance_basis: MaintenanceBasis = MaintenanceBasis.AT_PRICE
+    initial_margin_basis: InitialMarginBasis = InitialMarginBasis.MARK
     shared_hedge_cross_price: bool = False
     """Binance: both cross legs of one symbol in hedge mode share one liquidation price."""
     venue_ratio_is_reciprocal: bool = False
@@ -73,16 +85,23 @@ _RULES: dict[str, VenueRules] = {
     "okx": VenueRules(
         tier_selection=TierSelection.CURRENT,
         fee_in_maintenance=True,
+        initial_margin_basis=InitialMarginBasis.ENTRY_WHEN_ISOLATED,
         venue_ratio_is_reciprocal=True,
         cross_is_estimate=True,
         price_convention=PriceConvention.ONE_TICK_TOWARD_ENTRY,
     ),
     "hyperliquid": VenueRules(venue_ratio_is_reciprocal=True),
 }
-_BYBIT_UNIFIED = VenueRules(tier_selection=TierSelection.CURRENT, close_fee_reserve=True, cross_is_estimate=True)
+_BYBIT_UNIFIED = VenueRules(
+    tier_selection=TierSelection.CURRENT,
+    close_fee_reserve=True,
+    initial_margin_basis=InitialMarginBasis.ENTRY,
+    cross_is_estimate=True,
+)
 _BYBIT_CLASSIC = VenueRules(
     tier_selection=TierSelection.CURRENT,
     close_fee_reserve=True,
+    initial_margin_basis=InitialMarginBasis.ENTRY,
     maintenance_basis=MaintenanceBasis.AT_ENTRY,
     cross_is_estimate=True,
     price_convention=PriceConvention.ROUND_TOWARD_ENTRY,

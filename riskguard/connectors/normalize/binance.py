@@ -53,11 +53,17 @@ class BinanceNormalizer(VenueNormalizer):
             mark=info.opt_num("markPrice", zero_is_missing=True),
             mode=mode,
             position_side=leg,
-            isolated_margin=info.num("isolatedWallet") if mode is MarginMode.ISOLATED else None,
+            isolated_margin=self._isolated_wallet(info) if mode is MarginMode.ISOLATED else None,
             venue_liq=info.opt_num("liquidationPrice", zero_is_missing=True),
             venue_mm=info.opt_num("maintMargin"),
             timestamp=info.opt_num("updateTime", zero_is_missing=True),
         )
+
+    def _isolated_wallet(self, info: Fields) -> float:
+        """Isolated margin without uPnL; v2 positionRisk only sends isolatedMargin, which includes the uPnL."""
+        if info.has("isolatedWallet"):
+            return info.num("isolatedWallet")
+        return info.num("isolatedMargin") - info.num("unRealizedProfit")
 
     def _asset_rows(self, b: Fields) -> list[Fields]:
         info = b.data.get("info")

@@ -10,6 +10,7 @@ from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Position, PositionSide, Quote, Side
 
 _LEGS = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
+_SIDES = {"Buy": Side.LONG, "Sell": Side.SHORT}
 
 
 class BybitNormalizer(VenueNormalizer):
@@ -40,8 +41,11 @@ class BybitNormalizer(VenueNormalizer):
         size = info.num("size", nonnegative=True)
         if size == 0:
             return None
-        side = Side.LONG if info.str("side") == "Buy" else Side.SHORT
-        mode = MarginMode.ISOLATED if int(info.num("tradeMode")) == 1 else MarginMode.CROSS
+        side = _SIDES[info.opt_str("side")] if info.opt_str("side") in _SIDES else Side(p.str("side"))
+        if info.has("tradeMode"):
+            mode = MarginMode.ISOLATED if int(info.num("tradeMode")) == 1 else MarginMode.CROSS
+        else:  # add-margin responses omit it; ccxt's unified field says which
+            mode = MarginMode(p.str("marginMode"))
         risk_value = info.opt_num("riskLimitValue")
         tier_index = None
         if risk_value is not None:
@@ -53,11 +57,11 @@ class BybitNormalizer(VenueNormalizer):
             quote,
             side=side,
             contracts=size / market.contract_size,
-            entry=info.num("avgPrice", positive=True),
+            entry=info.num("avgPrice" if info.has("avgPrice") else "entryPrice", positive=True),  # v3: entryPrice
             mark=info.opt_num("markPrice", zero_is_missing=True),
             mode=mode,
             position_side=_LEGS.get(int(info.opt_num("positionIdx") or 0), PositionSide.BOTH),
-            isolated_margin=info.num("positionBalance") if mode is MarginMode.ISOLATED else None,
+            isolated_margin=self._position_margin(info) if mode is MarginMode.ISOLATED else None,
             venue_liq=info.opt_num("liqPrice", zero_is_missing=True),
             venue_bankruptcy=info.opt_num("bustPrice", zero_is_missing=True),
             venue_mm=info.opt_num("positionMM"),
@@ -65,6 +69,10 @@ class BybitNormalizer(VenueNormalizer):
             tier_index=tier_index,
             timestamp=info.opt_num("updatedTime", zero_is_missing=True),
         )
+
+    def _position_margin(self, info: Fields) -> float:
+        """positionBalance, fee reserve included; add-margin responses carry the same amount as positionIM."""
+        return info.num("positionBalance" if info.has("positionBalance") else "positionIM")
 
     def _wallet(self, b: Fields) -> Fields:
         rows = b.child("info").child("result").items("list")

@@ -27,8 +27,9 @@ class HyperliquidNormalizer(VenueNormalizer):
         asset = next((a for a in meta.items("universe") if a.str("name") == coin), None)
         if asset is None:
             raise SnapshotError(f"coin {coin!r} not in meta.universe", meta.at("universe"))
-        table_id = int(asset.opt_num("marginTableId") or asset.num("maxLeverage", positive=True))
-        if table_id < SINGLE_TIER_TABLE_IDS:
+        table = asset.opt_num("marginTableId")  # absent in older meta: every asset was single-tier then
+        table_id = None if table is None else int(table)
+        if table_id is None or table_id < SINGLE_TIER_TABLE_IDS:
             lev = asset.num("maxLeverage", positive=True)
             return (MarginTier(floor=0.0, cap=float("inf"), mmr=1 / (2 * lev), cum=0.0, max_leverage=lev),)
         for entry in meta.items("marginTables") if isinstance(meta.data.get("marginTables"), list) else []:
