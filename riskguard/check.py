@@ -15,7 +15,7 @@ from riskguard.config import AccountConfig, AccountSpec, Config, Policy, load_co
 from riskguard.connectors.snapshot_doc import SnapshotDoc, read_snapshot
 from riskguard.connectors.source import Loaded, load_accounts
 from riskguard.errors import ConfigError, DataUnavailable, RiskguardError, StaleData
-from riskguard.market_view import PositionSignals, SymbolViews, account_signals
+from riskguard.market_view import PositionSignals, SymbolViews, account_signals, source_key
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.codes import ReasonCode, Severity, Status
 from riskguard.rules.policy_check import AccountVerdict, evaluate_policy, failed_verdict
@@ -38,11 +38,6 @@ def _error_code(error: RiskguardError) -> ReasonCode:
     if isinstance(error, DataUnavailable):
         return ReasonCode.FETCH_FAILED
     return ReasonCode.INVALID_INPUT
-
-
-def source_key(loaded: Loaded) -> str:
-    """Accounts read from the same snapshot file share its market data; a live account has its own."""
-    return str(loaded.spec.snapshot_path) if loaded.spec.snapshot_path else f"live:{loaded.spec.name}"
 
 
 def _verdict(loaded: Loaded, views: SymbolViews) -> tuple[AccountVerdict, tuple[PositionSignals, ...]]:

@@ -42,12 +42,12 @@ class Format(StrEnum):
     JSON = "json"
 
 
-def _fail(exc: RiskguardError, fmt: Format = Format.TABLE) -> None:
+def _fail(exc: RiskguardError, fmt: Format = Format.TABLE, schema: str = "riskguard.check/1") -> None:
     if fmt is Format.JSON:
         where = getattr(exc, "where", None)
         message = getattr(exc, "message", str(exc))
         doc = {
-            "schema": "riskguard.check/1",
+            "schema": schema,
             "status": "unknown",
             "exit_code": int(ExitCode.UNKNOWN),
             "error": {"message": message, "where": where},
@@ -130,6 +130,90 @@ def sim(
     except (ValueError, KeyError, OSError) as exc:
         err.print(f"[bold red]error:[/] {exc}")
         raise _exit(int(ExitCode.UNKNOWN)) from None
+
+
+@app.command()
+def bands(
+    symbol: Annotated[str, typer.Argument(help="unified symbol, e.g. BTC/USDT:USDT")],
+    exchange: Annotated[str | None, typer.Option("--exchange", "-e", help="live public market data of a venue")] = None,
+    snapshot: Annotated[Path | None, typer.Option("--snapshot", "-s", help="market data of a snapshot file")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="market data of the config's accounts")] = None,
+    account: Annotated[str | None, typer.Option("--account", "-a", help="only this account (and its venue)")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+    plot: Annotated[Path | None, typer.Option("--plot", help="write the liquidation heatmap PNG here")] = None,
+) -> None:
+    """Estimate where other traders' liquidations crowd around mark (docs/bands.md); exit 3 when unknown."""
+    from riskguard.check import load_selected
+    from riskguard.market_view import symbol_bands
+    from riskguard.report.bands_report import SCHEMA, bands_document, exit_code, render
+
+    try:
+        if exchange is not None:
+            if snapshot is not None or config is not None:
+                raise RiskguardError("give one of --exchange VENUE, --snapshot FILE or --config FILE")
+            raise RiskguardError(
+                f"live public market data is not available yet (--exchange {exchange}); "
+                "record the account with `riskguard snapshot` and use --snapshot FILE, or use --config FILE"
+            )
+        with err.status(f"estimating liquidation bands for {symbol}…"):
+            found = symbol_bands(load_selected(config, snapshot, account), symbol)
+            view = found.view
+            if plot is not None and view.bands.estimate.heatmap is not None:
+                from riskguard.report.heatmap import render_heatmap
+
+                render_heatmap(
+                    view.bands.estimate.heatmap,
+                    plot,
+                    mark_price=view.bands.mark_price,
+                    price_times=view.bar_open_ms.astype("datetime64[ms]"),
+                    prices=view.closes,
+                    liquidation_prices=found.liquidation_prices,
+                    stop_prices=found.stop_prices,
+                    bands=view.bands.bands,
+                    title=f"{symbol} on {view.venue}: estimated liquidation levels",
+                    quote=view.quote,
+                )
+    except RiskguardError as exc:
+        _fail(exc, fmt, SCHEMA)
+    written = plot if plot is not None and view.bands.estimate.heatmap is not None else None
+    if fmt is Format.JSON:
+        print(json.dumps(bands_document(found, written), indent=2))
+    else:
+        render(found, out, written)
+    if plot is not None and written is None:
+        err.print(f"[bold magenta]no heatmap written:[/] the estimate is unknown ({view.bands.reason})")
+    raise _exit(exit_code(found))
+
+
+@app.command()
+def stress(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config with accounts")] = None,
+    snapshot: Annotated[Path | None, typer.Option("--snapshot", "-s", help="stress a snapshot file directly")] = None,
+    account: Annotated[str | None, typer.Option("--account", "-a", help="only this account")] = None,
+    shock: Annotated[
+        str, typer.Option("--shock", help="comma-separated % moves of every mark, e.g. -10%,+10%")
+    ] = "-30%,-20%,-10%,-5%,+5%,+10%,+20%,+30%",
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+) -> None:
+    """Which positions liquidate if every mark moves by a shock, and how far band cascades carry.
+
+    Exit 2 when an account does not survive a shock or a cascade, 3 when it cannot be computed.
+    """
+    from riskguard.check import load_selected
+    from riskguard.market_view import stress_accounts
+    from riskguard.report.stress_report import EXIT, SCHEMA, overall, parse_shocks, render, stress_document
+
+    try:
+        shocks = parse_shocks(shock)
+        with err.status("stressing accounts and simulating cascades…"):
+            result = stress_accounts(load_selected(config, snapshot, account), shocks)
+    except RiskguardError as exc:
+        _fail(exc, fmt, SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(stress_document(result, shocks), indent=2))
+    else:
+        render(result, shocks, out)
+    raise _exit(EXIT[overall(result)])
 
 
 def main() -> None:

@@ -21,8 +21,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from riskguard.connectors.source import Loaded
+from riskguard.errors import InputError
 from riskguard.model import Account, MarginMode, MarginTier, Market, MarketSeries, OrderBook, TierBasis, VenueMarkets
-from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
 from riskguard.risk.bands import BandsReport, Proximity, detect_bands, position_proximity
 from riskguard.risk.cascade import Cascade, cascade_survival, simulate_cascade
 from riskguard.risk.exit_liquidity import ExitBuffer, ExitFill, exit_buffer, exit_fill
@@ -50,6 +52,11 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800, "M": 2_
 OI_GAP_FACTOR = 2.0
 """An open-interest step longer than this many times its usual step is a hole, not a coarser feed:
 interpolating across it would invent the positions opened inside it."""
+
+
+def source_key(loaded: Loaded) -> str:
+    """Accounts read from the same snapshot file share its market data; a live account has its own."""
+    return str(loaded.spec.snapshot_path) if loaded.spec.snapshot_path else f"live:{loaded.spec.name}"
 
 
 def timeframe_seconds(timeframe: str | None) -> float | None:
@@ -402,3 +409,104 @@ def cascades(
                 survival = cascade_survival(pool.account, run)
             out.append(CascadeRun(symbol, side, pool.asset, run, survival, pool.positions))
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class AccountStress:
+    """``riskguard stress`` for one account: shocks per margin pool, and cascades per symbol held."""
+
+    name: str
+    venue: str
+    error: str | None
+    positions: tuple[PositionRisk, ...]
+    pools: tuple[PoolStress, ...]
+    cascades: tuple[CascadeRun, ...]
+
+    @property
+    def status(self) -> str:
+        """unknown beats breach: a stress that could not be computed must not read as a verdict."""
+        results = [p.result for p in self.pools] + [c.survival for c in self.cascades]
+        if self.error is not None or any(r.status != "ok" for r in results):
+            return "unknown"
+        return "ok" if all(r.survives.all() for r in results) else "breach"
+
+
+def stress_accounts(loaded: Sequence[Loaded], shocks: Sequence[float]) -> tuple[AccountStress, ...]:
+    views = SymbolViews()
+    out = []
+    for item in loaded:
+        if item.error is not None:
+            out.append(AccountStress(item.spec.name, item.spec.config.venue or "snapshot", str(item.error), (), (), ()))
+            continue
+        assert item.snapshot is not None and item.account is not None
+        account, snapshot = item.account, item.snapshot
+        venue = snapshot.venues[account.venue]
+        risk = evaluate_account(account, venue)
+        pools = stress_pools(account, venue, risk, shocks)
+        runs = cascades(pools, risk, views, source_key(item), venue, snapshot.taken_at_ms)
+        out.append(AccountStress(item.spec.name, account.venue, None, risk.positions, pools, runs))
+    return tuple(out)
+
+
+# -- BANDS FOR ONE SYMBOL ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserPosition:
+    """One of the user's own positions in the symbol, to mark on the chart and in the table."""
+
+    account: str
+    risk: PositionRisk
+
+    @property
+    def label(self) -> str:
+        return f"{self.account} {self.risk.side}"
+
+
+@dataclass(frozen=True)
+class SymbolBands:
+    view: SymbolView
+    positions: tuple[UserPosition, ...]
+    stop_prices: dict[str, float]
+    """Always empty for now: open stop orders are not part of the snapshot."""
+
+    @property
+    def liquidation_prices(self) -> dict[str, float]:
+        return {p.label: p.risk.liquidation_price for p in self.positions if p.risk.liquidation_price is not None}
+
+
+def symbol_bands(loaded: Sequence[Loaded], symbol: str) -> SymbolBands:
+    """Bands for ``symbol`` from the market data the selected accounts were read with.
+
+    Raises ``InputError`` when an account could not be read, when no venue lists the symbol (naming
+    the ones that exist) or when several do (the choice is the user's: ``--account``).
+    """
+    for item in loaded:
+        if item.error is not None:
+            raise item.error
+    found: dict[tuple[str, str], Loaded] = {}
+    available: set[str] = set()
+    for item in loaded:
+        assert item.snapshot is not None and item.account is not None
+        venue = item.snapshot.venues[item.account.venue]
+        available |= {f"{s} ({venue.venue})" for s in venue.markets}
+        if symbol in venue.markets:
+            found.setdefault((source_key(item), venue.venue), item)
+    if not found:
+        listed = ", ".join(sorted(available)) or "none"
+        raise InputError(f"no market data for {symbol!r} in the selected accounts; available: {listed}")
+    if len(found) > 1:
+        where = ", ".join(f"{v} ({s})" for s, v in sorted(found))
+        raise InputError(f"{symbol!r} is on several venues: {where}; choose one with --account")
+    (source, venue_name), first = next(iter(found.items()))
+    assert first.snapshot is not None
+    venue = first.snapshot.venues[venue_name]
+    view = symbol_view(venue, symbol, first.snapshot.taken_at_ms)
+    mine = []
+    for item in loaded:
+        assert item.snapshot is not None and item.account is not None
+        if source_key(item) != source or item.account.venue != venue_name:
+            continue
+        risk = evaluate_account(item.account, item.snapshot.venues[venue_name])
+        mine += [UserPosition(item.spec.name, p) for p in risk.positions if p.symbol == symbol]
+    return SymbolBands(view, tuple(mine), {})

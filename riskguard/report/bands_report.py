@@ -1,0 +1,127 @@
+"""`riskguard bands` output: the documented JSON (docs/bands.md) and a table a trader reads in five seconds.
+
+Every number here is an estimate of other traders' liquidations; the table says so and names the
+assumptions, and an unknown estimate is shown as unknown with its reason, never as an empty list.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from riskguard.market_view import SymbolBands, UserPosition
+from riskguard.risk.bands import position_proximity
+
+SCHEMA = "riskguard.bands/1"
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _compact(x: float) -> str:
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.1f}{unit}"
+    return f"{x:.0f}"
+
+
+def exit_code(sb: SymbolBands) -> int:
+    return 0 if sb.view.bands.status == "ok" else 3
+
+
+def _position(sb: SymbolBands, p: UserPosition) -> dict[str, Any]:
+    report, risk = sb.view.bands, p.risk
+    prox = None
+    if report.profile is not None and risk.liquidation_price is not None:
+        prox = position_proximity(report.profile, report.bands, side=risk.side,
+                                  liquidation_price=risk.liquidation_price)
+    return {
+        "account": p.account,
+        "side": risk.side,
+        "margin_mode": risk.margin_mode,
+        "contracts": risk.contracts,
+        "liquidation_price": _num(risk.liquidation_price),
+        "liquidation_price_source": risk.liquidation_source.value,
+        "liquidation_in_band": None if prox is None else prox.liquidation_in_band,
+        "notional_to_liquidation": None if prox is None else _num(prox.notional_to_liquidation),
+    }
+
+
+def bands_document(sb: SymbolBands, plot: Path | None) -> dict[str, Any]:
+    """``BandsReport.to_json()`` plus where the data came from and the user's own prices."""
+    view, report = sb.view, sb.view.bands
+    estimate = report.estimate
+    known = report.status == "ok"
+    return {
+        "schema": SCHEMA,
+        "venue": view.venue,
+        **report.to_json(),
+        "mark_price": _num(report.mark_price),
+        "exit_code": exit_code(sb),
+        "quote": view.quote,
+        "open_interest_notional": _num(view.open_interest_notional),
+        "attributed_notional": estimate.attributed_notional if known else None,
+        "unplaced_notional": estimate.unplaced_notional if known else None,
+        "positions": [_position(sb, p) for p in sb.positions],
+        "stop_prices": [{"label": k, "price": v} for k, v in sb.stop_prices.items()],
+        "plot": None if plot is None else str(plot),
+    }
+
+
+def render(sb: SymbolBands, console: Console, plot: Path | None) -> None:
+    view, report = sb.view, sb.view.bands
+    mark = report.mark_price
+    head = Text.assemble((view.symbol, "bold"), f"  {view.venue}  mark {mark:,.8g} {view.quote}")
+    if report.status != "ok":
+        console.print(head)
+        console.print(Text(f"bands UNKNOWN: {report.reason}", style="bold magenta"))
+        console.print("no bands are shown: an estimate that cannot be made is not 'no crowding'.")
+        return
+    t = Table(title=Text.assemble(head, "  estimated crowded liquidation bands"), title_justify="left")
+    for col, just in (("whose liquidations", "left"), ("price range", "right"), ("peak", "right"),
+                      (f"notional ({view.quote})", "right"), ("distance", "right")):
+        t.add_column(col, justify=just, no_wrap=True)
+    above = sorted((b for b in report.bands if b.side == "short"), key=lambda b: -b.price_low)
+    below = sorted((b for b in report.bands if b.side == "long"), key=lambda b: -b.price_high)
+    for b in [*above, None, *below]:  # laid out like a price ladder, mark in the middle
+        if b is None:
+            t.add_row(Text("mark", style="cyan"), Text(f"{mark:,.6g}", style="cyan"), "", "", "")
+            continue
+        t.add_row(
+            Text(f"{b.side}s", style="red" if b.side == "long" else "green"),
+            f"{b.price_low:,.6g} – {b.price_high:,.6g}",
+            f"{b.peak_price:,.6g}",
+            _compact(b.notional),
+            f"{b.distance_pct:+.2f}%",
+        )
+    console.print(t if report.bands else Text("no band stands out from the estimated levels", style="yellow"))
+    for p in sb.positions:
+        row = _position(sb, p)
+        lp = row["liquidation_price"]
+        if lp is None:
+            console.print(f"  your {p.label}: no liquidation price ({row['liquidation_price_source']})")
+            continue
+        inside = "INSIDE a band" if row["liquidation_in_band"] else "outside the bands"
+        console.print(
+            f"  your {p.label}: liquidation {lp:,.8g} ({(lp / mark - 1) * 100:+.2f}%), {inside}; "
+            f"~{_compact(row['notional_to_liquidation'])} {view.quote} of estimated liquidations on the way"
+        )
+    if not sb.stop_prices:
+        console.print("  stops: none shown (open stop orders are not part of the snapshot)")
+    a = report.assumptions
+    if a is not None:
+        levs = ", ".join(f"{lev:g}x {w:.0%}" for lev, w in zip(a.leverages, a.weights, strict=True))
+        tilt = ", ".join(f"{k} {n}" for k, n in a.tilt_bars.items() if n)
+        console.print(
+            f"  estimates, not observations: leverage mix {levs}; long/short split by {tilt} bars; "
+            f"trigger {a.trigger}; open interest at window start not attributed (docs/bands.md)",
+            style="dim",
+        )
+    if plot is not None:
+        console.print(f"  heatmap written to {plot}")
