@@ -329,6 +329,7 @@ class SimExchange:
             cross_unrealized_pnl=cross_upnl,
             maintenance=sum(self.maintenance_of(p) for p in positions),
             initial=sum(self.initial_margin_of(p) for p in positions),
+            # Unrealised profit is not spendable, losses are; isolated margin is already set aside.
             available=max(cross_wallet + min(cross_upnl, 0.0) - cross_initial, 0.0),
         )
 
@@ -390,8 +391,9 @@ class SimExchange:
             status=OrderStatus.OPEN, filled=0.0, average=0.0, created_ms=now, updated_ms=now,
         )
         if order.type is OrderType.MARKET or (order.type is OrderType.LIMIT and self._marketable(order)):
-            self._check_margin(account, order, self._taker_price(order))
-            order = self._fill(account, order, self._taker_price(order), maker=False)
+            price = self._taker_price(order)
+            self._check_margin(account, order, price)
+            order = self._fill(account, order, price, maker=False)
         account.orders[order.id] = order
         return order
 
@@ -542,14 +544,13 @@ class SimExchange:
                 assert order.trigger_price is not None
                 if not self._stop_triggered(order.side, order.trigger_price, mark):
                     continue
-                market = replace(order, price=None)
                 try:
                     if order.reduce_only:
                         self._check_reduces(account, symbol, order.leg, order.side, order.amount)
-                    done = self._fill(account, market, self._taker_price(market), maker=False)
+                    done = self._fill(account, order, self._taker_price(order), maker=False)
                 except OrderRejected:
                     done = replace(order, status=OrderStatus.EXPIRED, updated_ms=self.now_ms())
-                account.orders[order.id] = replace(done, price=order.price)
+                account.orders[order.id] = done
             elif order.type is OrderType.LIMIT:
                 assert order.price is not None
                 if (mark <= order.price) if order.side == "buy" else (mark >= order.price):

@@ -17,7 +17,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -360,7 +360,7 @@ class _Handlers:
             raise BinanceError(-1120, "Invalid interval.")
         bars = candles(self.exchange.mark_history[instrument.symbol], interval, self.exchange.now_ms(),
                        _optional_int(params, "startTime"), min(_optional_int(params, "limit") or 500, 1500))
-        price = lambda v: _price(instrument, v)  # noqa: E731
+        price = partial(_price, instrument)
         return [[b.open_ms, price(b.open), price(b.high), price(b.low), price(b.close), _num(b.volume, 3),
                  b.open_ms + interval - 1, _num(b.volume * b.close, 4), int(b.volume), _num(b.volume / 2, 3),
                  _num(b.volume * b.close / 2, 4), "0"] for b in bars]
@@ -370,7 +370,7 @@ class _Handlers:
         now = self.exchange.now_ms()
         day = candles(self.exchange.mark_history[instrument.symbol], 86_400_000, now, limit=1)[0]
         mark = self.exchange.mark(instrument.symbol)
-        price = lambda v: _price(instrument, v)  # noqa: E731
+        price = partial(_price, instrument)
         ticker = {"symbol": instrument.symbol, "priceChange": price(mark - day.open),
                   "priceChangePercent": _num((mark / day.open - 1) * 100, 3), "weightedAvgPrice": price(mark),
                   "lastPrice": price(mark), "lastQty": "1", "openPrice": price(day.open),
@@ -487,17 +487,18 @@ class _Handlers:
 
     def account(self, request: web.Request, account: Account, _params: dict[str, str]) -> dict:
         assets = [self._asset_row(request, account, a) for a in self._assets(account)]
+        notional_key = "notionalValue" if self.inverse else "notional"
         positions = []
         for p in account.positions.values():
             row = self._position_row(request, account, p)
-            positions.append({k: row[k] for k in ("symbol", "positionSide", "positionAmt", "isolatedWallet",
-                                                  "updateTime") if k in row}
-                             | {"unrealizedProfit": row["unRealizedProfit"], "entryPrice": row["entryPrice"],
-                                "leverage": str(int(p.leverage)), "isolated": p.margin_mode is MarginMode.ISOLATED,
-                                "initialMargin": _num(self.exchange.initial_margin_of(p)),
-                                "maintMargin": _num(self.exchange.maintenance_of(p)),
-                                "notional" if not self.inverse else "notionalValue":
-                                    row.get("notional", row.get("notionalValue"))})
+            positions.append({
+                "symbol": p.symbol, "positionSide": row["positionSide"], "positionAmt": row["positionAmt"],
+                "entryPrice": row["entryPrice"], "unrealizedProfit": row["unRealizedProfit"],
+                "isolatedWallet": row["isolatedWallet"], notional_key: row[notional_key],
+                "leverage": str(int(p.leverage)), "isolated": p.margin_mode is MarginMode.ISOLATED,
+                "initialMargin": _num(self.exchange.initial_margin_of(p)),
+                "maintMargin": _num(self.exchange.maintenance_of(p)), "updateTime": row["updateTime"],
+            })
         body: dict[str, Any] = {"assets": assets, "positions": positions}
         if self.inverse:
             return body | {"canDeposit": True, "canTrade": True, "canWithdraw": True, "feeTier": 0,
