@@ -44,20 +44,24 @@ def _as_float(x: np.ndarray | float, n: int) -> np.ndarray:
 def affine_terms(
     inverse: np.ndarray, side: np.ndarray, qty: np.ndarray, entry: np.ndarray, margin: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Intercept A and slope d of equity as a function of tier size N (see module doc)."""
-    side = np.asarray(side, dtype=float)
-    linear_a = margin - side * qty * entry
-    inverse_a = margin + side * qty / entry
-    a = np.where(inverse, inverse_a, linear_a)
-    d = np.where(inverse, -side, side)
-    return a, d
+    """Intercept A and slope d of equity as a function of tier size N (see module doc).
+
+    A = margin − d·V with V the entry value (qty·entry, or qty/entry for inverse).
+    """
+    inverse = np.asarray(inverse, dtype=bool)
+    d = np.asarray(side, dtype=float) * np.where(inverse, -1.0, 1.0)
+    value = np.multiply(qty, entry)
+    np.divide(qty, entry, out=value, where=inverse)
+    return margin - d * value, d
 
 
 def size_to_price(inverse: np.ndarray, qty: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """Map tier size back to price: N = qty·P (linear) or N = qty/P (inverse)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        price = np.where(inverse, qty / size, size / qty)
-    return np.where((size > 0) & np.isfinite(price) & (price > 0), price, np.nan)
+    """Map tier size back to price: N = qty·P (linear) or N = qty/P (inverse); NaN where no price fits."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        price = size / qty
+        np.divide(qty, size, out=price, where=np.asarray(inverse, dtype=bool))
+        price[~((size > 0) & np.isfinite(price))] = np.nan
+    return price
 
 
 def solve_liquidation(
@@ -84,25 +88,25 @@ def solve_liquidation(
     inverse = np.asarray(inverse, dtype=bool)
     n = inverse.shape[0]
     qty = _as_float(qty, n)
-    entry = _as_float(entry, n)
-    margin = _as_float(margin, n)
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
-    add = np.zeros(n) if mmr_add is None else _as_float(mmr_add, n)
-    a, d = affine_terms(inverse, side, qty, entry, margin)
+    add = None if mmr_add is None else _as_float(mmr_add, n)
+    a, d = affine_terms(inverse, side, qty, _as_float(entry, n), _as_float(margin, n))
 
     tier = _tier_at_liquidation(a, d, tiers, table, add)
     if fixed_tier is not None:
         fixed = np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
         tier = np.where(fixed >= 0, np.minimum(fixed, tiers.size[table] - 1), tier)
 
-    mmr = tiers.mmr[table, tier] + add
-    cum = tiers.cum[table, tier]
+    flat = table * tiers.floor.shape[1] + tier  # one gather from the raveled table beats 2-D fancy indexing
+    mmr = tiers.mmr.ravel().take(flat)
+    if add is not None:
+        mmr += add
+    cum = tiers.cum.ravel().take(flat)
     with np.errstate(divide="ignore", invalid="ignore"):
         liq_size = (a + cum) / (mmr - d)
-        bankrupt_size = -d * a
     return LiquidationSolution(
         liquidation_price=size_to_price(inverse, qty, liq_size),
-        bankruptcy_price=size_to_price(inverse, qty, bankrupt_size),
+        bankruptcy_price=size_to_price(inverse, qty, -d * a),
         tier=tier,
         mmr=mmr,
         cum=cum,
@@ -119,27 +123,41 @@ def bankruptcy_price(
     """
     inverse = np.asarray(inverse, dtype=bool)
     n = inverse.shape[0]
-    a, d = affine_terms(inverse, side, _as_float(qty, n), _as_float(entry, n), _as_float(margin, n))
-    return size_to_price(inverse, _as_float(qty, n), -d * a)
+    qty = _as_float(qty, n)
+    a, d = affine_terms(inverse, side, qty, _as_float(entry, n), _as_float(margin, n))
+    return size_to_price(inverse, qty, -d * a)
 
 
 def _tier_at_liquidation(
-    a: np.ndarray, d: np.ndarray, tiers: TierTable, table: np.ndarray, add: np.ndarray
+    a: np.ndarray, d: np.ndarray, tiers: TierTable, table: np.ndarray, add: np.ndarray | None
 ) -> np.ndarray:
     """Count tier floors the root lies at or beyond.
 
     f is increasing in N when d = +1 and decreasing when d = −1, so the root is
-    at or above floor_k exactly when d·f(floor_k) ≤ 0.  Padding floors are +inf
-    and never count.
+    at or above floor F_k exactly when d·f(F_k) ≤ 0, i.e. when
+    −d·A + d·add·F_k ≥ F_k·(1 − d·mmr_k) + d·cum_k.  The right side depends
+    only on the table, the tier and the sign of d, so it is tabulated once and
+    each position does one gather and one compare per floor: no (n, tiers)
+    temporaries.  Padding floors are +inf and never count.
     """
-    if tiers.floor.shape[1] == 1:
-        return np.zeros(a.shape[0], dtype=np.int64)
-    floor = tiers.floor[table, 1:]
+    width = tiers.floor.shape[1]
+    tier = np.zeros(a.shape[0], dtype=np.int64)
+    if width == 1:
+        return tier
+    floor, mmr, cum = tiers.floor[:, 1:], tiers.mmr[:, 1:], tiers.cum[:, 1:]
     finite = np.isfinite(floor)
+    with np.errstate(invalid="ignore"):
+        long_side = np.where(finite, floor * (1 - mmr) + cum, np.inf)  # d = +1
+        short_side = np.where(finite, floor * (1 + mmr) - cum, np.inf)  # d = −1
+    thresholds = np.stack([short_side, long_side], axis=1).reshape(-1, width - 1)  # row 2·table + (d > 0)
+    row = 2 * table + (d > 0)
+    x = -d * a
+    fee_slope = None if add is None else d * add
     safe_floor = np.where(finite, floor, 0.0)
-    mm_at_floor = safe_floor * (tiers.mmr[table, 1:] + add[:, None]) - tiers.cum[table, 1:]
-    f = a[:, None] + d[:, None] * safe_floor - mm_at_floor
-    return np.count_nonzero((d[:, None] * f <= 0) & finite, axis=1)
+    for k in range(width - 1):
+        lhs = x if fee_slope is None else x + fee_slope * safe_floor[:, k].take(table)
+        tier += thresholds[:, k].take(row) <= lhs
+    return tier
 
 
 def maintenance_margin(
