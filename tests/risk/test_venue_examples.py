@@ -405,12 +405,12 @@ def test_shared_price_when_hedge_cross_legs_then_equals_brute_force_root(long_qt
 
 
 def test_shared_price_when_inverse_hedge_cross_legs_then_equals_brute_force_root():
-    tiers = (MarginTier(0.0, 1.0, 0.004), MarginTier(1.0, math.inf, 0.005, 1.0 * (0.005 - 0.004)))
+    tiers = (MarginTier(0.0, 2.0, 0.004), MarginTier(2.0, math.inf, 0.005, 2.0 * (0.005 - 0.004)))
     legs = [Leg(1, 50_000.0, 29_000.0, tiers), Leg(-1, 20_000.0, 31_000.0, tiers)]
     margin, mark = 0.6, 30_000.0
     grid = np.linspace(100.0, 400_000.0, 40_001)
     expected = _nearest_root(lambda p: _equity_minus_mm(legs, margin, True, p), grid, mark)
-    assert 20_000.0 / expected < 1.0 < 50_000.0 / expected  # the legs sit in different tiers at the root
+    assert 20_000.0 / expected < 2.0 < 50_000.0 / expected  # the legs sit in different tiers at the root
     assert shared_liquidation_price(legs, margin, inverse=True, mark=mark) == pytest.approx(expected, rel=1e-9)
 
 
