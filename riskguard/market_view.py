@@ -175,12 +175,20 @@ def estimate_symbol_bands(venue: VenueMarkets, symbol: str, taken_at_ms: int) ->
     return BandsReport(symbol, mark, "ok", None, detect_bands(live), estimate.assumptions, live, estimate)
 
 
+def _volatility(series: MarketSeries, candles: np.ndarray) -> RealizedVolatility:
+    bar = timeframe_seconds(series.timeframe)
+    if not series.ohlcv:
+        return RealizedVolatility("unknown", "NO_CANDLES: the snapshot holds no candles for this symbol", None, 0, 0)
+    if bar is None:
+        return RealizedVolatility("unknown", f"BAD_TIMEFRAME: candle timeframe {series.timeframe!r}", None, 0, 0)
+    return realized_volatility(candles, bar)
+
+
 def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolView:
     market = venue.markets[symbol]
     series = venue.series.get(symbol, MarketSeries())
     quote = venue.quotes.get(symbol)
     mark = quote.mark_price if quote else None
-    bar = timeframe_seconds(series.timeframe)
     candles = _sorted_rows(series.ohlcv) if series.ohlcv else np.empty((0, 6))
     oi_value = None
     if series.open_interest and mark is not None:
@@ -192,11 +200,7 @@ def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolVie
         market=market,
         mark_price=mark,
         bands=estimate_symbol_bands(venue, symbol, taken_at_ms),
-        volatility=(
-            realized_volatility(candles, bar)
-            if bar is not None
-            else RealizedVolatility("unknown", f"BAD_TIMEFRAME: candle timeframe {series.timeframe!r}", None, 0, 0)
-        ),
+        volatility=_volatility(series, candles),
         book=series.order_book,
         bar_open_ms=candles[:, 0],
         closes=candles[:, 4],

@@ -70,11 +70,11 @@ def with_market(doc: dict[str, Any], seed: int = 7) -> dict[str, Any]:
     return doc
 
 
-def isolated_btc_doc() -> dict[str, Any]:
-    """One isolated 1 BTC long at 10,000 with 1,000 margin and the mark at 10,000 (bracket 1: mmr 0.4 %).
+def isolated_btc_doc(margin: float = 1_000.0) -> dict[str, Any]:
+    """One isolated 1 BTC long at 10,000 with ``margin`` and the mark at 10,000 (bracket 1: mmr 0.4 %).
 
-    The worked example of docs/signals.md: liquidation price 9,036.14; at −5 % equity 500 against
-    maintenance 38 (462 left); at −10 % equity 0 against maintenance 36 (liquidated, −36 left).
+    With the default margin this is the worked example of docs/signals.md: liquidation price 9,036.14;
+    at −5 % equity 500 against maintenance 38 (462 left); at −10 % equity 0 against maintenance 36.
     """
     doc = binance_cross_doc()
     btc = "BTC/USDT:USDT"
@@ -84,7 +84,7 @@ def isolated_btc_doc() -> dict[str, Any]:
         {
             "name": "iso",
             "venue": "binanceusdm",
-            "positions": [_position(btc, 1.0, 10_000.0, 10_000.0, mode="isolated", wallet=1_000.0, liq=9036.14)],
+            "positions": [_position(btc, 1.0, 10_000.0, 10_000.0, mode="isolated", wallet=margin)],
             "balance": {
                 "info": {"assets": [{"asset": "USDT", "walletBalance": "5000", "crossWalletBalance": "4000"}]},
                 "total": {"USDT": 5000.0},

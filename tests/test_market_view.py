@@ -1,0 +1,132 @@
+"""Market signals in `riskguard check`: numbers recomputed by hand, unknowns that stay local, bands once."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from docs_factory import binance_cross_doc
+from market_factory import isolated_btc_doc, with_market
+
+from riskguard import market_view
+from riskguard.check import check_snapshot
+from riskguard.report.check_json import check_document
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+def _check(tmp_path: Path, doc: dict) -> dict:
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(doc))
+    return check_document(check_snapshot(path, None))
+
+
+def _positions(out: dict) -> dict[str, dict]:
+    return {p["symbol"]: p for p in out["accounts"][0]["positions"]}
+
+
+def test_check_when_market_history_present_then_signals_match_hand_computation(tmp_path):
+    doc = with_market(binance_cross_doc())
+    btc = _positions(_check(tmp_path, doc))[BTC]
+    closes = np.array([row[4] for row in doc["venues"]["binanceusdm"]["ohlcv"][BTC]["rows"]])
+    sigma_day = np.std(np.diff(np.log(closes)), ddof=1) * math.sqrt(86_400 / 300)
+    d = math.log(btc["mark_price"] / btc["liquidation_price"]) / sigma_day
+    assert btc["sigma_buffer"] == pytest.approx(d) and btc["touch_probability"] == pytest.approx(math.erfc(d / 2**0.5))
+    assert btc["liquidation_distance"] == {"status": "ok", "reason": None, "horizon_seconds": 86_400}
+    # 109.488 contracts into bids of 20 every 0.05 %: five full levels and 9.488 on the sixth
+    slip_bp = 5 * (20 * (1 + 2 + 3 + 4 + 5) + 9.488 * 6) / 109.488
+    assert btc["exit_slippage_bp"] == pytest.approx(slip_bp)
+    assert btc["buffer_net_of_slippage_pct"] == pytest.approx(btc["buffer_pct"] - slip_bp / 100)
+    prox = btc["band_proximity"]
+    assert prox["status"] == "ok" and prox["nearest_band"]["side"] == "long"
+    assert prox["distance_pct"] == prox["nearest_band"]["distance_pct"] < 0
+    assert prox["notional_to_liquidation"] > prox["nearest_band"]["notional"]  # the band is on the way to LP
+    assert isinstance(prox["liquidation_in_band"], bool)
+
+
+def test_check_when_book_too_thin_then_exit_slippage_unknown_with_reason_not_zero(tmp_path):
+    eth = _positions(_check(tmp_path, with_market(binance_cross_doc())))[ETH]
+    assert eth["exit_slippage_bp"] is None and eth["buffer_net_of_slippage_pct"] is None
+    assert eth["exit_liquidity"]["status"] == "unknown"
+    assert eth["exit_liquidity"]["reason"] == "INSUFFICIENT_DEPTH: book holds 1000 of 3683.98 contracts"
+    assert eth["exit_liquidity"]["unfilled_contracts"] == pytest.approx(2683.979)
+
+
+def test_check_when_market_history_missing_then_signals_unknown_but_risk_status_unchanged(tmp_path):
+    out = _check(tmp_path, binance_cross_doc())  # no candles, OI, funding or book at all
+    with_history = _check(tmp_path, with_market(binance_cross_doc()))
+    assert out["status"] == with_history["status"] == "ok" and out["exit_code"] == 0
+    for p in out["accounts"][0]["positions"]:
+        assert p["liquidation_price"] is not None
+        assert p["band_proximity"]["status"] == "unknown"
+        assert p["band_proximity"]["reason"].startswith("BANDS_UNKNOWN: NO_CANDLES")
+        assert p["band_proximity"]["distance_pct"] is None and p["band_proximity"]["notional_to_liquidation"] is None
+        assert p["sigma_buffer"] is None and p["touch_probability"] is None
+        assert p["liquidation_distance"]["status"] == "unknown"
+        assert p["liquidation_distance"]["reason"].startswith("NO_CANDLES")
+        assert p["exit_slippage_bp"] is None and p["exit_liquidity"]["reason"].startswith("EMPTY_BOOK")
+
+
+def test_check_when_no_price_liquidates_then_infinite_buffers_are_null_with_ok_status(tmp_path):
+    # 10,500 margin on a 10,000 long: bankrupt only below zero, so no liquidation price
+    p = _positions(_check(tmp_path, isolated_btc_doc(margin=10_500)))[BTC]
+    assert p["liquidation_price"] is None and p["liquidation_price_source"] == "none"
+    assert p["sigma_buffer"] is None and p["touch_probability"] == 0.0
+    assert p["liquidation_distance"] == {"status": "ok", "reason": "NO_LIQUIDATION_PRICE", "horizon_seconds": 86_400}
+    assert p["exit_slippage_bp"] == pytest.approx(5.0)  # 1 contract at the best bid, 0.05 % below mark
+    assert p["buffer_net_of_slippage_pct"] is None and p["exit_liquidity"]["reason"] == "NO_LIQUIDATION_PRICE"
+    assert p["band_proximity"]["status"] == "ok" and p["band_proximity"]["notional_to_liquidation"] is None
+
+
+def test_check_when_accounts_share_a_snapshot_then_bands_estimated_once_per_symbol(tmp_path, monkeypatch):
+    doc = with_market(binance_cross_doc())
+    doc["accounts"].append({**doc["accounts"][0], "name": "twin"})
+    calls: list[str] = []
+    real = market_view.estimate_levels
+
+    def counting(history, terms, config=None):
+        calls.append(terms.source)
+        return real(history, terms, config)
+
+    monkeypatch.setattr(market_view, "estimate_levels", counting)
+    out = _check(tmp_path, doc)
+    assert len(out["accounts"]) == 2 and len(calls) == 2  # BTC and ETH, not four
+    assert _positions(out)[BTC]["band_proximity"] == out["accounts"][1]["positions"][0]["band_proximity"]
+
+
+def test_check_when_paper_path_then_matplotlib_and_ccxt_never_imported(tmp_path):
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(with_market(binance_cross_doc())))
+    code = (
+        "import sys\nfrom riskguard.cli import main\n"
+        f"sys.argv = ['riskguard', 'check', '--snapshot', {str(path)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('matplotlib', 'ccxt') if m in sys.modules), file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stderr.strip().endswith("[]"), proc.stderr[-2000:]
+    assert "market signals" in proc.stdout and "σ-buffer" in proc.stdout
+
+
+def test_market_history_when_oi_stamped_at_bar_close_then_each_bar_gets_its_closing_open_interest():
+    doc = with_market(binance_cross_doc())
+    from riskguard.connectors.normalize import build_snapshot
+    from riskguard.connectors.snapshot_doc import parse_snapshot
+
+    series = build_snapshot(parse_snapshot(doc, "t"), "t").venues["binanceusdm"].series[BTC]
+    history, reason = market_view.market_history(series)
+    assert reason is None and history is not None
+    oi = [row["openInterestAmount"] for row in doc["venues"]["binanceusdm"]["open_interest_history"][BTC]]
+    assert np.allclose(history.open_interest, oi) and history.size == 864
+    assert np.all(history.funding_rate == 0.0001)
+
+
+@pytest.mark.parametrize(("timeframe", "seconds"), [("1m", 60), ("5m", 300), ("4h", 14_400), ("1d", 86_400),
+                                                    ("1M", 2_592_000), ("5 m", None), (None, None), ("m", None)])
+def test_timeframe_seconds_when_ccxt_timeframe_then_seconds_or_none(timeframe, seconds):
+    assert market_view.timeframe_seconds(timeframe) == seconds
