@@ -77,7 +77,8 @@ def bands_document(sb: SymbolBands, plot: Path | None) -> dict[str, Any]:
 def render(sb: SymbolBands, console: Console, plot: Path | None) -> None:
     view, report = sb.view, sb.view.bands
     mark = report.mark_price
-    head = Text.assemble((view.symbol, "bold"), f"  {view.venue}  mark {mark:,.8g} {view.quote}")
+    shown = f"{mark:,.8g} {view.quote}" if math.isfinite(mark) else "unknown"
+    head = Text.assemble((view.symbol, "bold"), f"  {view.venue}  mark {shown}")
     if report.status != "ok":
         console.print(head)
         console.print(Text(f"bands UNKNOWN: {report.reason}", style="bold magenta"))
