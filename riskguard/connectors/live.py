@@ -70,13 +70,17 @@ class History:
     book_depth: int = 100
 
 
+DEFAULT_RETRY = RetryPolicy()
+DEFAULT_HISTORY = History()
+
+
 async def fetch_snapshot_doc(
     spec: AccountSpec,
     *,
     now_ms: int | None = None,
     tier_cache: TierCache | None = None,
-    retry: RetryPolicy = RetryPolicy(),
-    history: History = History(),
+    retry: RetryPolicy = DEFAULT_RETRY,
+    history: History = DEFAULT_HISTORY,
 ) -> SnapshotDoc:
     """Read one live account and its markets into a snapshot document.
 
@@ -98,7 +102,7 @@ async def fetch_snapshot_doc(
     redactor = Redactor(credentials.values())
     exchange = _client(ccxt, spec, credentials, redactor, retry)
     try:
-        errors = VenueErrors(tuple(getattr(ccxt, name) for name in _TRANSIENT) + (ccxt.BadResponse,), ccxt.BaseError)
+        errors = VenueErrors((*(getattr(ccxt, name) for name in _TRANSIENT), ccxt.BadResponse), ccxt.BaseError)
         retrier = Retrier(venue, spec.config.timeout_s, errors, redactor, retry)
         reader = _Reader(exchange, spec, retrier, tier_cache or TierCache.from_environment(), history)
         data = await reader.read()
@@ -137,9 +141,11 @@ def _client(ccxt: ModuleType, spec: AccountSpec, credentials: dict[str, str], re
         try:
             sim = ccxt_config(venue, spec.config.endpoint)
         except KeyError as exc:
-            raise ConfigError(f"'endpoint' points ccxt at riskguard sim, which {exc.args[0]}", spec.where) from None
+            raise ConfigError(f"'endpoint' needs a riskguard sim dialect: {exc.args[0]}", spec.where) from None
         options |= sim.pop("options", {})
         config |= sim
+        if spec.config.endpoint.startswith("http://"):
+            config["timeout_on_exit"] = 0  # ccxt's 250 ms grace on close is for TLS teardown; plain HTTP has none
     exchange = _instrumented(ccxt, base)({**config, "options": options})
     if not exchange.has.get("fetchPositions"):
         raise ConfigError(f"venue {venue!r} is not supported: ccxt's {venue} cannot fetch positions", spec.where)
@@ -297,7 +303,8 @@ class _Reader:
         wanted = list(dict.fromkeys(self.spec.config.symbols or []))
         unknown = [s for s in wanted if s not in self.x.markets]
         if unknown:
-            raise ConfigError(f"{self.venue} lists no market {', '.join(map(repr, unknown))} (symbols)", self.spec.where)
+            listed = ", ".join(map(repr, unknown))
+            raise ConfigError(f"{self.venue} lists no market {listed} (symbols)", self.spec.where)
         return wanted
 
     def _venue_data(self, symbols: list[str], tiers: dict, markets: list[_Market], raw: dict) -> dict[str, Any]:

@@ -41,7 +41,7 @@ class RetryPolicy:
     """Fraction of each delay drawn at random, so concurrent reads do not retry in lockstep."""
     attempt_share: float = 0.4
     """Per-request timeout as a share of the deadline, leaving room to retry a hung request."""
-    max_in_flight: int = 16
+    max_in_flight: int = 32
     """Concurrent requests per account; a burst wider than this only queues."""
 
     def delay(self, attempt: int) -> float:
@@ -113,7 +113,8 @@ class Retrier:
                 if wait >= self.remaining():
                     asked = retry_after_s(exc)
                     why = f" (venue asks to wait {asked:g} s)" if asked and asked >= self.remaining() else ""
-                    raise self._failure(label, exc, attempt, f", deadline of {self.timeout_s:g} s reached{why}") from None
+                    reached = f", deadline of {self.timeout_s:g} s reached{why}"
+                    raise self._failure(label, exc, attempt, reached) from None
                 log.info("%s %s: %s, retrying in %.2f s", self.venue, label, type(exc).__name__, wait)
                 await asyncio.sleep(wait)
             except self.errors.failure as exc:

@@ -71,7 +71,8 @@ class TierCache:
         if self.ttl_s <= 0:
             return {}
         oldest = now_ms - self.ttl_s * 1000
-        return {k: e["value"] for k, e in self._entries(self.path(venue, host)).items() if oldest <= e["at_ms"] <= now_ms}
+        entries = self._entries(self.path(venue, host))
+        return {k: e["value"] for k, e in entries.items() if oldest <= e["at_ms"] <= now_ms}
 
     def store(self, venue: str, host: str, values: dict[str, Any], now_ms: int) -> None:
         """Add or refresh entries, keeping the others; written atomically, failures only logged."""
