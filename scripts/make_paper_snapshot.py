@@ -5,8 +5,10 @@ venue's emulator (`riskguard sim`) runs on loopback with the scenario in
 scripts/paper/, and riskguard's live connector reads it through the real ccxt
 code path, exactly as `riskguard snapshot` records a live account.  The market
 history (5-minute candles, open-interest and funding history) is synthetic but
-seeded, so the file is reproducible: a random walk ending at the recorded mark
-with open interest that builds on trends and unwinds on sharp moves.
+seeded, so the file is reproducible up to its timestamps (the emulator checks
+request signatures against the real clock, so the recording is "as of" when the
+script ran): a random walk ending at the recorded mark with open interest that
+builds on trends and unwinds on sharp moves.
 
 Run from the repository root:  python scripts/make_paper_snapshot.py
 """
@@ -28,7 +30,6 @@ from riskguard.sim.server import serve
 
 HERE = Path(__file__).parent
 OUT = HERE.parent / "riskguard" / "data" / "paper_snapshot.json"
-TAKEN_AT = 1_763_640_000_000  # 2025-11-20T12:00:00Z
 BAR_MS = 300_000
 BARS = 864  # three days of 5-minute bars
 ACCOUNTS = {  # venue -> (account name in the snapshot, account type, per-bar volatility)
@@ -38,7 +39,7 @@ ACCOUNTS = {  # venue -> (account name in the snapshot, account type, per-bar vo
 }
 
 
-def _history(rng: np.random.Generator, symbol: str, mark: float, oi_now: float, sigma: float) -> dict:
+def _history(rng: np.random.Generator, symbol: str, mark: float, oi_now: float, sigma: float, now: int) -> dict:
     """Candles, OI and funding that end at the recorded mark and open interest."""
     steps = rng.standard_t(df=4, size=BARS) * sigma / np.sqrt(2) + 0.00004
     closes = mark * np.exp(np.cumsum(steps) - np.sum(steps))
@@ -50,13 +51,13 @@ def _history(rng: np.random.Generator, symbol: str, mark: float, oi_now: float, 
     trend = np.convolve(steps, np.ones(12) / 12, mode="same")
     flows = 0.0012 * np.tanh(trend / sigma * 3) + rng.normal(0, 0.0006, BARS) - 0.004 * (np.abs(steps) > 3 * sigma)
     oi = oi_now * np.exp(np.cumsum(flows) - np.sum(flows))
-    times = TAKEN_AT - BAR_MS * np.arange(BARS, 0, -1)
+    times = now - now % BAR_MS - BAR_MS * np.arange(BARS, 0, -1)
     rows = [[int(t), round(o, 6), round(h, 6), round(lo, 6), round(c, 6), round(v, 3)]
             for t, o, h, lo, c, v in zip(times, opens, highs, lows, closes, volume, strict=True)]
     oi_rows = [{"symbol": symbol, "openInterestAmount": round(float(a), 3),
                 "openInterestValue": round(float(a * c), 2), "timestamp": int(t) + BAR_MS,
                 "datetime": None, "info": {}} for t, a, c in zip(times, oi, closes, strict=True)]
-    funding_times = np.arange(TAKEN_AT - 3 * 86_400_000, TAKEN_AT, 8 * 3_600_000)
+    funding_times = np.arange(now - now % 28_800_000 - 3 * 86_400_000, now, 28_800_000)
     funding_rows = [{"symbol": symbol, "fundingRate": round(float(0.0001 + 0.00012 * np.tanh(k / 4)
                                                                   + rng.normal(0, 0.00003)), 8),
                      "timestamp": int(t), "datetime": None, "info": {}} for k, t in enumerate(funding_times)]
@@ -76,7 +77,7 @@ async def _record(venue: str) -> SnapshotDoc:
     os.environ.update(env)
     creds = (Credentials(wallet_address="${RG_PAPER_KEY}", private_key="${RG_PAPER_SECRET}") if venue == "hyperliquid"
              else Credentials(api_key="${RG_PAPER_KEY}", secret="${RG_PAPER_SECRET}"))
-    sim = await serve(venue, scenario=scenario, clock=lambda: TAKEN_AT)
+    sim = await serve(venue, scenario=scenario)
     try:
         spec = AccountSpec(
             name=name,
@@ -85,7 +86,7 @@ async def _record(venue: str) -> SnapshotDoc:
             snapshot_path=None,
             where="paper",
         )
-        return await fetch_snapshot_doc(spec, now_ms=TAKEN_AT)
+        return await fetch_snapshot_doc(spec)
     finally:
         await sim.close()
 
@@ -101,7 +102,7 @@ async def _main() -> None:
             mark = float(ticker.get("markPrice") or ticker["info"].get("markPrice") or ticker["info"]["markPx"])
             oi_now = float(vd.open_interest_history[symbol][-1]["openInterestAmount"]) \
                 if vd.open_interest_history.get(symbol) else 100_000.0
-            history[symbol] = _history(rng, symbol, mark, oi_now, ACCOUNTS[venue][2])
+            history[symbol] = _history(rng, symbol, mark, oi_now, ACCOUNTS[venue][2], doc.taken_at)
         venues[venue] = vd.model_copy(update={
             "ohlcv": {s: h["ohlcv"] for s, h in history.items()},
             "open_interest_history": {s: h["oi"] for s, h in history.items()},
@@ -111,7 +112,8 @@ async def _main() -> None:
         for a in doc.accounts:
             settings = AccountSettings(hedge_mode=a.settings.hedge_mode, account_type=account_type)
             accounts.append(a.model_copy(update={"name": name, "settings": settings}))
-    write_snapshot(SnapshotDoc(taken_at=TAKEN_AT, source="paper", venues=venues, accounts=accounts), OUT)
+    taken_at = max(doc.taken_at for doc in docs.values())
+    write_snapshot(SnapshotDoc(taken_at=taken_at, source="paper", venues=venues, accounts=accounts), OUT)
     print(f"wrote {OUT} ({OUT.stat().st_size / 1e6:.2f} MB)")
 
 

@@ -11,7 +11,6 @@ import pytest
 from riskguard.connectors.live import fetch_snapshot_doc
 from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.snapshot_doc import read_snapshot, write_snapshot
-from riskguard.errors import SnapshotError
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.sim import RunningSim
 from tests.connectors.conftest import VENUES, live_spec, scenario_for
@@ -23,26 +22,22 @@ def _sim_positions(sim: RunningSim) -> dict[tuple[str, str], dict]:
 
 
 def _market_ids(doc, venue: str) -> dict[str, str]:
-    return {symbol: m["id"] for symbol, m in doc.venues[venue].markets.items()}
+    """The emulator's venue-native names: Hyperliquid's ccxt ids are asset indices, its names are coins."""
+    key = "baseName" if venue == "hyperliquid" else "id"
+    return {symbol: m[key] for symbol, m in doc.venues[venue].markets.items()}
 
 
 _BYBIT = scenario_for("bybit").accounts[0].positions
 SAME_MODEL = {
-    "bybit": {"balances": {"USDT": 20_000.0}, "positions": (_BYBIT[0], _BYBIT[2])},
+    "bybit": {"balances": {"USDT": 20_000.0}, "positions": (_BYBIT[0], _BYBIT[1])},
     "okx": {"balances": {"USDT": 15_000.0}},
 }
 """Where the emulator's solver and riskguard's venue model describe an account differently, the account is one
-both read alike: unified accounts pool every coin as collateral (the emulator: each settle coin alone), and
-riskguard's Bybit normalizer counts a USDT isolated position's margin in the cross wallet (see docs/connectors.md)."""
+both read alike: unified accounts pool every coin as collateral, while the emulator solves each settle coin alone
+(see docs/connectors.md)."""
 
 
-NORMALIZER_BUG = pytest.mark.xfail(
-    strict=True, raises=SnapshotError,
-    reason="normalize/hyperliquid.py wraps each meta.marginTables entry, an [id, table] pair, in Fields (a mapping)",
-)
-
-
-@pytest.mark.parametrize("venue", [v if v != "hyperliquid" else pytest.param(v, marks=NORMALIZER_BUG) for v in VENUES])
+@pytest.mark.parametrize("venue", VENUES)
 async def test_fetch_when_sim_account_then_positions_and_liquidation_prices_match_the_sim(start_sim, venue) -> None:
     changes = SAME_MODEL.get(venue)
     sim = await start_sim(venue, scenario_for(venue, **changes) if changes else None)

@@ -81,10 +81,16 @@ class BybitNormalizer(VenueNormalizer):
         return rows[0]
 
     def balances(self, b: Fields, positions: Sequence[Position]) -> dict[str, AssetBalance]:
+        """A coin's wallet balance includes what its isolated positions hold; cross collateral does not."""
+        isolated: dict[str, float] = {}
+        for p in positions:
+            if p.margin_mode is MarginMode.ISOLATED and p.isolated_margin is not None:
+                settle = p.symbol.rpartition(":")[2]
+                isolated[settle] = isolated.get(settle, 0.0) + p.isolated_margin
         out = {}
         for coin in self._wallet(b).items("coin"):
-            wallet = coin.num("walletBalance")
-            out[coin.str("coin")] = AssetBalance(asset=coin.str("coin"), wallet=wallet, cross_wallet=wallet)
+            asset, wallet = coin.str("coin"), coin.num("walletBalance")
+            out[asset] = AssetBalance(asset=asset, wallet=wallet, cross_wallet=wallet - isolated.get(asset, 0.0))
         return out
 
     def venue_metrics(self, b: Fields) -> dict[str, float]:

@@ -32,10 +32,11 @@ class HyperliquidNormalizer(VenueNormalizer):
         if table_id is None or table_id < SINGLE_TIER_TABLE_IDS:
             lev = asset.num("maxLeverage", positive=True)
             return (MarginTier(floor=0.0, cap=float("inf"), mmr=1 / (2 * lev), cum=0.0, max_leverage=lev),)
-        for entry in meta.items("marginTables") if isinstance(meta.data.get("marginTables"), list) else []:
-            pair = entry.data
+        tables = meta.data.get("marginTables")
+        for i, pair in enumerate(tables if isinstance(tables, list) else []):
+            # Each entry is an [id, table] pair, not an object.
             if isinstance(pair, list | tuple) and len(pair) == 2 and int(pair[0]) == table_id:
-                table = Fields(pair[1], f"{entry.path}[1]")
+                table = Fields(pair[1], f"{meta.at('marginTables')}[{i}][1]")
                 levels = table.items("marginTiers")
                 bounds = [lv.num("lowerBound", nonnegative=True) for lv in levels] + [float("inf")]
                 return continuous_tiers(
