@@ -8,7 +8,7 @@ account (docs/check-json.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from riskguard.config import AccountConfig, AccountSpec, Config, Policy, load_config
@@ -50,7 +50,8 @@ def _verdict(loaded: Loaded, views: SymbolViews) -> tuple[AccountVerdict, tuple[
     markets = snapshot.venues[account.venue]
     risk = evaluate_account(account, markets)
     signals = account_signals(views, source_key(loaded), markets, snapshot.taken_at_ms, risk)
-    return evaluate_policy(account, snapshot, risk, spec.policy), signals
+    # Report under the name the user configured, not the name inside the snapshot.
+    return replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name), signals
 
 
 def _result(loaded: list[Loaded]) -> CheckResult:
