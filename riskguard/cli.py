@@ -172,6 +172,7 @@ def bands(
                     bands=view.bands.bands,
                     title=f"{symbol} on {view.venue}: estimated liquidation levels",
                     quote=view.quote,
+                    window_pct=max(12.0, *(abs(b.distance_pct) + 1 for b in view.bands.bands)),
                 )
     except RiskguardError as exc:
         _fail(exc, fmt, SCHEMA)
