@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas only where frames come in: the check path never loads it
+    import pandas as pd
 
 from riskguard.risk.solver import solve_liquidation
 from riskguard.risk.tiers import TierTable
@@ -117,6 +119,8 @@ class MarketHistory:
         1-minute bars instead of landing on one price.  Bars outside the OI coverage get NaN, which the
         estimator reports as missing.  Funding and long/short ratio hold their last published value.
         """
+        import pandas as pd
+
         missing = {"high", "low", "close", "volume"} - set(ohlcv.columns)
         if missing:
             raise MarketDataShapeError(f"ohlcv lacks columns {sorted(missing)}")
@@ -163,6 +167,8 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray | None:
 
 
 def _single_series(data: pd.Series | pd.DataFrame, name: str) -> pd.Series:
+    import pandas as pd
+
     if isinstance(data, pd.DataFrame):
         if data.shape[1] != 1:
             raise MarketDataShapeError(f"{name} frame must have exactly one column, got {list(data.columns)}")

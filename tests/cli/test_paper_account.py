@@ -30,13 +30,14 @@ def test_check_when_paper_config_then_every_account_evaluated_with_computed_pric
     assert r.code == ExitCode.BREACH == doc["exit_code"]
 
 
-def test_check_when_paper_config_then_ccxt_is_never_imported():
+def test_check_when_paper_config_then_ccxt_pandas_and_matplotlib_are_never_imported():
     code = (
         "import sys\n"
         "from riskguard.cli import main\n"
         f"sys.argv = ['riskguard', 'check', '--config', {str(CONFIG)!r}, '--format', 'json']\n"
         "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-        "print('CCXT' if 'ccxt' in sys.modules else 'NO-CCXT', code, file=sys.stderr)\n"
+        "heavy = [m for m in ('ccxt', 'pandas', 'matplotlib') if m in sys.modules]\n"
+        "print('LOADED', heavy, code, file=sys.stderr)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert proc.stderr.strip().endswith(f"NO-CCXT {int(ExitCode.BREACH)}"), proc.stderr[-2000:]
+    assert proc.stderr.strip().endswith(f"LOADED [] {int(ExitCode.BREACH)}"), proc.stderr[-2000:]
