@@ -33,10 +33,6 @@ def _pick(spec: AccountSpec, snapshot: Snapshot, origin: str) -> Account:
         raise SnapshotError(str(exc.args[0]), origin) from None
 
 
-def load_snapshot_file(path: Path) -> Snapshot:
-    return build_snapshot(read_snapshot(path), str(path))
-
-
 def _from_doc(spec: AccountSpec, doc: SnapshotDoc, origin: str) -> Loaded:
     snapshot = build_snapshot(doc, origin)
     return Loaded(spec, snapshot, _pick(spec, snapshot, origin), None)

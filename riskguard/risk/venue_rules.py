@@ -113,7 +113,3 @@ def rules_for(venue: str, account_type: AccountType = AccountType.STANDARD) -> V
     if venue == "bybit":
         return _BYBIT_CLASSIC if account_type is AccountType.CLASSIC else _BYBIT_UNIFIED
     return _RULES.get(venue, GENERIC)
-
-
-def is_known_venue(venue: str) -> bool:
-    return venue in _RULES or venue == "bybit"
