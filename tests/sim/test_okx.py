@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from ccxt.base import errors
 
+from riskguard.sim import Scenario
+from riskguard.sim.engine import AccountSpec
 from riskguard.sim.faults import Fault, FaultKind
 
 
@@ -110,3 +112,38 @@ async def test_empty_liquidation_price_when_armed_then_ccxt_substitutes_its_own_
     assert all(p["info"]["liqPx"] == "" for p in positions.values())
     assert positions["BTC/USDT:USDT"]["liquidationPrice"] is None
     assert positions["ETH/USDT:USDT"]["liquidationPrice"] is not None
+
+
+@pytest.mark.parametrize(("api_key", "hedged", "pos_mode"), [
+    ("okx-key", False, "net_mode"),
+    ("okx-hedge", True, "long_short_mode"),
+])
+async def test_fetch_position_mode_when_account_config_read_then_hedged_follows_the_account(
+        start_sim, connect, api_key, hedged, pos_mode):
+    """ccxt reads ``GET /api/v5/account/config`` (via ``fetch_accounts``) and says hedged for ``long_short_mode``."""
+    sim = await start_sim("okx")
+    account = next(a for a in sim.player.scenario.accounts if a.api_key == api_key)
+    client = connect("okx", sim, account)
+    mode = await client.fetch_position_mode()
+    assert mode["hedged"] is hedged
+    assert mode["info"]["posMode"] == pos_mode
+    [config] = (await client.privateGetAccountConfig())["data"]
+    assert config["acctLv"] == "2" and config["uid"] == config["mainUid"] and config["uid"].isdigit()
+    assert config["autoLoan"] is False and config["settleCcyList"] == ["USD", "USDC", "USDG"]
+    assert {"greeksType", "level", "levelTmp", "ctIsoMode", "mgnIsoMode", "perm", "type"} <= set(config)
+
+
+async def test_fetch_position_mode_when_mode_switched_then_account_config_follows(start_sim, connect):
+    flat = AccountSpec(api_key="okx-flat", secret="okx-flat-secret", passphrase="okx-flat-pass",
+                       balances={"USDT": 1_000.0})
+    sim = await start_sim("okx", Scenario(accounts=(flat,)))
+    client = connect("okx", sim)
+    assert (await client.fetch_position_mode())["hedged"] is False
+    sim.player.exchange.set_position_mode(sim.player.exchange.accounts["okx-flat"], True)
+    assert (await client.fetch_position_mode())["hedged"] is True
+
+
+async def test_account_config_when_secret_wrong_then_authentication_error(start_sim, connect):
+    sim = await start_sim("okx")
+    with pytest.raises(errors.AuthenticationError):
+        await connect("okx", sim, secret="wrong").fetch_position_mode()

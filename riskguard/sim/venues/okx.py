@@ -218,6 +218,26 @@ class _Api:
                  "canInternal": True, "minWd": "0.001", "minFee": "0.0001", "maxFee": "0.001",
                  "wdTickSz": "8", "mainNet": True} for ccy in sorted(account.balances)]
 
+    @staticmethod
+    def account_config(request: web.Request, account: Account, params: dict) -> list[dict]:
+        """``GET /api/v5/account/config``: one row for the requesting key, field for field as OKX sends it.
+
+        ``posMode`` is what ccxt's ``fetch_position_mode`` reads (``long_short_mode`` is hedged) and ``uid``/
+        ``acctLv`` are what ``fetch_accounts`` reads. The account is a main account in Futures mode
+        (``acctLv`` "2": single-currency margin, which is how the emulator pools margin: per settle coin).
+        """
+        uid = str(int.from_bytes(hashlib.sha256(account.api_key.encode()).digest()[:7], "big"))
+        return [{
+            "uid": uid, "mainUid": uid, "acctLv": "2", "acctStpMode": "cancel_maker",
+            "posMode": "long_short_mode" if account.hedge_mode else "net_mode",
+            "autoLoan": False, "greeksType": "PA", "feeType": "0", "level": "Lv1", "levelTmp": "",
+            "ctIsoMode": "automatic", "mgnIsoMode": "automatic", "spotOffsetType": "", "stgyType": "0",
+            "roleType": "0", "traderInsts": [], "spotRoleType": "0", "spotTraderInsts": [], "opAuth": "0",
+            "kycLv": "2", "label": "riskguard-sim", "ip": "", "perm": "read_only,trade", "liquidationGear": "-1",
+            "enableSpotBorrow": False, "spotBorrowAutoRepay": False, "type": "0", "settleCcy": "USDT",
+            "settleCcyList": ["USD", "USDC", "USDG"],
+        }]
+
     def trade_fee(self, request: web.Request, account: Account, params: dict) -> list[dict]:
         taker, maker = num(-account.taker_fee), num(-account.maker_fee)
         return [{"category": "1", "level": "Lv1", "instType": params.get("instType", "SWAP"),
@@ -397,6 +417,7 @@ class OkxDialect(Dialect):
             web.get("/api/v5/market/history-candles", api.public(api.candles)),
             web.get("/api/v5/market/mark-price-candles", api.public(api.candles)),
             web.get("/api/v5/asset/currencies", api.private(api.currencies)),
+            web.get("/api/v5/account/config", api.private(api.account_config)),
             web.get("/api/v5/account/trade-fee", api.private(api.trade_fee)),
             web.get("/api/v5/account/balance", api.private(api.balance)),
             web.get("/api/v5/account/positions", api.private(api.positions)),
