@@ -17,6 +17,7 @@ import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -396,6 +397,22 @@ class _Api:
         }
 
 
+def _reserve_close_fee(exchange: SimExchange) -> None:
+    """Bybit holds the estimated fee to close, at the taker rate and the bankruptcy price, in IM and MM.
+
+    The solver takes the rate from the instrument, so each instrument without its own
+    ``close_fee_rate`` gets the accounts' taker fee (the rate ``/v5/account/fee-rate`` reports).
+    """
+    rates = {account.taker_fee for account in exchange.accounts.values()}
+    for symbol, instrument in exchange.instruments.items():
+        if instrument.close_fee_rate is not None:
+            continue
+        if len(rates) > 1:
+            raise ValueError(f"bybit: accounts pay different taker fees {sorted(rates)}, but the closing-fee "
+                             f"reserve has one rate per instrument; set close_fee_rate on {symbol}")
+        exchange.instruments[symbol] = replace(instrument, close_fee_rate=next(iter(rates), 0.0))
+
+
 class BybitDialect(Dialect):
     venue = "bybit"
 
@@ -422,7 +439,7 @@ class BybitDialect(Dialect):
                                          margin_mode=MarginMode.ISOLATED, isolated_margin=0.05),
                         )),
             AccountSpec(api_key="bybit-hedge", secret="bybit-hedge-secret", balances={"USDT": 5_000.0},
-                        hedge_mode=True, positions=(
+                        taker_fee=0.00055, maker_fee=0.0002, hedge_mode=True, positions=(
                             PositionSpec("BTCUSDT", 0.2, 60_000.0, leverage=10, leg="long"),
                             PositionSpec("BTCUSDT", -0.1, 61_000.0, leverage=10, leg="short"),
                         )),
@@ -431,6 +448,7 @@ class BybitDialect(Dialect):
                         marks={"BTCUSDT": 60_000.0, "ETHUSDT": 3_000.0, "BTCUSD": 60_000.0})
 
     def routes(self, player: ScenarioPlayer) -> list[web.RouteDef]:
+        _reserve_close_fee(player.exchange)
         api = _Api(player)
         return [
             web.get("/v5/market/instruments-info", api.public(api.instruments_info)),
