@@ -49,7 +49,7 @@ def _verdict(loaded: Loaded, views: SymbolViews) -> tuple[AccountVerdict, tuple[
     account, snapshot = loaded.account, loaded.snapshot
     markets = snapshot.venues[account.venue]
     risk = evaluate_account(account, markets)
-    signals = account_signals(views, source_key(loaded), markets, snapshot.taken_at_ms, risk)
+    signals = account_signals(views, source_key(loaded), markets, snapshot.taken_at_ms, risk, account.open_orders)
     # Report under the name the user configured, not the name inside the snapshot.
     return replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name), signals
 

@@ -23,7 +23,17 @@ import numpy as np
 
 from riskguard.connectors.source import Loaded
 from riskguard.errors import InputError
-from riskguard.model import Account, MarginMode, MarginTier, Market, MarketSeries, OrderBook, TierBasis, VenueMarkets
+from riskguard.model import (
+    Account,
+    MarginMode,
+    MarginTier,
+    Market,
+    MarketSeries,
+    Order,
+    OrderBook,
+    TierBasis,
+    VenueMarkets,
+)
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
 from riskguard.risk.bands import BandsReport, Proximity, detect_bands, position_proximity
 from riskguard.risk.cascade import Cascade, cascade_survival, simulate_cascade
@@ -36,6 +46,7 @@ from riskguard.risk.liqlevels import (
     VenueTerms,
     estimate_levels,
 )
+from riskguard.risk.stops import StopCheck, check_stops, position_stops
 from riskguard.risk.stress import StressAccount, StressResult, stress
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import TierSelection, rules_for
@@ -252,21 +263,59 @@ class PositionSignals:
     distance: LiquidationDistance
     fill: ExitFill
     exit: ExitBuffer
+    stops: tuple[StopCheck, ...] | None
+    """The position's stops (``riskguard.risk.stops``); None when the snapshot did not record open orders."""
 
 
-def _band_proximity(view: SymbolView, risk: PositionRisk, lp: float | None, lp_reason: str | None) -> BandProximity:
+def _band_proximity(
+    view: SymbolView, risk: PositionRisk, lp: float | None, lp_reason: str | None, stops: Sequence[Order]
+) -> BandProximity:
     report = view.bands
     if report.profile is None:
         return BandProximity("unknown", f"BANDS_UNKNOWN: {report.reason}", None)
-    proximity = position_proximity(report.profile, report.bands, side=risk.side, liquidation_price=lp)
+    proximity = position_proximity(report.profile, report.bands, side=risk.side, liquidation_price=lp,
+                                   stop_prices=stop_prices(stops))
     if lp_reason is not None:
         return BandProximity("unknown", lp_reason, proximity)
     return BandProximity("ok", NO_LIQUIDATION_PRICE if lp is None else None, proximity)
 
 
+def stop_prices(stops: Sequence[Order]) -> list[float]:
+    return [o.trigger_price for o in stops if o.trigger_price is not None]
+
+
+def own_stops(risk: PositionRisk, orders: Sequence[Order] | None) -> tuple[Order, ...] | None:
+    """The position's stops among the account's open orders; None when those were not recorded."""
+    if orders is None:
+        return None
+    return position_stops(orders, symbol=risk.symbol, side=risk.side,  # type: ignore[arg-type]
+                          position_side=risk.position_side, mark_price=risk.mark_price)
+
+
+def stop_checks(
+    risk: PositionRisk, stops: Sequence[Order] | None, proximity: Proximity | None
+) -> tuple[StopCheck, ...] | None:
+    """``stops`` against the position's liquidation price and, when known, the bands (``proximity`` must be
+    computed with those stops' trigger prices, in order)."""
+    if stops is None:
+        return None
+    lp, lp_reason = _liquidation_input(risk)
+    return check_stops(
+        stops,
+        side=risk.side,  # type: ignore[arg-type]
+        liquidation_price=lp,
+        liquidation_known=lp_reason is None,
+        stop_bands=None if proximity is None else [band for _, band in proximity.stop_bands],
+    )
+
+
 def position_signals(
-    view: SymbolView, risk: PositionRisk, horizon_seconds: float = DEFAULT_HORIZON_SECONDS
+    view: SymbolView,
+    risk: PositionRisk,
+    orders: Sequence[Order] | None,
+    horizon_seconds: float = DEFAULT_HORIZON_SECONDS,
 ) -> PositionSignals:
+    """:param orders: the account's open orders; None when the snapshot did not record them."""
     side = 1 if risk.side == "long" else -1
     lp, lp_reason = _liquidation_input(risk)
     if lp_reason is None:
@@ -290,13 +339,23 @@ def position_signals(
         exit_ = exit_buffer(side, risk.mark_price, lp, fill)
     else:
         exit_ = ExitBuffer("unknown", lp_reason, None, None, None)
-    return PositionSignals(_band_proximity(view, risk, lp, lp_reason), distance, fill, exit_)
+    stops = own_stops(risk, orders)
+    proximity = _band_proximity(view, risk, lp, lp_reason, stops or ())
+    return PositionSignals(proximity, distance, fill, exit_, stop_checks(risk, stops, proximity.proximity))
 
 
 def account_signals(
-    views: SymbolViews, source: str, venue: VenueMarkets, taken_at_ms: int, risk: AccountRisk
+    views: SymbolViews,
+    source: str,
+    venue: VenueMarkets,
+    taken_at_ms: int,
+    risk: AccountRisk,
+    orders: Sequence[Order] | None,
 ) -> tuple[PositionSignals, ...]:
-    return tuple(position_signals(views.get(source, venue, p.symbol, taken_at_ms), p) for p in risk.positions)
+    """:param orders: the account's open orders (``Account.open_orders``); None when not recorded."""
+    return tuple(
+        position_signals(views.get(source, venue, p.symbol, taken_at_ms), p, orders) for p in risk.positions
+    )
 
 
 # -- STRESS -----------------------------------------------------------------------------------------------
@@ -461,22 +520,39 @@ class UserPosition:
 
     account: str
     risk: PositionRisk
+    stops: tuple[Order, ...] | None
+    """Its stops (``own_stops``); None when the snapshot did not record open orders."""
 
     @property
     def label(self) -> str:
         return f"{self.account} {self.risk.side}"
+
+    def stop_labels(self) -> list[tuple[str, Order]]:
+        """One chart label per stop, numbered when the position has several."""
+        stops = self.stops or ()
+        if len(stops) == 1:
+            return [(self.label, stops[0])]
+        return [(f"{self.label} {i}/{len(stops)}", o) for i, o in enumerate(stops, start=1)]
 
 
 @dataclass(frozen=True)
 class SymbolBands:
     view: SymbolView
     positions: tuple[UserPosition, ...]
-    stop_prices: dict[str, float]
-    """Always empty for now: open stop orders are not part of the snapshot."""
 
     @property
     def liquidation_prices(self) -> dict[str, float]:
         return {p.label: p.risk.liquidation_price for p in self.positions if p.risk.liquidation_price is not None}
+
+    @property
+    def stop_prices(self) -> dict[str, float]:
+        return {label: o.trigger_price for p in self.positions for label, o in p.stop_labels()
+                if o.trigger_price is not None}
+
+    @property
+    def stops_recorded(self) -> bool:
+        """False when some account's snapshot predates open orders: "no stop drawn" then means "unknown"."""
+        return all(p.stops is not None for p in self.positions)
 
 
 def symbol_bands(loaded: Sequence[Loaded], symbol: str) -> SymbolBands:
@@ -512,5 +588,6 @@ def symbol_bands(loaded: Sequence[Loaded], symbol: str) -> SymbolBands:
         if source_key(item) != source or item.account.venue != venue_name:
             continue
         risk = evaluate_account(item.account, item.snapshot.venues[venue_name])
-        mine += [UserPosition(item.spec.name, p) for p in risk.positions if p.symbol == symbol]
-    return SymbolBands(view, tuple(mine), {})
+        mine += [UserPosition(item.spec.name, p, own_stops(p, item.account.open_orders))
+                 for p in risk.positions if p.symbol == symbol]
+    return SymbolBands(view, tuple(mine))

@@ -144,3 +144,28 @@ def binance_cross_doc() -> dict[str, Any]:
             ],
         }
     )
+
+
+def binance_stop(symbol: str, side: str, quantity: float, trigger: float, algo_id: int, leg: str = "BOTH") -> dict:
+    """A conditional STOP_MARKET order as ccxt returns it from /fapi/v1/openAlgoOrders (reduce-only one-way)."""
+    info = {
+        "algoId": algo_id,
+        "clientAlgoId": f"rg-{algo_id}",
+        "algoType": "CONDITIONAL",
+        "orderType": "STOP_MARKET",
+        "symbol": symbol.split("/")[0] + "USDT",
+        "side": side.upper(),
+        "positionSide": leg,
+        "timeInForce": "GTC",
+        "quantity": str(quantity),
+        "algoStatus": "NEW",
+        "triggerPrice": str(trigger),
+        "price": "0",
+        "workingType": "MARK_PRICE",
+        "closePosition": False,
+        "reduceOnly": leg == "BOTH",
+        "createTime": TAKEN_AT - 60_000,
+        "updateTime": TAKEN_AT - 60_000,
+    }
+    return {"id": str(algo_id), "symbol": symbol, "type": "market", "side": side, "amount": quantity,
+            "triggerPrice": trigger, "reduceOnly": leg == "BOTH", "status": "open", "info": info}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from docs_factory import binance_cross_doc
+from docs_factory import binance_cross_doc, binance_stop
 from market_factory import isolated_btc_doc, with_market
 
 from riskguard import market_view
@@ -81,6 +81,70 @@ def test_check_when_no_price_liquidates_then_infinite_buffers_are_null_with_ok_s
     assert p["exit_slippage_bp"] == pytest.approx(5.0)  # 1 contract at the best bid, 0.05 % below mark
     assert p["buffer_net_of_slippage_pct"] is None and p["exit_liquidity"]["reason"] == "NO_LIQUIDATION_PRICE"
     assert p["band_proximity"]["status"] == "ok" and p["band_proximity"]["notional_to_liquidation"] is None
+
+
+# BTC bands of with_market(binance_cross_doc()), mark 31,967.27: the heaviest is a long band 30,976.28-31,583.66
+# (81.7 M), a small one 26,181.19-26,341.03; the faq-cross BTC long liquidates at 26,316.89.
+BTC_STOPS = [
+    binance_stop(BTC, "sell", 50.0, 31_400.0, 11),  # inside the long band just below mark
+    binance_stop(BTC, "sell", 109.488, 26_000.0, 12),  # below the liquidation price: never fires first
+    binance_stop(BTC, "sell", 20.0, 30_000.0, 13),  # between bands
+    binance_stop(BTC, "sell", 20.0, 34_000.0, 14),  # above mark: a take-profit, not a stop
+    binance_stop(BTC, "buy", 20.0, 30_500.0, 15),  # buys: adds to the long
+]
+
+
+def test_check_when_stops_recorded_then_each_checked_against_bands_and_liquidation_price(tmp_path):
+    doc = with_market(binance_cross_doc())
+    doc["accounts"][0]["open_orders"] = BTC_STOPS
+    positions = _positions(_check(tmp_path, doc))
+    btc, eth = positions[BTC], positions[ETH]
+    got = [(s["id"], s["trigger_price"], s["amount"], s["in_band"], s["beyond_liquidation"]) for s in btc["stops"]]
+    assert got == [
+        ("11", 31_400.0, 50.0, True, False),
+        ("13", 30_000.0, 20.0, False, False),
+        ("12", 26_000.0, 109.488, False, True),
+    ]
+    first = btc["stops"][0]
+    assert first["order_type"] == "STOP_MARKET" and first["side"] == "sell" and first["reduce_only"] is True
+    assert first["band"] == {"side": "long", "price_low": pytest.approx(30_976.28463),
+                             "price_high": pytest.approx(31_583.66276), "notional": pytest.approx(81_697_580.2),
+                             "distance_pct": pytest.approx(-1.2), "peak_price": pytest.approx(31_439.810045)}
+    # the liquidation price 26,316.89 sits in the long band 26,181.19-26,341.03; the stop under it does not
+    assert btc["band_proximity"]["stop_in_band"] is True and btc["band_proximity"]["liquidation_in_band"] is True
+    assert eth["stops"] == [] and eth["band_proximity"]["stop_in_band"] is False
+
+
+def test_check_when_open_orders_not_recorded_then_stops_null_not_empty(tmp_path):
+    p = _positions(_check(tmp_path, with_market(binance_cross_doc())))[BTC]
+    assert p["stops"] is None and p["band_proximity"]["stop_in_band"] is None
+
+
+def test_check_when_bands_unknown_then_stops_listed_with_band_membership_unknown(tmp_path):
+    doc = binance_cross_doc()  # no market history: bands unknown
+    doc["accounts"][0]["open_orders"] = BTC_STOPS[:1]
+    (stop,) = _positions(_check(tmp_path, doc))[BTC]["stops"]
+    assert (stop["trigger_price"], stop["in_band"], stop["band"], stop["beyond_liquidation"]) == (31_400.0, None,
+                                                                                                  None, False)
+
+
+def test_check_table_when_stop_in_band_and_beyond_liquidation_then_both_said(tmp_path):
+    doc = with_market(binance_cross_doc())
+    doc["accounts"][0]["open_orders"] = BTC_STOPS
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(doc))
+    from rich.console import Console
+
+    from riskguard.report.check_table import render
+
+    console = Console(width=250, record=True)
+    render(check_snapshot(path, None), console)
+    text = console.export_text()
+    assert "31,400 (in band) +2" in text
+    assert ("BTC/USDT:USDT stop 31,400 (STOP_MARKET, id 11) is inside the long liquidation band 30,976.285–"
+            "31,583.663 (~81.7M): it fires into forced orders") in text
+    assert ("BTC/USDT:USDT stop 26,000 (STOP_MARKET, id 12) is at or beyond the liquidation price: the position is "
+            "liquidated before it fires") in text
 
 
 def test_check_when_accounts_share_a_snapshot_then_bands_estimated_once_per_symbol(tmp_path, monkeypatch):

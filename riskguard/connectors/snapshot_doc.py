@@ -62,6 +62,11 @@ class AccountData(_Strict):
     name: str = Field(min_length=1)
     venue: str = Field(min_length=1, description="ccxt exchange id, e.g. binanceusdm")
     positions: list[Payload] = Field(description="ccxt fetchPositions output, raw info kept")
+    open_orders: list[Payload] | None = Field(
+        default=None,
+        description="ccxt fetchOpenOrders output, plain and trigger (stop) orders, raw info kept; "
+        "absent in snapshots that did not record open orders",
+    )
     balance: Payload = Field(description="ccxt fetchBalance output, raw info kept")
     trading_fees: dict[str, Payload] = Field(default_factory=dict, description="ccxt fetchTradingFee(s) by symbol")
     settings: AccountSettings = Field(default_factory=AccountSettings)

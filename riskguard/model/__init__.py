@@ -2,6 +2,7 @@
 
 from riskguard.model.account import Account, AccountType, AssetBalance, FeeRates
 from riskguard.model.market import ContractKind, MarginTier, Market, TierBasis
+from riskguard.model.order import Order, OrderSide
 from riskguard.model.position import MarginMode, Position, PositionSide, Side
 from riskguard.model.snapshot import MarketSeries, OrderBook, Quote, Snapshot, VenueMarkets
 
@@ -15,7 +16,9 @@ __all__ = [
     "MarginTier",
     "Market",
     "MarketSeries",
+    "Order",
     "OrderBook",
+    "OrderSide",
     "Position",
     "PositionSide",
     "Quote",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from riskguard.model.order import Order
 from riskguard.model.position import Position
 
 
@@ -48,3 +49,6 @@ class Account:
     hedge_mode: bool = False
     venue_metrics: Mapping[str, float] = field(default_factory=dict)
     """Account-level health numbers the venue reports (e.g. ``accountMMRate``), for cross-checks."""
+    open_orders: tuple[Order, ...] | None = None
+    """None when the snapshot did not record open orders (it predates them): stops are then unknown, which
+    must not read as "no stops"."""

@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from riskguard.market_view import SymbolBands, UserPosition
-from riskguard.risk.bands import position_proximity
+from riskguard.market_view import SymbolBands, UserPosition, stop_checks, stop_prices
+from riskguard.report.check_json import stop_entry
+from riskguard.risk.bands import Proximity, position_proximity
+from riskguard.risk.stops import StopCheck
 
 SCHEMA = "riskguard.bands/1"
 
@@ -35,12 +37,23 @@ def exit_code(sb: SymbolBands) -> int:
     return 0 if sb.view.bands.status == "ok" else 3
 
 
-def _position(sb: SymbolBands, p: UserPosition) -> dict[str, Any]:
+def _proximity(sb: SymbolBands, p: UserPosition) -> Proximity | None:
     report, risk = sb.view.bands, p.risk
-    prox = None
-    if report.profile is not None and risk.liquidation_price is not None:
-        prox = position_proximity(report.profile, report.bands, side=risk.side,
-                                  liquidation_price=risk.liquidation_price)
+    if report.profile is None:
+        return None
+    return position_proximity(report.profile, report.bands, side=risk.side,  # type: ignore[arg-type]
+                              liquidation_price=risk.liquidation_price, stop_prices=stop_prices(p.stops or ()))
+
+
+def _stops(sb: SymbolBands, p: UserPosition) -> tuple[StopCheck, ...] | None:
+    return stop_checks(p.risk, p.stops, _proximity(sb, p))
+
+
+def _position(sb: SymbolBands, p: UserPosition) -> dict[str, Any]:
+    risk = p.risk
+    prox = _proximity(sb, p)
+    has_lp = prox is not None and risk.liquidation_price is not None
+    stops = _stops(sb, p)
     return {
         "account": p.account,
         "side": risk.side,
@@ -48,8 +61,10 @@ def _position(sb: SymbolBands, p: UserPosition) -> dict[str, Any]:
         "contracts": risk.contracts,
         "liquidation_price": _num(risk.liquidation_price),
         "liquidation_price_source": risk.liquidation_source.value,
-        "liquidation_in_band": None if prox is None else prox.liquidation_in_band,
-        "notional_to_liquidation": None if prox is None else _num(prox.notional_to_liquidation),
+        "liquidation_in_band": prox.liquidation_in_band if has_lp else None,
+        "notional_to_liquidation": _num(prox.notional_to_liquidation) if has_lp else None,
+        "stops": None if stops is None else [stop_entry(c) for c in stops],
+        "stop_in_band": None if stops is None or prox is None else any(c.in_band for c in stops),
     }
 
 
@@ -69,7 +84,11 @@ def bands_document(sb: SymbolBands, plot: Path | None) -> dict[str, Any]:
         "attributed_notional": estimate.attributed_notional if known else None,
         "unplaced_notional": estimate.unplaced_notional if known else None,
         "positions": [_position(sb, p) for p in sb.positions],
-        "stop_prices": [{"label": k, "price": v} for k, v in sb.stop_prices.items()],
+        "stop_prices": [
+            {"label": label, "price": c.order.trigger_price, "in_band": c.in_band}
+            for p in sb.positions
+            for (label, _), c in zip(p.stop_labels(), _stops(sb, p) or (), strict=True)
+        ],
         "plot": None if plot is None else str(plot),
     }
 
@@ -107,14 +126,25 @@ def render(sb: SymbolBands, console: Console, plot: Path | None) -> None:
         lp = row["liquidation_price"]
         if lp is None:
             console.print(f"  your {p.label}: no liquidation price ({row['liquidation_price_source']})")
-            continue
-        inside = "INSIDE a band" if row["liquidation_in_band"] else "outside the bands"
-        console.print(
-            f"  your {p.label}: liquidation {lp:,.8g} ({(lp / mark - 1) * 100:+.2f}%), {inside}; "
-            f"~{_compact(row['notional_to_liquidation'])} {view.quote} of estimated liquidations on the way"
-        )
-    if not sb.stop_prices:
-        console.print("  stops: none shown (open stop orders are not part of the snapshot)")
+        else:
+            inside = "INSIDE a band" if row["liquidation_in_band"] else "outside the bands"
+            console.print(
+                f"  your {p.label}: liquidation {lp:,.8g} ({(lp / mark - 1) * 100:+.2f}%), {inside}; "
+                f"~{_compact(row['notional_to_liquidation'])} {view.quote} of estimated liquidations on the way"
+            )
+        for c in _stops(sb, p) or ():
+            price = c.order.trigger_price
+            assert price is not None
+            size = "whole position" if c.order.amount is None else f"{c.order.amount:,.8g} contracts"
+            beyond = "; at or beyond the liquidation price, it cannot fire first" if c.beyond_liquidation else ""
+            console.print(
+                f"  your {p.label} stop {price:,.8g} ({(price / mark - 1) * 100:+.2f}%, {c.order.order_type}, "
+                f"{size}): {'INSIDE a band' if c.in_band else 'outside the bands'}{beyond}"
+            )
+    if not sb.stops_recorded:
+        console.print("  stops: unknown (this snapshot did not record open orders)")
+    elif sb.positions and not sb.stop_prices:
+        console.print("  stops: none (no open stop order closes these positions)")
     a = report.assumptions
     if a is not None:
         levs = ", ".join(f"{lev:g}x {w:.0%}" for lev, w in zip(a.leverages, a.weights, strict=True))

@@ -12,6 +12,7 @@ from riskguard.check import CheckResult
 from riskguard.market_view import NO_LIQUIDATION_PRICE, PositionSignals
 from riskguard.risk.account_risk import PositionRisk
 from riskguard.risk.bands import Band
+from riskguard.risk.stops import StopCheck
 from riskguard.rules.policy_check import AccountVerdict, Finding, PositionVerdict
 
 SCHEMA = "riskguard.check/1"
@@ -37,6 +38,22 @@ def _band(b: Band | None) -> dict[str, Any] | None:
     return None if b is None else {k: _num(x) if isinstance(x, float) else x for k, x in b.to_json().items()}
 
 
+def stop_entry(c: StopCheck) -> dict[str, Any]:
+    """One stop as docs/check-json.md and docs/bands.md document it."""
+    o = c.order
+    return {
+        "id": o.id,
+        "order_type": o.order_type,
+        "side": o.side.value,
+        "trigger_price": o.trigger_price,
+        "amount": o.amount,
+        "reduce_only": o.reduce_only,
+        "in_band": c.in_band,
+        "band": _band(c.band),
+        "beyond_liquidation": c.beyond_liquidation,
+    }
+
+
 def _signals(s: PositionSignals) -> dict[str, Any]:
     """docs/signals.md fields; +inf (no liquidation price) is null with status "ok", unknown is null with
     status "unknown" and a reason, so neither can be mistaken for the other or for zero."""
@@ -52,7 +69,9 @@ def _signals(s: PositionSignals) -> dict[str, Any]:
             "notional_to_liquidation": _num(prox.notional_to_liquidation) if known else None,
             "liquidation_in_band": prox.liquidation_in_band if known else None,
             "liquidation_band": _band(prox.liquidation_band) if known else None,
+            "stop_in_band": None if s.stops is None or prox is None else any(c.in_band for c in s.stops),
         },
+        "stops": None if s.stops is None else [stop_entry(c) for c in s.stops],
         "sigma_buffer": _num(dist.sigma_buffer),
         "touch_probability": _num(dist.touch_probability),
         "liquidation_distance": {

@@ -9,6 +9,7 @@ from rich.text import Text
 from riskguard.check import CheckResult
 from riskguard.market_view import PositionSignals
 from riskguard.risk.account_risk import PriceSource
+from riskguard.risk.stops import StopCheck
 from riskguard.rules.codes import Status
 from riskguard.rules.policy_check import AccountVerdict
 
@@ -94,11 +95,35 @@ def _probability(p: float | None) -> str:
     return "—" if p is None else "<0.01%" if 0 < p < 1e-4 else f"{p:.2%}"
 
 
+def _stop_cell(checks: tuple[StopCheck, ...] | None) -> str | Text:
+    """The stop nearest to mark, flagged when it sits in a band or beyond the liquidation price."""
+    if checks is None:
+        return Text("not recorded", style="dim")
+    if not checks:
+        return "none"
+    first = checks[0]
+    flags = [f for f, on in (("in band", first.in_band), ("beyond LP", first.beyond_liquidation)) if on]
+    more = f" +{len(checks) - 1}" if len(checks) > 1 else ""
+    return f"{first.order.trigger_price:,.8g}" + (f" ({', '.join(flags)})" if flags else "") + more
+
+
+def _stop_lines(symbol: str, checks: tuple[StopCheck, ...] | None) -> list[str]:
+    lines = []
+    for c in checks or ():
+        stop = f"  {symbol} stop {c.order.trigger_price:,.8g} ({c.order.order_type}, id {c.order.id})"
+        if c.beyond_liquidation:
+            lines.append(f"{stop} is at or beyond the liquidation price: the position is liquidated before it fires")
+        if c.in_band and c.band is not None:
+            lines.append(f"{stop} is inside the {c.band.side} liquidation band {c.band.price_low:,.8g}–"
+                         f"{c.band.price_high:,.8g} (~{_compact(c.band.notional)}): it fires into forced orders")
+    return lines
+
+
 def signals_table(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> tuple[Table, list[str]]:
-    """Market signals beside the positions, and one line per unknown signal saying why."""
+    """Market signals beside the positions, and one line per unknown signal or misplaced stop saying why."""
     t = Table(title="  market signals (estimates; touch probability over 24 h)", title_justify="left")
-    for col in ("symbol", "nearest band", "est. liq. notional to LP", "LP in band", "σ-buffer", "touch P",
-                "exit slip bp", "net buffer"):
+    for col in ("symbol", "nearest band", "est. liq. notional to LP", "LP in band", "nearest stop", "σ-buffer",
+                "touch P", "exit slip bp", "net buffer"):
         t.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)
     why: list[str] = []
     for v, s in zip(a.positions, signals, strict=True):
@@ -111,6 +136,7 @@ def signals_table(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> tu
             UNKNOWN if prox is None else nearest,
             _known(bp.status, "no LP" if in_way is None else _compact(in_way)),
             _known(bp.status, "yes" if prox and prox.liquidation_in_band else "no"),
+            _stop_cell(s.stops),
             _known(dist.status, "∞" if dist.sigma_buffer in (None, float("inf")) else f"{dist.sigma_buffer:.2f}σ"),
             _known(dist.status, _probability(dist.touch_probability)),
             _known(ex.status, f"{ex.exit_slippage_bp:.1f}" if ex.exit_slippage_bp is not None else "—"),
@@ -121,6 +147,7 @@ def signals_table(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> tu
                                      ("exit slippage", ex.status, ex.reason)):
             if status != "ok":
                 why.append(f"  {v.risk.symbol} {name} unknown: {reason}")
+        why += _stop_lines(v.risk.symbol, s.stops)
     return t, why
 
 

@@ -3,7 +3,8 @@
 Colour uses a power norm (γ = 0.5) on a perceptual colormap so the thin, distant low-leverage levels stay
 visible next to a dense band without saturating it; the colour bar carries absolute units because
 per-chart normalization hides absolute size (venue-margin-math §10).  The user's own mark, liquidation and
-stop prices are drawn as labelled horizontal lines so "is my stop inside a band" is read off directly.
+stop prices are drawn as labelled horizontal lines (a legend tells them apart) and a label says IN BAND when
+the price sits inside a detected band, so "is my stop inside a band" is read off directly.
 
 matplotlib is imported inside the function: the risk core and the CLI's other commands must not pay for
 it or need a display.
@@ -12,12 +13,27 @@ it or need a display.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from riskguard.risk.bands import Band
 from riskguard.risk.liqlevels import LiquidationMap
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    colour: str
+    line: str | tuple[float, tuple[float, ...]]
+    """A matplotlib line style: a name or (offset, on-off dash sequence)."""
+    width: float
+
+
+MARK = LineStyle("#7fdbff", "-", 1.4)
+LIQUIDATION = LineStyle("#ff4136", "--", 1.6)
+STOP = LineStyle("#2ecc40", (0, (1, 1.5)), 2.2)
+"""Liquidation dashed red, stops densely dotted green and heavier: told apart in colour and in grey."""
 
 
 def _compact(value: float) -> str:
@@ -83,14 +99,16 @@ def render_heatmap(
         ax.plot(price_times, prices, color="#7fdbff", lw=0.9, label="mark")
 
     right = times[-1]
-    lines = [("mark", mark_price, "#7fdbff", "-")]
-    lines += [(f"LIQ {k}", v, "#ff4136", "--") for k, v in liquidation_prices.items()]
-    lines += [(f"STOP {k}", v, "#2ecc40", ":") for k, v in stop_prices.items()]
-    for label, price, colour, style in lines:
-        ax.axhline(price, color=colour, lw=1.4, ls=style)
+    lines = [("mark", mark_price, MARK)]
+    lines += [(f"LIQ {k}", v, LIQUIDATION) for k, v in liquidation_prices.items()]
+    lines += [(f"STOP {k}", v, STOP) for k, v in stop_prices.items()]
+    for label, price, style in lines:
+        ax.axhline(price, color=style.colour, lw=style.width, ls=style.line)
+        inside = style is not MARK and any(b.contains(price) for b in bands)
         ax.annotate(
-            f"{label} {price:,.2f}", (right, price), xytext=(6, 0), textcoords="offset points",
-            color=colour, fontsize=9, va="center", ha="left", annotation_clip=False, fontweight="bold",
+            f"{label} {price:,.2f}" + ("  IN BAND" if inside else ""), (right, price), xytext=(6, 0),
+            textcoords="offset points",
+            color=style.colour, fontsize=9, va="center", ha="left", annotation_clip=False, fontweight="bold",
         )
     for band in sorted(bands, key=lambda b: b.notional, reverse=True)[:5]:
         ax.axhspan(band.price_low, band.price_high, xmin=0.985, xmax=1.0, color="white", alpha=0.8)
@@ -99,6 +117,21 @@ def render_heatmap(
             (right, band.peak_price), xytext=(-8, 0), textcoords="offset points", color="white", fontsize=8.5,
             ha="right", va="center", bbox={"boxstyle": "round,pad=0.2", "fc": "black", "alpha": 0.6, "lw": 0},
         )
+
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    legend = [Line2D([], [], color=MARK.colour, lw=MARK.width, ls=MARK.line, label="mark price")]
+    if liquidation_prices:
+        legend.append(Line2D([], [], color=LIQUIDATION.colour, lw=LIQUIDATION.width, ls=LIQUIDATION.line,
+                             label="your liquidation price"))
+    if stop_prices:
+        legend.append(Line2D([], [], color=STOP.colour, lw=STOP.width, ls=STOP.line,
+                             label="your stop (trigger price)"))
+    if bands:
+        legend.append(Patch(color="white", alpha=0.8, label="crowded liquidation band (edge marker)"))
+    ax.legend(handles=legend, loc="upper left", fontsize=9, facecolor="black", edgecolor="#888888",
+              labelcolor="white", framealpha=0.75)
 
     ax.set_ylim(lo, hi)
     ax.set_xlim(x_edges[0], x_edges[-1])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from docs_factory import binance_cross_doc
+import pytest
+from docs_factory import binance_cross_doc, binance_stop
 from market_factory import BAR_MS, with_market
 
 from riskguard.rules.codes import ExitCode
@@ -51,8 +52,46 @@ def test_bands_when_table_then_ladder_with_mark_and_own_liquidation_shown(run, w
     mark_row = ladder.index("mark")
     assert set(ladder[:mark_row]) == {"shorts"} and set(ladder[mark_row + 1 :]) == {"longs"}
     assert "your faq-cross long: liquidation 26,316.893 (-17.68%)" in r.out
-    assert "open stop orders are not part of the snapshot" in r.out
+    assert "stops: unknown (this snapshot did not record open orders)" in r.out
     assert "estimates, not observations" in r.out
+
+
+def _with_stops(*stops):
+    doc = with_market(binance_cross_doc())
+    doc["accounts"][0]["open_orders"] = list(stops)
+    return doc
+
+
+def test_bands_when_stops_recorded_then_json_lists_them_with_band_membership(run, write):
+    # long band 30,976.28-31,583.66 holds the first stop; 30,000 sits between bands (mark 31,967.27)
+    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_400.0, 11), binance_stop(BTC, "sell", 20.0, 30_000.0, 13))
+    out = run("bands", BTC, "--snapshot", _snapshot(write, doc), "--format", "json").json()
+    (mine,) = out["positions"]
+    assert [(s["id"], s["trigger_price"], s["in_band"]) for s in mine["stops"]] == [("11", 31_400.0, True),
+                                                                                  ("13", 30_000.0, False)]
+    assert mine["stops"][0]["band"]["price_low"] == pytest.approx(30_976.28463) and mine["stop_in_band"] is True
+    assert out["stop_prices"] == [{"label": "faq-cross long 1/2", "price": 31_400.0, "in_band": True},
+                                  {"label": "faq-cross long 2/2", "price": 30_000.0, "in_band": False}]
+
+
+def test_bands_when_stops_recorded_then_table_says_where_each_sits(run, write):
+    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_400.0, 11))
+    r = run("bands", BTC, "--snapshot", _snapshot(write, doc))
+    assert "your faq-cross long stop 31,400 (-1.77%, STOP_MARKET, 50 contracts): INSIDE a band" in r.out
+    none = run("bands", BTC, "--snapshot", _snapshot(write, _with_stops()))
+    assert "stops: none (no open stop order closes these positions)" in none.out
+
+
+def test_bands_when_plot_with_a_stop_then_stop_drawn_green_and_labelled(run, write, tmp_path):
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    png = tmp_path / "bands.png"
+    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_400.0, 11))
+    assert run("bands", BTC, "--snapshot", _snapshot(write, doc), "--plot", str(png)).code == ExitCode.OK
+    image = mpimg.imread(png)[..., :3]
+    green = np.all(np.abs(image - np.array([46, 204, 64]) / 255) < 0.02, axis=-1)  # #2ecc40, stops only
+    assert green.sum() > 1_000
 
 
 def test_bands_when_plot_then_png_written_with_real_content(run, write, tmp_path):

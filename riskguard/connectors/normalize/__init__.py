@@ -19,6 +19,7 @@ from riskguard.model import (
     AccountType,
     Market,
     MarketSeries,
+    Order,
     OrderBook,
     Position,
     Quote,
@@ -118,7 +119,23 @@ def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str) -> Account:
         account_type=AccountType(ad.settings.account_type),
         hedge_mode=ad.settings.hedge_mode,
         venue_metrics=norm.venue_metrics(balance),
+        open_orders=None if ad.open_orders is None else _orders(norm, ad.open_orders, vm, path),
     )
+
+
+def _orders(norm: VenueNormalizer, rows: list[dict], vm: VenueMarkets, path: str) -> tuple[Order, ...]:
+    """Orders on symbols the snapshot has market data for.
+
+    The recorder reads market data for every held and configured symbol, so an order on any other
+    symbol has no position to protect; it stays in the document, verbatim, but not in the model.
+    """
+    orders: list[Order] = []
+    for j, payload in enumerate(rows):
+        o = Fields(payload, f"{path}.open_orders[{j}]")
+        market = vm.markets.get(o.str("symbol"))
+        if market is not None:
+            orders.extend(norm.orders(o, market))
+    return tuple(orders)
 
 
 def build_snapshot(doc: SnapshotDoc, origin: str) -> Snapshot:

@@ -20,6 +20,8 @@ from riskguard.model import (
     MarginMode,
     MarginTier,
     Market,
+    Order,
+    OrderSide,
     Position,
     PositionSide,
     Quote,
@@ -180,6 +182,65 @@ class VenueNormalizer:
             )
         except ValueError as exc:
             raise SnapshotError(str(exc), p.path) from None
+
+    # -- open orders ---------------------------------------------------------------
+
+    def orders(self, o: Fields, market: Market) -> tuple[Order, ...]:
+        """One model order per trigger price the venue order holds, or the order itself when it holds none.
+
+        A unified order can carry a stop-loss and a take-profit at once; each is a separate price that
+        may sit in a band, so each becomes its own ``Order`` under the venue's id.
+        """
+        keys = ("triggerPrice", "stopLossPrice", "takeProfitPrice")
+        triggers = sorted({v for k in keys if (v := o.opt_num(k, zero_is_missing=True)) is not None})
+        remaining = o.opt_num("remaining", zero_is_missing=True)
+        ts = o.opt_num("timestamp")
+        return tuple(
+            self._order(
+                o,
+                market,
+                id=o.str("id"),
+                side=o.str("side"),
+                order_type=o.str("type", "unknown"),
+                amount=remaining if remaining is not None else o.opt_num("amount", zero_is_missing=True),
+                trigger=trigger,
+                price=o.opt_num("price", zero_is_missing=True),
+                reduce_only=o.flag("reduceOnly"),
+                timestamp=ts,
+            )
+            for trigger in (triggers or [None])
+        )
+
+    def _order(
+        self,
+        o: Fields,
+        market: Market,
+        *,
+        id: str,
+        side: str,
+        order_type: str,
+        amount: float | None,
+        trigger: float | None,
+        price: float | None,
+        reduce_only: bool,
+        position_side: str = "both",
+        timestamp: float | None = None,
+    ) -> Order:
+        try:
+            return Order(
+                id=id,
+                symbol=market.symbol,
+                side=OrderSide(side),
+                order_type=order_type,
+                amount=amount,
+                trigger_price=trigger,
+                price=price,
+                reduce_only=reduce_only,
+                position_side=PositionSide(position_side),
+                timestamp_ms=int(timestamp) if timestamp is not None else None,
+            )
+        except ValueError as exc:  # a bad number, or a side/leg the model does not know
+            raise SnapshotError(str(exc), o.path) from None
 
     # -- balances ------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
 from riskguard.connectors.normalize.fields import Fields
 from riskguard.errors import SnapshotError
-from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Position, PositionSide, Quote, Side
+from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, PositionSide, Quote, Side
 
 
 class BinanceNormalizer(VenueNormalizer):
@@ -64,6 +64,35 @@ class BinanceNormalizer(VenueNormalizer):
         if info.has("isolatedWallet"):
             return info.num("isolatedWallet")
         return info.num("isolatedMargin") - info.num("unRealizedProfit")
+
+    def orders(self, o: Fields, market: Market) -> tuple[Order, ...]:
+        """A regular order (``/openOrders``: ``stopPrice``) or a conditional one from the Algo service
+        (``/openAlgoOrders``: ``algoId``, ``triggerPrice``, ``quantity``).
+
+        ``closePosition`` orders carry no quantity: they close the whole leg when they fire.
+        """
+        info = o.child("info")
+        algo = info.has("algoId")
+        whole = info.flag("closePosition")
+        if algo:
+            amount = None if whole else info.num("quantity", positive=True)
+        else:
+            amount = None if whole else info.num("origQty", positive=True) - info.num("executedQty", nonnegative=True)
+        return (
+            self._order(
+                o,
+                market,
+                id=info.str("algoId" if algo else "orderId"),
+                side=info.str("side").lower(),
+                order_type=info.str("orderType" if algo else "type"),
+                amount=amount,
+                trigger=info.opt_num("triggerPrice" if algo else "stopPrice", zero_is_missing=True),
+                price=info.opt_num("price", zero_is_missing=True),
+                reduce_only=info.flag("reduceOnly"),
+                position_side=info.str("positionSide", "BOTH").lower(),
+                timestamp=info.opt_num("updateTime") or info.opt_num("createTime") or info.opt_num("time"),
+            ),
+        )
 
     def _asset_rows(self, b: Fields) -> list[Fields]:
         info = b.data.get("info")

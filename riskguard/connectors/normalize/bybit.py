@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
 from riskguard.connectors.normalize.fields import Fields
 from riskguard.errors import SnapshotError
-from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Position, PositionSide, Quote, Side
+from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, PositionSide, Quote, Side
 
 _LEGS = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
 _SIDES = {"Buy": Side.LONG, "Sell": Side.SHORT}
+_WHOLE_POSITION_TPSL = {"StopLoss", "TakeProfit", "TrailingStop"}
+"""stopOrderType of a position's full-mode TP/SL: sent with qty 0, it closes whatever the position holds."""
 
 
 class BybitNormalizer(VenueNormalizer):
@@ -68,6 +70,30 @@ class BybitNormalizer(VenueNormalizer):
             venue_im=info.opt_num("positionIM"),
             tier_index=tier_index,
             timestamp=info.opt_num("updatedTime", zero_is_missing=True),
+        )
+
+    def orders(self, o: Fields, market: Market) -> tuple[Order, ...]:
+        """A /v5/order/realtime row: ``qty`` in base coin (linear) or USD contracts (inverse), like positions."""
+        info = o.child("info")
+        kind = info.opt_str("stopOrderType")
+        left = info.num("qty", nonnegative=True) - (info.opt_num("cumExecQty") or 0.0)
+        whole = left == 0 and (kind in _WHOLE_POSITION_TPSL or info.flag("closeOnTrigger"))
+        if not whole and left <= 0:
+            raise SnapshotError("open order with no quantity left", info.at("qty"))
+        return (
+            self._order(
+                o,
+                market,
+                id=info.str("orderId"),
+                side=info.str("side").lower(),
+                order_type=kind or info.str("orderType"),
+                amount=None if whole else left / market.contract_size,
+                trigger=info.opt_num("triggerPrice", zero_is_missing=True),
+                price=info.opt_num("price", zero_is_missing=True),
+                reduce_only=info.flag("reduceOnly"),
+                position_side=_LEGS.get(int(info.opt_num("positionIdx") or 0), PositionSide.BOTH).value,
+                timestamp=info.opt_num("updatedTime", zero_is_missing=True),
+            ),
         )
 
     def _position_margin(self, info: Fields) -> float:

@@ -75,6 +75,18 @@ class Fields:
             return None
         return number
 
+    def flag(self, key: str) -> bool:
+        """A venue boolean (JSON ``true``, or OKX's ``"true"``); absent means false, anything else is an error.
+
+        ``bool("false")`` is True, which is how a reduce-only flag gets read backwards.
+        """
+        value = self.data.get(key)
+        if value is None or value == "" or value is False or value == "false":
+            return False
+        if value is True or value == "true":
+            return True
+        raise SnapshotError(f"expected a boolean, got {value!r}", self.at(key))
+
     def items(self, key: str) -> list[Fields]:
         value = self.data.get(key)
         if value is None:

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
 from riskguard.connectors.normalize.fields import Fields
 from riskguard.errors import SnapshotError
-from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Position, Quote, Side
+from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, Quote, Side
 from riskguard.model.position import PositionSide
 
 SINGLE_TIER_TABLE_IDS = 50
 """Hyperliquid: margin table ids below 50 are a single tier whose max leverage is the id."""
+_SIDES = {"B": "buy", "A": "sell"}
 
 
 class HyperliquidNormalizer(VenueNormalizer):
@@ -76,6 +77,37 @@ class HyperliquidNormalizer(VenueNormalizer):
             isolated_margin=isolated,
             venue_liq=info.opt_num("liquidationPx", zero_is_missing=True),
             venue_im=info.opt_num("marginUsed"),
+        )
+
+    def orders(self, o: Fields, market: Market) -> tuple[Order, ...]:
+        """A ``frontendOpenOrders`` row: ``isTrigger`` orders arm at ``triggerPx`` (plain ones send "0.0").
+
+        A position TP/SL (``isPositionTpsl``) has size 0: it closes the whole position.  A trigger that
+        fires a market order still carries a ``limitPx`` (the slippage bound), which is not a limit.
+        """
+        info = o.child("info")
+        trigger = info.flag("isTrigger")
+        size = info.num("sz", nonnegative=True)
+        whole = size == 0 and info.flag("isPositionTpsl")
+        if not whole and size == 0:
+            raise SnapshotError("open order with no size left", info.at("sz"))
+        side = info.str("side")
+        if side not in _SIDES:
+            raise SnapshotError(f"expected side 'B' or 'A', got {side!r}", info.at("side"))
+        order_type = info.str("orderType")
+        return (
+            self._order(
+                o,
+                market,
+                id=info.str("oid"),
+                side=_SIDES[side],
+                order_type=order_type,
+                amount=None if whole else size,
+                trigger=info.num("triggerPx", positive=True) if trigger else None,
+                price=None if trigger and order_type.endswith("Market") else info.opt_num("limitPx"),
+                reduce_only=info.flag("reduceOnly"),
+                timestamp=info.opt_num("timestamp"),
+            ),
         )
 
     def balances(self, b: Fields, positions: Sequence[Position]) -> dict[str, AssetBalance]:

@@ -13,12 +13,21 @@ from riskguard.model import (
     MarginMode,
     MarginTier,
     Market,
+    Order,
     Position,
     PositionSide,
     Quote,
     Side,
     TierBasis,
 )
+
+_TRIGGER_LEGS = (
+    ("slTriggerPx", "slOrdPx"),
+    ("tpTriggerPx", "tpOrdPx"),
+    ("triggerPx", "ordPx"),
+    ("moveTriggerPx", "ordPx"),
+)
+"""(trigger price, order price) field pairs of an algo order's legs."""
 
 
 class OkxNormalizer(VenueNormalizer):
@@ -70,6 +79,41 @@ class OkxNormalizer(VenueNormalizer):
             venue_mm=info.opt_num("mmr"),
             venue_im=info.opt_num("imr"),
             timestamp=info.opt_num("uTime", zero_is_missing=True),
+        )
+
+    def orders(self, o: Fields, market: Market) -> tuple[Order, ...]:
+        """A pending order (``ordId``, ``px``) or an algo order (``algoId``) with its stop-loss, take-profit
+        and plain trigger legs; an OCO holds two, each its own ``Order``.
+
+        A position's TP/SL has no ``sz`` but ``closeFraction`` 1: it closes the whole position.  An order
+        price of -1 means "market".  A trailing stop's trigger is ``moveTriggerPx``, where it stands now.
+        """
+        info = o.child("info")
+        leg = info.str("posSide", "net").replace("net", "both")
+        common = {
+            "side": info.str("side"),
+            "order_type": info.str("ordType"),
+            "reduce_only": info.flag("reduceOnly"),
+            "position_side": leg,
+            "timestamp": info.opt_num("uTime", zero_is_missing=True),
+        }
+        if not info.has("algoId"):
+            left = info.num("sz", positive=True) - (info.opt_num("accFillSz") or 0.0)
+            return (
+                self._order(o, market, id=info.str("ordId"), amount=left, trigger=None,
+                            price=info.opt_num("px", zero_is_missing=True), **common),
+            )
+        whole = not info.has("sz") and info.opt_num("closeFraction") == 1
+        amount = None if whole else info.num("sz", positive=True)
+        legs = [
+            (trigger, info.opt_num(price_key))
+            for trigger_key, price_key in _TRIGGER_LEGS
+            if (trigger := info.opt_num(trigger_key, zero_is_missing=True)) is not None
+        ]
+        return tuple(
+            self._order(o, market, id=info.str("algoId"), amount=amount, trigger=trigger,
+                        price=None if price is None or price == -1 else price, **common)
+            for trigger, price in legs or [(None, info.opt_num("ordPx"))]  # iceberg and TWAP have no trigger
         )
 
     def balances(self, b: Fields, positions: Sequence[Position]) -> dict[str, AssetBalance]:
