@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Literal
 
 from pydantic.dataclasses import dataclass as spec_dataclass
 
@@ -84,6 +85,21 @@ class PositionSpec:
 
 
 @spec_dataclass(frozen=True, config=STRICT)
+class OrderSpec:
+    """A resting order as a scenario declares it (amount in contracts): a stop-market order when it has a
+    ``trigger_price``, else a limit order at ``price``.  Placed through the same checks as a venue request,
+    so a reduce-only stop must face a position it can close and its trigger must not be crossed yet."""
+
+    symbol: str
+    side: Literal["buy", "sell"]
+    amount: float
+    trigger_price: float | None = None
+    price: float | None = None
+    reduce_only: bool = False
+    leg: Leg = "both"
+
+
+@spec_dataclass(frozen=True, config=STRICT)
 class AccountSpec:
     """An account as a scenario declares it; ``balances`` are cross wallet balances per asset."""
 
@@ -92,6 +108,7 @@ class AccountSpec:
     balances: dict[str, float]
     hedge_mode: bool = False
     positions: tuple[PositionSpec, ...] = ()
+    orders: tuple[OrderSpec, ...] = ()
     maker_fee: float = 0.0002
     taker_fee: float = 0.0005
     passphrase: str = ""
@@ -252,6 +269,13 @@ class SimExchange:
                                                           p.margin_mode, p.isolated_margin, self.now_ms())
             account.leverage[p.symbol] = p.leverage
             account.margin_mode[p.symbol] = p.margin_mode
+        for o in spec.orders:
+            kind = OrderType.STOP_MARKET if o.trigger_price is not None else OrderType.LIMIT
+            request = OrderRequest(o.symbol, o.side, kind, o.amount, o.price, o.trigger_price, o.reduce_only, o.leg)
+            try:
+                self.place_order(account, request)
+            except OrderRejected as exc:
+                raise ValueError(f"account {spec.api_key}: scenario order {o} refused: {exc}") from None
         return account
 
     # -- lookups -------------------------------------------------------------------------------

@@ -172,6 +172,31 @@ def test_stop_market_when_trigger_already_crossed_then_rejected() -> None:
     assert caught.value.reason is RejectReason.WOULD_TRIGGER_IMMEDIATELY
 
 
+def test_scenario_when_account_declares_a_stop_then_it_rests_and_fires_on_the_mark() -> None:
+    player = ScenarioPlayer(parse_scenario({
+        "marks": {"BTCUSDT": 60_000},
+        "accounts": [{"api_key": "k", "secret": "s", "balances": {"USDT": 10_000},
+                      "positions": [{"symbol": "BTCUSDT", "size": 0.5, "entry": 61_000}],
+                      "orders": [{"symbol": "BTCUSDT", "side": "sell", "amount": 0.5, "trigger_price": 57_500,
+                                  "reduce_only": True}]}],
+    }).over(Scenario(instruments=(BTCUSDT,))))
+    account = player.exchange.accounts["k"]
+    (stop,) = account.open_orders()
+    assert (stop.type, stop.side, stop.amount, stop.trigger_price, stop.reduce_only) == (
+        OrderType.STOP_MARKET, "sell", 0.5, 57_500.0, True)
+    player.exchange.set_mark("BTCUSDT", 57_400.0)
+    assert account.orders[stop.id].status is OrderStatus.FILLED and account.positions == {}
+
+
+def test_scenario_when_declared_stop_would_not_reduce_then_the_scenario_is_refused() -> None:
+    spec = {"api_key": "k", "secret": "s", "balances": {"USDT": 10_000},
+            "orders": [{"symbol": "BTCUSDT", "side": "sell", "amount": 0.5, "trigger_price": 57_500,
+                        "reduce_only": True}]}
+    with pytest.raises(ValueError, match="REDUCE_ONLY_WOULD_INCREASE"):
+        ScenarioPlayer(parse_scenario({"marks": {"BTCUSDT": 60_000}, "accounts": [spec]})
+                       .over(Scenario(instruments=(BTCUSDT,))))
+
+
 def test_resting_limit_when_mark_reaches_price_then_fills_as_maker() -> None:
     ex = exchange_with()
     account = ex.accounts["k"]

@@ -373,9 +373,21 @@ class _Api:
         return {"orderId": str(order.id), "orderLinkId": order.client_id}
 
     def order_realtime(self, request: web.Request, account: Account, params: dict[str, str]) -> dict:
+        """Open orders of one category; without ``orderFilter`` plain and conditional (``StopOrder``) alike.
+
+        A linear query must narrow to a symbol, base coin or settle coin, as on Bybit.
+        """
         category = params.get("category", "linear")
-        rows = [self._order_view(o) for o in account.open_orders(params.get("symbol") or None)
-                if _category(self.exchange.instruments[o.symbol]) == category]
+        symbol, base, settle = params.get("symbol"), params.get("baseCoin"), params.get("settleCoin")
+        if category == "linear" and not (symbol or base or settle):
+            raise BybitError(10001, "params error: symbol, baseCoin or settleCoin is required for linear")
+        kinds = {"Order": (False,), "StopOrder": (True,), None: (False, True)}.get(params.get("orderFilter"), ())
+        rows = []
+        for o in account.open_orders(symbol or None):
+            i = self.exchange.instruments[o.symbol]
+            if (_category(i) == category and (o.type is OrderType.STOP_MARKET) in kinds
+                    and base in (None, i.base) and settle in (None, i.settle)):
+                rows.append(self._order_view(o))
         return {"category": category, "list": rows, "nextPageCursor": ""}
 
     def _order_view(self, o: Order) -> dict:
@@ -393,6 +405,10 @@ class _Api:
             "triggerPrice": num(o.trigger_price or 0), "triggerBy": "MarkPrice" if o.trigger_price else "",
             "triggerDirection": (1 if o.side == "buy" else 2) if o.trigger_price else 0,
             "stopOrderType": "Stop" if o.trigger_price else "", "takeProfit": "", "stopLoss": "",
+            "tpTriggerBy": "", "slTriggerBy": "", "tpLimitPrice": "0", "slLimitPrice": "0", "tpslMode": "",
+            "closeOnTrigger": False, "createType": "CreateByUser", "cancelType": "UNKNOWN",
+            "rejectReason": "EC_NoError", "placeType": "", "smpType": "None", "smpGroup": 0, "smpOrderId": "",
+            "isLeverage": "", "orderIv": "", "blockTradeId": "",
             "createdTime": str(o.created_ms), "updatedTime": str(o.updated_ms),
         }
 

@@ -210,14 +210,20 @@ class _Api:
                 "activeReferralDiscount": "0", "dailyUserVlm": []}
 
     def info_frontendOpenOrders(self, request: web.Request, body: dict) -> list[dict]:
+        """Resting and trigger orders; a stop reads "Price below <px>" (sell) or "Price above <px>" (buy),
+        the trigger condition the engine applies to the mark."""
         account = self._account(body.get("user", ""))
-        return [{"coin": o.symbol, "oid": o.id, "side": "B" if o.side == "buy" else "A",
-                 "limitPx": num(o.price or o.trigger_price), "sz": num(o.amount - o.filled),
-                 "origSz": num(o.amount), "timestamp": o.created_ms, "reduceOnly": o.reduce_only,
-                 "orderType": "Stop Market" if o.type is OrderType.STOP_MARKET else str(o.type).capitalize(),
-                 "isTrigger": o.type is OrderType.STOP_MARKET, "triggerPx": num(o.trigger_price or 0),
-                 "triggerCondition": "Price below stop" if o.trigger_price else "N/A", "tif": "Gtc",
-                 "cloid": None} for o in account.open_orders()]
+        rows = []
+        for o in account.open_orders():
+            trigger = o.type is OrderType.STOP_MARKET
+            condition = f"Price {'below' if o.side == 'sell' else 'above'} {num(o.trigger_price)}" if trigger else "N/A"
+            rows.append({"coin": o.symbol, "side": "B" if o.side == "buy" else "A",
+                         "limitPx": num(o.price or o.trigger_price), "sz": num(o.amount - o.filled), "oid": o.id,
+                         "timestamp": o.created_ms, "triggerCondition": condition, "isTrigger": trigger,
+                         "triggerPx": num(o.trigger_price or 0), "children": [], "isPositionTpsl": False,
+                         "reduceOnly": o.reduce_only, "orderType": "Stop Market" if trigger else "Limit",
+                         "origSz": num(o.amount), "tif": None if trigger else "Gtc", "cloid": None})
+        return rows
 
     # -- /exchange -----------------------------------------------------------------------------
 
