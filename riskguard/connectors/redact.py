@@ -8,6 +8,7 @@ that leaves the live connector goes through a ``Redactor`` first.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,7 @@ class Redactor:
         }
         # Longest first, so a secret that contains another is masked whole.
         self._variants = sorted(variants, key=len, reverse=True)
+        self._in_json = [json.dumps(v)[1:-1] for v in self._variants]
 
     def text(self, value: str) -> str:
         for variant in self._variants:
@@ -39,13 +41,27 @@ class Redactor:
         return _SIGNATURE.sub(rf"\g<1>{MASK}", value)
 
     def payload(self, value: Any) -> Any:
-        """The same JSON-like value with every string redacted (keys included)."""
+        """The same JSON-like value with every string redacted (keys included).
+
+        A recorded account is mostly market data (books, candles) holding no
+        secret; one scan of its JSON text settles that, and only a document that
+        does hold one is walked string by string.
+        """
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            return self._walk(value)
+        if any(v in text for v in self._in_json) or _SIGNATURE.search(text):
+            return self._walk(value)
+        return value
+
+    def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
-            return {self.text(str(k)): self.payload(v) for k, v in value.items()}
+            return {self.text(str(k)): self._walk(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self.payload(v) for v in value]
+            return [self._walk(v) for v in value]
         return value
 
 

@@ -7,6 +7,8 @@ Admin endpoints are venue-neutral and never faulted:
   returns the liquidations it caused.
 * ``POST /__sim/step``   — apply the next scenario path event; returns liquidations.
 * ``GET/POST/DELETE /__sim/faults`` — list, arm (one ``Fault`` object or a list), clear.
+* ``GET/DELETE /__sim/requests`` — the venue requests received (monotonic ``at_s``, method, path), oldest
+  first; DELETE returns them and clears the log.  Shows what a client sent and which requests ran side by side.
 
 The server binds loopback only: it holds API secrets in plain text and has no business being
 reachable from anywhere else.
@@ -18,6 +20,8 @@ import asyncio
 import contextlib
 import ipaddress
 import json
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +36,8 @@ from riskguard.sim.venues import Dialect, get_dialect
 
 PLAYER = web.AppKey("player", ScenarioPlayer)
 DIALECT = web.AppKey("dialect", Dialect)
+REQUESTS = web.AppKey("requests", deque)
+_REQUEST_LOG_SIZE = 10_000
 _REQUEST_FAULTS = web.RequestKey("data_faults", dict)
 _FAULTS = TypeAdapter(Fault | list[Fault])
 
@@ -47,6 +53,7 @@ def request_faults(request: web.Request) -> dict[FaultKind, Fault]:
 async def _fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/__sim/"):
         return await handler(request)
+    request.app[REQUESTS].append(Received(time.monotonic(), request.method, request.path))
     faults = request.app[PLAYER].faults.take(request.path)
     request[_REQUEST_FAULTS] = {f.kind: f for f in faults if f.kind in DATA_FAULTS}
     for fault in faults:
@@ -61,6 +68,23 @@ async def _fault_middleware(request: web.Request, handler: Handler) -> web.Strea
         broken = (response.text or "{}")[: max(len(response.text or "") // 2, 1)] + '{"'
         return web.Response(status=200, text=broken, content_type="application/json")
     return response
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One venue request as it arrived; ``at_s`` is system-wide monotonic, comparable with a client's clock."""
+
+    at_s: float
+    method: str
+    path: str
+
+
+async def _requests(request: web.Request) -> web.Response:
+    log = request.app[REQUESTS]
+    body = {"requests": [{"at_s": r.at_s, "method": r.method, "path": r.path} for r in log]}
+    if request.method == "DELETE":
+        log.clear()
+    return web.json_response(body)
 
 
 def _liquidations_view(events: list[Liquidation]) -> list[dict]:
@@ -121,6 +145,7 @@ def build_app(venue: str, scenario: Scenario | None = None, clock: Callable[[], 
     app = web.Application(middlewares=[_fault_middleware])
     app[PLAYER] = player
     app[DIALECT] = dialect
+    app[REQUESTS] = deque(maxlen=_REQUEST_LOG_SIZE)
     app.add_routes([
         web.get("/__sim/state", _state),
         web.post("/__sim/mark", _mark),
@@ -128,6 +153,8 @@ def build_app(venue: str, scenario: Scenario | None = None, clock: Callable[[], 
         web.get("/__sim/faults", _faults),
         web.post("/__sim/faults", _faults),
         web.delete("/__sim/faults", _faults),
+        web.get("/__sim/requests", _requests),
+        web.delete("/__sim/requests", _requests),
     ])
     app.add_routes(dialect.routes(player))
     return app
@@ -144,6 +171,11 @@ class RunningSim:
     @property
     def player(self) -> ScenarioPlayer:
         return self.app[PLAYER]
+
+    @property
+    def requests(self) -> deque[Received]:
+        """The venue requests received so far (``clear()`` it to start counting afresh)."""
+        return self.app[REQUESTS]
 
     async def close(self) -> None:
         await self.runner.cleanup()

@@ -45,7 +45,7 @@ def scenario_for(venue: str, **account_changes: Any) -> Scenario:
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tier cache in the test's own directory; credentials in environment variables."""
     monkeypatch.setenv("RISKGUARD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("RISKGUARD_TIER_TTL_S", raising=False)
+    monkeypatch.delenv("RISKGUARD_CACHE_TTL_S", raising=False)
     for var, value in (("RG_KEY", API_KEY), ("RG_SECRET", SECRET), ("RG_PASS", PASSPHRASE),
                        ("RG_WALLET", WALLET), ("RG_PRIVATE", PRIVATE_KEY)):
         monkeypatch.setenv(var, value)

@@ -12,7 +12,7 @@ import pytest
 
 from riskguard.connectors.live import fetch_snapshot_doc
 from riskguard.connectors.redact import Redactor
-from riskguard.connectors.tier_cache import TierCache
+from riskguard.connectors.venue_cache import VenueCache
 from riskguard.errors import ConfigError, DataUnavailable
 from riskguard.sim.faults import Fault, FaultKind
 from tests.connectors.conftest import API_KEY, SECRET, SECRETS, VENUES, live_spec
@@ -83,29 +83,29 @@ def test_paper_path_and_live_module_import_without_ccxt() -> None:
 
 async def test_fetch_when_tiers_cached_then_no_bracket_request(start_sim, tmp_path: Path) -> None:
     sim = await start_sim("binanceusdm")
-    cache = TierCache(tmp_path / "tiers")
-    first = await fetch_snapshot_doc(live_spec("binanceusdm", sim), tier_cache=cache)
+    cache = VenueCache(tmp_path / "tiers")
+    first = await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
     sim.player.faults.arm(Fault(FaultKind.SERVER_ERROR, status=404, path=BRACKETS))
-    second = await fetch_snapshot_doc(live_spec("binanceusdm", sim), tier_cache=cache)
+    second = await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
     assert second.venues["binanceusdm"].leverage_tiers == first.venues["binanceusdm"].leverage_tiers
     with pytest.raises(DataUnavailable, match="fetch_leverage_tiers"):
-        await fetch_snapshot_doc(live_spec("binanceusdm", sim), tier_cache=TierCache(tmp_path / "tiers", ttl_s=0))
+        await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=VenueCache(tmp_path / "tiers", ttl_s=0))
 
 
-@pytest.mark.parametrize("content", ["{not json", '{"format": "other"}', '{"format": "riskguard.tier-cache"}'])
-async def test_fetch_when_tier_cache_is_corrupt_then_ignored_and_rewritten(start_sim, tmp_path: Path, content) -> None:
+@pytest.mark.parametrize("content", ["{not json", '{"format": "other"}', '{"format": "riskguard.venue-cache"}'])
+async def test_fetch_when_venue_cache_is_corrupt_then_ignored_and_rewritten(start_sim, tmp_path: Path, content) -> None:
     sim = await start_sim("bybit")
-    cache = TierCache(tmp_path / "tiers")
+    cache = VenueCache(tmp_path / "tiers")
     path = cache.path("bybit", sim.base_url.removeprefix("http://"))
     path.parent.mkdir(parents=True)
     path.write_text(content)
-    doc = await fetch_snapshot_doc(live_spec("bybit", sim), tier_cache=cache)
+    doc = await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache)
     assert set(doc.venues["bybit"].leverage_tiers) == set(doc.venues["bybit"].markets)
-    assert json.loads(path.read_text())["format"] == "riskguard.tier-cache"
+    assert json.loads(path.read_text())["format"] == "riskguard.venue-cache"
 
 
-def test_tier_cache_when_entries_expire_then_not_returned(tmp_path: Path) -> None:
-    cache = TierCache(tmp_path, ttl_s=60)
+def test_venue_cache_when_entries_expire_then_not_returned(tmp_path: Path) -> None:
+    cache = VenueCache(tmp_path, ttl_s=60)
     cache.store("okx", "host", {"tiers:A": [1]}, now_ms=1_000_000)
     assert cache.load("okx", "host", now_ms=1_000_000 + 59_000) == {"tiers:A": [1]}
     assert cache.load("okx", "host", now_ms=1_000_000 + 61_000) == {}

@@ -11,8 +11,11 @@ import pytest
 from riskguard.connectors.live import fetch_snapshot_doc
 from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.snapshot_doc import read_snapshot, write_snapshot
+from riskguard.market_view import own_stops
+from riskguard.model import Order, OrderSide
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.sim import RunningSim
+from riskguard.sim.engine import OrderSpec
 from tests.connectors.conftest import VENUES, live_spec, scenario_for
 
 
@@ -61,6 +64,38 @@ async def test_fetch_when_sim_account_then_positions_and_liquidation_prices_matc
         assert gap_bp < 1.0, f"{key}: computed {r.liquidation_price} vs sim {pos['liquidation_price']}"
 
 
+STOP_TYPES = {"binanceusdm": "STOP_MARKET", "binancecoinm": "STOP_MARKET", "bybit": "Stop", "okx": "conditional",
+              "hyperliquid": "Stop Market"}
+"""What each venue calls the stop-market order the emulator rests."""
+STOP_TRIGGER_FIELDS = {"binanceusdm": "triggerPrice", "binancecoinm": "triggerPrice", "bybit": "triggerPrice",
+                       "okx": "slTriggerPx", "hyperliquid": "triggerPx"}
+
+
+@pytest.mark.parametrize("venue", VENUES)
+async def test_fetch_when_stop_rests_on_the_sim_then_it_is_in_the_document_and_the_positions_stop(start_sim, venue):
+    first = scenario_for(venue).accounts[0].positions[0]  # a long on every venue's default scenario
+    stop = OrderSpec(symbol=first.symbol, side="sell", amount=first.size, trigger_price=55_000.0, reduce_only=True)
+    sim = await start_sim(venue, scenario_for(venue, orders=(stop,)))
+
+    doc = await fetch_snapshot_doc(live_spec(venue, sim), now_ms=sim.player.exchange.now_ms())
+    (row,) = doc.accounts[0].open_orders
+    assert float(row["info"][STOP_TRIGGER_FIELDS[venue]]) == 55_000.0
+    account = build_snapshot(doc, "live").accounts[0]
+    symbol = {v: k for k, v in _market_ids(doc, venue).items()}[first.symbol]
+    expected = Order(id="100000001", symbol=symbol, side=OrderSide.SELL, order_type=STOP_TYPES[venue],
+                     amount=first.size, trigger_price=55_000.0, reduce_only=True,
+                     timestamp_ms=account.open_orders[0].timestamp_ms)
+    assert account.open_orders == (expected,)
+    risk = evaluate_account(account, build_snapshot(doc, "live").venues[venue])
+    (btc,) = [p for p in risk.positions if p.symbol == symbol]
+    assert own_stops(btc, account.open_orders) == (expected,)
+
+
+async def test_fetch_when_no_open_orders_then_recorded_as_empty_not_absent(start_sim) -> None:
+    doc = await fetch_snapshot_doc(live_spec("hyperliquid", await start_sim("hyperliquid")))
+    assert doc.accounts[0].open_orders == []
+
+
 @pytest.mark.parametrize("venue", ["bybit", "okx"])
 async def test_fetch_when_hedge_mode_account_then_settings_say_hedged(start_sim, venue) -> None:
     first = scenario_for(venue).accounts[0].positions[0]
@@ -68,6 +103,15 @@ async def test_fetch_when_hedge_mode_account_then_settings_say_hedged(start_sim,
     sim = await start_sim(venue, scenario_for(venue, hedge_mode=True, positions=(long_leg,)))
     doc = await fetch_snapshot_doc(live_spec(venue, sim))
     assert doc.accounts[0].settings.hedge_mode is True
+
+
+async def test_fetch_when_okx_hedge_account_holds_nothing_then_hedged_from_account_config(start_sim) -> None:
+    """No position row to tell from: OKX's posMode (account/config) still says long_short_mode."""
+    sim = await start_sim("okx", scenario_for("okx", hedge_mode=True, positions=()))
+    doc = await fetch_snapshot_doc(live_spec("okx", sim))
+    assert doc.accounts[0].positions == []
+    assert doc.accounts[0].settings.hedge_mode is True
+    assert any(r.path == "/api/v5/account/config" for r in sim.requests)
 
 
 async def test_fetch_when_binance_dual_side_then_hedge_mode_from_position_mode_call(start_sim) -> None:

@@ -137,7 +137,7 @@ async def test_empty_liquidation_price_when_armed_then_ccxt_reports_none(start_s
 
 
 def test_ccxt_urls_when_built_then_every_api_root_is_loopback():
-    from riskguard.sim.venues import ccxt_urls
+    from riskguard.sim.wiring import ccxt_urls
 
     urls = ccxt_urls("bybit", "http://127.0.0.1:1")
     client = ccxt_async.bybit()

@@ -14,12 +14,11 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from riskguard.sim.engine import AccountSpec
     from riskguard.sim.faults import Fault
     from riskguard.sim.scenario import Scenario, ScenarioPlayer
 
@@ -53,19 +52,6 @@ class Dialect(ABC):
     def fault_response(self, fault: Fault) -> web.Response:
         """The venue's own response for a throttling or server-error fault (status, headers, body)."""
 
-    @abstractmethod
-    def ccxt_urls(self, base_url: str) -> dict[str, Any]:
-        """The ``urls`` override that points a ccxt client of ``venue`` at ``base_url``.
-
-        Every API url ccxt knows for the venue must be overridden, so that an unexpected call
-        lands on the loopback emulator (and fails there) instead of reaching the real venue.
-        """
-
-    def ccxt_extra_config(self) -> dict[str, Any]:
-        """Further ccxt constructor config (``options``, ``exceptions``) that keeps the client on
-        endpoints the dialect serves and makes it behave as it does against the real host."""
-        return {}
-
 
 @cache
 def get_dialect(venue: str) -> Dialect:
@@ -80,22 +66,3 @@ def get_dialect(venue: str) -> Dialect:
 
 def venues() -> tuple[str, ...]:
     return tuple(sorted(_DIALECTS))
-
-
-def ccxt_urls(venue: str, base_url: str) -> dict[str, Any]:
-    """``urls`` override (the value of ccxt's ``urls`` key) pointing a ``venue`` client at ``base_url``."""
-    return get_dialect(venue).ccxt_urls(base_url.rstrip("/"))
-
-
-def ccxt_config(venue: str, base_url: str, account: AccountSpec | None = None) -> dict[str, Any]:
-    """A complete ccxt constructor config for the emulator: urls, options and (optionally) keys.
-
-    This is what riskguard's live connector merges in when an account has ``endpoint:`` set.
-    """
-    dialect = get_dialect(venue)
-    config: dict[str, Any] = {"urls": dialect.ccxt_urls(base_url.rstrip("/")), **dialect.ccxt_extra_config()}
-    if account is not None:
-        config |= {"apiKey": account.api_key, "secret": account.secret}
-        if account.passphrase:
-            config["password"] = account.passphrase
-    return config

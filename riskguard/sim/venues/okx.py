@@ -436,12 +436,5 @@ class OkxDialect(Dialect):
         return web.json_response({"msg": "Systems are busy. Please try again later.", "code": "50013"},
                                  status=fault.status, headers=headers)
 
-    def ccxt_urls(self, base_url: str) -> dict[str, Any]:
-        return {"api": {"rest": base_url}, "test": {"rest": base_url}}
-
-    def ccxt_extra_config(self) -> dict[str, Any]:
-        """Perpetual swaps only; order placement through the batch endpoint, as ccxt does by default."""
-        return {"options": {"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"}}
-
 
 OKX = OkxDialect()

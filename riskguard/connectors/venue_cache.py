@@ -1,10 +1,12 @@
-"""Margin tiers cached on disk between checks.
+"""What a venue says rarely, cached on disk between checks: markets, margin tiers, account settings.
 
-Tier tables change rarely (venues announce changes) but are among the heaviest
-reads, and Binance's bracket call is weighted; caching them keeps a check to one
-round of account reads.  The cache is only an optimisation: a missing, expired,
-corrupt or unwritable file means the tiers are read from the venue again, never
-that a check fails.
+Markets and tier tables change rarely (venues announce changes) but are among the
+heaviest reads, and each one read first costs a request round before the account
+reads can start.  Caching them keeps a warm check to one round of account reads.
+The cache is only an optimisation: a missing, expired, corrupt or unwritable file
+means everything is read from the venue again, never that a check fails, and
+every cached value is checked against what the venue returns in the same check
+(a position in a market the cache does not know reloads the markets).
 """
 
 from __future__ import annotations
@@ -19,33 +21,33 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-FORMAT = "riskguard.tier-cache"
+FORMAT = "riskguard.venue-cache"
 DEFAULT_TTL_S = 6 * 3600.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True, slots=True)
-class TierCache:
-    """One JSON file per venue and API host; each entry (a symbol's tiers, a raw payload) expires on its own."""
+class VenueCache:
+    """One JSON file per venue and API host; each entry (markets, a symbol's tiers, a setting) expires on its own."""
 
     directory: Path
     ttl_s: float = DEFAULT_TTL_S
 
     @classmethod
-    def from_environment(cls) -> TierCache:
+    def from_environment(cls) -> VenueCache:
         """``RISKGUARD_CACHE_DIR`` (else ``$XDG_CACHE_HOME/riskguard``, else ``~/.cache/riskguard``) and
-        ``RISKGUARD_TIER_TTL_S`` (0 turns the cache off)."""
+        ``RISKGUARD_CACHE_TTL_S`` (0 turns the cache off)."""
         root = os.environ.get("RISKGUARD_CACHE_DIR")
         if root is None:
             xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
             root = str(Path(xdg) / "riskguard")
-        ttl = os.environ.get("RISKGUARD_TIER_TTL_S")
+        ttl = os.environ.get("RISKGUARD_CACHE_TTL_S")
         try:
             ttl_s = float(ttl) if ttl else DEFAULT_TTL_S
         except ValueError:
-            log.warning("RISKGUARD_TIER_TTL_S=%r is not a number; using %g s", ttl, DEFAULT_TTL_S)
+            log.warning("RISKGUARD_CACHE_TTL_S=%r is not a number; using %g s", ttl, DEFAULT_TTL_S)
             ttl_s = DEFAULT_TTL_S
-        return cls(Path(root) / "tiers", ttl_s)
+        return cls(Path(root) / "venues", ttl_s)
 
     def path(self, venue: str, host: str) -> Path:
         return self.directory / f"{_UNSAFE.sub('_', venue)}-{_UNSAFE.sub('_', host)}.json"
@@ -56,11 +58,11 @@ class TierCache:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable tier cache %s: %s", path, exc)
+            log.warning("ignoring unreadable venue cache %s: %s", path, exc)
             return {}
         entries = data.get("entries") if isinstance(data, dict) and data.get("format") == FORMAT else None
         if not isinstance(entries, dict):
-            log.warning("ignoring tier cache %s: not a %s file", path, FORMAT)
+            log.warning("ignoring venue cache %s: not a %s file", path, FORMAT)
             return {}
         return {
             k: e for k, e in entries.items() if isinstance(e, dict) and isinstance(e.get("at_ms"), int) and "value" in e
@@ -86,5 +88,6 @@ class TierCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps({"format": FORMAT, "entries": entries}), encoding="utf-8")
             tmp.replace(path)
-        except OSError as exc:
-            log.warning("could not write tier cache %s: %s", path, exc)
+        except (OSError, TypeError, ValueError) as exc:
+            tmp.unlink(missing_ok=True)
+            log.warning("could not write venue cache %s: %s", path, exc)

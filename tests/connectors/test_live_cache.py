@@ -1,0 +1,190 @@
+"""The venue cache makes a warm check one request round, and whatever it gets wrong costs a round, never a number."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from riskguard.connectors.live import fetch_snapshot_doc
+from riskguard.connectors.snapshot_doc import SnapshotDoc
+from riskguard.connectors.venue_cache import VenueCache
+from riskguard.errors import DataUnavailable
+from riskguard.sim import RunningSim
+from riskguard.sim.faults import Fault, FaultKind
+from tests.connectors.conftest import VENUES, live_spec, scenario_for
+
+LATENCY_MS = 50
+MARKETS_PATH = {"binanceusdm": "/fapi/v1/exchangeInfo", "binancecoinm": "/dapi/v1/exchangeInfo",
+                "bybit": "/v5/market/instruments-info", "okx": "/api/v5/public/instruments", "hyperliquid": "/info"}
+
+
+def _cache(tmp_path: Path) -> VenueCache:
+    return VenueCache(tmp_path / "venues")
+
+
+def _host(sim: RunningSim) -> str:
+    return sim.base_url.removeprefix("http://")
+
+
+def _edit(cache: VenueCache, venue: str, sim: RunningSim, **entries) -> None:
+    cache.store(venue, _host(sim), entries, int(time.time() * 1000))
+
+
+def _cached(cache: VenueCache, venue: str, sim: RunningSim) -> dict:
+    return cache.load(venue, _host(sim), int(time.time() * 1000))
+
+
+def _essentials(doc: SnapshotDoc, venue: str) -> dict:
+    """What the risk numbers are made of; tickers and books carry the emulator's clock, so only their symbols."""
+    v, account = doc.venues[venue], doc.accounts[0]
+    return {
+        "markets": v.markets,
+        "tiers": v.leverage_tiers,
+        "raw": {k: r for k, r in v.raw.items() if k != "unavailable"},
+        "unavailable": len(v.raw.get("unavailable", [])),  # the texts name the request's time window
+        "series": (set(v.tickers), set(v.order_books), set(v.ohlcv), set(v.funding_history)),
+        "positions": sorted((p["symbol"], p["side"], p["contracts"], p["entryPrice"]) for p in account.positions),
+        "balance": account.balance["total"],
+        "fees": {s: (f["maker"], f["taker"]) for s, f in account.trading_fees.items()},
+        "settings": account.settings,
+    }
+
+
+def _rounds(sim: RunningSim) -> int:
+    """Request rounds: a request arriving a latency or more after the round's first one starts the next round."""
+    starts: list[float] = []
+    for received in sorted(r.at_s for r in sim.requests):
+        if not starts or received - starts[-1] >= LATENCY_MS / 1000 * 0.8:
+            starts.append(received)
+    return len(starts)
+
+
+@pytest.mark.parametrize("venue", VENUES)
+async def test_fetch_when_cache_is_warm_then_one_request_round_and_the_same_document(
+    start_sim, venue, tmp_path
+) -> None:
+    sim = await start_sim(venue)
+    cache = _cache(tmp_path)
+    sim.player.faults.arm(Fault(FaultKind.LATENCY, latency_ms=LATENCY_MS))
+    cold = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+    cold_rounds = _rounds(sim)
+    sim.requests.clear()
+
+    warm = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+
+    assert _rounds(sim) == 1 < cold_rounds
+    assert _essentials(warm, venue) == _essentials(cold, venue)
+    assert cold.accounts[0].positions, "the emulator's default account holds positions"
+
+
+async def test_fetch_when_a_symbol_is_held_for_the_first_time_then_its_market_data_follows(start_sim, tmp_path) -> None:
+    sim = await start_sim("binanceusdm")
+    cache = _cache(tmp_path)
+    full = await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+    held = sorted(full.venues["binanceusdm"].tickers)
+    assert len(held) >= 2
+    _edit(cache, "binanceusdm", sim, **{"held:live": held[:1]})
+    sim.requests.clear()
+    sim.player.faults.arm(Fault(FaultKind.LATENCY, latency_ms=LATENCY_MS))
+
+    doc = await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+
+    assert _rounds(sim) == 2
+    assert _essentials(doc, "binanceusdm") == _essentials(full, "binanceusdm")
+    assert _cached(cache, "binanceusdm", sim)["held:live"] == held
+
+
+async def test_fetch_when_a_symbol_is_no_longer_held_then_left_out_of_the_document(start_sim, tmp_path) -> None:
+    one = scenario_for("binanceusdm").accounts[0].positions[:1]
+    sim = await start_sim("binanceusdm", scenario_for("binanceusdm", positions=one))
+    cache = _cache(tmp_path)
+    full = await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+    held = set(full.venues["binanceusdm"].markets)
+    spare = sorted({m["symbol"] for m in _cached(cache, "binanceusdm", sim)["markets"]["markets"]} - held)
+    assert spare, "the emulator lists a market the account does not hold"
+    _edit(cache, "binanceusdm", sim, **{"held:live": sorted(held) + spare})
+
+    doc = await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+
+    assert set(doc.venues["binanceusdm"].tickers) == set(doc.venues["binanceusdm"].markets) == held
+    assert _essentials(doc, "binanceusdm") == _essentials(full, "binanceusdm")
+
+
+@pytest.mark.parametrize("venue", VENUES)
+async def test_fetch_when_cached_markets_lack_a_held_market_then_markets_are_reloaded(
+    start_sim, venue, tmp_path
+) -> None:
+    sim = await start_sim(venue)
+    cache = _cache(tmp_path)
+    full = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+    entry = _cached(cache, venue, sim)["markets"]
+    gone = sorted(full.venues[venue].markets)[0]
+    _edit(cache, venue, sim, markets={**entry, "markets": [m for m in entry["markets"] if m["symbol"] != gone]})
+    sim.requests.clear()
+
+    doc = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+
+    assert any(r.path == MARKETS_PATH[venue] for r in sim.requests)
+    assert _essentials(doc, venue) == _essentials(full, venue)
+    assert gone in {m["symbol"] for m in _cached(cache, venue, sim)["markets"]["markets"]}
+
+
+async def test_fetch_when_cached_markets_lack_a_configured_symbol_then_reloaded(start_sim, tmp_path) -> None:
+    sim = await start_sim("binanceusdm")
+    cache = _cache(tmp_path)
+    await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+    entry = _cached(cache, "binanceusdm", sim)["markets"]
+    _edit(cache, "binanceusdm", sim,
+          markets={**entry, "markets": [m for m in entry["markets"] if m["symbol"] != "BTC/USDT:USDT"]})
+
+    doc = await fetch_snapshot_doc(live_spec("binanceusdm", sim, symbols=["BTC/USDT:USDT"]), cache=cache)
+
+    assert "BTC/USDT:USDT" in doc.venues["binanceusdm"].tickers
+
+
+@pytest.mark.parametrize(("venue", "stale"), [
+    ("bybit", {"enableUnifiedMargin": False, "enableUnifiedAccount": False, "unifiedMarginStatus": 1}),
+    ("hyperliquid", {"enableUnifiedMargin": True}),
+])
+async def test_fetch_when_cached_account_type_is_stale_then_balance_read_again_as_the_venue_says(
+    start_sim, venue, stale, tmp_path
+) -> None:
+    sim = await start_sim(venue)
+    cache = _cache(tmp_path)
+    fresh = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+    settings = _cached(cache, venue, sim)["settings:live"]
+    assert settings != stale
+    _edit(cache, venue, sim, **{"settings:live": stale})
+
+    doc = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+
+    assert _essentials(doc, venue) == _essentials(fresh, venue)
+    assert _cached(cache, venue, sim)["settings:live"] == settings
+
+
+async def test_fetch_when_bybit_account_type_cannot_be_read_then_data_unavailable(start_sim, tmp_path) -> None:
+    """ccxt would fall back to a default account type; riskguard's answer depends on it, so the read fails."""
+    sim = await start_sim("bybit")
+    cache = _cache(tmp_path)
+    await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache)
+    sim.player.faults.arm(Fault(FaultKind.SERVER_ERROR, status=500, path="/v5/account/info"))
+
+    with pytest.raises(DataUnavailable, match="account/info"):
+        await fetch_snapshot_doc(live_spec("bybit", sim, timeout_s=1.0), cache=cache)
+
+
+async def test_fetch_when_a_read_fails_on_cached_markets_then_the_next_check_reloads_them(start_sim, tmp_path) -> None:
+    sim = await start_sim("binanceusdm")
+    cache = _cache(tmp_path)
+    await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+    sim.player.faults.arm(Fault(FaultKind.SERVER_ERROR, status=503, path="/fapi/v3/positionRisk"))
+    with pytest.raises(DataUnavailable, match="fetch_positions"):
+        await fetch_snapshot_doc(live_spec("binanceusdm", sim, timeout_s=0.5), cache=cache)
+    sim.player.faults.clear()
+    sim.requests.clear()
+
+    await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+
+    assert any(r.path == MARKETS_PATH["binanceusdm"] for r in sim.requests)
