@@ -30,6 +30,20 @@ def test_check_when_paper_config_then_every_account_evaluated_with_computed_pric
     assert r.code == ExitCode.BREACH == doc["exit_code"]
 
 
+def test_check_when_paper_config_then_every_position_has_its_reduce_only_stop(run):
+    """scripts/paper/*.yaml rest one reduce-only stop per position; the recording read them back."""
+    doc = run("check", "--config", str(CONFIG), "--format", "json").json()
+    stops = {(a["name"], p["symbol"]): p["stops"] for a in doc["accounts"] for p in a["positions"]}
+    got = {k: [(s["side"], s["trigger_price"], s["amount"], s["reduce_only"], s["in_band"], s["beyond_liquidation"])
+               for s in v] for k, v in stops.items()}
+    assert got == {
+        ("paper-binance", "BTC/USDT:USDT"): [("sell", 86_700.0, 1.2, True, True, False)],
+        ("paper-binance", "ETH/USDT:USDT"): [("sell", 2_700.0, 40.0, True, False, False)],
+        ("paper-bybit", "SOL/USDT:USDT"): [("buy", 191.2, 800.0, True, False, False)],
+        ("paper-hyperliquid", "ETH/USDC:USDC"): [("sell", 2_860.0, 12.0, True, True, False)],
+    }
+
+
 def test_check_when_paper_config_then_ccxt_pandas_and_matplotlib_are_never_imported():
     code = (
         "import sys\n"
