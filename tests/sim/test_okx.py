@@ -68,7 +68,7 @@ async def test_orders_when_limit_and_stop_then_listed_and_cancellable(start_sim,
     _, client = await _client(start_sim, connect)
     stop = await client.create_order("BTC/USDT:USDT", "market", "sell", 50, None,
                                      {"stopLossPrice": 50_000, "reduceOnly": True})
-    [algo] = await client.fetch_open_orders("BTC/USDT:USDT", None, None, {"trigger": True})
+    [algo] = await client.fetch_open_orders("BTC/USDT:USDT", None, None, {"trigger": True, "ordType": "conditional"})
     assert algo["id"] == stop["id"]
     limit = await client.create_order("BTC/USDT:USDT", "limit", "buy", 1, 55_000)
     assert [o["id"] for o in await client.fetch_open_orders("BTC/USDT:USDT")] == [limit["id"]]

@@ -78,8 +78,6 @@ async def test_hyperliquid_when_stop_rests_then_frontend_open_orders_say_trigger
     assert row["triggerPrice"] == 55_000.0 and row["reduceOnly"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="riskguard/sim/venues/okx.py ignores ordType on orders-algo-pending: "
-                                       "a conditional stop is listed for ordType=trigger too")
 async def test_okx_when_conditional_stop_rests_then_only_the_conditional_algo_query_lists_it(start_sim, connect):
     sim = await start_sim("okx")
     client = connect("okx", sim)

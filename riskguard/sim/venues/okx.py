@@ -340,6 +340,13 @@ class _Api:
                 if o.type is not OrderType.STOP_MARKET]
 
     def orders_algo_pending(self, request: web.Request, account: Account, params: dict) -> list[dict]:
+        """Algo orders of the requested ``ordType`` (required, comma-separated); the emulator's stops are
+        ``conditional``, so an ``ordType=trigger`` query does not list them."""
+        kinds = {k for k in params.get("ordType", "").split(",") if k}
+        if not kinds:
+            raise OkxError("51000", "Parameter ordType error")
+        if "conditional" not in kinds:
+            return []
         return [self._order_view(o) for o in account.open_orders(params.get("instId") or None)
                 if o.type is OrderType.STOP_MARKET]
 
