@@ -2,9 +2,15 @@
 
 The document holds what ccxt's unified methods returned, raw ``info`` payloads
 included, so a recorded account and a live check go through the same
-normalizers and give the same numbers.  Reads run in three rounds: markets; then
-positions, balance, account settings and the configured symbols' market data
-side by side; then market data for symbols that only the positions revealed.
+normalizers and give the same numbers.
+
+A warm check is one round of requests: markets, tiers and account settings come
+from the venue cache, and the market data of the symbols the account held last
+time is read beside positions and balance.  Whatever the cache got wrong costs a
+round, never a number: a position in a market the cache does not know reloads the
+markets, a symbol held for the first time is read after the positions, a changed
+Bybit account type reads the balance again, and symbols no longer held are left
+out, so the document is the same warm or cold.
 
 Failure is loud: every read that matters (markets, positions, balance, tiers,
 marks, order books, fees) either succeeds or ends the whole read with
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import logging
 import time
@@ -35,7 +42,7 @@ from riskguard.config import AccountSpec
 from riskguard.connectors.redact import RedactingLogger, Redactor
 from riskguard.connectors.retry import Retrier, RetryPolicy, VenueErrors, parse_retry_after
 from riskguard.connectors.snapshot_doc import SnapshotDoc, parse_snapshot
-from riskguard.connectors.tier_cache import TierCache
+from riskguard.connectors.venue_cache import VenueCache
 from riskguard.errors import ConfigError, DataUnavailable
 
 T = TypeVar("T")
@@ -52,8 +59,12 @@ _CREDENTIALS = {
     "private_key": "privateKey",
 }
 _TRANSIENT = ("NetworkError", "RateLimitExceeded", "DDoSProtection", "ExchangeNotAvailable", "RequestTimeout")
-_HEDGE_LEGS = {"bybit": ("positionIdx", {"1", "2"}), "okx": ("posSide", {"long", "short"})}
-"""Where a position row says the account runs both legs: Bybit positionIdx 1/2, OKX posSide long/short."""
+_HEDGE_LEGS = {"bybit": ("positionIdx", {"1", "2"})}
+"""Where a position row says the account runs both legs: Bybit positionIdx 1/2."""
+
+_BYBIT_LINEAR_SETTLE = ("USDC", "USDT")
+_OKX_ORDER_PAGE = 100
+"""OKX lists at most this many orders per query (ccxt asks for its default page)."""
 
 _response: ContextVar[tuple[int, dict[str, str]] | None] = ContextVar("riskguard_ccxt_response", default=None)
 """Status and headers of the response ccxt is handling, so its exceptions can carry them."""
@@ -78,22 +89,21 @@ async def fetch_snapshot_doc(
     spec: AccountSpec,
     *,
     now_ms: int | None = None,
-    tier_cache: TierCache | None = None,
+    cache: VenueCache | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
     history: History = DEFAULT_HISTORY,
 ) -> SnapshotDoc:
     """Read one live account and its markets into a snapshot document.
 
     :param now_ms: ``taken_at`` of the document; the wall clock when the reads finished if not given.
-    :param tier_cache: where margin tiers are cached; ``TierCache.from_environment()`` if not given.
+    :param cache: where markets, tiers and settings are cached; ``VenueCache.from_environment()`` if not given.
     :raises ConfigError: unsupported venue, sandbox/endpoint problems, a missing credential variable.
     :raises DataUnavailable: a read failed for good or the ``timeout_s`` deadline passed.
     """
     venue = spec.config.venue
     if venue is None:
         raise ConfigError("not a live account (it has no 'venue')", spec.where)
-    import ccxt.async_support as ccxt
-
+    ccxt = _import_ccxt()
     credentials = {
         name: value.get_secret_value()
         for field, name in _CREDENTIALS.items()
@@ -104,12 +114,26 @@ async def fetch_snapshot_doc(
     try:
         errors = VenueErrors((*(getattr(ccxt, name) for name in _TRANSIENT), ccxt.BadResponse), ccxt.BaseError)
         retrier = Retrier(venue, spec.config.timeout_s, errors, redactor, retry)
-        reader = _Reader(exchange, spec, retrier, tier_cache or TierCache.from_environment(), history)
+        reader = _Reader(exchange, spec, retrier, cache or VenueCache.from_environment(), history)
         data = await reader.read()
     finally:
         await exchange.close()
     data["taken_at"] = now_ms if now_ms is not None else _wall_ms()
     return parse_snapshot(redactor.payload(data), f"{spec.name} (live {venue})")
+
+
+@functools.cache
+def _import_ccxt() -> ModuleType:
+    """ccxt, imported on first use and its import frozen out of the garbage collector.
+
+    The import leaves some 180,000 objects that live as long as the process; left
+    in the collector, each full collection walks them all again, and a check pays
+    about 90 ms for every one that falls inside it.
+    """
+    import ccxt.async_support as ccxt
+
+    gc.freeze()
+    return ccxt
 
 
 def _wall_ms() -> int:
@@ -136,7 +160,7 @@ def _client(ccxt: ModuleType, spec: AccountSpec, credentials: dict[str, str], re
     if spec.config.endpoint:
         if spec.config.sandbox:
             raise ConfigError("'endpoint' and 'sandbox' exclude each other", spec.where)
-        from riskguard.sim.venues import ccxt_config
+        from riskguard.sim.wiring import ccxt_config
 
         try:
             sim = ccxt_config(venue, spec.config.endpoint)
@@ -145,7 +169,8 @@ def _client(ccxt: ModuleType, spec: AccountSpec, credentials: dict[str, str], re
         options |= sim.pop("options", {})
         config |= sim
         if spec.config.endpoint.startswith("http://"):
-            config["timeout_on_exit"] = 0  # ccxt's 250 ms grace on close is for TLS teardown; plain HTTP has none
+            # No TLS, so no certificate store to load (15 ms) and no 250 ms close grace for TLS teardown.
+            config |= {"verify": False, "timeout_on_exit": 0}
     exchange = _instrumented(ccxt, base)({**config, "options": options})
     if not exchange.has.get("fetchPositions"):
         raise ConfigError(f"venue {venue!r} is not supported: ccxt's {venue} cannot fetch positions", spec.where)
@@ -241,13 +266,16 @@ class _Market:
 
 
 class _Reader:
-    def __init__(self, exchange: Any, spec: AccountSpec, call: Retrier, cache: TierCache, history: History) -> None:
+    def __init__(self, exchange: Any, spec: AccountSpec, call: Retrier, cache: VenueCache, history: History) -> None:
         self.x = exchange
         self.spec = spec
         self.venue: str = exchange.id
         self.call = call
         self.cache = cache
         self.host = _api_host(exchange)
+        self.cached = cache.load(self.venue, self.host, _wall_ms())
+        self.learned: dict[str, Any] = {}
+        """Cache entries this read found out; written back only when the whole read succeeded."""
         self.history = history
         self.is_binance = any(c.__name__ == "binance" for c in type(exchange).__mro__)
         self.binance_table: dict[str, list] = {}
@@ -271,27 +299,50 @@ class _Reader:
             return None
 
     async def read(self) -> dict[str, Any]:
-        await self._read("load_markets")
-        configured = self._configured_symbols()
-        positions, balance, hedged, raw, first = await _all(
-            self.positions(), self.balance(), self.hedge_mode(), self.raw(), self.symbols(configured)
+        from_cache = self._markets_from_cache()
+        try:
+            return await self._read_with_markets(from_cache)
+        except DataUnavailable:
+            if from_cache:  # whatever failed, the next check does not build on these markets again
+                self.cache.store(self.venue, self.host, {"markets": None}, _wall_ms())
+            raise
+
+    async def _read_with_markets(self, from_cache: bool) -> dict[str, Any]:
+        if not from_cache:
+            await self._load_markets()
+        configured = await self._configured_symbols(from_cache)
+        hinted = [s for s in self.cached.get(self._held_key, []) if s in self.x.markets and s not in configured]
+        positions, orders, balance, hedged, raw, first = await _all(
+            self.positions(), self.open_orders(), self.balance(), self.hedge_mode(), self.raw(),
+            self.symbols(configured + hinted),
         )
+        if from_cache and any(p["symbol"] not in self.x.markets for p in positions):
+            await self._load_markets()  # a market listed since the cache was written
+            positions, orders = await _all(self.positions(), self.open_orders())
         held = sorted({p["symbol"] for p in positions} - set(configured))
-        rest = await self.symbols(held)
+        rest = await self.symbols([s for s in held if s not in hinted])
+        symbols = configured + held
         hedged = hedged if hedged is not None else self._hedged_from_rows(positions)
-        tiers, fees, markets = {**first[0], **rest[0]}, {**first[1], **rest[1]}, first[2] + rest[2]
+        tiers = {s: t for s, t in {**first[0], **rest[0]}.items() if s in symbols}
+        fees = {s: f for s, f in {**first[1], **rest[1]}.items() if s in symbols}
+        markets = [m for m in first[2] + rest[2] if m.symbol in symbols]
         if self.is_binance:
-            tiers = await self._binance_tiers(configured + held)
+            tiers = await self._binance_tiers(symbols)
         if self.unavailable:
             raw["unavailable"] = self.unavailable
+        self.learned[self._held_key] = held
+        self.cache.store(
+            self.venue, self.host, {k: v for k, v in self.learned.items() if self.cached.get(k) != v}, _wall_ms()
+        )
         return {
             "source": "recorded",
-            "venues": {self.venue: self._venue_data(configured + held, tiers, markets, raw)},
+            "venues": {self.venue: self._venue_data(symbols, tiers, markets, raw)},
             "accounts": [
                 {
                     "name": self.spec.name,
                     "venue": self.venue,
                     "positions": positions,
+                    "open_orders": orders,
                     "balance": balance,
                     "trading_fees": fees,
                     "settings": {"hedge_mode": hedged, "account_type": self._account_type()},
@@ -299,8 +350,30 @@ class _Reader:
             ],
         }
 
-    def _configured_symbols(self) -> list[str]:
+    @property
+    def _held_key(self) -> str:
+        """Symbols the account held at its last read: their market data is read beside the positions."""
+        return f"held:{self.spec.name}"
+
+    def _markets_from_cache(self) -> bool:
+        entry = self.cached.get("markets")
+        if not isinstance(entry, dict) or not isinstance(entry.get("markets"), list) or not entry["markets"]:
+            return False
+        try:
+            self.x.set_markets(entry["markets"], entry.get("currencies") or None)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            log.warning("ignoring cached %s markets: %s", self.venue, exc)
+            return False
+        return True
+
+    async def _load_markets(self) -> None:
+        await self._read("load_markets", True)
+        self.learned["markets"] = {"markets": list(self.x.markets.values()), "currencies": self.x.currencies or None}
+
+    async def _configured_symbols(self, markets_from_cache: bool) -> list[str]:
         wanted = list(dict.fromkeys(self.spec.config.symbols or []))
+        if markets_from_cache and any(s not in self.x.markets for s in wanted):
+            await self._load_markets()
         unknown = [s for s in wanted if s not in self.x.markets]
         if unknown:
             listed = ", ".join(map(repr, unknown))
@@ -343,25 +416,117 @@ class _Reader:
         return rows
 
     def _position_queries(self) -> list[dict[str, Any]]:
-        """Bybit lists positions per category and settle coin; every other venue in one call."""
+        """Bybit lists positions per category and settle coin; every other venue in one call.
+
+        Bybit's linear contracts settle in USDT or USDC: both are always asked, and
+        inverse too, so a market list that misses a kind (a cached one, say) can
+        never hide a position, only cost a markets reload once the row comes back.
+        """
         if self.venue != "bybit":
             return [{}]
-        contracts = [m for m in self.x.markets.values() if m.get("contract")]
-        linear = sorted({m["settle"] for m in contracts if m.get("linear")})
-        queries: list[dict[str, Any]] = [{"subType": "linear", "settleCoin": s, "paginate": True} for s in linear]
-        if any(m.get("inverse") for m in contracts):
-            queries.append({"subType": "inverse", "paginate": True})
-        return queries
+        contracts = [m for m in self.x.markets.values() if m.get("contract") and m.get("linear")]
+        linear = sorted({m["settle"] for m in contracts} | set(_BYBIT_LINEAR_SETTLE))
+        return [*({"subType": "linear", "settleCoin": s, "paginate": True} for s in linear),
+                {"subType": "inverse", "paginate": True}]
+
+    async def open_orders(self) -> list[dict]:
+        """Plain and trigger (stop) orders of every symbol; venues keep the two apart (docs/snapshot.md).
+
+        A failed query fails the read: a stop that could not be read must not read as "no stop".
+        """
+        if self.is_binance:  # one call for every symbol (weight 40) instead of one per symbol
+            self.x.options.setdefault("fetchOpenOrders", {})["warnWithoutSymbol"] = False
+        queries = self._order_queries()
+        parts = await _all(*(self._read("fetch_open_orders", label=f"fetch_open_orders({_params_label(q)})", params=q)
+                             for q in queries))
+        rows = []
+        for query, part in zip(queries, parts, strict=True):
+            found = _rows(part, self.venue, "fetch_open_orders")
+            if self.venue == "okx" and len(found) >= _OKX_ORDER_PAGE:
+                raise DataUnavailable(f"okx fetch_open_orders({_params_label(query)}) returned a full page of "
+                                      f"{len(found)}: more open orders than one read lists")
+            rows += found
+        for i, row in enumerate(rows):
+            if not isinstance(row, dict) or not isinstance(row.get("symbol"), str) or row.get("id") is None:
+                raise DataUnavailable(f"{self.venue} fetch_open_orders returned a row without a symbol or id (row {i})")
+        return rows
+
+    def _order_queries(self) -> list[dict[str, Any]]:
+        if self.is_binance:  # conditional orders live on the Algo service (/openAlgoOrders)
+            return [{}, {"trigger": True}]
+        if self.venue == "okx":  # orders-algo-pending needs an ordType; ccxt's trigger alone asks only "trigger"
+            return [{}, {"trigger": True, "ordType": "conditional,oco"}, {"trigger": True, "ordType": "trigger"}]
+        if self.venue == "bybit":  # no orderFilter: plain and conditional; inverse by coin (ccxt pins settle USDT)
+            inverse = sorted({m["baseId"] for m in self.x.markets.values() if m.get("contract") and m.get("inverse")})
+            return [*(q for q in self._position_queries() if q["subType"] == "linear"),
+                    *({"subType": "inverse", "baseCoin": c, "paginate": True} for c in inverse)]
+        return [{}]
 
     async def balance(self) -> dict:
-        balance = await self._read("fetch_balance")
+        probe = {"bybit": self._bybit_account_type, "hyperliquid": self._hyperliquid_account_type}.get(self.venue)
+        balance = await (self._typed_balance(probe) if probe else self._read("fetch_balance"))
         if not isinstance(balance, dict):
             raise DataUnavailable(f"{self.venue} fetch_balance returned {type(balance).__name__}, not a balance")
         return balance
 
+    async def _typed_balance(self, probe: Callable[[], Awaitable[dict[str, Any]]]) -> Any:
+        """A balance read that depends on the account type, which ccxt would ask first, in a round of its own.
+
+        The type is asked here instead, through the retries: ccxt reads an
+        unanswered Hyperliquid question as "not unified".  With the type cached,
+        the balance and a fresh answer on the type are read side by side, and the
+        balance is read again only if the type changed.
+        """
+        cached = self.cached.get(self._settings_key)
+        if not isinstance(cached, dict):
+            actual = await probe()
+            self.x.options.update(actual)
+            balance = await self._read("fetch_balance")
+        else:
+            self.x.options.update(cached)
+            balance, actual = await asyncio.gather(self._read("fetch_balance"), probe(), return_exceptions=True)
+            if isinstance(actual, BaseException):
+                raise actual
+            if actual != cached:
+                self.x.options.update(actual)
+                balance = await self._read("fetch_balance")
+            elif isinstance(balance, BaseException):
+                raise balance
+        self.learned[self._settings_key] = actual
+        return balance
+
+    async def _bybit_account_type(self) -> dict[str, Any]:
+        """The flags the way ccxt's ``is_unified_enabled`` derives them, from the same two calls."""
+        api, info = await _all(
+            self._read("private_get_v5_user_query_api", label="user/query-api"),
+            self._read("private_get_v5_account_info", label="account/info"),
+        )
+        api, info = self.x.safe_dict(api, "result", {}), self.x.safe_dict(info, "result", {})
+        return {
+            "enableUnifiedMargin": self.x.safe_integer(api, "unified") == 1,
+            "enableUnifiedAccount": self.x.safe_integer(api, "uta") == 1,
+            "unifiedMarginStatus": self.x.safe_integer(info, "unifiedMarginStatus", 6),
+        }
+
+    async def _hyperliquid_account_type(self) -> dict[str, Any]:
+        """The user's abstraction mode: a unified account keeps its perp collateral in the spot balance."""
+        answer = await self._read(
+            "public_post_info", {"type": "userAbstraction", "user": self.x.walletAddress}, label="info(userAbstraction)"
+        )
+        if not isinstance(answer, str):
+            raise DataUnavailable(f"{self.venue} info(userAbstraction) returned {type(answer).__name__}, not a mode")
+        return {"enableUnifiedMargin": answer.strip('"') == "unifiedAccount"}
+
+    @property
+    def _settings_key(self) -> str:
+        return f"settings:{self.spec.name}"
+
     async def hedge_mode(self) -> bool | None:
-        """Binance says it outright (dual side position); elsewhere the position rows tell (None here)."""
-        if not self.is_binance:
+        """Binance (dual side position) and OKX (posMode) say it outright; elsewhere the position rows tell (None).
+
+        An account with no position open in hedge mode would otherwise read as one-way.
+        """
+        if not (self.is_binance or self.venue == "okx"):
             return None
         return bool((await self._read("fetch_position_mode")).get("hedged"))
 
@@ -382,13 +547,13 @@ class _Reader:
         """Hyperliquid's margin tables live in the raw ``meta`` response; ccxt has no tier method for it."""
         if self.venue != "hyperliquid":
             return {}
-        cached = self.cache.load(self.venue, self.host, _wall_ms()).get("raw:meta")
+        cached = self.cached.get("raw:meta")
         if cached is not None:
             return {"meta": cached}
         meta = await self._read("public_post_info", {"type": "meta"}, label="info(meta)")
         if not isinstance(meta, dict) or not isinstance(meta.get("universe"), list):
             raise DataUnavailable(f"{self.venue} info(meta) has no universe")
-        self.cache.store(self.venue, self.host, {"raw:meta": meta}, _wall_ms())
+        self.learned["raw:meta"] = meta
         return {"meta": meta}
 
     # -- per-symbol reads -------------------------------------------------------------------------
@@ -451,11 +616,10 @@ class _Reader:
         return {s: table[s] for s in symbols if s in table}
 
     def _cached_tiers(self) -> dict[str, list]:
-        entries = self.cache.load(self.venue, self.host, _wall_ms())
-        return {k.removeprefix("tiers:"): v for k, v in entries.items() if k.startswith("tiers:")}
+        return {k.removeprefix("tiers:"): v for k, v in self.cached.items() if k.startswith("tiers:")}
 
     def _store_tiers(self, tiers: dict[str, list]) -> None:
-        self.cache.store(self.venue, self.host, {f"tiers:{s}": t for s, t in tiers.items()}, _wall_ms())
+        self.learned.update({f"tiers:{s}": t for s, t in tiers.items()})
 
 
 def _rows(value: Any, venue: str, call: str) -> list:

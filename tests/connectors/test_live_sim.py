@@ -11,11 +11,13 @@ import pytest
 from riskguard.connectors.live import fetch_snapshot_doc
 from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.snapshot_doc import read_snapshot, write_snapshot
+from riskguard.errors import DataUnavailable
 from riskguard.market_view import own_stops
 from riskguard.model import Order, OrderSide
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.sim import RunningSim
 from riskguard.sim.engine import OrderSpec
+from riskguard.sim.faults import Fault, FaultKind
 from tests.connectors.conftest import VENUES, live_spec, scenario_for
 
 
@@ -89,6 +91,13 @@ async def test_fetch_when_stop_rests_on_the_sim_then_it_is_in_the_document_and_t
     risk = evaluate_account(account, build_snapshot(doc, "live").venues[venue])
     (btc,) = [p for p in risk.positions if p.symbol == symbol]
     assert own_stops(btc, account.open_orders) == (expected,)
+
+
+async def test_fetch_when_the_stop_order_read_fails_then_the_whole_read_fails_not_no_stops(start_sim) -> None:
+    sim = await start_sim("binanceusdm")
+    sim.player.faults.arm(Fault(FaultKind.SERVER_ERROR, status=404, path="/fapi/v1/openAlgoOrders"))
+    with pytest.raises(DataUnavailable, match=r"fetch_open_orders\(trigger=True\)"):
+        await fetch_snapshot_doc(live_spec("binanceusdm", sim))
 
 
 async def test_fetch_when_no_open_orders_then_recorded_as_empty_not_absent(start_sim) -> None:
