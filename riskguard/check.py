@@ -7,7 +7,7 @@ account (docs/check-json.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -92,10 +92,15 @@ def check_snapshot(path: Path, account: str | None, policy: Policy | None = None
     return _result(load_snapshot_accounts(path, account, policy))
 
 
-def load_selected(config: Path | None, snapshot: Path | None, account: str | None) -> list[Loaded]:
-    """The accounts a command works on: those of ``--config`` or every account in ``--snapshot``."""
+def load_selected(
+    config: Path | None, snapshot: Path | None, account: str | None, also: Sequence[str] = ()
+) -> list[Loaded]:
+    """The accounts a command works on: those of ``--config`` or every account in ``--snapshot``.
+
+    :param also: symbols whose market data live accounts read too (``riskguard bands`` on a symbol not held).
+    """
     if (config is None) == (snapshot is None):
         raise ConfigError("give exactly one of --config FILE or --snapshot FILE")
     if snapshot is not None:
         return load_snapshot_accounts(snapshot, account)
-    return load_accounts(load_config(config).select(account))
+    return load_accounts(load_config(config).select(account), also=also)

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from riskguard.errors import RiskguardError
+from riskguard.errors import ConfigError, RiskguardError
 from riskguard.rules.codes import ExitCode
 
 app = typer.Typer(
@@ -136,6 +136,9 @@ def sim(
 def bands(
     symbol: Annotated[str, typer.Argument(help="unified symbol, e.g. BTC/USDT:USDT")],
     exchange: Annotated[str | None, typer.Option("--exchange", "-e", help="live public market data of a venue")] = None,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="with --exchange: a riskguard sim URL instead of the venue")
+    ] = None,
     snapshot: Annotated[Path | None, typer.Option("--snapshot", "-s", help="market data of a snapshot file")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="market data of the config's accounts")] = None,
     account: Annotated[str | None, typer.Option("--account", "-a", help="only this account (and its venue)")] = None,
@@ -144,19 +147,21 @@ def bands(
 ) -> None:
     """Estimate where other traders' liquidations crowd around mark (docs/bands.md); exit 3 when unknown."""
     from riskguard.check import load_selected
-    from riskguard.market_view import symbol_bands
+    from riskguard.market_view import public_bands, symbol_bands
     from riskguard.report.bands_report import SCHEMA, bands_document, exit_code, render
 
     try:
-        if exchange is not None:
-            if snapshot is not None or config is not None:
-                raise RiskguardError("give one of --exchange VENUE, --snapshot FILE or --config FILE")
-            raise RiskguardError(
-                f"live public market data is not available yet (--exchange {exchange}); "
-                "record the account with `riskguard snapshot` and use --snapshot FILE, or use --config FILE"
-            )
+        if exchange is not None and (snapshot is not None or config is not None or account is not None):
+            raise ConfigError("give one of --exchange VENUE, --snapshot FILE or --config FILE (--account)")
+        if endpoint is not None and exchange is None:
+            raise ConfigError("--endpoint goes with --exchange VENUE")
         with err.status(f"estimating liquidation bands for {symbol}…"):
-            found = symbol_bands(load_selected(config, snapshot, account), symbol)
+            if exchange is not None:
+                from riskguard.connectors.source import load_market
+
+                found = public_bands(load_market(exchange, symbol, endpoint), symbol)
+            else:
+                found = symbol_bands(load_selected(config, snapshot, account, also=(symbol,)), symbol)
             view = found.view
             if plot is not None and view.bands.estimate.heatmap is not None:
                 from riskguard.report.heatmap import render_heatmap

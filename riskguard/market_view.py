@@ -31,6 +31,7 @@ from riskguard.model import (
     MarketSeries,
     Order,
     OrderBook,
+    Snapshot,
     TierBasis,
     VenueMarkets,
 )
@@ -115,7 +116,9 @@ def market_history(series: MarketSeries) -> tuple[MarketHistory | None, str | No
     """Candles with open interest and funding aligned onto them, or why that is impossible.
 
     An OI sample stamped T is the open interest at T, so the bar opened at t is matched with OI at its
-    close t + bar: the bar's ΔOI is then the positions opened during it.  Funding holds its last value.
+    close t + bar: the bar's ΔOI is then the positions opened during it.  The newest bar, still forming, has
+    no closing sample yet and is left out; any other bar without one makes the estimate unknown.  Funding
+    holds its last value.
     """
     bar = timeframe_seconds(series.timeframe)
     if not series.ohlcv:
@@ -132,6 +135,9 @@ def market_history(series: MarketSeries) -> tuple[MarketHistory | None, str | No
             i = int(np.argmax(steps))
             start = datetime.fromtimestamp(samples[i, 0] / 1000, UTC).isoformat(timespec="minutes")
             return None, f"OI_GAP: no open interest for {steps[i] / 60_000:g} min after {start}"
+        if len(candles) > 1 and closes_at[-2] <= samples[-1, 0] < closes_at[-1]:
+            # The bar still forming: venues publish its open interest once it closes.
+            candles, closes_at = candles[:-1], closes_at[:-1]
         oi = np.interp(closes_at, samples[:, 0], samples[:, 1], left=np.nan, right=np.nan)
     funding = None
     if series.funding:
@@ -553,6 +559,12 @@ class SymbolBands:
     def stops_recorded(self) -> bool:
         """False when some account's snapshot predates open orders: "no stop drawn" then means "unknown"."""
         return all(p.stops is not None for p in self.positions)
+
+
+def public_bands(snapshot: Snapshot, symbol: str) -> SymbolBands:
+    """Bands for ``symbol`` from a venue's public market data: nobody's positions to mark."""
+    (venue,) = snapshot.venues.values()
+    return SymbolBands(symbol_view(venue, symbol, snapshot.taken_at_ms), ())
 
 
 def symbol_bands(loaded: Sequence[Loaded], symbol: str) -> SymbolBands:

@@ -31,14 +31,16 @@ import gc
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from riskguard.config import AccountSpec
+from pydantic import ValidationError
+
+from riskguard.config import AccountConfig, AccountSpec, Policy
 from riskguard.connectors.redact import RedactingLogger, Redactor
 from riskguard.connectors.retry import Retrier, RetryPolicy, VenueErrors, parse_retry_after
 from riskguard.connectors.snapshot_doc import SnapshotDoc, parse_snapshot
@@ -92,14 +94,55 @@ async def fetch_snapshot_doc(
     cache: VenueCache | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
     history: History = DEFAULT_HISTORY,
+    also: Sequence[str] = (),
 ) -> SnapshotDoc:
     """Read one live account and its markets into a snapshot document.
 
     :param now_ms: ``taken_at`` of the document; the wall clock when the reads finished if not given.
     :param cache: where markets, tiers and settings are cached; ``VenueCache.from_environment()`` if not given.
+    :param also: symbols whose market data is read too where the venue lists them (the one ``riskguard bands``
+        asks about), besides the configured and held ones.
     :raises ConfigError: unsupported venue, sandbox/endpoint problems, a missing credential variable.
     :raises DataUnavailable: a read failed for good or the ``timeout_s`` deadline passed.
     """
+    return await _session(spec, lambda reader: reader.read(also), now_ms, cache, retry, history)
+
+
+async def fetch_market_doc(
+    venue: str,
+    symbol: str,
+    *,
+    endpoint: str | None = None,
+    now_ms: int | None = None,
+    cache: VenueCache | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    history: History = DEFAULT_HISTORY,
+) -> SnapshotDoc:
+    """One symbol's public market data (marks, book, funding, candles, open interest, tiers), no account.
+
+    Binance serves its leverage brackets only to signed requests, so there they
+    come from the venue cache (any live Binance check fills it) or the read fails
+    saying how to get them.
+
+    :param endpoint: base URL of a ``riskguard sim`` instead of the venue.
+    """
+    where = f"--exchange {venue}"
+    try:
+        config = AccountConfig(venue=venue, endpoint=endpoint, symbols=[symbol])
+    except ValidationError as exc:
+        raise ConfigError(exc.errors()[0]["msg"], where) from None
+    spec = AccountSpec(name="public", config=config, policy=Policy(), snapshot_path=None, where=where)
+    return await _session(spec, lambda reader: reader.read_market(), now_ms, cache, retry, history)
+
+
+async def _session(
+    spec: AccountSpec,
+    read: Callable[[_Reader], Awaitable[dict[str, Any]]],
+    now_ms: int | None,
+    cache: VenueCache | None,
+    retry: RetryPolicy,
+    history: History,
+) -> SnapshotDoc:
     venue = spec.config.venue
     if venue is None:
         raise ConfigError("not a live account (it has no 'venue')", spec.where)
@@ -114,8 +157,7 @@ async def fetch_snapshot_doc(
     try:
         errors = VenueErrors((*(getattr(ccxt, name) for name in _TRANSIENT), ccxt.BadResponse), ccxt.BaseError)
         retrier = Retrier(venue, spec.config.timeout_s, errors, redactor, retry)
-        reader = _Reader(exchange, spec, retrier, cache or VenueCache.from_environment(), history)
-        data = await reader.read()
+        data = await read(_Reader(exchange, spec, retrier, cache or VenueCache.from_environment(), history))
     finally:
         await exchange.close()
     data["taken_at"] = now_ms if now_ms is not None else _wall_ms()
@@ -246,6 +288,10 @@ async def _all(*aws: Coroutine[Any, Any, Any]) -> list[Any]:
     return [t.result() for t in tasks]
 
 
+async def _none(value: T) -> T:
+    return value
+
+
 def _first_leaf(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup):
         error = error.exceptions[0]
@@ -298,19 +344,49 @@ class _Reader:
             log.warning("%s", exc)
             return None
 
-    async def read(self) -> dict[str, Any]:
+    async def read(self, also: Sequence[str] = ()) -> dict[str, Any]:
+        return await self._with_markets(lambda from_cache: self._read_account(from_cache, also))
+
+    async def read_market(self) -> dict[str, Any]:
+        return await self._with_markets(self._read_public)
+
+    async def _with_markets(self, body: Callable[[bool], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        """Markets from the cache or the venue, then ``body``; what the read learned is cached once it succeeded."""
         from_cache = self._markets_from_cache()
         try:
-            return await self._read_with_markets(from_cache)
+            if not from_cache:
+                await self._load_markets()
+            data = await body(from_cache)
         except DataUnavailable:
             if from_cache:  # whatever failed, the next check does not build on these markets again
                 self.cache.store(self.venue, self.host, {"markets": None}, _wall_ms())
             raise
+        self.cache.store(
+            self.venue, self.host, {k: v for k, v in self.learned.items() if self.cached.get(k) != v}, _wall_ms()
+        )
+        return data
 
-    async def _read_with_markets(self, from_cache: bool) -> dict[str, Any]:
-        if not from_cache:
-            await self._load_markets()
-        configured = await self._configured_symbols(from_cache)
+    async def _read_public(self, from_cache: bool) -> dict[str, Any]:
+        symbols, _ = await self._configured_symbols(from_cache)
+        raw, (tiers, _, markets) = await _all(self.raw(), self.symbols(symbols, fees=False))
+        if self.is_binance:
+            cached = self._cached_tiers()
+            if any(s not in cached for s in symbols):
+                raise DataUnavailable(
+                    f"{self.venue} serves leverage brackets only to signed requests and none are cached for "
+                    f"{self.host}: check a live {self.venue} account once (the brackets stay cached for "
+                    "RISKGUARD_CACHE_TTL_S, 6 h by default), or use `riskguard bands SYMBOL --config FILE "
+                    f"--account NAME` with a live {self.venue} account"
+                )
+            tiers = {s: cached[s] for s in symbols}
+        if self.unavailable:
+            raw["unavailable"] = self.unavailable
+        return {"source": "public", "venues": {self.venue: self._venue_data(symbols, tiers, markets, raw)},
+                "accounts": []}
+
+    async def _read_account(self, from_cache: bool, also: Sequence[str]) -> dict[str, Any]:
+        configured, extra = await self._configured_symbols(from_cache, also)
+        configured = configured + extra
         hinted = [s for s in self.cached.get(self._held_key, []) if s in self.x.markets and s not in configured]
         positions, orders, balance, hedged, raw, first = await _all(
             self.positions(), self.open_orders(), self.balance(), self.hedge_mode(), self.raw(),
@@ -331,9 +407,6 @@ class _Reader:
         if self.unavailable:
             raw["unavailable"] = self.unavailable
         self.learned[self._held_key] = held
-        self.cache.store(
-            self.venue, self.host, {k: v for k, v in self.learned.items() if self.cached.get(k) != v}, _wall_ms()
-        )
         return {
             "source": "recorded",
             "venues": {self.venue: self._venue_data(symbols, tiers, markets, raw)},
@@ -370,15 +443,18 @@ class _Reader:
         await self._read("load_markets", True)
         self.learned["markets"] = {"markets": list(self.x.markets.values()), "currencies": self.x.currencies or None}
 
-    async def _configured_symbols(self, markets_from_cache: bool) -> list[str]:
+    async def _configured_symbols(
+        self, markets_from_cache: bool, optional: Sequence[str] = ()
+    ) -> tuple[list[str], list[str]]:
+        """The configured symbols (each must be listed) and those of ``optional`` the venue lists."""
         wanted = list(dict.fromkeys(self.spec.config.symbols or []))
-        if markets_from_cache and any(s not in self.x.markets for s in wanted):
+        if markets_from_cache and any(s not in self.x.markets for s in (*wanted, *optional)):
             await self._load_markets()
         unknown = [s for s in wanted if s not in self.x.markets]
         if unknown:
             listed = ", ".join(map(repr, unknown))
             raise ConfigError(f"{self.venue} lists no market {listed} (symbols)", self.spec.where)
-        return wanted
+        return wanted, [s for s in dict.fromkeys(optional) if s in self.x.markets and s not in wanted]
 
     def _venue_data(self, symbols: list[str], tiers: dict, markets: list[_Market], raw: dict) -> dict[str, Any]:
         tf = self.history.timeframe
@@ -558,11 +634,15 @@ class _Reader:
 
     # -- per-symbol reads -------------------------------------------------------------------------
 
-    async def symbols(self, symbols: list[str]) -> tuple[dict[str, list], dict[str, dict], list[_Market]]:
+    async def symbols(
+        self, symbols: list[str], fees: bool = True
+    ) -> tuple[dict[str, list], dict[str, dict], list[_Market]]:
+        """Tiers, the account's fee rates (unless ``fees`` is off: public reads) and market data of ``symbols``."""
         if not symbols:
             return {}, {}, []
-        tiers, fees, *markets = await _all(self.tiers(symbols), self.fees(symbols), *map(self.market, symbols))
-        return tiers, fees, markets
+        fee_rates = self.fees(symbols) if fees else _none({})
+        tiers, rates, *markets = await _all(self.tiers(symbols), fee_rates, *map(self.market, symbols))
+        return tiers, rates, markets
 
     async def market(self, symbol: str) -> _Market:
         h = self.history

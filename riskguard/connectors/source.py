@@ -7,6 +7,7 @@ imports ccxt only when a live account is actually evaluated.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,23 +39,28 @@ def _from_doc(spec: AccountSpec, doc: SnapshotDoc, origin: str) -> Loaded:
     return Loaded(spec, snapshot, _pick(spec, snapshot, origin), None)
 
 
-async def _live(spec: AccountSpec) -> Loaded:
+async def _live(spec: AccountSpec, also: Sequence[str]) -> Loaded:
     from riskguard.connectors.live import fetch_snapshot_doc  # ccxt lives behind this import
 
     try:
-        doc = await fetch_snapshot_doc(spec)
+        doc = await fetch_snapshot_doc(spec, also=also)
         doc = doc.model_copy(update={"accounts": [a.model_copy(update={"name": spec.name}) for a in doc.accounts]})
         return _from_doc(spec, doc, f"{spec.name} (live {spec.config.venue})")
     except RiskguardError as exc:
         return Loaded(spec, None, None, exc)
 
 
-async def _all_live(specs: list[AccountSpec]) -> list[Loaded]:
-    return list(await asyncio.gather(*(_live(s) for s in specs)))
+async def _all_live(specs: list[AccountSpec], also: Sequence[str]) -> list[Loaded]:
+    return list(await asyncio.gather(*(_live(s, also) for s in specs)))
 
 
-def load_accounts(specs: list[AccountSpec], preloaded: dict[Path, SnapshotDoc] | None = None) -> list[Loaded]:
-    """Every requested account, in order; a failure is carried per account, never dropped."""
+def load_accounts(
+    specs: list[AccountSpec], preloaded: dict[Path, SnapshotDoc] | None = None, also: Sequence[str] = ()
+) -> list[Loaded]:
+    """Every requested account, in order; a failure is carried per account, never dropped.
+
+    :param also: symbols whose market data live accounts read too where their venue lists them.
+    """
     docs: dict[Path, SnapshotDoc | RiskguardError] = dict(preloaded or {})
     results: dict[str, Loaded] = {}
     for spec in specs:
@@ -77,6 +83,14 @@ def load_accounts(specs: list[AccountSpec], preloaded: dict[Path, SnapshotDoc] |
             results[spec.name] = Loaded(spec, None, None, exc)
     live = [s for s in specs if s.config.is_live]
     if live:
-        for loaded in asyncio.run(_all_live(live)):
+        for loaded in asyncio.run(_all_live(live, also)):
             results[loaded.spec.name] = loaded
     return [results[s.name] for s in specs]
+
+
+def load_market(venue: str, symbol: str, endpoint: str | None = None) -> Snapshot:
+    """One symbol's public market data from ``venue`` (or the emulator at ``endpoint``), with no account."""
+    from riskguard.connectors.live import fetch_market_doc  # ccxt lives behind this import
+
+    doc = asyncio.run(fetch_market_doc(venue, symbol, endpoint=endpoint))
+    return build_snapshot(doc, f"{venue} public market data")

@@ -146,11 +146,6 @@ def test_bands_when_symbol_unknown_then_exit_3_listing_available_symbols(run, wr
     assert "BTC/USDT:USDT (binanceusdm)" in r.err and "ETH/USDT:USDT (binanceusdm)" in r.err
 
 
-def test_bands_when_exchange_then_exit_3_live_public_data_not_available(run):
-    r = run("bands", BTC, "--exchange", "binanceusdm")
-    assert r.code == ExitCode.UNKNOWN and "live public market data is not available yet" in r.err
-
-
 def test_bands_when_no_source_or_two_sources_then_exit_3(run, write):
     assert run("bands", BTC).code == ExitCode.UNKNOWN
     path = _snapshot(write)

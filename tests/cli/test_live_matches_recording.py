@@ -9,26 +9,22 @@ autoplayed, so nothing moves between the reads; the test checks that the marks i
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
-import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from riskguard.rules.codes import ExitCode
-from riskguard.sim import RunningSim, Scenario, serve
+from riskguard.sim import Scenario
 from riskguard.sim.engine import AccountSpec
 from riskguard.sim.venues import get_dialect
+from tests.cli.live_sim import NAME, ThreadedSim, live_config
 
 VENUES = ("binanceusdm", "binancecoinm", "bybit", "okx", "hyperliquid")
-NAME = "rehearsal"
 
 IGNORED_ACCOUNT_KEYS = ("taken_at",)
 """The only fields removed before comparing, per account: ``taken_at`` is the wall-clock instant a read finished
@@ -46,92 +42,6 @@ mean anything."""
 AT_RISK_BUFFER = 0.02
 """The at-risk case moves one isolated position's mark to 2 % from its liquidation price: inside the default 5 %
 minimum buffer (a breach, exit 2), far enough that the emulator does not liquidate it."""
-
-
-@dataclass
-class ThreadedSim:
-    """An emulator serving from its own event loop on a daemon thread."""
-
-    sim: RunningSim
-    loop: asyncio.AbstractEventLoop
-    thread: threading.Thread
-
-    @property
-    def account(self) -> AccountSpec:
-        return self.sim.player.scenario.accounts[0]
-
-    def admin(self, path: str, body: dict | None = None) -> dict:
-        """The venue-neutral admin API (``/__sim/...``), over HTTP so the emulator's own loop does the work."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.sim.base_url + path, data=data, method="POST" if data else "GET")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.load(response)
-
-    def positions(self) -> list[dict]:
-        return self.admin("/__sim/state")["accounts"][self.account.api_key]["positions"]
-
-
-StartSim = Callable[[str, Scenario | None], ThreadedSim]
-
-
-@pytest.fixture
-def start_sim() -> Iterator[StartSim]:
-    started: list[ThreadedSim] = []
-
-    def start(venue: str, scenario: Scenario | None = None) -> ThreadedSim:
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name=f"sim-{venue}", daemon=True)
-        thread.start()
-        sim = asyncio.run_coroutine_threadsafe(serve(venue, scenario=scenario, autoplay=False), loop).result(30)
-        started.append(ThreadedSim(sim, loop, thread))
-        return started[-1]
-
-    yield start
-    for s in started:
-        asyncio.run_coroutine_threadsafe(s.sim.close(), s.loop).result(30)
-        s.loop.call_soon_threadsafe(s.loop.stop)
-        s.thread.join(30)
-        s.loop.close()
-
-
-@pytest.fixture(autouse=True)
-def _cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Tier/venue cache in the test's directory, never ~/.cache; the default TTL so the cache is used."""
-    monkeypatch.setenv("RISKGUARD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("RISKGUARD_TIER_TTL_S", raising=False)
-    monkeypatch.delenv("RISKGUARD_CACHE_TTL_S", raising=False)
-
-
-def _credentials(venue: str, account: AccountSpec, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
-    """The config's ``credentials:`` mapping (env-var references only) and the values that must never be written."""
-    if venue == "hyperliquid":
-        values = {"wallet_address": account.api_key, "private_key": account.secret}
-    else:
-        values = {"api_key": account.api_key, "secret": account.secret}
-        if venue == "okx":
-            values["password"] = account.passphrase
-    refs = []
-    for field, value in values.items():
-        var = f"RG_SIM_{field.upper()}"
-        monkeypatch.setenv(var, value)
-        refs.append(f'{field}: "${{{var}}}"')
-    secrets = [v for v in values.values() if v]
-    secrets += [v.removeprefix("0x") for v in secrets if v.startswith("0x")]
-    return "{" + ", ".join(refs) + "}", secrets
-
-
-def _live_config(path: Path, venue: str, sim: ThreadedSim, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[str]]:
-    credentials, secrets = _credentials(venue, sim.account, monkeypatch)
-    path.write_text(
-        "version: 1\n"
-        "accounts:\n"
-        f"  {NAME}:\n"
-        f"    venue: {venue}\n"
-        f"    endpoint: {sim.sim.base_url}\n"
-        f"    credentials: {credentials}\n"
-        "    timeout_s: 20\n"
-    )
-    return path, secrets
 
 
 def _wait_clear_of_the_hour(margin_s: float = 45.0) -> None:
@@ -202,7 +112,7 @@ def test_check_when_live_and_when_recorded_then_same_document_and_exit_code(
     sim = start_sim(venue, Scenario(accounts=(_account(venue, hedge),), path=()))
     moved = _put_at_risk(sim) if at_risk else None
     marks = sim.admin("/__sim/state")["marks"]
-    config, secrets = _live_config(tmp_path / "live.yaml", venue, sim, monkeypatch)
+    config, secrets = live_config(tmp_path / "live.yaml", venue, sim, monkeypatch)
     recording = tmp_path / "rec.json"
     replay = tmp_path / "replay.yaml"
     replay.write_text(f"version: 1\naccounts:\n  {NAME}: {{snapshot: {recording.name}}}\n")

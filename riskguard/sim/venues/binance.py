@@ -17,9 +17,9 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache, partial
+from functools import partial
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -152,34 +152,6 @@ class BinanceDialect(Dialect):
                                       "Please use the websocket for live updates to avoid bans."},
                                      status=418, headers=headers)
         return web.Response(status=fault.status, text="Service Unavailable.", headers=headers)
-
-    def ccxt_urls(self, base_url: str) -> dict[str, Any]:
-        """Every ccxt Binance API root re-homed onto ``base_url`` (path kept, host replaced)."""
-        return {"api": {name: base_url + urlsplit(url).path for name, url in _ccxt_api_urls().items()}}
-
-    def ccxt_extra_config(self) -> dict[str, Any]:
-        """Skip the spot-wallet currency call, and keep Binance's futures error map.
-
-        ccxt picks its USDⓈ-M/COIN-M error table by the request's hostname (``fapi.binance.com``…);
-        on loopback it would fall back to the spot table and, for example, report -2022 as a bare
-        ExchangeError. Copying the family's table over the common one reproduces what ccxt raises
-        against the real host.
-        """
-        family = _ccxt_binance().exceptions["inverse" if self.inverse else "linear"]
-        return {"options": {"fetchCurrencies": False}, "exceptions": family}
-
-
-@cache
-def _ccxt_binance() -> Any:
-    """A throwaway ccxt instance, only to read its url and error tables (slow to build: cached)."""
-    import ccxt
-
-    return ccxt.binance()
-
-
-def _ccxt_api_urls() -> dict[str, str]:
-    return dict(_ccxt_binance().urls["api"])
-
 
 class _Handlers:
     """Request handlers bound to one emulator instance."""

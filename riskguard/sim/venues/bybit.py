@@ -499,14 +499,5 @@ class BybitDialect(Dialect):
         return web.Response(status=fault.status, text="<html><body>Bad Gateway</body></html>",
                             content_type="text/html")
 
-    def ccxt_urls(self, base_url: str) -> dict[str, Any]:
-        api = dict.fromkeys(("spot", "futures", "v2", "public", "private"), base_url)
-        return {"api": api, "demotrading": dict(api), "test": dict(api)}
-
-    def ccxt_extra_config(self) -> dict[str, Any]:
-        """Derivatives only, and only the categories the emulator lists."""
-        return {"options": {"fetchMarkets": {"types": ["linear", "inverse"]}, "defaultType": "swap",
-                            "adjustForTimeDifference": False}}
-
 
 BYBIT = BybitDialect()

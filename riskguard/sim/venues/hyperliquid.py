@@ -13,7 +13,6 @@ Instrument symbols are the coin names (``BTC``); an asset's index in ``meta.univ
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import coincurve
 from aiohttp import web
@@ -312,15 +311,6 @@ class HyperliquidDialect(Dialect):
         """Hyperliquid throttles with a bare HTTP 429; server trouble is a bare status too."""
         status = 429 if fault.kind in (FaultKind.RATE_LIMIT, FaultKind.BANNED) else fault.status
         return web.Response(status=status, text="", headers={"Retry-After": str(fault.retry_after_s)})
-
-    def ccxt_urls(self, base_url: str) -> dict[str, Any]:
-        return {"api": {"public": base_url, "private": base_url}, "test": {"public": base_url,
-                                                                           "private": base_url}}
-
-    def ccxt_extra_config(self) -> dict[str, Any]:
-        """Perps only; no builder-fee approval (a user-signed action the emulator does not serve)."""
-        return {"options": {"fetchMarkets": {"types": ["swap"]}, "builderFee": False,
-                            "approvedBuilderFee": True, "refSet": True}}
 
     @staticmethod
     def ccxt_credentials(account: AccountSpec) -> dict[str, str]:
