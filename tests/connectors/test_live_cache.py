@@ -164,27 +164,23 @@ async def test_fetch_when_cached_account_type_is_stale_then_balance_read_again_a
     assert _cached(cache, venue, sim)["settings:live"] == settings
 
 
-async def test_fetch_when_bybit_account_type_cannot_be_read_then_data_unavailable(start_sim, tmp_path) -> None:
-    """ccxt would fall back to a default account type; riskguard's answer depends on it, so the read fails."""
-    sim = await start_sim("bybit")
+@pytest.mark.parametrize(("venue", "path", "call"), [
+    ("binanceusdm", "/fapi/v3/positionRisk", "fetch_positions"),
+    # ccxt would fall back to a default account type; riskguard's numbers depend on it, so the read fails.
+    ("bybit", "/v5/account/info", "account/info"),
+])
+async def test_fetch_when_a_read_fails_on_cached_markets_then_unavailable_and_the_next_check_reloads_them(
+    start_sim, tmp_path, venue, path, call
+) -> None:
+    sim = await start_sim(venue)
     cache = _cache(tmp_path)
-    await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache)
-    sim.player.faults.arm(Fault(FaultKind.SERVER_ERROR, status=500, path="/v5/account/info"))
-
-    with pytest.raises(DataUnavailable, match="account/info"):
-        await fetch_snapshot_doc(live_spec("bybit", sim, timeout_s=1.0), cache=cache)
-
-
-async def test_fetch_when_a_read_fails_on_cached_markets_then_the_next_check_reloads_them(start_sim, tmp_path) -> None:
-    sim = await start_sim("binanceusdm")
-    cache = _cache(tmp_path)
-    await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
-    sim.player.faults.arm(Fault(FaultKind.SERVER_ERROR, status=503, path="/fapi/v3/positionRisk"))
-    with pytest.raises(DataUnavailable, match="fetch_positions"):
-        await fetch_snapshot_doc(live_spec("binanceusdm", sim, timeout_s=0.5), cache=cache)
+    await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+    sim.player.faults.arm(Fault(FaultKind.SERVER_ERROR, status=503, path=path))
+    with pytest.raises(DataUnavailable, match=call):
+        await fetch_snapshot_doc(live_spec(venue, sim, timeout_s=0.5), cache=cache)
     sim.player.faults.clear()
     sim.requests.clear()
 
-    await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+    await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
 
-    assert any(r.path == MARKETS_PATH["binanceusdm"] for r in sim.requests)
+    assert any(r.path == MARKETS_PATH[venue] for r in sim.requests)
