@@ -53,8 +53,8 @@ def _admin(base: str, path: str, method: str = "GET", body: object = None) -> di
 
 
 def _start_sim(port: int) -> subprocess.Popen:
-    sim = subprocess.Popen([*CLI[:2], "from riskguard.cli import main; main()", "sim", "--venue", VENUE,
-                            "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim = subprocess.Popen([*CLI, "sim", "--venue", VENUE, "--port", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:

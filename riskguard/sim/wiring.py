@@ -95,7 +95,10 @@ def ccxt_config(venue: str, base_url: str, account: AccountSpec | None = None) -
     urls, extra = _wiring(venue)
     config: dict[str, Any] = {"urls": urls(base_url.rstrip("/")), **extra()}
     if account is not None:
-        config |= {"apiKey": account.api_key, "secret": account.secret}
+        if venue == "hyperliquid":  # signs with a wallet key, not an API key/secret pair
+            config |= {"walletAddress": account.api_key, "privateKey": account.secret}
+        else:
+            config |= {"apiKey": account.api_key, "secret": account.secret}
         if account.passphrase:
             config["password"] = account.passphrase
     return config

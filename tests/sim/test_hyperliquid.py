@@ -6,15 +6,11 @@ import pytest
 from ccxt.base import errors
 
 from riskguard.sim.faults import Fault, FaultKind
-from riskguard.sim.venues.hyperliquid import HYPERLIQUID
 
 
 async def _client(start_sim, connect, private_key: str | None = None, **config):
     sim = await start_sim("hyperliquid")
-    spec = sim.player.scenario.accounts[0]
-    credentials = HYPERLIQUID.ccxt_credentials(spec)
-    if private_key:
-        credentials["privateKey"] = private_key
+    credentials = {"privateKey": private_key} if private_key else {}
     client = connect("hyperliquid", sim, **credentials, **config)
     await client.load_markets()
     return sim, client

@@ -13,7 +13,6 @@ from ccxt.base import errors
 
 from riskguard.sim.engine import OrderSpec
 from riskguard.sim.venues import get_dialect
-from riskguard.sim.venues.hyperliquid import HYPERLIQUID
 
 STOPS = {  # venue -> (native symbol, unified symbol, contracts, trigger below the default scenario's mark)
     "binanceusdm": ("BTCUSDT", "BTC/USDT:USDT", 0.5, 58_000.0),
@@ -29,8 +28,7 @@ async def _client_with_stop(start_sim, connect, venue: str):
     stop = OrderSpec(symbol=native, side="sell", amount=amount, trigger_price=trigger, reduce_only=True)
     account = dataclasses.replace(default.accounts[0], orders=(stop,))
     sim = await start_sim(venue, dataclasses.replace(default, accounts=(account, *default.accounts[1:])))
-    extra = HYPERLIQUID.ccxt_credentials(account) if venue == "hyperliquid" else {}
-    client = connect(venue, sim, account, **extra)
+    client = connect(venue, sim, account)
     await client.load_markets()
     return sim, client
 

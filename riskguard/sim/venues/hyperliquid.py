@@ -312,10 +312,5 @@ class HyperliquidDialect(Dialect):
         status = 429 if fault.kind in (FaultKind.RATE_LIMIT, FaultKind.BANNED) else fault.status
         return web.Response(status=status, text="", headers={"Retry-After": str(fault.retry_after_s)})
 
-    @staticmethod
-    def ccxt_credentials(account: AccountSpec) -> dict[str, str]:
-        """Hyperliquid signs with a wallet key, not an API key/secret pair."""
-        return {"walletAddress": account.api_key, "privateKey": account.secret}
-
 
 HYPERLIQUID = HyperliquidDialect()
