@@ -182,7 +182,7 @@ class _Book:
         else:
             pnl = p.side.sign * qty * (price - p.entry_price)
         cash = pnl - self.taker * traded_value(market, amount, price)
-        remaining = p.contracts - amount
+        remaining = _on_step(p.contracts - amount, market.amount_step)
         closed = remaining <= p.contracts * 1e-12
         released = 0.0
         if p.margin_mode is MarginMode.ISOLATED:
@@ -257,6 +257,17 @@ class _Book:
         self.positions[i] = _changed(
             existing, contracts=total, entry_price=entry, isolated_margin=margin, leverage=leverage
         )
+
+
+def _on_step(contracts: float, step: float | None) -> float:
+    """Undo binary noise (1 − 0.34 = 0.6599999999999999) when the size is a whole number of steps."""
+    if not step:
+        return contracts
+    k = round(contracts / step)
+    if abs(k - contracts / step) > 1e-6:
+        return contracts
+    per_unit = round(1 / step)
+    return k / per_unit if abs(per_unit * step - 1) < 1e-12 else k * step
 
 
 def _positive(symbol: str, **values: float) -> None:
