@@ -18,7 +18,7 @@ from riskguard.model import Account, Side
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
 from riskguard.risk.exit_liquidity import exit_fill
 from riskguard.risk.volatility import liquidation_distance
-from riskguard.risk.whatif import Reduce, apply_fills
+from riskguard.risk.whatif import Reduce, apply_fills, on_grid
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.plan import IntendedOrder, OrderKind
 from riskguard.rules.strategy import PositionRef, StrategyContext
@@ -127,17 +127,12 @@ def _bisect(contracts: float, step: float | None, ok: Callable[[float], bool]) -
             lo, hi = (lo, mid) if ok(mid) else (mid, hi)
         return hi
     lo_k, hi_k = 0, max(1, math.floor(contracts / step + 1e-9))
-    if not ok(_grid(hi_k, step)):
+    if not ok(on_grid(hi_k, step)):
         return contracts
     while hi_k - lo_k > 1:
         mid = (lo_k + hi_k) // 2
-        lo_k, hi_k = (lo_k, mid) if ok(_grid(mid, step)) else (mid, hi_k)
-    return _grid(hi_k, step)
-
-
-def _grid(k: int, step: float) -> float:
-    per_unit = round(1 / step)
-    return k / per_unit if abs(per_unit * step - 1) < 1e-12 else k * step
+        lo_k, hi_k = (lo_k, mid) if ok(on_grid(mid, step)) else (mid, hi_k)
+    return on_grid(hi_k, step)
 
 
 def reduce_order(ctx: StrategyContext, ref: PositionRef, cut: Cut, strategy: str, rationale: str) -> IntendedOrder:

@@ -259,15 +259,18 @@ class _Book:
         )
 
 
+def on_grid(k: int, step: float) -> float:
+    """``k`` steps as the decimal the venue prints: 0.66, not 66·0.01 = 0.6600000000000001."""
+    per_unit = round(1 / step)
+    return k / per_unit if abs(per_unit * step - 1) < 1e-12 else k * step
+
+
 def _on_step(contracts: float, step: float | None) -> float:
     """Undo binary noise (1 − 0.34 = 0.6599999999999999) when the size is a whole number of steps."""
     if not step:
         return contracts
     k = round(contracts / step)
-    if abs(k - contracts / step) > 1e-6:
-        return contracts
-    per_unit = round(1 / step)
-    return k / per_unit if abs(per_unit * step - 1) < 1e-12 else k * step
+    return contracts if abs(k - contracts / step) > 1e-6 else on_grid(k, step)
 
 
 def _positive(symbol: str, **values: float) -> None:

@@ -41,7 +41,7 @@ from riskguard.model import Account, Market, OrderBook, Position, PositionSide, 
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, evaluate_account
 from riskguard.risk.bands import Band
 from riskguard.risk.volatility import DEFAULT_HORIZON_SECONDS, RealizedVolatility
-from riskguard.risk.whatif import AddMargin, Fill, Reduce, apply_fills
+from riskguard.risk.whatif import AddMargin, Fill, Reduce, apply_fills, on_grid
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.plan import IntendedOrder, OrderKind, Outcome, Plan
 
@@ -97,13 +97,13 @@ class OrderLimits:
         if not self.amount_step:
             return amount
         steps = math.floor(amount / self.amount_step + 1e-9)
-        return _on_grid(steps, self.amount_step)
+        return on_grid(steps, self.amount_step)
 
     def ceil(self, amount: float) -> float:
         if not self.amount_step:
             return amount
         steps = math.ceil(amount / self.amount_step - 1e-9)
-        return _on_grid(steps, self.amount_step)
+        return on_grid(steps, self.amount_step)
 
     def notional(self, market: Market, amount: float, price: float) -> float:
         face = amount * market.contract_size
@@ -117,13 +117,6 @@ class OrderLimits:
             and amount >= self.min_amount * (1 - 1e-12)
             and self.notional(market, amount, price) >= self.min_notional * (1 - 1e-12)
         )
-
-
-def _on_grid(steps: int, step: float) -> float:
-    per_unit = round(1 / step)
-    if abs(per_unit * step - 1) < 1e-12:
-        return steps / per_unit
-    return steps * step
 
 
 @dataclass(frozen=True, slots=True)
