@@ -133,8 +133,9 @@ class StaggeredStops(Strategy):
             return False
         tol = self.params.tolerance_pct / 100 * r.mark_price
         for order, (trigger, amount) in zip(existing, ladder, strict=True):  # both nearest mark first
-            held = order.amount or r.contracts
-            if abs((order.trigger_price or math.inf) - trigger) > tol or abs(held - amount) > max(step or 0.0, 0.05 * amount):
+            moved = abs((order.trigger_price or math.inf) - trigger) > tol
+            resized = abs((order.amount or r.contracts) - amount) > max(step or 0.0, 0.05 * amount)
+            if moved or resized:
                 return False
         return True
 
