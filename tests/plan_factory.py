@@ -42,7 +42,8 @@ def position(symbol: str, contracts: float, entry: float, mark: float | None = N
 def account(*positions: Position, wallet: float = 10_000.0, cross_wallet: float | None = None,
             taker: float | None = 0.0004, venue: str = "binanceusdm", asset: str = "USDT", open_orders=None,
             hedge: bool = False) -> Account:
-    return Account("acct", venue, {asset: AssetBalance(asset, wallet, wallet if cross_wallet is None else cross_wallet)},
+    balance = AssetBalance(asset, wallet, wallet if cross_wallet is None else cross_wallet)
+    return Account("acct", venue, {asset: balance},
                    tuple(positions), None if taker is None else FeeRates(0.0002, taker), hedge_mode=hedge,
                    open_orders=open_orders)
 
