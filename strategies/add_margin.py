@@ -51,7 +51,7 @@ class AddMargin(Strategy):
                 continue
             if r.buffer_pct >= self.params.buffer_pct:
                 continue
-            free = free_balance(ctx.risk, r.settle) - spent.get(r.settle, 0.0)
+            free = free_balance(ctx, r.settle) - spent.get(r.settle, 0.0)
             step_out, current, amount = self._top_up(current, ref, free)
             out += step_out
             spent[r.settle] = spent.get(r.settle, 0.0) + amount
@@ -99,12 +99,12 @@ class AddMargin(Strategy):
         return out, replace(ctx, account=account, risk=risk), amount
 
 
-def free_balance(risk: AccountRisk, asset: str) -> float:
+def free_balance(ctx: StrategyContext, asset: str) -> float:
     """Cross wallet beyond the cross positions' initial margin (maintenance when IM is unknown), less uPnL loss."""
-    pool = next((c for c in risk.cross if c.asset == asset), None)
-    members = [p for p in risk.positions if p.margin_mode == "cross" and p.settle == asset]
-    if pool is None:
+    balance = ctx.account.balances.get(asset)
+    if balance is None:
         return 0.0
+    members = [p for p in ctx.risk.positions if p.margin_mode == "cross" and p.settle == asset]
     used = sum(p.initial_margin if p.initial_margin is not None else p.maintenance_margin for p in members)
     loss = min(0.0, sum(p.unrealized_pnl for p in members))
-    return max(0.0, pool.wallet - used + loss)
+    return max(0.0, balance.cross_wallet - used + loss)
