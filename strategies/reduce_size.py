@@ -33,21 +33,37 @@ class ReduceSize(Strategy):
     params: ReduceSizeParams
 
     def propose(self, ctx: StrategyContext) -> Proposal:
-        target, value = self.params.target, self.params.value
+        target = self.params.target
         worst_first = sorted(
             (r for r in ctx.risk.positions if ctx.in_scope(r)),
             key=lambda r: _badness(position_metric(ctx, r, target), target),
             reverse=True,
         )
+        out, current = Proposal(), ctx
+        given_up: set[PositionRef] = set()
+        # A cut in cross pays a fee from the pool's equity, which can push a position already passed just over
+        # the line (leverage = notional ÷ that equity): scan again until a pass changes nothing.
+        for _ in range(len(worst_first) + 1):
+            step, current = self._pass(ctx, current, [PositionRef.of(r) for r in worst_first], given_up)
+            out += step
+            if not step.orders:
+                break
+        else:
+            out += Proposal(reason_codes=(ReasonCode.PLAN_TARGET_UNREACHABLE,),
+                            notes=(f"cuts did not settle after {len(worst_first) + 1} passes",))
+        return out
+
+    def _pass(self, ctx: StrategyContext, current: StrategyContext, refs: list[PositionRef],
+              given_up: set[PositionRef]) -> tuple[Proposal, StrategyContext]:
+        target, value = self.params.target, self.params.value
         out = Proposal()
-        current = ctx
-        for r0 in worst_first:
-            ref = PositionRef.of(r0)
+        for ref in refs:
             r = find(current.risk, ref)
-            if r is None:
+            if r is None or ref in given_up:
                 continue
             metric = position_metric(current, r, target)
             if metric is None:
+                given_up.add(ref)
                 out += Proposal(reason_codes=(ReasonCode.PLAN_INPUT_MISSING,),
                                 notes=(f"{ref}: {target.value} unknown ({r.unavailable_reason or 'no volatility'}); "
                                        "nothing planned for it",))
@@ -64,6 +80,7 @@ class ReduceSize(Strategy):
 
             cut = smallest_cut(current, ref, ok)
             if cut.why_not:
+                given_up.add(ref)
                 out += Proposal(reason_codes=(ReasonCode.PLAN_TARGET_UNREACHABLE,), notes=(cut.why_not,))
                 continue
             after = find(cut.risk, ref)
@@ -73,7 +90,7 @@ class ReduceSize(Strategy):
             order = reduce_order(current, ref, cut, self.name, rationale)
             out += Proposal((order,), tuple(ReasonCode(c) for c in order.reason_codes))
             current = cut.context(current)
-        return out
+        return out, current
 
 
 def _badness(metric: float | None, target: Target) -> float:
