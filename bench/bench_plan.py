@@ -46,10 +46,12 @@ def cross_account(seed: int = 7) -> tuple[Account, VenueMarkets, dict[str, Marke
         tiers = (MarginTier(0, 50_000, mmr, 0.0), MarginTier(50_000, 1e12, 2 * mmr, 50_000 * mmr))
         notional = float(rng.uniform(2_000, 120_000))
         step = 10.0 ** np.floor(np.log10(notional / mark / 10_000))  # ~10^4 steps per position, like real lots
-        markets[symbol] = Market("binanceusdm", symbol, ContractKind.LINEAR, "USDT", 1.0, None, float(step), tiers)
+        markets[symbol] = Market("binanceusdm", symbol, ContractKind.LINEAR, "USDT", 1.0, None, float(step),
+                                 tiers)
         side = Side.LONG if rng.random() < 0.6 else Side.SHORT
-        positions.append(Position(symbol, side, round(notional / mark / step) * step, mark * float(rng.uniform(0.95, 1.05)), mark,
-                                  MarginMode.CROSS, leverage=20))
+        contracts = round(notional / mark / step) * step
+        entry = mark * float(rng.uniform(0.95, 1.05))
+        positions.append(Position(symbol, side, contracts, entry, mark, MarginMode.CROSS, leverage=20))
         levels = tuple((mark * (1 - 0.0005 * (k + 1)), 1e6 / mark) for k in range(20))
         asks = tuple((mark * (1 + 0.0005 * (k + 1)), 1e6 / mark) for k in range(20))
         signals[symbol] = MarketSignals(book=OrderBook(levels, asks))
