@@ -14,6 +14,7 @@ ranked on the account as it is now.  Isolated positions are not in the pool and 
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 from pydantic import Field
@@ -42,23 +43,23 @@ class CloseWorstFirst(Strategy):
     Params = CloseWorstFirstParams
     params: CloseWorstFirstParams
 
-    def _ok(self, pool: CrossSummary | None) -> bool:
+    def _slack(self, pool: CrossSummary | None) -> float:
         if pool is None:
-            return True  # nothing left in the pool: nothing to liquidate
+            return math.inf  # nothing left in the pool: nothing to liquidate
         if self.params.target is PoolTarget.BUFFER_PCT:
-            return pool.buffer_pct >= self.params.value
-        return pool.effective_leverage <= self.params.value
+            return pool.buffer_pct - self.params.value
+        return self.params.value - pool.effective_leverage
 
     def propose(self, ctx: StrategyContext) -> Proposal:
         out = Proposal()
         for pool in ctx.risk.cross:
-            if not self._ok(pool):
+            if not self._slack(pool) >= 0:
                 out, ctx = self._restore(ctx, pool.asset, out)
         return out
 
     def _restore(self, ctx: StrategyContext, asset: str, out: Proposal) -> tuple[Proposal, StrategyContext]:
-        def ok(risk: AccountRisk) -> bool:
-            return self._ok(next((c for c in risk.cross if c.asset == asset), None))
+        def slack(risk: AccountRisk) -> float:
+            return self._slack(next((c for c in risk.cross if c.asset == asset), None))
 
         current = ctx
         while True:
@@ -73,7 +74,7 @@ class CloseWorstFirst(Strategy):
                 return out, current
             best = max(candidates, key=lambda r: (r.mmr, r.notional))
             ref = PositionRef.of(best)
-            cut = smallest_cut(current, ref, ok)
+            cut = smallest_cut(current, ref, slack)
             if cut.why_not:
                 out += Proposal(reason_codes=(ReasonCode.PLAN_TARGET_UNREACHABLE,), notes=(cut.why_not,))
                 return out, current
