@@ -13,6 +13,7 @@ from plan_factory import account, flat_book, market, position, venue_of
 
 from riskguard.model import MarginTier, Order, OrderSide, Side
 from riskguard.risk.bands import Band
+from riskguard.risk.volatility import RealizedVolatility
 from riskguard.risk.whatif import Reduce, evaluate_after
 from riskguard.rules.plan import OrderKind
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
@@ -70,6 +71,20 @@ def test_reduce_size_when_effective_leverage_target_then_notional_over_equity_me
     plan = make_plan(StrategyContext.build(_btc_long(), VENUE),
                      [ReduceSize({"target": "effective_leverage", "value": 2})])
     assert [o.amount for o in plan.orders] == [0.601]
+
+
+def test_reduce_size_when_sigma_target_then_liquidation_price_moves_that_many_sigmas_away():
+    # σ 1% per hourly bar over a day: σ_h = 0.01·√24.  6σ needs ln(50 000/LP) ≥ 6σ_h → LP ≤ P* = 50 000·e^(−6σ_h).
+    # From the cut formula above, LP(q) ≤ P* needs q·(49 980 − 0.996·P*) ≤ 9 980.
+    sigma_h = 0.01 * math.sqrt(24)
+    p_star = 50_000 * math.exp(-6 * sigma_h)
+    q_max = 9_980 / (49_980 - 0.996 * p_star)  # 0.77597…
+    expected = math.ceil((1 - q_max) * 1000) / 1000  # 0.225
+    vol = RealizedVolatility("ok", None, 0.01, 3_600, 200)
+    ctx = StrategyContext.build(_btc_long(), VENUE, signals={BTC.symbol: MarketSignals(volatility=vol)})
+    plan = make_plan(ctx, [ReduceSize({"target": "sigma_buffer", "value": 6})])
+    assert expected == 0.225 and [o.amount for o in plan.orders] == [expected]
+    assert plan.after.positions[0].liquidation_price <= p_star < plan.before.positions[0].liquidation_price
 
 
 def test_reduce_size_when_sigma_target_without_volatility_then_input_missing_and_no_order():
