@@ -98,9 +98,11 @@ Slack = Callable[[AccountRisk], float]
 < 0 it misses, NaN unknown (a miss)."""
 
 
-def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: float | None = None) -> Cut:
+def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: float | None = None,
+                 closing_meets: bool = False) -> Cut:
     """The smallest venue-valid reduction of ``ref`` after which ``slack`` ≥ 0, looked for up to ``limit``
-    contracts (the whole position when None); the cut of ``limit`` with ``met`` False when even that misses."""
+    contracts (the whole position when None); the cut of ``limit`` with ``met`` False when even that misses.
+    ``closing_meets`` says a target on the position itself holds once it is gone: no need to evaluate that."""
     p, r = ctx.position(ref)
     market, limits = ctx.market(ref.symbol), ctx.limits_for(ref.symbol)
     memo: dict[float, tuple[Account, AccountRisk, float, float]] = {}
@@ -133,7 +135,7 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
                f"({limits.min_amount:g} contracts, {limits.min_notional:g} notional)")
         return Cut(0.0, False, False, r.mark_price, ctx.account, ctx.risk, why)
     cap = p.contracts if limit is None else venue_valid(min(limit, p.contracts))
-    if not trial(cap)[3] >= 0:
+    if not (closing_meets and cap >= p.contracts) and not trial(cap)[3] >= 0:
         return cut(cap, False)
     amount = _search(cap, limits.amount_step, lambda a: trial(a)[3], slack(ctx.risk))
     return cut(venue_valid(amount), True)

@@ -79,7 +79,7 @@ class ReduceSize(Strategy):
                 m = position_metric(ctx, after, target)
                 return math.nan if m is None else margin(m, target, value)
 
-            cut = smallest_cut(current, ref, slack)
+            cut = smallest_cut(current, ref, slack, closing_meets=True)
             if cut.why_not:
                 given_up.add(ref)
                 out += Proposal(reason_codes=(ReasonCode.PLAN_TARGET_UNREACHABLE,), notes=(cut.why_not,))
