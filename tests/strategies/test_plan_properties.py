@@ -30,6 +30,7 @@ from riskguard.model import (
     TierBasis,
     VenueMarkets,
 )
+from riskguard.risk.whatif import on_grid
 from riskguard.rules.plan import OrderKind, Plan
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
 from strategies.add_margin import AddMargin
@@ -126,6 +127,9 @@ def _check_orders(ctx: StrategyContext, plan: Plan) -> None:
         price = o.trigger_price if o.kind is OrderKind.STOP_MARKET else o.price
         assert price is not None
         assert limits.accepts(market, o.amount, price), (o.amount, price, limits)
+        step = limits.amount_step
+        assert step is None or o.amount == p.contracts or o.amount == on_grid(round(o.amount / step), step), (
+            "the decimal the venue prints, not binary noise", o.amount)
         if o.kind is OrderKind.STOP_MARKET:
             assert market.price_tick is None or _on_grid(price, market.price_tick)
             assert (price < p.mark_price) if p.side is Side.LONG else (price > p.mark_price)

@@ -11,6 +11,7 @@ import math
 import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
+from riskguard.errors import ConfigError
 from riskguard.model import MarginTier, Order, OrderSide, Side
 from riskguard.risk.bands import Band
 from riskguard.risk.volatility import RealizedVolatility
@@ -216,6 +217,23 @@ def test_staggered_stops_when_level_inside_a_band_then_moved_ahead_of_it():
     plan = make_plan(_stops_ctx(bands=(band,)), [StaggeredStops()])
     moved = math.ceil((triggers[1] + 200) * 1.001 * 10 - 1e-9) / 10  # 0.1% above the band's top, up to the tick
     assert [o.trigger_price for o in plan.orders] == pytest.approx([triggers[0], moved, triggers[2]], abs=1e-9)
+
+
+def test_staggered_stops_when_levels_in_nested_bands_then_each_moved_past_all_of_them():
+    # Two overlapping long bands cover levels 2 and 3: both levels end 0.1% above the upper band's top and merge
+    # into one level holding their sizes (0.333 + 0.501).
+    triggers, _ = _expected_ladder()
+    low = Band("long", triggers[2] - 100, triggers[1] + 50, 1e6, 12.0, triggers[2])
+    high = Band("long", triggers[1] - 50, triggers[1] + 400, 1e6, 11.0, triggers[1])
+    plan = make_plan(_stops_ctx(bands=(high, low)), [StaggeredStops()])
+    moved = math.ceil((triggers[1] + 400) * 1.001 * 10 - 1e-9) / 10
+    assert [(o.trigger_price, o.amount) for o in plan.orders] == [
+        (pytest.approx(triggers[0]), 0.166), (pytest.approx(moved), 0.834)]
+
+
+def test_staggered_stops_when_band_clearance_zero_then_parameter_error():
+    with pytest.raises(ConfigError, match="band_clearance_pct: Input should be greater than 0"):
+        StaggeredStops({"band_clearance_pct": 0})
 
 
 def test_staggered_stops_when_existing_ladder_within_tolerance_then_kept():
