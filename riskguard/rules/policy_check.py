@@ -210,7 +210,8 @@ def evaluate_policy(account: Account, snapshot: Snapshot, risk: AccountRisk, pol
             findings += _leverage_findings(c.effective_leverage, policy, None)
     moves = uniform_moves(account, snapshot.venues[account.venue])
     liquidatable = {c.asset for c in risk.cross if c.equity <= 0 or c.margin_ratio >= 1}
-    findings += [f for m in moves if m.asset not in liquidatable for f in _uniform_move_findings(m, policy)]
+    judged = [m for m in moves if not (m.known and m.asset in liquidatable)]  # a pool at maintenance needs no move
+    findings += [f for m in judged for f in _uniform_move_findings(m, policy)]
     venue = snapshot.venues[account.venue]
     ticks = {p.symbol: venue.markets[p.symbol].price_tick for p in account.positions}
     return AccountVerdict(
