@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rich.console import Console, RenderableType
+from rich.console import Console, JustifyMethod, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -37,7 +37,7 @@ class Column:
     cell: Callable[[int], Cell]
     priority: int
     """Lower is kept longer when the console is narrow."""
-    justify: str = "right"
+    justify: JustifyMethod = "right"
 
 
 def fitted_table(title: Text | str, columns: Sequence[Column], rows: int, width: int | None) -> Table:
@@ -46,7 +46,7 @@ def fitted_table(title: Text | str, columns: Sequence[Column], rows: int, width:
     while True:
         table = Table(title=title, title_justify="left", expand=False)
         for c in keep:
-            table.add_column(c.header, justify=c.justify, no_wrap=True)  # type: ignore[arg-type]
+            table.add_column(c.header, justify=c.justify, no_wrap=True)
         for r in range(rows):
             table.add_row(*(c.cell(r) for c in keep))
         if width is None or len(keep) <= 2 or _width(table) <= width:
@@ -109,7 +109,8 @@ def position_columns(a: AccountVerdict) -> list[Column]:
     rows: list[PositionVerdict] = list(a.positions)
     ticks = [a.price_ticks.get(v.risk.symbol) for v in rows]
 
-    def col(header: str, priority: int, f: Callable[[PositionRisk, float | None], Cell], justify="right"):
+    def col(header: str, priority: int, f: Callable[[PositionRisk, float | None], Cell],
+            justify: JustifyMethod = "right") -> Column:
         return Column(header, lambda r: f(rows[r].risk, ticks[r]), priority, justify)
 
     return [
@@ -208,7 +209,8 @@ def signals_table(
     """Market signals beside the positions, and one line per unknown signal or misplaced stop saying why."""
     rows = list(zip(a.positions, signals, strict=True))
 
-    def col(header: str, priority: int, f: Callable[[PositionVerdict, PositionSignals], Cell], justify="right"):
+    def col(header: str, priority: int, f: Callable[[PositionVerdict, PositionSignals], Cell],
+            justify: JustifyMethod = "right") -> Column:
         return Column(header, lambda r: f(*rows[r]), priority, justify)
 
     def nearest(v: PositionVerdict, s: PositionSignals) -> Cell:

@@ -111,7 +111,7 @@ def render_heatmap(
     if prices is not None and price_times is not None:
         ax.plot(price_times, prices, color=HISTORY.colour, lw=HISTORY.width, ls=HISTORY.line)
     as_of = times[-1] if as_of_ms is None else np.datetime64(int(as_of_ms), "ms")
-    ax.axvline(as_of, color="#bbbbbb", lw=0.8, ls=":")
+    ax.axvline(as_of, color="#bbbbbb", lw=0.8, ls=":")  # type: ignore[arg-type]  # matplotlib takes datetimes
 
     right = times[-1]
     lines = [("mark", mark_price, MARK)]
@@ -133,10 +133,13 @@ def render_heatmap(
             ha="right", va="center", bbox={"boxstyle": "round,pad=0.2", "fc": "black", "alpha": 0.6, "lw": 0},
         )
 
+    from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    legend = [Line2D([], [], color=MARK.colour, lw=MARK.width, ls=MARK.line, label="mark price now (liquidates)")]
+    legend: list[Artist] = [
+        Line2D([], [], color=MARK.colour, lw=MARK.width, ls=MARK.line, label="mark price now (liquidates)")
+    ]
     if prices is not None and price_times is not None:
         legend.append(Line2D([], [], color=HISTORY.colour, lw=HISTORY.width * 2, ls=HISTORY.line,
                              label="last price history (candle closes)"))
