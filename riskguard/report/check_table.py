@@ -292,12 +292,25 @@ def _account_lines(a: AccountVerdict) -> list[str]:
     return lines
 
 
+def _print_table(console: Console, table: Table, wide: bool) -> None:
+    """--wide: the table at its natural width, wider than the console if need be (the terminal wraps lines,
+    never cells)."""
+    if not wide:
+        console.print(table)
+        return
+    width = console.width
+    console.width = max(width, _width(table))
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
 def render(result: CheckResult, console: Console, wide: bool = False) -> None:
     width = None if wide else console.width
     for a in result.accounts:
         if a.positions:
-            table = account_table(a, width)
-            console.print(table, width=max(console.width, _width(table)) if wide else None)
+            _print_table(console, account_table(a, width), wide)
         else:
             console.print(
                 Text.assemble(
@@ -314,7 +327,7 @@ def render(result: CheckResult, console: Console, wide: bool = False) -> None:
             console.print(f"  [{STYLE[Status.of(f.severity)]}]{f.code.value}[/]{where}: {f.message}", highlight=False)
         if a.positions:
             table, why = signals_table(a, result.signals[a.name], width)
-            console.print(table, width=max(console.width, _width(table)) if wide else None)
+            _print_table(console, table, wide)
             for line in why:
                 console.print(Text(line, style="magenta"))
         console.print()
