@@ -11,10 +11,12 @@ script ran): a random walk ending at the recorded mark with open interest that
 builds on trends and unwinds on sharp moves.
 
 The history must agree with the positions: a live position's liquidation price
-was never touched before the snapshot, or the position would not exist.  So the
-walk is folded (reflected) inside the band between the longs' highest and the
-shorts' lowest liquidation price of the symbol (computed and venue-reported,
-whichever is nearer), and wicks stop short of it.  Funding covers two weeks so
+was never touched before the snapshot, or the position would not exist, and its
+resting stop never triggered, or it would have closed the position.  So the
+walk's excursions from the recorded mark are squashed (tanh) inside the band
+between the longs' highest and the shorts' lowest such price of the symbol
+(computed liquidation, venue-reported liquidation, stop trigger), and wicks stop
+short of it.  Funding covers two weeks so
 its z-score has a baseline (riskguard.risk.crowding needs 30 settlements).
 
 Run from the repository root:  python scripts/make_paper_snapshot.py
@@ -53,11 +55,14 @@ Bounds = tuple[float, float]
 """(lowest, highest) price the history may reach: beyond it a live position would have been liquidated."""
 
 
-def _fold(path: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """Reflect a log-price path into [lo, hi]; points already inside are unchanged (so the last close stays)."""
-    width = hi - lo
-    z = np.mod(path - lo, 2 * width)
-    return lo + np.where(z <= width, z, 2 * width - z)
+def _squash(path: np.ndarray, centre: float, floor: float, ceiling: float) -> np.ndarray:
+    """Compress a log-price path's excursions from ``centre`` into (floor, ceiling) with tanh: small moves stay
+    almost as they were, large ones approach the bound without reaching it, and the centre (the last close,
+    at the recorded mark) does not move."""
+    d = path - centre
+    up, down = ceiling - centre, centre - floor
+    d = np.where(d > 0, up * np.tanh(d / up), d) if math.isfinite(up) else d
+    return centre + (np.where(d < 0, -down * np.tanh(-d / down), d) if math.isfinite(down) else d)
 
 
 def _history(rng: np.random.Generator, symbol: str, mark: float, oi_now: float, sigma: float, now: int,
@@ -67,10 +72,9 @@ def _history(rng: np.random.Generator, symbol: str, mark: float, oi_now: float, 
     path = np.log(mark) + np.concatenate([[0.0], np.cumsum(steps)]) - np.sum(steps)
     lo, hi = bounds
     gap_lo, gap_hi = (min(0.002, 0.25 * abs(math.log(mark / b))) if 0 < b < math.inf else 0.0 for b in bounds)
-    if lo > 0 or hi < math.inf:  # closes stay a gap inside the band, wicks half a gap
-        floor = math.log(lo) + gap_lo if lo > 0 else path.min() - 1
-        ceiling = math.log(hi) - gap_hi if hi < math.inf else path.max() + 1
-        path = _fold(path, floor, ceiling)
+    floor = math.log(lo) + gap_lo if lo > 0 else -math.inf  # closes stay a gap inside the band, wicks half a gap
+    ceiling = math.log(hi) - gap_hi if hi < math.inf else math.inf
+    path = _squash(path, math.log(mark), floor, ceiling)
     opens, closes = np.exp(path[:-1]), np.exp(path[1:])
     wick = np.abs(rng.normal(0, sigma * 0.6, size=(2, BARS)))
     highs = np.minimum(np.maximum(opens, closes) * (1 + wick[0]), hi * math.exp(-gap_hi / 2))
@@ -126,13 +130,15 @@ async def _record(venue: str) -> SnapshotDoc:
 
 
 def liquidation_bounds(path: Path) -> dict[tuple[str, str], Bounds]:
-    """Per (venue, symbol), the price band no candle may leave: each live long's liquidation price below,
-    each short's above, the computed and the venue-reported one, whichever is nearer to mark."""
+    """Per (venue, symbol), the price band no candle may leave: each live long's liquidation price and stops
+    below, each short's above (computed and venue-reported liquidation price, whichever is nearer to mark)."""
     bounds: dict[tuple[str, str], Bounds] = {}
-    for account in check_snapshot(path, None).accounts:
-        for v in account.positions:
+    result = check_snapshot(path, None)
+    for account in result.accounts:
+        for v, signals in zip(account.positions, result.signals[account.name], strict=True):
             p = v.risk
             prices = [x for x in (p.liquidation_price, p.venue_liquidation_price) if x is not None]
+            prices += [c.order.trigger_price for c in signals.stops or () if c.order.trigger_price is not None]
             if not prices:
                 continue
             lo, hi = bounds.get((account.venue, p.symbol), (0.0, math.inf))

@@ -44,8 +44,8 @@ def test_check_when_paper_config_then_every_position_has_its_reduce_only_stop(ru
     assert got == {
         ("paper-binance", "BTC/USDT:USDT"): [("sell", 86_700.0, 1.2, True, True, False)],
         ("paper-binance", "ETH/USDT:USDT"): [("sell", 2_700.0, 40.0, True, False, False)],
-        ("paper-bybit", "SOL/USDT:USDT"): [("buy", 191.2, 800.0, True, False, False)],
-        ("paper-hyperliquid", "ETH/USDC:USDC"): [("sell", 2_860.0, 12.0, True, False, False)],
+        ("paper-bybit", "SOL/USDT:USDT"): [("buy", 191.2, 800.0, True, True, False)],
+        ("paper-hyperliquid", "ETH/USDC:USDC"): [("sell", 2_860.0, 12.0, True, True, False)],
     }
 
 
@@ -63,24 +63,24 @@ def test_check_when_paper_config_then_ccxt_pandas_and_matplotlib_are_never_impor
 
 
 def history_breaches(path: Path) -> list[str]:
-    """Candles before the snapshot that reach a live position's liquidation price (computed or venue's)."""
+    """Candles before the snapshot that reach a live position's liquidation price (computed or venue's) or the
+    trigger of its resting stop: either would have closed the position before it was recorded."""
     doc = json.loads(path.read_text())
+    result = check_snapshot(path, None)
     out = []
-    for account in check_snapshot(path, None).accounts:
+    for account in result.accounts:
         candles = doc["venues"][account.venue]["ohlcv"]
-        for v in account.positions:
+        for v, signals in zip(account.positions, result.signals[account.name], strict=True):
             p = v.risk
-            prices = [x for x in (p.liquidation_price, p.venue_liquidation_price) if x is not None]
+            prices = {f"liquidation {x}": x for x in (p.liquidation_price, p.venue_liquidation_price) if x is not None}
+            prices |= {f"stop {c.order.trigger_price}": c.order.trigger_price for c in signals.stops or ()}
             rows = [r for r in candles[p.symbol]["rows"] if r[0] < doc["taken_at"]]
             assert prices and rows, (account.name, p.symbol)
-            if p.side == "long":
-                worst, bound = min(r[3] for r in rows), max(prices)
-                if worst <= bound:
-                    out.append(f"{account.name} {p.symbol} long: low {worst} at or below liquidation {bound}")
-            else:
-                worst, bound = max(r[2] for r in rows), min(prices)
-                if worst >= bound:
-                    out.append(f"{account.name} {p.symbol} short: high {worst} at or above liquidation {bound}")
+            for what, price in prices.items():
+                if p.side == "long" and (low := min(r[3] for r in rows)) <= price:
+                    out.append(f"{account.name} {p.symbol} long: low {low} at or below {what}")
+                if p.side == "short" and (high := max(r[2] for r in rows)) >= price:
+                    out.append(f"{account.name} {p.symbol} short: high {high} at or above {what}")
     return out
 
 
@@ -92,11 +92,22 @@ def test_paper_history_when_bundled_then_no_candle_reaches_a_live_position_liqui
 def test_paper_history_check_when_a_candle_wicks_through_the_short_liquidation_then_named(tmp_path):
     doc = json.loads(bundled_snapshot("paper").read_text())
     rows = doc["venues"]["bybit"]["ohlcv"]["SOL/USDT:USDT"]["rows"]
-    rows[100][2] = 192.6  # SOL short liquidates at 192.53 (venue), 192.528 computed
+    rows[100][2] = 192.6  # SOL short: stop at 191.2, liquidation at 192.53 (venue), 192.528 computed
     path = tmp_path / "paper.json"
     path.write_text(json.dumps(doc))
-    (breach,) = history_breaches(path)
-    assert breach.startswith("bybit-isolated SOL/USDT:USDT short: high 192.6 at or above liquidation 192.5277")
+    computed, venue, stop = history_breaches(path)
+    assert stop == "bybit-isolated SOL/USDT:USDT short: high 192.6 at or above stop 191.2"
+    assert computed.startswith("bybit-isolated SOL/USDT:USDT short: high 192.6 at or above liquidation 192.5277")
+    assert venue == "bybit-isolated SOL/USDT:USDT short: high 192.6 at or above liquidation 192.53"
+
+
+def test_paper_history_check_when_a_candle_only_touches_the_long_stop_then_named(tmp_path):
+    doc = json.loads(bundled_snapshot("paper").read_text())
+    rows = doc["venues"]["binanceusdm"]["ohlcv"]["BTC/USDT:USDT"]["rows"]
+    rows[5][3] = 86_700.0  # the BTC long's stop; its liquidation price is 73,571
+    path = tmp_path / "paper.json"
+    path.write_text(json.dumps(doc))
+    assert history_breaches(path) == ["binance-cross BTC/USDT:USDT long: low 86700.0 at or below stop 86700.0"]
 
 
 def test_paper_check_when_cross_account_then_uniform_move_below_each_position_buffer(run):
