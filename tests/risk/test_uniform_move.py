@@ -146,6 +146,10 @@ def test_uniform_move_when_single_cross_position_then_equals_its_own_buffer():
              wallet=3_000, table=[0, 1]),
         dict(inverse=[0, 1], side=[-1, 1], qty=[0.5, 20_000], entry=[30_000, 31_000], mark=[30_000, 31_000],
              wallet=3_000, table=[0, 1]),
+        # a rise first loses on the inverse short, then gains on the linear long: the pool dips below
+        # maintenance between two roots of one stretch, and the first one is the move
+        dict(inverse=[0, 1], side=[1, -1], qty=[0.5, 1e9], entry=[30_000, 31_000], mark=[30_000, 31_000],
+             wallet=3_000, table=[0, 0]),
     ],
 )
 def test_uniform_move_when_pool_spans_tiers_then_matches_bisection_on_the_trigger(case):
