@@ -82,9 +82,12 @@ def crowding_entry(c: SymbolCrowding | None) -> dict[str, Any]:
 
 
 def uniform_move_entry(m: UniformMove | None) -> dict[str, Any]:
-    """+inf (no move that way liquidates) is null with status "ok"; unknown is null with status "unknown"."""
-    if m is None:
-        return {"status": "unknown", "reason": "not computed", "down_pct": None, "up_pct": None,
+    """+inf (no move that way liquidates) is null with status "ok"; unknown is null with status "unknown".
+
+    A pool with no move that liquidates it either way says ``NO_LIQUIDATION_PRICE``, a balance without cross
+    positions ``NO_POSITIONS``."""
+    if m is None:  # a cross balance without cross positions: nothing to liquidate
+        return {"status": "ok", "reason": "NO_POSITIONS", "down_pct": None, "up_pct": None,
                 "binding_pct": None, "binding_direction": None}
     if not m.known:
         return {"status": "unknown", "reason": m.reason, "down_pct": None, "up_pct": None,

@@ -103,3 +103,18 @@ def test_check_json_when_paper_accounts_then_crowding_and_uniform_move_documente
     assert cross["uniform_move"]["down_pct"] == pytest.approx(position["buffer_pct"], rel=1e-12)  # one position
     bybit = next(a for a in doc["accounts"] if a["name"] == "bybit-isolated")
     assert bybit["cross"] == []  # isolated only: no pool, no uniform move
+
+
+def test_check_json_when_cross_balance_without_positions_then_uniform_move_ok_with_reason(tmp_path):
+    from riskguard.report.check_json import check_document
+
+    doc = json.loads(bundled_snapshot("paper").read_text())
+    hl = next(a for a in doc["accounts"] if a["name"] == "hyperliquid-cross")
+    doc["accounts"] = [{**hl, "positions": [], "open_orders": []}]
+    path = tmp_path / "flat.json"
+    path.write_text(json.dumps(doc))
+    (account,) = check_document(check_snapshot(path, None))["accounts"]
+    (cross,) = account["cross"]
+    assert cross["uniform_move"] == {"status": "ok", "reason": "NO_POSITIONS", "down_pct": None, "up_pct": None,
+                                     "binding_pct": None, "binding_direction": None}
+    assert account["status"] == "ok"
