@@ -75,7 +75,7 @@ def main() -> None:
     ctx = StrategyContext.build(account, venue, signals=signals)
     pool = ctx.risk.cross[0]
     worst = sorted(p.buffer_pct for p in ctx.risk.positions if p.buffer_pct is not None)
-    print(f"one cross account, {N} positions: pool buffer {pool.buffer_pct:.2f}%, worst position buffer "
+    print(f"one cross account, {N} positions: pool buffer {pool.headroom_pct:.2f}%, worst position buffer "
           f"{worst[0]:.2f}%, 5th worst {worst[4]:.2f}%")
     cases = {
         "evaluate_account only": lambda: StrategyContext.build(account, venue, signals=signals),
@@ -87,7 +87,7 @@ def main() -> None:
             [ReduceSize({"target": "buffer_pct", "value": worst[4] + 0.01})]),
         "close_worst_first (pool +1 pt)": lambda: make_plan(
             StrategyContext.build(account, venue, signals=signals),
-            [CloseWorstFirst({"target": "buffer_pct", "value": pool.buffer_pct + 1})]),
+            [CloseWorstFirst({"target": "buffer_pct", "value": pool.headroom_pct + 1})]),
         "staggered_stops (50 ladders)": lambda: make_plan(
             StrategyContext.build(account, venue, signals=signals), [StaggeredStops()]),
     }

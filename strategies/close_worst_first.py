@@ -52,7 +52,7 @@ class CloseWorstFirst(Strategy):
         if pool is None:
             return math.inf  # nothing left in the pool: nothing to liquidate
         if self.params.target is PoolTarget.BUFFER_PCT:
-            return pool.buffer_pct - self.params.value
+            return pool.headroom_pct - self.params.value
         return self.params.value - pool.effective_leverage
 
     def propose(self, ctx: StrategyContext) -> Proposal:

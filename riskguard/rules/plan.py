@@ -133,6 +133,7 @@ class PoolOutcome:
     maintenance_margin: float
     margin_ratio: float
     buffer_pct: float
+    """Margin headroom (1 − margin ratio)·100: ``CrossSummary.headroom_pct``, the share of equity above MM."""
     effective_leverage: float
 
 
@@ -152,7 +153,7 @@ class Outcome:
                 for p in risk.positions
             ),
             tuple(
-                PoolOutcome(c.asset, c.equity, c.maintenance_margin, c.margin_ratio, c.buffer_pct,
+                PoolOutcome(c.asset, c.equity, c.maintenance_margin, c.margin_ratio, c.headroom_pct,
                             c.effective_leverage)
                 for c in risk.cross
             ),
