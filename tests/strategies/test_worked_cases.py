@@ -12,7 +12,7 @@ import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
 from riskguard.errors import ConfigError
-from riskguard.model import MarginTier, Order, OrderSide, Side
+from riskguard.model import ContractKind, MarginTier, Order, OrderSide, Side
 from riskguard.risk.bands import Band
 from riskguard.risk.volatility import RealizedVolatility
 from riskguard.risk.whatif import Reduce, evaluate_after
@@ -86,6 +86,21 @@ def test_reduce_size_when_sigma_target_then_liquidation_price_moves_that_many_si
     plan = make_plan(ctx, [ReduceSize({"target": "sigma_buffer", "value": 6})])
     assert expected == 0.225 and [o.amount for o in plan.orders] == [expected]
     assert plan.after.positions[0].liquidation_price <= p_star < plan.before.positions[0].liquidation_price
+
+
+def test_reduce_size_when_inverse_coin_margined_then_cut_in_whole_contracts():
+    # COIN-M: 100 contracts of 100 USD long at 50 000, 0.1 BTC cross, mmr 0.5%, taker 0.05%.  Face F = 100q.
+    # Equity at P: W + F(1/50 000 − 1/P) = 0.005·F/P → LP = 1.005F/(W + F/50 000): now 10 050/0.3 = 33 500.
+    # Cut a contracts: W = 0.1 − 0.0005·100a/50 000 = 0.1 − 1e-6·a.  LP ≤ 30 000 (40% buffer):
+    # 1.005F ≤ 30 000W + 0.6F → 40.5q ≤ 3 000 − 0.03a = 2 997 + 0.03q → q ≤ 2 997/40.47 = 74.05 → a = 26.
+    inv = market("BTC/USD:BTC", 0.005, venue="binancecoinm", step=1.0, kind=ContractKind.INVERSE,
+                 contract_size=100.0, settle="BTC")
+    acct = account(position(inv.symbol, 100, 50_000), wallet=0.1, asset="BTC", venue="binancecoinm", taker=0.0005)
+    ctx = StrategyContext.build(acct, venue_of(inv))
+    assert ctx.risk.positions[0].liquidation_price == pytest.approx(33_500, rel=1e-12)
+    plan = make_plan(ctx, [ReduceSize({"target": "buffer_pct", "value": 40})])
+    assert [o.amount for o in plan.orders] == [26]
+    assert plan.after.positions[0].liquidation_price <= 30_000
 
 
 def test_reduce_size_when_sigma_target_without_volatility_then_input_missing_and_no_order():
@@ -209,6 +224,18 @@ def test_staggered_stops_when_no_stops_then_graded_ladder_clear_of_liquidation()
     assert [o.amount for o in plan.orders] == amounts
     assert all(o.side == "sell" and o.reduce_only for o in plan.orders)
     assert plan.after == plan.before  # stops rest: nothing is filled now
+
+
+def test_staggered_stops_when_short_then_buy_stops_above_mark_rounded_down_toward_it():
+    # Short 1 BTC at 50 000, wallet 10 000: 10 000 + (50 000 − P) = 0.004·P → LP 60 000/1.004.  Buying 1 lifts
+    # the best ask 50 025: 5 bp, ×2 = 0.1%.  last = LP·(1 − 0.005)/(1 + 0.001); levels rounded down to 0.1.
+    acct = account(position(BTC.symbol, 1.0, 50_000, side=Side.SHORT), open_orders=())
+    ctx = StrategyContext.build(acct, VENUE, signals={BTC.symbol: MarketSignals(book=flat_book(50_000))})
+    last = 60_000 / 1.004 * 0.995 / 1.001
+    triggers = [math.floor((50_000 + (last - 50_000) * f) * 10 + 1e-9) / 10 for f in (0.5, 0.75, 1.0)]
+    plan = make_plan(ctx, [StaggeredStops()])
+    assert [(o.side, o.amount) for o in plan.orders] == [("buy", 0.166), ("buy", 0.333), ("buy", 0.501)]
+    assert [o.trigger_price for o in plan.orders] == pytest.approx(triggers, abs=1e-9)
 
 
 def test_staggered_stops_when_level_inside_a_band_then_moved_ahead_of_it():
