@@ -126,3 +126,15 @@ def test_plan_when_taker_fee_unknown_then_assumed_rate_used_and_said():
     plan = make_plan(ctx, [ReduceSize({"target": "buffer_pct", "value": 30})])
     assert plan.notes[-1] == "taker fee unknown: 0.10% assumed for the figures after the plan"
     assert plan.after.cross[0].equity == pytest.approx(10_000 - 0.001 * plan.orders[0].amount * 50_000)
+
+
+def test_user_strategy_when_file_missing_then_config_error_says_where(tmp_path):
+    with pytest.raises(ConfigError, match=r"policy.yaml:3: strategy file '.*nope.py' does not exist"):
+        resolve_strategy(str(tmp_path / "nope.py"), where="policy.yaml:3")
+
+
+def test_user_strategy_when_file_fails_to_import_then_config_error_with_the_cause(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(ConfigError, match=r"cannot load strategy module .*broken\.py.*RuntimeError: boom"):
+        resolve_strategy(str(path))
