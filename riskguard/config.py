@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from riskguard.connectors.redact import remember_secret
 from riskguard.errors import ConfigError
 from riskguard.yaml_loader import load_yaml
 
@@ -134,6 +135,7 @@ class AccountSpec:
         value = os.environ.get(var)
         if not value:
             raise ConfigError(f"environment variable {var} (credentials.{field}) is not set", self.where)
+        remember_secret(value)
         return SecretStr(value)
 
 

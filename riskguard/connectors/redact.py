@@ -78,28 +78,32 @@ def _base64_cores(raw: bytes) -> set[str]:
     return cores
 
 
+def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    forms = {form for secret in secrets for form in spellings(secret)}
+    # Longest first, so a secret that contains another is masked whole.
+    ordered = sorted(forms, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+
+
+def _mask(secrets: re.Pattern[str] | None, value: str) -> str:
+    # Repeat until nothing matches: masking can join the text around a secret into a new occurrence.
+    while True:
+        masked = value if secrets is None else secrets.sub(MASK, value)
+        masked = _SIGNATURE_OBJECT.sub(rf"\g<1>{MASK}", masked)
+        masked = _SIGNATURE.sub(rf"\g<1>{MASK}", masked)
+        if masked == value:
+            return masked
+        value = masked
+
+
 class Redactor:
     """Masks the given secret values in every spelling listed in the module docstring, and request signatures."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        forms = {form for secret in secrets if len(secret) >= _MIN_SECRET_LEN for form in spellings(secret)}
-        # Longest first, so a secret that contains another is masked whole.
-        ordered = sorted(forms, key=len, reverse=True)
-        self._secrets = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+        self._secrets = _pattern(secret for secret in secrets if len(secret) >= _MIN_SECRET_LEN)
 
     def text(self, value: str) -> str:
-        # Repeat until nothing matches: masking can join the text around a secret into a new occurrence.
-        while True:
-            masked = self._once(value)
-            if masked == value:
-                return masked
-            value = masked
-
-    def _once(self, value: str) -> str:
-        if self._secrets is not None:
-            value = self._secrets.sub(MASK, value)
-        value = _SIGNATURE_OBJECT.sub(rf"\g<1>{MASK}", value)
-        return _SIGNATURE.sub(rf"\g<1>{MASK}", value)
+        return _mask(self._secrets, value)
 
     def payload(self, value: Any) -> Any:
         """The same JSON-like value with every string redacted (keys included) and signature fields masked.
@@ -130,6 +134,49 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self._walk(v) for v in value]
         return value
+
+
+_known: set[str] = set()
+_known_pattern: list[re.Pattern[str] | None] = []
+"""Every credential this process has resolved, for the paths that hold no ``Redactor`` of their own:
+the CLI's last-resort error message and the log record factory below."""
+
+
+def remember_secret(value: str) -> None:
+    """Called where a credential enters the process (``AccountSpec.secret``), so no later text can show it."""
+    if len(value) >= _MIN_SECRET_LEN and value not in _known:
+        _known.add(value)
+        _known_pattern.clear()
+
+
+def redact_known(text: str) -> str:
+    """``text`` with every credential this process has resolved masked, and signatures."""
+    if not _known_pattern:
+        _known_pattern.append(_pattern(_known))
+    return _mask(_known_pattern[0], text)
+
+
+def install_log_redaction() -> None:
+    """Redact every log record created from now on, whichever library logs it (ccxt, aiohttp, asyncio).
+
+    A record factory rather than a handler filter: it covers handlers
+    configured later and Python's last-resort stderr handler alike.
+    """
+    make = logging.getLogRecordFactory()
+    if getattr(make, "redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: leave it for logging's own error report
+            return record
+        record.msg, record.args = redact_known(message), None
+        return record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
 def _is_signature_key(key: object) -> bool:

@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 
 import riskguard.sim.server as sim_server
+from riskguard.connectors.redact import remember_secret
 from riskguard.rules.codes import ExitCode
 from riskguard.sim.venues import get_dialect
 from riskguard.sim.venues.hyperliquid import wallet_of
@@ -115,3 +116,30 @@ def test_echoed_request_leaks_no_secret_anywhere(run, start_sim, venue, tmp_path
     }
     for where, text in outputs.items():
         assert _leaks(secrets + signatures, text) == [], where
+
+
+def test_last_resort_error_and_debug_traceback_are_redacted(run, monkeypatch):
+    """An exception nobody expected, carrying a resolved credential (say, a venue body in a TypeError)."""
+    secret = 'RGlast"resort\\Key 42'
+    remember_secret(secret)
+
+    def boom(*_args, **_kwargs):
+        raise TypeError(f"cannot parse {json.dumps({'echo': secret})} or {quote(secret)}")
+
+    monkeypatch.setattr("riskguard.check.check_config", boom)
+    config = str(Path(__file__).parents[2] / "config.example.yaml")
+    plain = run("check", "--config", config)
+    monkeypatch.setenv("RISKGUARD_DEBUG", "1")
+    debug = run("check", "--config", config)
+    assert plain.code == debug.code == ExitCode.UNKNOWN
+    assert "unexpected TypeError: cannot parse" in plain.err and "Traceback" in debug.err
+    assert _leaks([secret], plain.out + plain.err + debug.out + debug.err) == []
+
+
+def test_every_log_record_is_redacted_once_the_cli_ran(run, caplog):
+    secret = "RGlog-Secret/with+plus%"
+    remember_secret(secret)
+    run("--version")  # main() installs the record factory
+    caplog.set_level(logging.INFO)
+    logging.getLogger("aiohttp.client").warning("sent %s and %s", quote_plus(secret), {"k": secret})
+    assert "sent" in caplog.text and _leaks([secret], caplog.text) == []
