@@ -147,7 +147,7 @@ def test_every_command_when_input_file_is_hostile_then_exit_3_naming_the_file(ru
         ("binary", "is not UTF-8 text (byte 0x89 at offset 0)"),
         ("directory", "cannot read"),
         ("huge", "larger than the"),
-        ("nested", "nested deeper than"),
+        ("nested", "nested too deeply"),
         ("not-a-mapping", ""),
     ],
 )
