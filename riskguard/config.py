@@ -15,20 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
 from riskguard.connectors.redact import remember_secret
 from riskguard.errors import ConfigError
+from riskguard.strict_model import StrictModel
 from riskguard.yaml_loader import load_yaml
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 BUNDLED_PREFIX = "bundled:"
 
 
-class _Strict(BaseModel):
-    """Unknown keys are typos that would silently drop a limit; NaN/inf would make every comparison false."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+class _Strict(StrictModel):
+    """Extra keys, lax number/flag conversions and NaN/inf are errors (see riskguard/strict_model.py)."""
 
 
 class Policy(_Strict):

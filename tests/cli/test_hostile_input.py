@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import typer
 import typer.models
+from docs_factory import binance_cross_doc
 
 from riskguard.cli import app
 from riskguard.input_files import MAX_CONFIG_BYTES, MAX_SNAPSHOT_BYTES
@@ -193,7 +194,14 @@ ACCOUNT = "accounts:\n  a:\n    snapshot: bundled:paper\n    snapshot_account: b
         ("policy:\n  max_data_age_s: 1:30\n" + ACCOUNT, ":2", "ambiguous number '1:30'"),
         ("policy:\n  max_data_age_s: 0x10\n" + ACCOUNT, ":2", "ambiguous number '0x10'"),
         ("policy:\n  max_effective_leverage: '20x'\n" + ACCOUNT, ":2 (policy.max_effective_leverage)",
-         "valid number"),
+         "must be a number, not text '20x'"),
+        ("policy:\n  max_effective_leverage: '1_200'\n" + ACCOUNT, ":2 (policy.max_effective_leverage)",
+         "must be a number, not text '1_200'"),
+        ("policy:\n  max_data_age_s: true\n" + ACCOUNT, ":2 (policy.max_data_age_s)", "must be a number, not true"),
+        (ACCOUNT + "    policy: {max_effective_leverage: '3'}\n", ":5 (accounts.a.policy.max_effective_leverage)",
+         "must be a number, not text '3'"),
+        (ACCOUNT + "    execute: 'yes'\n", ":5 (accounts.a.execute)", "must be true or false, not text 'yes'"),
+        (ACCOUNT + "    sandbox: 1\n", ":5 (accounts.a.sandbox)", "must be true or false, not 1"),
         ("policy:\n  max_effective_leverage: 50\n" + ACCOUNT + "policy:\n  max_effective_leverage: 3\n", ":7",
          "duplicate key 'policy' (policy): first at line 1, again at line 7"),
         (ACCOUNT + "  a:\n    venue: okx\n", ":5", "duplicate key 'a' (accounts.a): first at line 2, again at line 5"),
@@ -213,6 +221,25 @@ def test_check_when_config_value_is_hostile_then_file_line_and_path(run, write, 
 def test_check_when_snapshot_number_is_not_finite_then_error(run, write, bad):
     path = write("s.json", '{"format": "riskguard.snapshot", "version": 1, "taken_at": ' + bad + "}")
     _assert_clean_failure(run("check", "--snapshot", str(path)), str(path), "invalid JSON")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        (("taken_at",), True, "taken_at: must be a number, not true"),
+        (("taken_at",), "1796104679831", "taken_at: must be a number, not text '1796104679831'"),
+        (("accounts", 0, "settings", "hedge_mode"), "false", "hedge_mode: must be true or false, not text 'false'"),
+        (("venues", "binanceusdm", "ohlcv"), {"BTC/USDT:USDT": {"timeframe": "1h", "rows": [[1, "6e4", 1, 1, 1, 0]]}},
+         "ohlcv.BTC/USDT:USDT.rows: must be a number, not text '6e4'"),
+    ],
+)
+def test_check_when_snapshot_envelope_number_or_flag_is_text_then_error(run, write, field, value, needle):
+    doc = binance_cross_doc()
+    node = doc
+    for key in field[:-1]:
+        node = node.setdefault(key, {}) if isinstance(key, str) else node[key]
+    node[field[-1]] = value
+    _assert_clean_failure(run("check", "--snapshot", str(write("s.json", doc))), needle)
 
 
 @pytest.mark.parametrize("port", ["99999", "-1", "65536"])
