@@ -68,7 +68,27 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _strict_numbers_and_flags(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if field is not None:
-            _check(field.annotation, value)
+        annotation = _checked_fields(cls).get(info.field_name or "")
+        if annotation is not None:
+            _check(annotation, value)
         return value
+
+
+_CHECKED: dict[type, dict[str, Any]] = {}
+
+
+def _checked_fields(cls: type[BaseModel]) -> dict[str, Any]:
+    """Field name → annotation, for the fields that hold numbers or flags somewhere (computed once per model:
+    a config with thousands of accounts validates each field thousands of times)."""
+    fields = _CHECKED.get(cls)
+    if fields is None:
+        fields = _CHECKED[cls] = {
+            name: field.annotation for name, field in cls.model_fields.items() if _mentions(field.annotation)
+        }
+    return fields
+
+
+def _mentions(annotation: Any) -> bool:
+    if annotation in (*_NUMBER, bool):
+        return True
+    return any(_mentions(arg) for arg in typing.get_args(annotation) if arg is not Ellipsis)
