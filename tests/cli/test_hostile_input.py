@@ -27,6 +27,7 @@ from docs_factory import binance_cross_doc
 from riskguard.cli import app
 from riskguard.input_files import MAX_CONFIG_BYTES, MAX_SNAPSHOT_BYTES
 from riskguard.rules.codes import ExitCode
+from riskguard.sim.server import build_app
 from tests.cli.live_sim import live_config
 
 ROOT = Path(__file__).parents[2]
@@ -269,6 +270,21 @@ def test_sim_when_scenario_is_broken_then_file_line_and_path(run, write, name, t
     r = run("sim", "--venue", "binanceusdm", "--scenario", str(path))
     _assert_clean_failure(r, f"{path}{where}", needle)
     assert "the emulator was started" not in r.err
+
+
+def test_sim_when_scenario_is_refused_by_the_exchange_then_names_the_file(run, write, monkeypatch):
+    """Valid YAML and schema, but the exchange refuses it (a position in a market the venue does not list)."""
+
+    async def build_only(venue, host="127.0.0.1", port=0, scenario=None, **_kwargs):
+        build_app(venue, scenario)  # where the exchange refuses a scenario, before any socket is opened
+        raise RuntimeError("the emulator was started")
+
+    monkeypatch.setattr("riskguard.sim.server.serve", build_only)
+    path = write("s.yaml", "accounts:\n  - {api_key: k, secret: s, balances: {USDT: 1000},\n"
+                           "     positions: [{symbol: NOPE, size: 1, entry: 100, leverage: 5}]}\n")
+    r = run("sim", "--venue", "binanceusdm", "--scenario", str(path))
+    _assert_clean_failure(r, f"{path}: the scenario is refused", "NOPE")
+    assert "unexpected" not in r.err and "the emulator was started" not in r.err
 
 
 def test_bands_when_plot_folder_missing_then_names_folder(run, tmp_path):
