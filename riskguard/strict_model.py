@@ -43,13 +43,12 @@ def _check(annotation: Any, value: Any) -> None:
             for item in value:
                 _check(args[0], item)
     elif origin is dict and isinstance(value, dict):
-        args = typing.get_args(annotation)
-        if len(args) == 2:
+        key_and_value = typing.get_args(annotation)
+        if len(key_and_value) == 2:
             for item in value.values():
-                _check(args[1], item)
-    elif annotation in _NUMBER and (isinstance(value, bool) or not isinstance(value, _NUMBER)):
-        if isinstance(value, bool | str):
-            raise ValueError(f"must be a number, not {_shown(value)}")
+                _check(key_and_value[1], item)
+    elif annotation in _NUMBER and isinstance(value, bool | str):
+        raise ValueError(f"must be a number, not {_shown(value)}")
     elif annotation is bool and not isinstance(value, bool):
         raise ValueError(f"must be true or false, not {_shown(value)}")
 
