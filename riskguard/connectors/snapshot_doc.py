@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import Field, ValidationError
 
@@ -20,8 +20,8 @@ from riskguard.errors import SnapshotError
 from riskguard.input_files import MAX_SNAPSHOT_BYTES, loads_json, read_text
 from riskguard.strict_model import StrictModel
 
-FORMAT = "riskguard.snapshot"
-VERSION = 1
+FORMAT: Final = "riskguard.snapshot"
+VERSION: Final = 1
 
 Payload = dict[str, Any]
 
