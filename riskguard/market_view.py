@@ -40,12 +40,14 @@ from riskguard.risk.bands import BandsReport, Proximity, detect_bands, position_
 from riskguard.risk.cascade import Cascade, cascade_survival, simulate_cascade
 from riskguard.risk.exit_liquidity import ExitBuffer, ExitFill, exit_buffer, exit_fill
 from riskguard.risk.liqlevels import (
+    EstimatorConfig,
     LevelEstimate,
     LevelProfile,
     MarketDataShapeError,
     MarketHistory,
     VenueTerms,
     estimate_levels,
+    leverage_cap,
 )
 from riskguard.risk.stops import StopCheck, check_stops, position_stops
 from riskguard.risk.stress import StressAccount, StressResult, stress
@@ -64,6 +66,8 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800, "M": 2_
 OI_GAP_FACTOR = 2.0
 """An open-interest step longer than this many times its usual step is a hole, not a coarser feed:
 interpolating across it would invent the positions opened inside it."""
+FINE_STEP_SECONDS = 300
+"""The finest open-interest step Binance, Bybit and OKX publish; coarser data places band peaks less well."""
 
 
 def source_key(loaded: Loaded) -> str:
@@ -139,11 +143,16 @@ def market_history(series: MarketSeries) -> tuple[MarketHistory | None, str | No
             # The bar still forming: venues publish its open interest once it closes.
             candles, closes_at = candles[:-1], closes_at[:-1]
         oi = np.interp(closes_at, samples[:, 0], samples[:, 1], left=np.nan, right=np.nan)
-    funding = None
-    if series.funding:
-        rates = _sorted_rows(series.funding)
-        last = np.searchsorted(rates[:, 0], closes_at, side="right") - 1
-        funding = np.where(last >= 0, rates[np.maximum(last, 0), 1], np.nan)
+    funding = _held(series.funding, closes_at)
+    ratio = _held(series.long_short_ratio, closes_at)
+    buy = sell = None
+    if series.taker_volume:
+        # a taker-volume period starting at a bar's open is that bar's flow; other bars have none (NaN)
+        flows = _sorted_rows(series.taker_volume)
+        at = np.searchsorted(flows[:, 0], candles[:, 0])
+        hit = (at < len(flows)) & (flows[np.minimum(at, len(flows) - 1), 0] == candles[:, 0])
+        buy = np.where(hit, flows[np.minimum(at, len(flows) - 1), 1], np.nan)
+        sell = np.where(hit, flows[np.minimum(at, len(flows) - 1), 2], np.nan)
     try:
         history = MarketHistory(
             times=candles[:, 0].astype(np.int64),
@@ -153,10 +162,33 @@ def market_history(series: MarketSeries) -> tuple[MarketHistory | None, str | No
             volume=candles[:, 5],
             open_interest=oi,
             funding_rate=funding,
+            long_short_ratio=ratio,
+            taker_buy_volume=buy,
+            taker_sell_volume=sell,
         )
     except MarketDataShapeError as exc:
         return None, f"BAD_SHAPE: {exc}"
     return history, None
+
+
+def _held(rows: Sequence[Sequence[float]], at_ms: np.ndarray) -> np.ndarray | None:
+    """The last value published at or before each time (NaN before the first): funding, long/short ratio."""
+    if not rows:
+        return None
+    values = _sorted_rows(rows)
+    last = np.searchsorted(values[:, 0], at_ms, side="right") - 1
+    return np.where(last >= 0, values[np.maximum(last, 0), 1], np.nan)
+
+
+def data_granularity(series: MarketSeries) -> dict[str, float | bool | None]:
+    """Candle and open-interest steps in seconds, and whether they are coarser than 5 minutes (docs/bands.md)."""
+    oi_step = None
+    if len(series.open_interest) > 1:
+        oi_step = float(np.median(np.diff(_sorted_rows(series.open_interest)[:, 0]))) / 1000
+    bar = timeframe_seconds(series.timeframe)
+    steps = [s for s in (bar, oi_step) if s is not None]
+    return {"candle_seconds": bar, "open_interest_seconds": oi_step,
+            "coarse": bool(steps) and max(steps) > FINE_STEP_SECONDS}
 
 
 def _quote_tiers(market: Market, mark: float) -> tuple[MarginTier, ...]:
@@ -173,23 +205,28 @@ def estimate_symbol_bands(venue: VenueMarkets, symbol: str, taken_at_ms: int) ->
     mark = quote.mark_price if quote else None
     if mark is None:
         return _unknown_bands(symbol, None, "NO_MARK: the snapshot has no mark price for this symbol")
-    history, reason = market_history(venue.series.get(symbol, MarketSeries()))
+    series = venue.series.get(symbol, MarketSeries())
+    history, reason = market_history(series)
     if history is None:
         return _unknown_bands(symbol, mark, reason)
     market = venue.markets[symbol]
     taken = datetime.fromtimestamp(taken_at_ms / 1000, UTC).isoformat(timespec="minutes")
+    tiers = _quote_tiers(market, mark)
     terms = VenueTerms(
-        TierTable.from_tiers([_quote_tiers(market, mark)]),
+        TierTable.from_tiers([tiers]),
         market.inverse,
         market.contract_size,
         f"{venue.venue} leverage tiers for {symbol} in the snapshot taken {taken}",
+        max_leverage=leverage_cap(tiers, EstimatorConfig().representative_notional),
     )
     estimate = estimate_levels(history, terms)
+    granularity = data_granularity(series)
     if estimate.profile is None:
-        return BandsReport(symbol, mark, "unknown", estimate.reason, (), None, None, estimate)
+        return BandsReport(symbol, mark, "unknown", estimate.reason, (), None, None, estimate, granularity)
     live = LevelProfile(estimate.profile.price_edges, estimate.profile.long_notional,
                         estimate.profile.short_notional, mark)
-    return BandsReport(symbol, mark, "ok", None, detect_bands(live), estimate.assumptions, live, estimate)
+    return BandsReport(symbol, mark, "ok", None, detect_bands(live), estimate.assumptions, live, estimate,
+                       granularity)
 
 
 def _volatility(series: MarketSeries, candles: np.ndarray) -> RealizedVolatility:

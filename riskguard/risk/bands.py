@@ -95,7 +95,8 @@ def detect_bands(profile: LevelProfile, config: BandConfig | None = None) -> tup
         if total <= 0:
             continue
         occupied = values > 0
-        hot = np.flatnonzero(values >= config.hot_factor * total / occupied.sum())
+        # a bin exactly at the threshold is hot whatever the rounding of the sums (1e-9 relative)
+        hot = np.flatnonzero(values >= config.hot_factor * total / occupied.sum() * (1 - 1e-9))
         if hot.size == 0:
             continue
         breaks = np.flatnonzero(np.diff(hot) > gap_bins + 1)
@@ -201,6 +202,17 @@ class BandsReport:
     """Current levels measured from the live mark: pass to ``position_proximity``."""
     estimate: LevelEstimate
     """The full estimate, including the time × price map for ``render_heatmap``."""
+    granularity: dict | None = None
+    """Candle and open-interest steps the estimate used, and whether they were coarse (docs/bands.md)."""
+
+    def side_split(self) -> dict | None:
+        """Long share of the open levels and of the window's new notional, with each source's evidence."""
+        sides, profile = self.estimate.sides, self.profile
+        if sides is None or profile is None:
+            return None
+        long_, short = float(profile.long_notional.sum()), float(profile.short_notional.sum())
+        share = None if long_ + short <= 0 else round(long_ / (long_ + short), 4)
+        return {"long_share": share, **sides.to_json()}
 
     def to_json(self) -> dict:
         return {
@@ -209,6 +221,8 @@ class BandsReport:
             "status": self.status,
             "reason": self.reason,
             "bands": [b.to_json() for b in self.bands],
+            "side_split": self.side_split(),
+            "data_granularity": self.granularity,
             "assumptions": None if self.assumptions is None else self.assumptions.to_json(),
         }
 
