@@ -296,6 +296,8 @@ class BandProximity:
     status: str
     reason: str | None
     proximity: Proximity | None
+    side_split: dict | None = None
+    """``BandsReport.side_split()``: long share of the levels and the evidence behind it (docs/bands.md)."""
 
 
 @dataclass(frozen=True)
@@ -318,9 +320,10 @@ def _band_proximity(
         return BandProximity("unknown", f"BANDS_UNKNOWN: {report.reason}", None)
     proximity = position_proximity(report.profile, report.bands, side=risk.side, liquidation_price=lp,
                                    stop_prices=stop_prices(stops))
+    split = report.side_split()
     if lp_reason is not None:
-        return BandProximity("unknown", lp_reason, proximity)
-    return BandProximity("ok", NO_LIQUIDATION_PRICE if lp is None else None, proximity)
+        return BandProximity("unknown", lp_reason, proximity, split)
+    return BandProximity("ok", NO_LIQUIDATION_PRICE if lp is None else None, proximity, split)
 
 
 def stop_prices(stops: Sequence[Order]) -> list[float]:

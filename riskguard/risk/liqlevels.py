@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -211,7 +211,7 @@ class EstimatorConfig:
     bin_width_pct: float = 0.1
     max_bins: int = 2_000
     max_time_columns: int = 720
-    attribution: AttributionConfig = AttributionConfig()
+    attribution: AttributionConfig = field(default_factory=AttributionConfig)
 
     def __post_init__(self) -> None:
         if len(self.leverages) == 0 or len(self.leverages) != len(self.weights):

@@ -53,7 +53,7 @@ class AttributionConfig:
         weights = (self.price_weight, self.taker_weight, self.ratio_weight, self.funding_weight)
         if any(not w >= 0 for w in weights) or self.ratio_window < 1 or not self.funding_scale > 0:
             raise ValueError("attribution weights must be >= 0, ratio_window >= 1 and funding_scale > 0")
-        if not (0 <= self.ratio_min_growth and self.max_vote > 0):
+        if not (self.ratio_min_growth >= 0 and self.max_vote > 0):
             raise ValueError("ratio_min_growth must be >= 0 and max_vote > 0")
 
 

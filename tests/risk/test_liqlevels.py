@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from market_simulator import binance_like_venue
 
+from riskguard.model.market import MarginTier
 from riskguard.risk.liqlevels import (
     EstimatorConfig,
     MarketDataShapeError,
@@ -14,7 +15,6 @@ from riskguard.risk.liqlevels import (
     leverage_cap,
     liquidation_ratios,
 )
-from riskguard.model.market import MarginTier
 from riskguard.risk.side_attribution import AttributionConfig, attribute_sides
 from riskguard.risk.solver import solve_liquidation
 from riskguard.risk.tiers import TierTable

@@ -83,8 +83,10 @@ def _series(vd: VenueData, symbol: str, path: str) -> MarketSeries:
         funding=tuple((r.num("timestamp"), r.num("fundingRate")) for r in funding),
         order_book=_book(Fields(book, f"{path}.order_books[{symbol!r}]")) if book else None,
         long_short_ratio=tuple((r.num("timestamp"), r.num("longShortRatio", positive=True)) for r in ratios),
-        taker_volume=tuple((r.num("timestamp"), r.num("buyVolume", nonnegative=True), r.num("sellVolume", nonnegative=True))
-            for r in taker),
+        taker_volume=tuple(
+            (r.num("timestamp"), r.num("buyVolume", nonnegative=True), r.num("sellVolume", nonnegative=True))
+            for r in taker
+        ),
     )
 
 
