@@ -199,7 +199,9 @@ def _quote_tiers(market: Market, mark: float) -> tuple[MarginTier, ...]:
     return tuple(MarginTier(t.floor * k, t.cap * k, t.mmr, t.cum * k, t.max_leverage) for t in market.tiers)
 
 
-def estimate_symbol_bands(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> BandsReport:
+def estimate_symbol_bands(
+    venue: VenueMarkets, symbol: str, taken_at_ms: int, config: EstimatorConfig | None = None
+) -> BandsReport:
     """Crowded bands around the venue's live mark, with the venue's own tiers (docs/bands.md)."""
     quote = venue.quotes.get(symbol)
     mark = quote.mark_price if quote else None
@@ -217,9 +219,9 @@ def estimate_symbol_bands(venue: VenueMarkets, symbol: str, taken_at_ms: int) ->
         market.inverse,
         market.contract_size,
         f"{venue.venue} leverage tiers for {symbol} in the snapshot taken {taken}",
-        max_leverage=leverage_cap(tiers, EstimatorConfig().representative_notional),
+        max_leverage=leverage_cap(tiers, (config or EstimatorConfig()).representative_notional),
     )
-    estimate = estimate_levels(history, terms)
+    estimate = estimate_levels(history, terms, config)
     granularity = data_granularity(series)
     if estimate.profile is None:
         return BandsReport(symbol, mark, "unknown", estimate.reason, (), None, None, estimate, granularity)
@@ -238,7 +240,9 @@ def _volatility(series: MarketSeries, candles: np.ndarray) -> RealizedVolatility
     return realized_volatility(candles, bar)
 
 
-def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolView:
+def symbol_view(
+    venue: VenueMarkets, symbol: str, taken_at_ms: int, config: EstimatorConfig | None = None
+) -> SymbolView:
     market = venue.markets[symbol]
     series = venue.series.get(symbol, MarketSeries())
     quote = venue.quotes.get(symbol)
@@ -253,7 +257,7 @@ def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolVie
         symbol=symbol,
         market=market,
         mark_price=mark,
-        bands=estimate_symbol_bands(venue, symbol, taken_at_ms),
+        bands=estimate_symbol_bands(venue, symbol, taken_at_ms, config),
         volatility=_volatility(series, candles),
         book=series.order_book,
         bar_open_ms=candles[:, 0],
@@ -601,13 +605,13 @@ class SymbolBands:
         return all(p.stops is not None for p in self.positions)
 
 
-def public_bands(snapshot: Snapshot, symbol: str) -> SymbolBands:
+def public_bands(snapshot: Snapshot, symbol: str, config: EstimatorConfig | None = None) -> SymbolBands:
     """Bands for ``symbol`` from a venue's public market data: nobody's positions to mark."""
     (venue,) = snapshot.venues.values()
-    return SymbolBands(symbol_view(venue, symbol, snapshot.taken_at_ms), ())
+    return SymbolBands(symbol_view(venue, symbol, snapshot.taken_at_ms, config), ())
 
 
-def symbol_bands(loaded: Sequence[Loaded], symbol: str) -> SymbolBands:
+def symbol_bands(loaded: Sequence[Loaded], symbol: str, config: EstimatorConfig | None = None) -> SymbolBands:
     """Bands for ``symbol`` from the market data the selected accounts were read with.
 
     Raises ``InputError`` when an account could not be read, when no venue lists the symbol (naming
@@ -633,7 +637,7 @@ def symbol_bands(loaded: Sequence[Loaded], symbol: str) -> SymbolBands:
     (source, venue_name), first = next(iter(found.items()))
     assert first.snapshot is not None
     venue = first.snapshot.venues[venue_name]
-    view = symbol_view(venue, symbol, first.snapshot.taken_at_ms)
+    view = symbol_view(venue, symbol, first.snapshot.taken_at_ms, config)
     mine = []
     for item in loaded:
         assert item.snapshot is not None and item.account is not None

@@ -241,6 +241,29 @@ class EstimatorConfig:
         return replace(self, leverages=levs, weights=tuple(kept[lev] for lev in levs))
 
 
+def parse_leverage_prior(text: str) -> EstimatorConfig:
+    """``"5:15,10:25,20:25,25:15,50:12,100:8"`` (leverage:percent) → a config with that prior.
+
+    Percentages must sum to 100: a prior that silently renormalized would hide a typo.
+    """
+    pairs = []
+    for part in text.split(","):
+        lev, sep, pct = part.partition(":")
+        try:
+            pairs.append((float(lev), float(pct)))
+        except ValueError:
+            raise ValueError(f"leverage prior item {part.strip()!r} is not LEVERAGE:PERCENT, e.g. 20:25") from None
+        if not sep:
+            raise ValueError(f"leverage prior item {part.strip()!r} is not LEVERAGE:PERCENT, e.g. 20:25")
+    total = sum(p for _, p in pairs)
+    if not math.isclose(total, 100.0, abs_tol=1e-6):
+        raise ValueError(f"leverage prior percentages sum to {total:g}, need 100")
+    if len({lev for lev, _ in pairs}) != len(pairs):
+        raise ValueError("leverage prior lists a leverage twice")
+    pairs.sort()
+    return EstimatorConfig(leverages=tuple(lev for lev, _ in pairs), weights=tuple(p / 100 for _, p in pairs))
+
+
 def leverage_cap(tiers: Sequence[MarginTier], notional: float) -> float | None:
     """Max leverage the venue allows a position of ``notional`` (tiers in quote), None when not published."""
     for tier in tiers:

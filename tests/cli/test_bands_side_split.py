@@ -35,3 +35,19 @@ def test_check_when_bands_known_then_json_and_table_carry_the_side_split(run, wr
     table = run("check", "--snapshot", path).out
     assert ("BTC/USDT:USDT bands: est. 32% of liquidation levels long (by source: OI vs price 49%); "
             "funding 490 of 490 bars at the floor +0.0100% (no vote there)") in table
+
+
+def test_bands_when_leverage_prior_given_then_used_and_capped_at_the_venue_max(run, write) -> None:
+    doc = with_market(binance_cross_doc())
+    first = doc["venues"]["binanceusdm"]["leverage_tiers"][BTC][0]
+    first["info"]["initialLeverage"] = "20"  # this market now allows at most 20x for a first-bracket position
+    first["maxLeverage"] = 20
+    path = str(write("snap.json", doc))
+    out = run("bands", BTC, "--snapshot", path, "--format", "json").json()["assumptions"]
+    assert out["leverage_cap"] == 20 and out["leverages"] == [5, 10, 20]
+    assert out["weights"] == [0.15, 0.25, 0.6]  # 25x/50x/100x traders take the 20x cap
+    mine = run("bands", BTC, "--snapshot", path, "--leverage-prior", "10:50,5:50", "--format", "json").json()
+    assert mine["assumptions"]["leverages"] == [5, 10] and mine["assumptions"]["weights"] == [0.5, 0.5]
+    bad = run("bands", BTC, "--snapshot", path, "--leverage-prior", "5:20,10:30")
+    assert bad.code == ExitCode.UNKNOWN
+    assert "--leverage-prior: leverage prior percentages sum to 50, need 100" in bad.err
