@@ -110,79 +110,84 @@ def attribute_sides(
     funding_rate: np.ndarray | None = None,
     config: AttributionConfig | None = None,
 ) -> SideAttribution:
-    """Long share per bar from every source present; ``new_notional`` (≥ 0, per bar) weighs the summaries."""
+    """Long share per bar from every source present; ``new_notional`` (≥ 0, per bar) weighs the summaries.
+
+    Votes are only computed for bars with new notional (the others place nothing and keep 0.5).
+    """
     cfg = config or AttributionConfig()
     n = close.shape[0]
-    opened = new_notional > 0
-    votes: dict[str, np.ndarray] = {}  # per source: log-odds per bar, NaN where it has no value
+    at = np.flatnonzero(new_notional > 0)
+    weight = new_notional[at]
+    votes: dict[str, np.ndarray] = {}  # per source: log-odds per opened bar, NaN where it has no value
 
-    ret = np.diff(np.log(close), prepend=np.log(close[0]))
+    log_close = np.log(close)
+    ret = np.diff(log_close, prepend=log_close[0])
     scale = float(np.median(np.abs(ret[1:]))) if n > 1 else 0.0
     if scale > 0:
-        votes["OI vs price"] = cfg.price_weight * np.clip(ret / scale, -cfg.max_vote, cfg.max_vote)
+        votes["OI vs price"] = cfg.price_weight * np.clip(ret[at] / scale, -cfg.max_vote, cfg.max_vote)
 
     if taker_buy is not None and taker_sell is not None:
-        total = taker_buy + taker_sell
-        ok = np.isfinite(total) & (total > 0) & (taker_buy >= 0) & (taker_sell >= 0)
-        buy_share = taker_buy / np.where(ok, total, 1.0)
-        votes["taker flow"] = np.where(ok, cfg.taker_weight * _logit(buy_share), np.nan)
+        buy, sell = taker_buy[at], taker_sell[at]
+        total = buy + sell
+        ok = np.isfinite(total) & (total > 0) & (buy >= 0) & (sell >= 0)
+        votes["taker flow"] = np.where(ok, cfg.taker_weight * _logit(buy / np.where(ok, total, 1.0)), np.nan)
 
     if long_short_ratio is not None:
-        votes["long/short ratio"] = cfg.ratio_weight * _ratio_vote(long_short_ratio, oi_units, cfg)
+        votes["long/short ratio"] = cfg.ratio_weight * _ratio_vote(long_short_ratio, oi_units, at, cfg)
 
     funding_note = "not available"
     if funding_rate is not None:
-        ok = np.isfinite(funding_rate)
-        offset = np.clip((np.nan_to_num(funding_rate) - cfg.funding_floor) / cfg.funding_scale, -1, 1)
+        rate = funding_rate[at]
+        ok = np.isfinite(rate)
+        offset = np.clip((np.where(ok, rate, cfg.funding_floor) - cfg.funding_floor) / cfg.funding_scale, -1, 1)
         votes["funding"] = np.where(ok, cfg.funding_weight * offset, np.nan)
-        at_floor = ok & opened & np.isclose(funding_rate, cfg.funding_floor, rtol=0, atol=1e-9)
-        funding_note = (
-            f"{int(at_floor.sum())} of {int((ok & opened).sum())} bars at the floor "
-            f"{cfg.funding_floor * 100:+.4f}% (no vote there)"
-        )
+        at_floor = int((ok & (np.abs(rate - cfg.funding_floor) <= 1e-9)).sum())
+        floor = f"{cfg.funding_floor * 100:+.4f}%"
+        funding_note = f"{at_floor} of {int(ok.sum())} bars at the floor {floor} (no vote there)"
 
-    total_vote = np.zeros(n)
-    voted = np.zeros(n, dtype=bool)
+    total_vote = np.zeros(at.size)
+    voted = np.zeros(at.size, dtype=bool)
     evidence = []
     for source in SOURCES:
         vote = votes.get(source)
         if vote is None:
-            note = funding_note if source == "funding" else "not available"
-            if source == "OI vs price":
-                note = "price never moved"
+            note = {"funding": funding_note, "OI vs price": "price never moved"}.get(source, "not available")
             evidence.append(SourceEvidence(source, 0, None, note))
             continue
-        has = np.isfinite(vote) & opened
-        total_vote += np.where(has, vote, 0.0)
-        voted |= has & (vote != 0)
-        alone = _weighted_share(_sigmoid(np.where(has, vote, 0.0)), new_notional, has)
-        note = funding_note if source == "funding" else "voted"
-        evidence.append(SourceEvidence(source, int(has.sum()), alone, note))
-    share = _sigmoid(np.clip(total_vote, -cfg.max_vote, cfg.max_vote))
-    overall = _weighted_share(share, new_notional, opened)
+        has = np.isfinite(vote)
+        vote = np.where(has, vote, 0.0)
+        total_vote += vote
+        voted |= vote != 0
+        alone = _weighted_share(_sigmoid(vote), weight, has)
+        evidence.append(SourceEvidence(source, int(has.sum()), alone, funding_note if source == "funding" else "voted"))
+    share = np.full(n, 0.5)
+    share[at] = _sigmoid(np.clip(total_vote, -cfg.max_vote, cfg.max_vote))
+    overall = _weighted_share(share[at], weight, np.ones(at.size, dtype=bool))
     return SideAttribution(
         share=share,
         long_share=0.5 if overall is None else overall,
         evidence=tuple(evidence),
-        unvoted_bars=int((opened & ~voted).sum()),
+        unvoted_bars=int((~voted).sum()),
     )
 
 
-def _ratio_vote(ratio: np.ndarray, oi_units: np.ndarray, cfg: AttributionConfig) -> np.ndarray:
-    """Log-odds that the last ``ratio_window`` bars' new positions were long, from the change of q·OI."""
-    ok = np.isfinite(ratio) & (ratio > 0)
-    q = np.where(ok, ratio / (1.0 + np.where(ok, ratio, 1.0)), np.nan)
-    longs = q * oi_units
-    w = min(cfg.ratio_window, max(len(ratio) - 1, 1))
-    d_long = np.full(len(ratio), np.nan)
-    d_oi = np.full(len(ratio), np.nan)
-    d_long[w:] = longs[w:] - longs[:-w]
-    d_oi[w:] = oi_units[w:] - oi_units[:-w]
-    growing = np.isfinite(d_long) & (d_oi > cfg.ratio_min_growth * oi_units)
-    flow_share = np.where(growing, d_long / np.where(growing, d_oi, 1.0), np.nan)
+def _ratio_vote(ratio: np.ndarray, oi_units: np.ndarray, at: np.ndarray, cfg: AttributionConfig) -> np.ndarray:
+    """Log-odds that the last ``ratio_window`` bars' new positions were long, from the change of q·OI, at ``at``."""
+    w = cfg.ratio_window
+    back = at - w
+    has_past = back >= 0
+    before = np.maximum(back, 0)
+    r_now, r_then = ratio[at], ratio[before]
+    ok = has_past & np.isfinite(r_now) & np.isfinite(r_then) & (r_now > 0) & (r_then > 0)
+    longs_now = oi_units[at] * r_now / (1.0 + np.where(ok, r_now, 1.0))
+    longs_then = oi_units[before] * r_then / (1.0 + np.where(ok, r_then, 1.0))
+    d_oi = oi_units[at] - oi_units[before]
+    growing = ok & (d_oi > cfg.ratio_min_growth * oi_units[at])
+    flow_share = (longs_now - longs_then) / np.where(growing, d_oi, 1.0)
     return np.where(growing, _logit(flow_share), np.nan)
 
 
 def _weighted_share(share: np.ndarray, weight: np.ndarray, mask: np.ndarray) -> float | None:
-    total = float(weight[mask].sum())
-    return None if total <= 0 else round(float((share[mask] * weight[mask]).sum()) / total, 4)
+    w = np.where(mask, weight, 0.0)
+    total = float(w.sum())
+    return None if total <= 0 else round(float((share * w).sum()) / total, 4)
