@@ -186,3 +186,30 @@ def test_estimate_bands_when_frames_given_then_json_has_cli_shape():
     ).to_json()
     assert missing["status"] == "unknown" and missing["bands"] == [] and missing["assumptions"] is None
     assert missing["reason"] == "open-interest history missing: new positions cannot be attributed"
+
+
+def test_side_attribution_worked_example():
+    """docs/bands.md "Side attribution": the worked example, number by number."""
+    from riskguard.risk.side_attribution import attribute_sides
+
+    n = 61  # an hour of history before the bar, so the ratio window (60 bars) reaches back to OI 10,000
+    ret = np.where(np.arange(n) % 2 == 0, 0.001, -0.001)  # median |return| 0.10 %
+    ret[0], ret[-1] = 0.0, -0.001
+    close = 60_000 * np.exp(np.cumsum(ret))
+    oi = np.linspace(10_000, 10_090, n)
+    oi[-1] = 10_100
+    q = np.full(n, 0.52)
+    q[-1] = 0.519
+    new = np.zeros(n)
+    new[-1] = 10 * close[-1]  # only the example bar is placed
+    buy, sell = np.ones(n), np.ones(n)
+    buy[-1], sell[-1] = 45.0, 55.0
+    split = attribute_sides(close=close, oi_units=oi, new_notional=new, taker_buy=buy, taker_sell=sell,
+                            long_short_ratio=q / (1 - q), funding_rate=np.full(n, 0.0001))
+    votes = -0.6 + 0.5 * np.log(0.45 / 0.55) + np.log(0.419 / 0.581)
+    assert votes == pytest.approx(-1.027, abs=5e-4)
+    assert split.share[-1] == pytest.approx(1 / (1 + np.exp(1.027)), abs=5e-4)
+    assert round(split.share[-1] * 100, 1) == 26.4
+    alone = {e.source: e.long_share for e in split.evidence}
+    assert alone == {"OI vs price": round(1 / (1 + np.exp(0.6)), 4), "taker flow": round(1 / (1 + np.exp(0.10034)), 4),
+                     "long/short ratio": 0.419, "funding": 0.5}

@@ -47,3 +47,9 @@ async def test_taker_volume_when_fetched_through_ccxt_implicit_methods_then_buy_
         {"pair": "BTCUSD", "contractType": "ALL", "period": "1h", "limit": 2})
     assert len(rows) == 2 and {"takerBuyVol", "takerSellVol", "takerBuyVolValue"} <= set(rows[0])
     assert rows[0]["pair"] == "BTCUSD" and float(rows[0]["takerBuyVol"]) > 0
+
+
+def test_emulated_series_when_anchored_times_then_known_values() -> None:
+    # ratio = exp(0.22·sin(t / 7 periods)): 1 at t = 0, e^(0.22·sin 1) = 1.2034 seven periods later
+    assert long_short_ratio_history(HOUR_MS, 7 * HOUR_MS, 0, 8)[::7] == [(0, 1.0), (7 * HOUR_MS, 1.2034)]
+    assert long_short_ratio_history(HOUR_MS, 14 * HOUR_MS, None, 1) == [(14 * HOUR_MS, 1.2215)]
