@@ -33,16 +33,17 @@ def test_detect_bands_when_two_clusters_per_side_then_merged_ranked_and_signed()
     )
     # hot: >= 0.5 × mean per occupied bin (long 960/5 → 96, short 440/3 → 73.3); 95 and 98 are not hot
     bands = detect_bands(p, BandConfig(top_n=5, hot_factor=0.5, merge_gap_pct=0.0, min_share=0.05))
+    # peak: notional-weighted centre of the heaviest bin ± 2 bins inside the band: (92.5·100 + 93.5·300)/400
     assert bands == (
         Band("long", 99.0, 100.0, 500.0, -0.0, 99.5),
-        Band("long", 92.0, 94.0, 400.0, -6.0, 93.5),
-        Band("short", 105.0, 107.0, 400.0, 5.0, 105.5),
+        Band("long", 92.0, 94.0, 400.0, -6.0, 93.25),
+        Band("short", 105.0, 107.0, 400.0, 5.0, 106.0),
     )
     # a 5 % gap (5 bins) joins 92–94 and 99–100; the cold bins in between count toward the band
     merged = detect_bands(p, BandConfig(top_n=1, hot_factor=0.5, merge_gap_pct=5.0, min_share=0.05))
     assert merged == (
-        Band("long", 92.0, 100.0, 960.0, -0.0, 99.5),
-        Band("short", 105.0, 107.0, 400.0, 5.0, 105.5),
+        Band("long", 92.0, 100.0, 960.0, -0.0, pytest.approx((98.5 * 10 + 99.5 * 500) / 510)),
+        Band("short", 105.0, 107.0, 400.0, 5.0, 106.0),
     )
 
 
