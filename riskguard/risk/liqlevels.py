@@ -469,6 +469,7 @@ def estimate_levels(
     problem = data_problem(history)
     if problem is not None:
         return _unknown(problem)
+    assert history.open_interest is not None  # data_problem() returned the reason otherwise
     oi_units = history.open_interest * venue.contract_size
     d_oi = np.diff(oi_units, prepend=oi_units[0])
     opened = np.flatnonzero(d_oi > 0)

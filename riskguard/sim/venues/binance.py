@@ -388,7 +388,7 @@ class _Handlers:
         return {"symbol": instrument.symbol, **extra, "openInterest": _qty(instrument, instrument.open_interest),
                 "time": self.exchange.now_ms()}
 
-    def _statistics(self, params: dict[str, str]) -> tuple[Instrument, int, int, dict[str, str]]:
+    def _statistics(self, params: dict[str, str]) -> tuple[Instrument, int, int, dict[str, Any]]:
         """Instrument, period, limit and key fields of a /futures/data trading-statistics request."""
         if self.inverse:
             pair = _required(params, "pair")
