@@ -46,7 +46,7 @@ async def test_taker_volume_when_fetched_through_ccxt_implicit_methods_then_buy_
     rows = await connect("binancecoinm", coinm).dapiDataGetTakerBuySellVol(
         {"pair": "BTCUSD", "contractType": "ALL", "period": "1h", "limit": 2})
     assert len(rows) == 2 and {"takerBuyVol", "takerSellVol", "takerBuyVolValue"} <= set(rows[0])
-    assert rows[0]["pair"] == "BTCUSD" and float(rows[0]["takerBuyVol"]) > 0
+    assert rows[0]["pair"] == "BTCUSD" and rows[0]["contractType"] == "ALL" and float(rows[0]["takerBuyVol"]) > 0
 
 
 def test_emulated_series_when_anchored_times_then_known_values() -> None:

@@ -419,7 +419,8 @@ class _Handlers:
             return [{"buySellRatio": _num(buy / sell, 4), "buyVol": _qty(instrument, buy),
                      "sellVol": _qty(instrument, sell), "timestamp": t} for t, buy, sell in rows]
         mark = self.exchange.mark(instrument.symbol)
-        return [{**key, "contractType": "ALL", "takerBuyVol": _qty(instrument, buy),
+        contract_type = _required(params, "contractType")
+        return [{**key, "contractType": contract_type, "takerBuyVol": _qty(instrument, buy),
                  "takerSellVol": _qty(instrument, sell), "takerBuyVolValue": _num(instrument.notional(buy, mark)),
                  "takerSellVolValue": _num(instrument.notional(sell, mark)), "timestamp": t} for t, buy, sell in rows]
 
