@@ -492,7 +492,7 @@ def estimate_levels(
         close=history.close, oi_units=oi_units, new_notional=bar_notional,
         taker_buy=history.taker_buy_volume, taker_sell=history.taker_sell_volume,
         long_short_ratio=history.long_short_ratio, funding_rate=history.funding_rate,
-        config=config.attribution,
+        bar_seconds=float((history.times[1] - history.times[0]) / np.timedelta64(1, "s")), config=config.attribution,
     )
     share = sides.share
     weights = np.asarray(config.weights)

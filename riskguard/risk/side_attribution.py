@@ -15,8 +15,8 @@ Each source below is optional; when present it adds a log-odds vote per bar, and
   Vote = logit of the buy share.  Churn by traders who open and close inside the bar dilutes it.
 * ``long/short ratio``: the venue's account ratio R (longs/shorts).  Its long fraction q = R/(1+R) applied
   to open interest estimates long units q·OI; the change of q·OI against the change of OI over the last
-  ``ratio_window`` bars is the long share of what was opened.  Only where OI grew by at least
-  ``ratio_min_growth`` over that window (below that the quotient is noise).  Accounts are not notional:
+  ``ratio_window_s`` (an hour, at least one bar) is the long share of what was opened.  Only where OI grew
+  by at least ``ratio_min_growth`` over that window (below that the quotient is noise).  Accounts are not notional:
   the vote is damped by ``ratio_weight``.
 * ``funding``: only its distance from the floor says anything; the vote is ``funding_weight`` ×
   clip((rate − floor)/``funding_scale``, ±1).  At the floor it is exactly zero, and disclosed as such.
@@ -41,7 +41,8 @@ class AttributionConfig:
     price_weight: float = 0.6
     taker_weight: float = 0.5
     ratio_weight: float = 1.0
-    ratio_window: int = 60
+    ratio_window_s: float = 3_600.0
+    """Time over which the ratio's change is read (in bars: this over the bar length, at least one)."""
     ratio_min_growth: float = 0.002
     funding_weight: float = 0.4
     funding_floor: float = FUNDING_FLOOR
@@ -51,8 +52,8 @@ class AttributionConfig:
 
     def __post_init__(self) -> None:
         weights = (self.price_weight, self.taker_weight, self.ratio_weight, self.funding_weight)
-        if any(not w >= 0 for w in weights) or self.ratio_window < 1 or not self.funding_scale > 0:
-            raise ValueError("attribution weights must be >= 0, ratio_window >= 1 and funding_scale > 0")
+        if any(not w >= 0 for w in weights) or not self.ratio_window_s > 0 or not self.funding_scale > 0:
+            raise ValueError("attribution weights must be >= 0, ratio_window_s > 0 and funding_scale > 0")
         if not (self.ratio_min_growth >= 0 and self.max_vote > 0):
             raise ValueError("ratio_min_growth must be >= 0 and max_vote > 0")
 
@@ -108,6 +109,7 @@ def attribute_sides(
     taker_sell: np.ndarray | None = None,
     long_short_ratio: np.ndarray | None = None,
     funding_rate: np.ndarray | None = None,
+    bar_seconds: float = 60.0,
     config: AttributionConfig | None = None,
 ) -> SideAttribution:
     """Long share per bar from every source present; ``new_notional`` (≥ 0, per bar) weighs the summaries.
@@ -133,7 +135,8 @@ def attribute_sides(
         votes["taker flow"] = np.where(ok, cfg.taker_weight * _logit(buy / np.where(ok, total, 1.0)), np.nan)
 
     if long_short_ratio is not None:
-        votes["long/short ratio"] = cfg.ratio_weight * _ratio_vote(long_short_ratio, oi_units, at, cfg)
+        w = max(1, round(cfg.ratio_window_s / bar_seconds))
+        votes["long/short ratio"] = cfg.ratio_weight * _ratio_vote(long_short_ratio, oi_units, at, w, cfg)
 
     funding_note = "not available"
     if funding_rate is not None:
@@ -171,9 +174,8 @@ def attribute_sides(
     )
 
 
-def _ratio_vote(ratio: np.ndarray, oi_units: np.ndarray, at: np.ndarray, cfg: AttributionConfig) -> np.ndarray:
-    """Log-odds that the last ``ratio_window`` bars' new positions were long, from the change of q·OI, at ``at``."""
-    w = cfg.ratio_window
+def _ratio_vote(ratio: np.ndarray, oi_units: np.ndarray, at: np.ndarray, w: int, cfg: AttributionConfig) -> np.ndarray:
+    """Log-odds that the last ``w`` bars' new positions were long, from the change of q·OI, at ``at``."""
     back = at - w
     has_past = back >= 0
     before = np.maximum(back, 0)

@@ -108,8 +108,11 @@ def test_attribute_sides_when_each_source_alone_then_votes_as_documented():
     # then q stays 0.6 (6 of 10 new units long); then q 0.6 → 0.5: long units fall while OI grows → capped −3
     ratio = np.array([1.0, 1.0, 1.5, 1.5, 1.0])
     ls = attribute_sides(close=close, oi_units=oi, new_notional=new, long_short_ratio=ratio,
-                         config=AttributionConfig(price_weight=0.0, ratio_window=1))
+                         config=AttributionConfig(price_weight=0.0, ratio_window_s=60.0))
     np.testing.assert_allclose(ls.share[1:], [0.5, 1 / (1 + np.exp(-3.0)), 0.6, 1 / (1 + np.exp(3.0))])
+    hourly = attribute_sides(close=close, oi_units=oi, new_notional=new, long_short_ratio=ratio, bar_seconds=3_600,
+                             config=AttributionConfig(price_weight=0.0))  # the default hour is one hourly bar
+    np.testing.assert_allclose(hourly.share, ls.share)
     # funding at the floor votes nothing; 0.03 % above it votes 0.4 × 0.4 toward longs
     funding = attribute_sides(close=close, oi_units=oi, new_notional=new,
                               funding_rate=np.array([0.0001, 0.0001, 0.0001, 0.0003, np.nan]),
