@@ -50,6 +50,10 @@ DECAY_RULE = (
 )
 
 
+FINE_BAR_SECONDS = 300.0
+"""Bars up to this long enter at their VWAP; longer ones spread their entries over their range."""
+
+
 class MarketDataShapeError(ValueError):
     """Inputs that cannot be a market history at all (wrong lengths, unsorted time); a caller bug."""
 
@@ -211,6 +215,8 @@ class EstimatorConfig:
     bin_width_pct: float = 0.1
     max_bins: int = 2_000
     max_time_columns: int = 720
+    coarse_entry_points: int = 3
+    """Entry prices per bar on bars longer than 5 minutes (spread over the bar's range, see ``_entry_points``)."""
     attribution: AttributionConfig = field(default_factory=AttributionConfig)
 
     def __post_init__(self) -> None:
@@ -487,12 +493,13 @@ def estimate_levels(
     mark_price = float((history.mark_close if has_mark else history.close)[-1])
 
     ratios = liquidation_ratios(venue, config, mark_price)
+    bar_seconds = float((history.times[1] - history.times[0]) / np.timedelta64(1, "s"))
     bar_notional = np.maximum(d_oi, 0.0) * (1.0 if venue.inverse else entry)
     sides = attribute_sides(
         close=history.close, oi_units=oi_units, new_notional=bar_notional,
         taker_buy=history.taker_buy_volume, taker_sell=history.taker_sell_volume,
         long_short_ratio=history.long_short_ratio, funding_rate=history.funding_rate,
-        bar_seconds=float((history.times[1] - history.times[0]) / np.timedelta64(1, "s")), config=config.attribution,
+        bar_seconds=bar_seconds, config=config.attribution,
     )
     share = sides.share
     weights = np.asarray(config.weights)
@@ -505,13 +512,15 @@ def estimate_levels(
     placed = np.isfinite(ratios)
     unplaced = float(sum((side_notional[s][:, None] * weights[None, ~placed[s]]).sum() for s in (0, 1)))
 
-    # one flat array per side of (bar, price, notional) for every placed leverage slice
+    # one flat array per side of (bar, price, notional) for every placed leverage slice and entry point
+    points = _entry_points(e, history.low[opened], history.high[opened], bar_seconds, config.coarse_entry_points)
+    k = points.shape[1]
     levels = []
     for s in (0, 1):
         lev_ok = np.flatnonzero(placed[s])
-        t = np.repeat(opened, lev_ok.size)
-        price = (e[:, None] * ratios[s, lev_ok][None, :]).ravel()
-        notional = (side_notional[s][:, None] * weights[None, lev_ok]).ravel()
+        t = np.repeat(opened, k * lev_ok.size)
+        price = (points[:, :, None] * ratios[s, lev_ok][None, None, :]).ravel()
+        notional = np.repeat(side_notional[s][:, None] * weights[None, lev_ok] / k, k, axis=0).ravel()
         levels.append((t, price, notional))
     all_prices = np.concatenate([lv[1] for lv in levels])
     if all_prices.size == 0:
@@ -577,6 +586,24 @@ def estimate_levels(
         tier_table_source=venue.source,
     )
     return LevelEstimate("ok", None, assumptions, heatmap, profile, attributed, unplaced, sides)
+
+
+def _entry_points(entry: np.ndarray, low: np.ndarray, high: np.ndarray, bar_seconds: float, k: int) -> np.ndarray:
+    """Entry prices per opened bar, shape (bars, points), equally weighted.
+
+    On bars up to 5 minutes long the bar's VWAP is the entry.  A coarser bar's openings happened anywhere in its
+    range, so they are spread over ``k`` quantiles of a triangular distribution on [low, high] with its mode at
+    the VWAP: one price per hour would put every position of the hour on one line.
+    """
+    if bar_seconds <= FINE_BAR_SECONDS or k <= 1:
+        return entry[:, None]
+    mode = np.clip(entry, low, high)
+    span = np.maximum(high - low, 1e-12 * entry)
+    u = (np.arange(k) + 0.5) / k
+    cut = ((mode - low) / span)[:, None]
+    below = low[:, None] + np.sqrt(u[None, :] * span[:, None] * (mode - low)[:, None])
+    above = high[:, None] - np.sqrt((1 - u[None, :]) * span[:, None] * (high - mode)[:, None])
+    return np.where(u[None, :] < cut, below, above)
 
 
 def _death_columns(

@@ -313,3 +313,24 @@ def test_from_frames_when_oi_is_coarser_then_interpolated_and_uncovered_bars_unk
     np.testing.assert_allclose(h.open_interest[:6], [100, 102, 104, 106, 108, 110])
     est = estimate_levels(h, FLAT)
     assert est.reason == "open interest missing at 2024-01-01T00:06:00 (5 bars)"
+
+
+def test_estimate_levels_when_bars_are_hourly_then_entries_spread_over_the_range():
+    """An hour's openings happened anywhere in its range: 3 triangular quantiles on [low, high], mode at VWAP."""
+    hour = 3_600_000
+    h = MarketHistory(times=np.arange(3) * hour, high=[101.0, 110.0, 101.0], low=[99.0, 90.0, 99.0],
+                      close=[100.0, 100.0, 100.0], volume=[10.0, 10.0, 10.0], open_interest=[100.0, 130.0, 130.0],
+                      vwap=[100.0, 100.0, 100.0])
+    config = EstimatorConfig(leverages=(10.0,), weights=(1.0,), attribution=AttributionConfig(price_weight=0.0))
+    est = estimate_levels(h, FLAT, config)
+    # quantiles 1/6, 1/2, 5/6 of the triangle 90-100-110: 90 + √(200/6), 100, 110 − √(200/6)
+    entries = np.array([90 + np.sqrt(200 / 6), 100.0, 110 - np.sqrt(200 / 6)])
+    long_levels = entries * (1 - 0.1) / (1 - 0.005)
+    edges = est.profile.price_edges
+    bins = np.searchsorted(edges, long_levels) - 1
+    np.testing.assert_allclose(est.profile.long_notional[bins], 3_000 * 0.5 / 3)  # 30 units at 100, half long
+    assert est.profile.long_notional.sum() == pytest.approx(1_500.0)
+    minute = MarketHistory(times=np.arange(3) * MINUTE_MS, high=h.high, low=h.low, close=h.close, volume=h.volume,
+                           open_interest=h.open_interest, vwap=h.vwap)
+    one = estimate_levels(minute, FLAT, config).profile
+    assert np.count_nonzero(one.long_notional) == 1  # a 1-minute bar enters at its VWAP
