@@ -24,7 +24,7 @@ Regimes (``REGIMES``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -213,3 +213,25 @@ def simulate_market(
         long_short_ratio=_account_ratio(rng, side, open_bar, end_bar, bars, close[0]),
     )
     return SimulatedMarket(history, venue, side, leverage, entry, notional, liq, open_bar, end_bar, liquidated)
+
+
+def coarsen(market: SimulatedMarket, k: int) -> SimulatedMarket:
+    """The same market as a venue serving ``k``-minute bars: candles, OI, taker volume and ratio at that step."""
+    h = market.history
+    n = h.size // k * k
+
+    def per_bar(a: np.ndarray) -> np.ndarray:
+        return a[:n].reshape(-1, k)
+
+    volume = per_bar(h.volume).sum(axis=1)
+    assert h.vwap is not None and h.taker_buy_volume is not None and h.taker_sell_volume is not None
+    assert h.open_interest is not None and h.funding_rate is not None and h.long_short_ratio is not None
+    history = MarketHistory(
+        times=h.times[:n:k], high=per_bar(h.high).max(axis=1), low=per_bar(h.low).min(axis=1),
+        close=per_bar(h.close)[:, -1], volume=volume, open_interest=per_bar(h.open_interest)[:, -1],
+        vwap=(per_bar(h.vwap) * per_bar(h.volume)).sum(axis=1) / volume,
+        taker_buy_volume=per_bar(h.taker_buy_volume).sum(axis=1),
+        taker_sell_volume=per_bar(h.taker_sell_volume).sum(axis=1),
+        funding_rate=per_bar(h.funding_rate)[:, -1], long_short_ratio=per_bar(h.long_short_ratio)[:, -1],
+    )
+    return replace(market, history=history, open_bar=market.open_bar // k, end_bar=market.end_bar // k)
