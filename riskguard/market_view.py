@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -49,6 +49,7 @@ from riskguard.risk.liqlevels import (
     estimate_levels,
     leverage_cap,
 )
+from riskguard.risk.side_attribution import FUNDING_FLOOR
 from riskguard.risk.stops import StopCheck, check_stops, position_stops
 from riskguard.risk.stress import StressAccount, StressResult, stress
 from riskguard.risk.tiers import TierTable
@@ -180,6 +181,18 @@ def _held(rows: Sequence[Sequence[float]], at_ms: np.ndarray) -> np.ndarray | No
     return np.where(last >= 0, values[np.maximum(last, 0), 1], np.nan)
 
 
+def with_funding_floor(config: EstimatorConfig, funding: Sequence[Sequence[float]]) -> EstimatorConfig:
+    """The funding floor for this symbol's interval: the 0.01 % per 8 h interest component, pro rata
+    (0.005 % on 4-hour symbols, 0.00125 % on Hyperliquid's hourly funding); 8 h when the history cannot say."""
+    if len(funding) < 2:
+        return config
+    hours = float(np.median(np.diff(_sorted_rows(funding)[:, 0]))) / 3_600_000
+    if not hours > 0:
+        return config
+    floor = FUNDING_FLOOR * hours / 8
+    return replace(config, attribution=replace(config.attribution, funding_floor=floor))
+
+
 def data_granularity(series: MarketSeries) -> dict[str, float | bool | None]:
     """Candle and open-interest steps in seconds, and whether they are coarser than 5 minutes (docs/bands.md)."""
     oi_step = None
@@ -214,12 +227,13 @@ def estimate_symbol_bands(
     market = venue.markets[symbol]
     taken = datetime.fromtimestamp(taken_at_ms / 1000, UTC).isoformat(timespec="minutes")
     tiers = _quote_tiers(market, mark)
+    config = with_funding_floor(config or EstimatorConfig(), series.funding)
     terms = VenueTerms(
         TierTable.from_tiers([tiers]),
         market.inverse,
         market.contract_size,
         f"{venue.venue} leverage tiers for {symbol} in the snapshot taken {taken}",
-        max_leverage=leverage_cap(tiers, (config or EstimatorConfig()).representative_notional),
+        max_leverage=leverage_cap(tiers, config.representative_notional),
     )
     estimate = estimate_levels(history, terms, config)
     granularity = data_granularity(series)

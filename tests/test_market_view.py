@@ -194,3 +194,14 @@ def test_market_history_when_oi_stamped_at_bar_close_then_each_bar_gets_its_clos
                                                     ("1M", 2_592_000), ("5 m", None), (None, None), ("m", None)])
 def test_timeframe_seconds_when_ccxt_timeframe_then_seconds_or_none(timeframe, seconds):
     assert market_view.timeframe_seconds(timeframe) == seconds
+
+
+def test_with_funding_floor_when_interval_known_then_floor_pro_rata_to_8_hours():
+    from riskguard.market_view import with_funding_floor
+    from riskguard.risk.liqlevels import EstimatorConfig
+
+    hourly = [(i * 3_600_000, 0.0000125) for i in range(5)]
+    assert with_funding_floor(EstimatorConfig(), hourly).attribution.funding_floor == pytest.approx(0.0000125)
+    four_hourly = [(i * 14_400_000, 0.00005) for i in range(5)]
+    assert with_funding_floor(EstimatorConfig(), four_hourly).attribution.funding_floor == pytest.approx(0.00005)
+    assert with_funding_floor(EstimatorConfig(), hourly[:1]).attribution.funding_floor == 0.0001  # cannot tell
