@@ -14,7 +14,7 @@ import sys
 import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from rich.markup import escape
 from riskguard.connectors.redact import install_log_redaction, redact_known
 from riskguard.errors import ConfigError, RiskguardError
 from riskguard.rules.codes import ExitCode
+
+if TYPE_CHECKING:
+    from riskguard.risk.liqlevels import EstimatorConfig
 
 app = typer.Typer(
     add_completion=False,
@@ -137,6 +140,17 @@ def sim(
         _fail(RiskguardError(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)))
 
 
+def _leverage_prior(text: str | None) -> EstimatorConfig | None:
+    from riskguard.risk.liqlevels import parse_leverage_prior
+
+    if text is None:
+        return None
+    try:
+        return parse_leverage_prior(text)
+    except ValueError as exc:
+        raise ConfigError(f"--leverage-prior: {exc}") from None
+
+
 @app.command()
 def bands(
     symbol: Annotated[str, typer.Argument(help="unified symbol, e.g. BTC/USDT:USDT")],
@@ -149,6 +163,10 @@ def bands(
     account: Annotated[str | None, typer.Option("--account", "-a", help="only this account (and its venue)")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
     plot: Annotated[Path | None, typer.Option("--plot", help="write the liquidation heatmap PNG here")] = None,
+    leverage_prior: Annotated[
+        str | None,
+        typer.Option("--leverage-prior", help="LEV:PCT,... e.g. 5:15,10:25,20:25,25:15,50:12,100:8 (docs/bands.md)"),
+    ] = None,
 ) -> None:
     """Estimate where other traders' liquidations crowd around mark (docs/bands.md); exit 3 when unknown."""
     from riskguard.check import load_selected
@@ -160,13 +178,14 @@ def bands(
             raise ConfigError("give one of --exchange VENUE, --snapshot FILE or --config FILE (--account)")
         if endpoint is not None and exchange is None:
             raise ConfigError("--endpoint goes with --exchange VENUE")
+        prior = _leverage_prior(leverage_prior)
         with err.status(f"estimating liquidation bands for {symbol}…"):
             if exchange is not None:
                 from riskguard.connectors.source import load_market
 
-                found = public_bands(load_market(exchange, symbol, endpoint), symbol)
+                found = public_bands(load_market(exchange, symbol, endpoint), symbol, prior)
             else:
-                found = symbol_bands(load_selected(config, snapshot, account, also=(symbol,)), symbol)
+                found = symbol_bands(load_selected(config, snapshot, account, also=(symbol,)), symbol, prior)
             view = found.view
             if plot is not None and view.bands.estimate.heatmap is not None:
                 from riskguard.report.heatmap import render_heatmap

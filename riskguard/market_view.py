@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -49,13 +49,16 @@ from riskguard.risk.crowding import (
 )
 from riskguard.risk.exit_liquidity import ExitBuffer, ExitFill, exit_buffer, exit_fill
 from riskguard.risk.liqlevels import (
+    EstimatorConfig,
     LevelEstimate,
     LevelProfile,
     MarketDataShapeError,
     MarketHistory,
     VenueTerms,
     estimate_levels,
+    leverage_cap,
 )
+from riskguard.risk.side_attribution import FUNDING_FLOOR
 from riskguard.risk.stops import StopCheck, check_stops, position_stops
 from riskguard.risk.stress import StressAccount, StressResult, stress
 from riskguard.risk.tiers import TierTable
@@ -73,6 +76,8 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800, "M": 2_
 OI_GAP_FACTOR = 2.0
 """An open-interest step longer than this many times its usual step is a hole, not a coarser feed:
 interpolating across it would invent the positions opened inside it."""
+FINE_STEP_SECONDS = 300
+"""The finest open-interest step Binance, Bybit and OKX publish; coarser data places band peaks less well."""
 
 
 def source_key(loaded: Loaded) -> str:
@@ -182,11 +187,16 @@ def market_history(series: MarketSeries) -> tuple[MarketHistory | None, str | No
             # The bar still forming: venues publish its open interest once it closes.
             candles, closes_at = candles[:-1], closes_at[:-1]
         oi = np.interp(closes_at, samples[:, 0], samples[:, 1], left=np.nan, right=np.nan)
-    funding = None
-    if series.funding:
-        rates = _sorted_rows(series.funding)
-        last = np.searchsorted(rates[:, 0], closes_at, side="right") - 1
-        funding = np.where(last >= 0, rates[np.maximum(last, 0), 1], np.nan)
+    funding = _held(series.funding, closes_at)
+    ratio = _held(series.long_short_ratio, closes_at)
+    buy = sell = None
+    if series.taker_volume:
+        # a taker-volume period starting at a bar's open is that bar's flow; other bars have none (NaN)
+        flows = _sorted_rows(series.taker_volume)
+        at = np.searchsorted(flows[:, 0], candles[:, 0])
+        hit = (at < len(flows)) & (flows[np.minimum(at, len(flows) - 1), 0] == candles[:, 0])
+        buy = np.where(hit, flows[np.minimum(at, len(flows) - 1), 1], np.nan)
+        sell = np.where(hit, flows[np.minimum(at, len(flows) - 1), 2], np.nan)
     try:
         history = MarketHistory(
             times=candles[:, 0].astype(np.int64),
@@ -196,10 +206,45 @@ def market_history(series: MarketSeries) -> tuple[MarketHistory | None, str | No
             volume=candles[:, 5],
             open_interest=oi,
             funding_rate=funding,
+            long_short_ratio=ratio,
+            taker_buy_volume=buy,
+            taker_sell_volume=sell,
         )
     except MarketDataShapeError as exc:
         return None, f"BAD_SHAPE: {exc}"
     return history, None
+
+
+def _held(rows: Sequence[Sequence[float]], at_ms: np.ndarray) -> np.ndarray | None:
+    """The last value published at or before each time (NaN before the first): funding, long/short ratio."""
+    if not rows:
+        return None
+    values = _sorted_rows(rows)
+    last = np.searchsorted(values[:, 0], at_ms, side="right") - 1
+    return np.where(last >= 0, values[np.maximum(last, 0), 1], np.nan)
+
+
+def with_funding_floor(config: EstimatorConfig, funding: Sequence[Sequence[float]]) -> EstimatorConfig:
+    """The funding floor for this symbol's interval: the 0.01 % per 8 h interest component, pro rata
+    (0.005 % on 4-hour symbols, 0.00125 % on Hyperliquid's hourly funding); 8 h when the history cannot say."""
+    if len(funding) < 2:
+        return config
+    hours = float(np.median(np.diff(_sorted_rows(funding)[:, 0]))) / 3_600_000
+    if not hours > 0:
+        return config
+    floor = FUNDING_FLOOR * hours / 8
+    return replace(config, attribution=replace(config.attribution, funding_floor=floor))
+
+
+def data_granularity(series: MarketSeries) -> dict[str, float | bool | None]:
+    """Candle and open-interest steps in seconds, and whether they are coarser than 5 minutes (docs/bands.md)."""
+    oi_step = None
+    if len(series.open_interest) > 1:
+        oi_step = float(np.median(np.diff(_sorted_rows(series.open_interest)[:, 0]))) / 1000
+    bar = timeframe_seconds(series.timeframe)
+    steps = [s for s in (bar, oi_step) if s is not None]
+    return {"candle_seconds": bar, "open_interest_seconds": oi_step,
+            "coarse": bool(steps) and max(steps) > FINE_STEP_SECONDS}
 
 
 def _quote_tiers(market: Market, mark: float) -> tuple[MarginTier, ...]:
@@ -210,29 +255,37 @@ def _quote_tiers(market: Market, mark: float) -> tuple[MarginTier, ...]:
     return tuple(MarginTier(t.floor * k, t.cap * k, t.mmr, t.cum * k, t.max_leverage) for t in market.tiers)
 
 
-def estimate_symbol_bands(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> BandsReport:
+def estimate_symbol_bands(
+    venue: VenueMarkets, symbol: str, taken_at_ms: int, config: EstimatorConfig | None = None
+) -> BandsReport:
     """Crowded bands around the venue's live mark, with the venue's own tiers (docs/bands.md)."""
     quote = venue.quotes.get(symbol)
     mark = quote.mark_price if quote else None
     if mark is None:
         return _unknown_bands(symbol, None, "NO_MARK: the snapshot has no mark price for this symbol")
-    history, reason = market_history(venue.series.get(symbol, MarketSeries()))
+    series = venue.series.get(symbol, MarketSeries())
+    history, reason = market_history(series)
     if history is None:
         return _unknown_bands(symbol, mark, reason)
     market = venue.markets[symbol]
     taken = datetime.fromtimestamp(taken_at_ms / 1000, UTC).isoformat(timespec="minutes")
+    tiers = _quote_tiers(market, mark)
+    config = with_funding_floor(config or EstimatorConfig(), series.funding)
     terms = VenueTerms(
-        TierTable.from_tiers([_quote_tiers(market, mark)]),
+        TierTable.from_tiers([tiers]),
         market.inverse,
         market.contract_size,
         f"{venue.venue} leverage tiers for {symbol} in the snapshot taken {taken}",
+        max_leverage=leverage_cap(tiers, config.representative_notional),
     )
-    estimate = estimate_levels(history, terms)
+    estimate = estimate_levels(history, terms, config)
+    granularity = data_granularity(series)
     if estimate.profile is None:
-        return BandsReport(symbol, mark, "unknown", estimate.reason, (), None, None, estimate)
+        return BandsReport(symbol, mark, "unknown", estimate.reason, (), None, None, estimate, granularity)
     live = LevelProfile(estimate.profile.price_edges, estimate.profile.long_notional,
                         estimate.profile.short_notional, mark)
-    return BandsReport(symbol, mark, "ok", None, detect_bands(live), estimate.assumptions, live, estimate)
+    return BandsReport(symbol, mark, "ok", None, detect_bands(live), estimate.assumptions, live, estimate,
+                       granularity)
 
 
 def _volatility(series: MarketSeries, candles: np.ndarray) -> RealizedVolatility:
@@ -244,7 +297,9 @@ def _volatility(series: MarketSeries, candles: np.ndarray) -> RealizedVolatility
     return realized_volatility(candles, bar)
 
 
-def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolView:
+def symbol_view(
+    venue: VenueMarkets, symbol: str, taken_at_ms: int, config: EstimatorConfig | None = None
+) -> SymbolView:
     market = venue.markets[symbol]
     series = venue.series.get(symbol, MarketSeries())
     quote = venue.quotes.get(symbol)
@@ -259,7 +314,7 @@ def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolVie
         symbol=symbol,
         market=market,
         mark_price=mark,
-        bands=estimate_symbol_bands(venue, symbol, taken_at_ms),
+        bands=estimate_symbol_bands(venue, symbol, taken_at_ms, config),
         volatility=_volatility(series, candles),
         book=series.order_book,
         bar_open_ms=candles[:, 0],
@@ -304,6 +359,8 @@ class BandProximity:
     status: str
     reason: str | None
     proximity: Proximity | None
+    side_split: dict | None = None
+    """``BandsReport.side_split()``: long share of the levels and the evidence behind it (docs/bands.md)."""
 
 
 @dataclass(frozen=True)
@@ -328,9 +385,10 @@ def _band_proximity(
         return BandProximity("unknown", f"BANDS_UNKNOWN: {report.reason}", None)
     proximity = position_proximity(report.profile, report.bands, side=risk.side, liquidation_price=lp,
                                    stop_prices=stop_prices(stops))
+    split = report.side_split()
     if lp_reason is not None:
-        return BandProximity("unknown", lp_reason, proximity)
-    return BandProximity("ok", NO_LIQUIDATION_PRICE if lp is None else None, proximity)
+        return BandProximity("unknown", lp_reason, proximity, split)
+    return BandProximity("ok", NO_LIQUIDATION_PRICE if lp is None else None, proximity, split)
 
 
 def stop_prices(stops: Sequence[Order]) -> list[float]:
@@ -610,13 +668,13 @@ class SymbolBands:
         return all(p.stops is not None for p in self.positions)
 
 
-def public_bands(snapshot: Snapshot, symbol: str) -> SymbolBands:
+def public_bands(snapshot: Snapshot, symbol: str, config: EstimatorConfig | None = None) -> SymbolBands:
     """Bands for ``symbol`` from a venue's public market data: nobody's positions to mark."""
     (venue,) = snapshot.venues.values()
-    return SymbolBands(symbol_view(venue, symbol, snapshot.taken_at_ms), ())
+    return SymbolBands(symbol_view(venue, symbol, snapshot.taken_at_ms, config), ())
 
 
-def symbol_bands(loaded: Sequence[Loaded], symbol: str) -> SymbolBands:
+def symbol_bands(loaded: Sequence[Loaded], symbol: str, config: EstimatorConfig | None = None) -> SymbolBands:
     """Bands for ``symbol`` from the market data the selected accounts were read with.
 
     Raises ``InputError`` when an account could not be read, when no venue lists the symbol (naming
@@ -642,7 +700,7 @@ def symbol_bands(loaded: Sequence[Loaded], symbol: str) -> SymbolBands:
     (source, venue_name), first = next(iter(found.items()))
     assert first.snapshot is not None
     venue = first.snapshot.venues[venue_name]
-    view = symbol_view(venue, symbol, first.snapshot.taken_at_ms)
+    view = symbol_view(venue, symbol, first.snapshot.taken_at_ms, config)
     mine = []
     for item in loaded:
         assert item.snapshot is not None and item.account is not None

@@ -4,7 +4,8 @@ Accounts, markets, tiers, tickers, fees and order books are *recorded*: each
 venue's emulator (`riskguard sim`) runs on loopback with the scenario in
 scripts/paper/, and riskguard's live connector reads it through the real ccxt
 code path, exactly as `riskguard snapshot` records a live account.  The market
-history (5-minute candles, open-interest and funding history) is synthetic but
+history (5-minute candles, open-interest, funding, long/short-ratio and taker-volume history where the venue
+has them) is synthetic but
 seeded, so the file is reproducible up to its timestamps (the emulator checks
 request signatures against the real clock, so the recording is "as of" when the
 script ran): a random walk ending at the recorded mark with open interest that
@@ -97,7 +98,25 @@ def _history(rng: np.random.Generator, symbol: str, mark: float, oi_now: float, 
                                                                   + rng.normal(0, 0.00003 * scale)), 8),
                      "timestamp": int(t), "datetime": None, "info": {}}
                     for r, t in zip(ramp, funding_times, strict=True)]
-    return {"ohlcv": OhlcvSeries(timeframe="5m", rows=rows), "oi": oi_rows, "funding": funding_rows}
+    return {"ohlcv": OhlcvSeries(timeframe="5m", rows=rows), "oi": oi_rows, "funding": funding_rows,
+            **_positioning(symbol, times, steps, trend, flows, oi, volume, sigma)}
+
+
+def _positioning(symbol: str, times: np.ndarray, steps: np.ndarray, trend: np.ndarray, flows: np.ndarray,
+                 oi: np.ndarray, volume: np.ndarray, sigma: float) -> dict:
+    """Long/short account ratio and taker volume consistent with the history above, with no random draws (the
+    candles of every later symbol stay as they were): openers lean with the trend, so the long units and the
+    ratio rise on up-trends; takers buy a little more on up-bars."""
+    lean = 0.5 + 0.3 * np.tanh(trend / sigma * 3)
+    added = np.maximum(np.diff(oi, prepend=oi[0]), 0.0)
+    longs = 0.5 * oi[0] + np.cumsum(added * lean) - np.cumsum(np.maximum(-np.diff(oi, prepend=oi[0]), 0.0)) * 0.5
+    share = np.clip(longs / oi, 0.05, 0.95)
+    ratio_rows = [{"symbol": symbol, "longShortRatio": round(float(q / (1 - q)), 4), "timestamp": int(t) + BAR_MS,
+                   "datetime": None, "timeframe": "5m", "info": {}} for t, q in zip(times, share, strict=True)]
+    buy = volume * (0.5 + 0.1 * np.tanh(steps / sigma))
+    taker_rows = [{"timestamp": int(t), "buyVolume": round(float(b), 3), "sellVolume": round(float(v - b), 3),
+                   "info": {}} for t, b, v in zip(times, buy, volume, strict=True)]
+    return {"ratio": ratio_rows, "taker": taker_rows}
 
 
 async def _record(venue: str) -> SnapshotDoc:
@@ -167,6 +186,9 @@ def with_history(doc: SnapshotDoc, bounds: dict[tuple[str, str], Bounds]) -> Sna
             "ohlcv": {s: h["ohlcv"] for s, h in history.items()},
             "open_interest_history": {s: h["oi"] for s, h in history.items()},
             "funding_history": {s: h["funding"] for s, h in history.items()},
+            # positioning data only where the venue publishes it (Bybit has no taker-volume history)
+            "long_short_ratio_history": {s: h["ratio"] for s, h in history.items() if vd.long_short_ratio_history},
+            "taker_volume": {s: h["taker"] for s, h in history.items() if vd.taker_volume},
         })
     return doc.model_copy(update={"venues": venues})
 

@@ -84,10 +84,10 @@ def test_check_when_no_price_liquidates_then_infinite_buffers_are_null_with_ok_s
     assert p["band_proximity"]["status"] == "ok" and p["band_proximity"]["notional_to_liquidation"] is None
 
 
-# BTC bands of with_market(binance_cross_doc()), mark 31,967.27: the heaviest is a long band 30,976.28-31,583.66
-# (81.7 M), a small one 26,181.19-26,341.03; the faq-cross BTC long liquidates at 26,316.89.
+# BTC bands of with_market(binance_cross_doc()), mark 31,967.27: the nearest long band is 31,423.83-31,583.66
+# (25.2 M), a small one 26,181.19-26,341.03; the faq-cross BTC long liquidates at 26,316.89.
 BTC_STOPS = [
-    binance_stop(BTC, "sell", 50.0, 31_400.0, 11),  # inside the long band just below mark
+    binance_stop(BTC, "sell", 50.0, 31_450.0, 11),  # inside the long band just below mark
     binance_stop(BTC, "sell", 109.488, 26_000.0, 12),  # below the liquidation price: never fires first
     binance_stop(BTC, "sell", 20.0, 30_000.0, 13),  # between bands
     binance_stop(BTC, "sell", 20.0, 34_000.0, 14),  # above mark: a take-profit, not a stop
@@ -102,15 +102,15 @@ def test_check_when_stops_recorded_then_each_checked_against_bands_and_liquidati
     btc, eth = positions[BTC], positions[ETH]
     got = [(s["id"], s["trigger_price"], s["amount"], s["in_band"], s["beyond_liquidation"]) for s in btc["stops"]]
     assert got == [
-        ("11", 31_400.0, 50.0, True, False),
+        ("11", 31_450.0, 50.0, True, False),
         ("13", 30_000.0, 20.0, False, False),
         ("12", 26_000.0, 109.488, False, True),
     ]
     first = btc["stops"][0]
     assert first["order_type"] == "STOP_MARKET" and first["side"] == "sell" and first["reduce_only"] is True
-    assert first["band"] == {"side": "long", "price_low": pytest.approx(30_976.28463),
-                             "price_high": pytest.approx(31_583.66276), "notional": pytest.approx(81_697_580.2),
-                             "distance_pct": pytest.approx(-1.2), "peak_price": pytest.approx(31_439.810045)}
+    assert first["band"] == {"side": "long", "price_low": pytest.approx(31_423.82641),
+                             "price_high": pytest.approx(31_583.66276), "notional": pytest.approx(25_151_912.38),
+                             "distance_pct": pytest.approx(-1.2), "peak_price": pytest.approx(31_470.652218)}
     # the liquidation price 26,316.89 sits in the long band 26,181.19-26,341.03; the stop under it does not
     assert btc["band_proximity"]["stop_in_band"] is True and btc["band_proximity"]["liquidation_in_band"] is True
     assert eth["stops"] == [] and eth["band_proximity"]["stop_in_band"] is False
@@ -125,7 +125,7 @@ def test_check_when_bands_unknown_then_stops_listed_with_band_membership_unknown
     doc = binance_cross_doc()  # no market history: bands unknown
     doc["accounts"][0]["open_orders"] = BTC_STOPS[:1]
     (stop,) = _positions(_check(tmp_path, doc))[BTC]["stops"]
-    assert (stop["trigger_price"], stop["in_band"], stop["band"], stop["beyond_liquidation"]) == (31_400.0, None,
+    assert (stop["trigger_price"], stop["in_band"], stop["band"], stop["beyond_liquidation"]) == (31_450.0, None,
                                                                                                   None, False)
 
 
@@ -141,9 +141,9 @@ def test_check_table_when_stop_in_band_and_beyond_liquidation_then_both_said(tmp
     console = Console(width=250, record=True)
     render(check_snapshot(path, None), console)
     text = console.export_text()
-    assert "31,400 (in band) +2" in text
-    assert ("BTC/USDT:USDT stop 31,400 (STOP_MARKET, id 11) is inside the long liquidation band 30,976.285–"
-            "31,583.663 (~81.7M): it fires into forced orders") in text
+    assert "31,450 (in band) +2" in text
+    assert ("BTC/USDT:USDT stop 31,450 (STOP_MARKET, id 11) is inside the long liquidation band 31,423.826–"
+            "31,583.663 (~25.2M): it fires into forced orders") in text
     assert ("BTC/USDT:USDT stop 26,000 (STOP_MARKET, id 12) is at or beyond the liquidation price: the position is "
             "liquidated before it fires") in text
 
@@ -195,3 +195,14 @@ def test_market_history_when_oi_stamped_at_bar_close_then_each_bar_gets_its_clos
                                                     ("1M", 2_592_000), ("5 m", None), (None, None), ("m", None)])
 def test_timeframe_seconds_when_ccxt_timeframe_then_seconds_or_none(timeframe, seconds):
     assert market_view.timeframe_seconds(timeframe) == seconds
+
+
+def test_with_funding_floor_when_interval_known_then_floor_pro_rata_to_8_hours():
+    from riskguard.market_view import with_funding_floor
+    from riskguard.risk.liqlevels import EstimatorConfig
+
+    hourly = [(i * 3_600_000, 0.0000125) for i in range(5)]
+    assert with_funding_floor(EstimatorConfig(), hourly).attribution.funding_floor == pytest.approx(0.0000125)
+    four_hourly = [(i * 14_400_000, 0.00005) for i in range(5)]
+    assert with_funding_floor(EstimatorConfig(), four_hourly).attribution.funding_floor == pytest.approx(0.00005)
+    assert with_funding_floor(EstimatorConfig(), hourly[:1]).attribution.funding_floor == 0.0001  # cannot tell

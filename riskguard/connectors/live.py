@@ -309,6 +309,8 @@ class _Market:
     funding_history: list | None
     ohlcv: list | None
     open_interest_history: list | None
+    long_short_ratio_history: list | None = None
+    taker_volume: list | None = None
 
 
 class _Reader:
@@ -469,6 +471,10 @@ class _Reader:
             "open_interest_history": {
                 m.symbol: m.open_interest_history for m in markets if m.open_interest_history is not None
             },
+            "long_short_ratio_history": {
+                m.symbol: m.long_short_ratio_history for m in markets if m.long_short_ratio_history is not None
+            },
+            "taker_volume": {m.symbol: m.taker_volume for m in markets if m.taker_volume is not None},
             "raw": raw,
         }
 
@@ -648,15 +654,38 @@ class _Reader:
         h = self.history
         since = _wall_ms() - h.lookback_s * 1000
         mark = "fetch_mark_price" if self.x.has.get("fetchMarkPrice") is True else "fetch_ticker"
-        ticker, book, funding, funding_history, ohlcv, oi = await _all(
+        ticker, book, funding, funding_history, ohlcv, oi, ratio, taker = await _all(
             self._read(mark, symbol),
             self._read("fetch_order_book", symbol, h.book_depth),
             self._optional("fetch_funding_rate", symbol),
             self._optional("fetch_funding_rate_history", symbol, since, h.funding_points),
             self._optional("fetch_ohlcv", symbol, h.timeframe, since, h.bars),
             self._optional("fetch_open_interest_history", symbol, h.timeframe, since, h.bars),
+            self._optional("fetch_long_short_ratio_history", symbol, h.timeframe, since, h.bars),
+            self.taker_volume(symbol),
         )
-        return _Market(symbol, ticker, book, funding, funding_history, ohlcv, oi)
+        return _Market(symbol, ticker, book, funding, funding_history, ohlcv, oi, ratio, taker)
+
+    async def taker_volume(self, symbol: str) -> list | None:
+        """Taker buy/sell volume per candle period: Binance USDⓈ-M publishes it (no ccxt unified method).
+
+        Kept as {timestamp, buyVolume, sellVolume, info}; the normalizer checks each number and names the row.
+        """
+        if self.venue != "binanceusdm":
+            return None
+        h = self.history
+        request = {"symbol": self.x.market(symbol)["id"], "period": h.timeframe, "limit": min(h.bars, 500)}
+        try:
+            rows = _rows(await self._read("fapiDataGetTakerlongshortRatio", request, label=f"taker volume {symbol}"),
+                         self.venue, "taker volume")
+            if not all(isinstance(r, dict) for r in rows):
+                raise DataUnavailable(f"{self.venue} taker volume {symbol}: rows are not objects")
+        except DataUnavailable as exc:
+            self.unavailable.append(str(exc))
+            log.warning("%s", exc)
+            return None
+        return [{"timestamp": r.get("timestamp"), "buyVolume": r.get("buyVol"), "sellVolume": r.get("sellVol"),
+                 "info": r} for r in rows]
 
     async def fees(self, symbols: list[str]) -> dict[str, dict]:
         if self.x.has.get("fetchTradingFee"):

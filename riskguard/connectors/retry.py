@@ -41,7 +41,7 @@ class RetryPolicy:
     """Fraction of each delay drawn at random, so concurrent reads do not retry in lockstep."""
     attempt_share: float = 0.4
     """Per-request timeout as a share of the deadline, leaving room to retry a hung request."""
-    max_in_flight: int = 32
+    max_in_flight: int = 48
     """Concurrent requests per account; a burst wider than this only queues."""
 
     def delay(self, attempt: int) -> float:

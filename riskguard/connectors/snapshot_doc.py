@@ -48,6 +48,15 @@ class VenueData(_Strict):
         default_factory=dict, description="ccxt fetchOpenInterestHistory output by symbol"
     )
     order_books: dict[str, Payload] = Field(default_factory=dict, description="ccxt fetchOrderBook output by symbol")
+    long_short_ratio_history: dict[str, list[Payload]] = Field(
+        default_factory=dict,
+        description="ccxt fetchLongShortRatioHistory output by symbol (account long/short ratio; Binance, Bybit, OKX)",
+    )
+    taker_volume: dict[str, list[Payload]] = Field(
+        default_factory=dict,
+        description="taker buy/sell volume per period by symbol: {timestamp, buyVolume, sellVolume, info}, "
+        "base units, from the venue's trading-statistics endpoint (no ccxt unified method)",
+    )
     raw: dict[str, Any] = Field(
         default_factory=dict,
         description="venue payloads with no ccxt unified method, e.g. Hyperliquid 'meta' with its margin tables",

@@ -44,6 +44,10 @@ class MarketSeries:
     funding: tuple[tuple[float, float], ...] = ()
     """(timestamp_ms, funding rate per interval)."""
     order_book: OrderBook | None = None
+    long_short_ratio: tuple[tuple[float, float], ...] = ()
+    """(timestamp_ms, long accounts / short accounts) as the venue publishes it."""
+    taker_volume: tuple[tuple[float, float, float], ...] = ()
+    """(period start ms, taker buy volume, taker sell volume), base units."""
 
 
 @dataclass(frozen=True, slots=True)

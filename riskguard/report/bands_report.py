@@ -16,6 +16,7 @@ from rich.text import Text
 
 from riskguard.market_view import SymbolBands, UserPosition, stop_checks, stop_prices
 from riskguard.report.check_json import crowding_entry, stop_entry
+from riskguard.report.check_table import side_split_line
 from riskguard.risk.bands import Proximity, position_proximity
 from riskguard.risk.stops import StopCheck
 
@@ -24,6 +25,10 @@ SCHEMA = "riskguard.bands/1"
 
 def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min"
 
 
 def _compact(x: float) -> str:
@@ -166,9 +171,17 @@ def render(sb: SymbolBands, console: Console, plot: Path | None) -> None:
     a = report.assumptions
     if a is not None:
         levs = ", ".join(f"{lev:g}x {w:.0%}" for lev, w in zip(a.leverages, a.weights, strict=True))
-        tilt = ", ".join(f"{k} {n}" for k, n in a.tilt_bars.items() if n)
+        split = report.side_split()
+        if split is not None:
+            console.print(f"  {side_split_line(split)}")
+        g = report.granularity
+        if g and g["coarse"]:
+            steps = ", ".join(f"{name} {_minutes(g[key])}" for name, key in
+                              (("candles", "candle_seconds"), ("open interest", "open_interest_seconds")) if g[key])
+            console.print(f"  coarse data ({steps}): band peaks are placed less precisely than with 5-minute data",
+                          style="yellow")
         console.print(
-            f"  estimates, not observations: leverage mix {levs}; long/short split by {tilt} bars; "
+            f"  estimates, not observations: leverage mix {levs}; "
             f"trigger {a.trigger}; open interest at window start not attributed (docs/bands.md)",
             style="dim",
         )

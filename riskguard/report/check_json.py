@@ -119,6 +119,7 @@ def _signals(s: PositionSignals) -> dict[str, Any]:
             "liquidation_in_band": prox.liquidation_in_band if known and prox else None,
             "liquidation_band": _band(prox.liquidation_band) if known and prox else None,
             "stop_in_band": None if s.stops is None or prox is None else any(c.in_band for c in s.stops),
+            "side_split": bp.side_split,
         },
         "stops": None if s.stops is None else [stop_entry(c) for c in s.stops],
         "sigma_buffer": _num(dist.sigma_buffer),

@@ -262,7 +262,19 @@ def signals_table(
                 why.append(f"  {v.risk.symbol} {name} unknown: {reason}")
         why += _crowding_reasons(v.risk.symbol, s.crowding)
         why += _stop_lines(v.risk.symbol, s.stops)
+        if bp.side_split is not None:
+            why.append(f"  {v.risk.symbol} bands: {side_split_line(bp.side_split)}")
     return t, why
+
+
+def side_split_line(split: dict) -> str:
+    """The split of the levels and what each source said alone; funding by its note (floor bars do not vote)."""
+    sources = [e for e in split["sources"] if e["bars"] and e["long_share"] is not None]
+    voted = [f"{e['source']} {e['long_share']:.0%}" for e in sources if e["source"] != "funding"]
+    floor = next((e["note"] for e in sources if e["source"] == "funding"), None)
+    share = "unknown" if split["long_share"] is None else f"{split['long_share']:.0%}"
+    evidence = ", ".join(voted) or "no evidence: split 50/50"
+    return f"est. {share} of liquidation levels long (by source: {evidence})" + (f"; funding {floor}" if floor else "")
 
 
 def move_text(m: UniformMove) -> str:

@@ -34,6 +34,8 @@ from riskguard.risk.liqlevels import (
 from riskguard.risk.tiers import TierTable
 
 Side = Literal["long", "short"]
+PEAK_NEIGHBOURS = 2
+"""Bins either side of the heaviest one that place a band's peak (tuned on simulator seeds 0–5, docs/bands.md)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class Band:
     """Estimated liquidation notional in the band, quote currency."""
     distance_pct: float
     peak_price: float
-    """Centre of the band's heaviest bin."""
+    """Notional-weighted centre of the band's heaviest bin and up to two bins either side within the band."""
 
     def contains(self, price: float) -> bool:
         return self.price_low <= price <= self.price_high
@@ -95,7 +97,8 @@ def detect_bands(profile: LevelProfile, config: BandConfig | None = None) -> tup
         if total <= 0:
             continue
         occupied = values > 0
-        hot = np.flatnonzero(values >= config.hot_factor * total / occupied.sum())
+        # a bin exactly at the threshold is hot whatever the rounding of the sums (1e-9 relative)
+        hot = np.flatnonzero(values >= config.hot_factor * total / occupied.sum() * (1 - 1e-9))
         if hot.size == 0:
             continue
         breaks = np.flatnonzero(np.diff(hot) > gap_bins + 1)
@@ -117,7 +120,11 @@ def _band(profile: LevelProfile, side: Side, values: np.ndarray, first: int, las
         low = max(low, mark)
         distance = (low - mark) / mark * 100.0
     peak = first + int(np.argmax(values[first : last + 1]))
-    return Band(side, low, high, float(values[first : last + 1].sum()), distance, float(profile.centers[peak]))
+    # sub-bin placement: the notional-weighted centre of the heaviest bin and its neighbours inside the band
+    near = slice(max(first, peak - PEAK_NEIGHBOURS), min(last, peak + PEAK_NEIGHBOURS) + 1)
+    weights = values[near]
+    centre = float((profile.centers[near] * weights).sum() / weights.sum())
+    return Band(side, low, high, float(values[first : last + 1].sum()), distance, centre)
 
 
 # -- PROXIMITY OF ONE POSITION ----------------------------------------------------------------------------
@@ -201,6 +208,17 @@ class BandsReport:
     """Current levels measured from the live mark: pass to ``position_proximity``."""
     estimate: LevelEstimate
     """The full estimate, including the time × price map for ``render_heatmap``."""
+    granularity: dict | None = None
+    """Candle and open-interest steps the estimate used, and whether they were coarse (docs/bands.md)."""
+
+    def side_split(self) -> dict | None:
+        """Long share of the open levels and of the window's new notional, with each source's evidence."""
+        sides, profile = self.estimate.sides, self.profile
+        if sides is None or profile is None:
+            return None
+        long_, short = float(profile.long_notional.sum()), float(profile.short_notional.sum())
+        share = None if long_ + short <= 0 else round(long_ / (long_ + short), 4)
+        return {"long_share": share, **sides.to_json()}
 
     def to_json(self) -> dict:
         return {
@@ -209,6 +227,8 @@ class BandsReport:
             "status": self.status,
             "reason": self.reason,
             "bands": [b.to_json() for b in self.bands],
+            "side_split": self.side_split(),
+            "data_granularity": self.granularity,
             "assumptions": None if self.assumptions is None else self.assumptions.to_json(),
         }
 

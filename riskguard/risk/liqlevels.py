@@ -6,11 +6,11 @@ stated assumptions (venue-margin-math §10).  The method, in one pass and fully 
 1. New open interest.  For each bar with ΔOI > 0 the new positions' notional is ΔOI × contract size (valued
    at the bar's entry price for linear markets, face value for inverse).  Open interest that existed before
    the first bar is not attributed: its entries are unknown.
-2. Tilt.  ΔOI nets one long against one short, so a rule decides which side the *leveraged* openers were on:
-   taker buy share of the bar if taker volumes are given, else 0.5 ± ``funding_tilt`` by the funding sign,
-   else ratio/(1 + ratio) from the long/short account ratio, else 50/50.  The rule is chosen per bar (the
-   best input present in that bar) and the count of bars per rule is disclosed.
-3. Leverage.  The notional is spread over a leverage distribution (default 5/10/20/25/50/100x).
+2. Sides.  ΔOI nets one long against one short, so evidence decides which side the *leveraged* openers were
+   on: OI change against price direction, taker flow, the venue's long/short ratio and funding off its
+   floor, each optional and disclosed (``riskguard.risk.side_attribution``).
+3. Leverage.  The notional is spread over a leverage prior (default 5/10/20/25/50/100x), capped at the
+   venue's max leverage for the representative position.
 4. Price.  Each slice is a representative isolated position of ``representative_notional`` quote, solved
    with the venue's tiered liquidation solver.  Expressed in the venue's tier basis (quote notional for
    linear, base quantity for inverse) that position's liquidation price is a fixed multiple of its entry,
@@ -28,7 +28,8 @@ would read as "nobody is at risk".
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -36,16 +37,21 @@ import numpy as np
 if TYPE_CHECKING:  # pandas only where frames come in: the check path never loads it
     import pandas as pd
 
+from riskguard.model.market import MarginTier
+from riskguard.risk.side_attribution import SOURCES, AttributionConfig, SideAttribution, attribute_sides
 from riskguard.risk.solver import solve_liquidation
 from riskguard.risk.tiers import TierTable
 
 Status = Literal["ok", "unknown"]
 
-TILT_RULES = ("taker imbalance", "funding sign", "long/short ratio", "50/50")
 DECAY_RULE = (
     "levels are removed when a later bar's mark low (longs) / mark high (shorts) reaches them; "
     "all surviving levels shrink by OI_t/OI_(t-1) when open interest falls"
 )
+
+
+FINE_BAR_SECONDS = 300.0
+"""Bars up to this long enter at their VWAP; longer ones spread their entries over their range."""
 
 
 class MarketDataShapeError(ValueError):
@@ -209,7 +215,9 @@ class EstimatorConfig:
     bin_width_pct: float = 0.1
     max_bins: int = 2_000
     max_time_columns: int = 720
-    funding_tilt: float = 0.1
+    coarse_entry_points: int = 3
+    """Entry prices per bar on bars longer than 5 minutes (spread over the bar's range, see ``_entry_points``)."""
+    attribution: AttributionConfig = field(default_factory=AttributionConfig)
 
     def __post_init__(self) -> None:
         if len(self.leverages) == 0 or len(self.leverages) != len(self.weights):
@@ -224,8 +232,50 @@ class EstimatorConfig:
             raise ValueError("bin_width_pct must be in (0, 100)")
         if self.max_bins < 2 or self.max_time_columns < 1:
             raise ValueError("max_bins must be >= 2 and max_time_columns >= 1")
-        if not 0 <= self.funding_tilt <= 0.5:
-            raise ValueError("funding_tilt must be in [0, 0.5]")
+
+    def capped(self, max_leverage: float | None) -> EstimatorConfig:
+        """The prior on a venue that caps leverage: nobody holds more than ``max_leverage``.
+
+        Traders who would have chosen more take the cap itself, so the weight above it moves to a
+        ``max_leverage`` bucket (joined with an equal leverage already in the prior).
+        """
+        if max_leverage is None or max(self.leverages) <= max_leverage:
+            return self
+        kept = {lev: w for lev, w in zip(self.leverages, self.weights, strict=True) if lev < max_leverage}
+        kept[max_leverage] = 1.0 - sum(kept.values())
+        levs = tuple(sorted(kept))
+        return replace(self, leverages=levs, weights=tuple(kept[lev] for lev in levs))
+
+
+def parse_leverage_prior(text: str) -> EstimatorConfig:
+    """``"5:15,10:25,20:25,25:15,50:12,100:8"`` (leverage:percent) → a config with that prior.
+
+    Percentages must sum to 100: a prior that silently renormalized would hide a typo.
+    """
+    pairs = []
+    for part in text.split(","):
+        lev, sep, pct = part.partition(":")
+        try:
+            pairs.append((float(lev), float(pct)))
+        except ValueError:
+            raise ValueError(f"leverage prior item {part.strip()!r} is not LEVERAGE:PERCENT, e.g. 20:25") from None
+        if not sep:
+            raise ValueError(f"leverage prior item {part.strip()!r} is not LEVERAGE:PERCENT, e.g. 20:25")
+    total = sum(p for _, p in pairs)
+    if not math.isclose(total, 100.0, abs_tol=1e-6):
+        raise ValueError(f"leverage prior percentages sum to {total:g}, need 100")
+    if len({lev for lev, _ in pairs}) != len(pairs):
+        raise ValueError("leverage prior lists a leverage twice")
+    pairs.sort()
+    return EstimatorConfig(leverages=tuple(lev for lev, _ in pairs), weights=tuple(p / 100 for _, p in pairs))
+
+
+def leverage_cap(tiers: Sequence[MarginTier], notional: float) -> float | None:
+    """Max leverage the venue allows a position of ``notional`` (tiers in quote), None when not published."""
+    for tier in tiers:
+        if tier.floor <= notional < tier.cap:
+            return tier.max_leverage
+    return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -238,6 +288,8 @@ class VenueTerms:
     source: str
     table: int = 0
     mmr_add: float = 0.0
+    max_leverage: float | None = None
+    """The venue's cap for a representative position (tier max leverage); caps the leverage prior."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.contract_size) and self.contract_size > 0):
@@ -256,8 +308,11 @@ class Assumptions:
     representative_notional: float
     liquidation_distance_pct: dict[str, tuple[float, float]]
     """leverage → (long, short) signed distance of the liquidation price from entry, percent."""
+    leverage_cap: float | None
+    """The venue's max leverage for the representative position; the prior above it moved to the cap."""
     tilt_rule: str
     tilt_bars: dict[str, int]
+    """Bars with new open interest on which each attribution source voted."""
     entry_price: str
     trigger: str
     bin_width: float
@@ -317,6 +372,8 @@ class LevelEstimate:
     """Quote notional of all new open interest the window attributed (placed or not)."""
     unplaced_notional: float = 0.0
     """Part of it at leverages with no liquidation price (over-collateralized), so never binned."""
+    sides: SideAttribution | None = None
+    """Long/short split of the new open interest and the evidence behind it."""
 
 
 def _unknown(reason: str) -> LevelEstimate:
@@ -380,32 +437,6 @@ def data_problem(history: MarketHistory) -> str | None:
 # -- ESTIMATION -------------------------------------------------------------------------------------------
 
 
-def long_share(history: MarketHistory, funding_tilt: float) -> tuple[np.ndarray, np.ndarray]:
-    """Fraction of each bar's new open interest attributed to longs, and the rule used (index in TILT_RULES).
-
-    Lower-priority rules are applied first and overwritten wherever a better input exists for the bar.
-    """
-    n = history.size
-    share = np.full(n, 0.5)
-    rule = np.full(n, 3, dtype=np.int64)
-    if history.long_short_ratio is not None:
-        ratio = history.long_short_ratio
-        ok = np.isfinite(ratio) & (ratio > 0)
-        share = np.where(ok, ratio / (1.0 + np.where(ok, ratio, 0.0)), share)
-        rule = np.where(ok, 2, rule)
-    if history.funding_rate is not None:
-        ok = np.isfinite(history.funding_rate)
-        share = np.where(ok, 0.5 + funding_tilt * np.sign(np.nan_to_num(history.funding_rate)), share)
-        rule = np.where(ok, 1, rule)
-    if history.taker_buy_volume is not None and history.taker_sell_volume is not None:
-        buy, sell = history.taker_buy_volume, history.taker_sell_volume
-        total = buy + sell
-        ok = np.isfinite(total) & (total > 0) & (buy >= 0) & (sell >= 0)
-        share = np.where(ok, buy / np.where(ok, total, 1.0), share)
-        rule = np.where(ok, 0, rule)
-    return share, rule
-
-
 def liquidation_ratios(venue: VenueTerms, config: EstimatorConfig, reference_price: float) -> np.ndarray:
     """Liquidation price / entry for the representative position, shape (2, leverages): row 0 long.
 
@@ -440,10 +471,11 @@ def estimate_levels(
     history: MarketHistory, venue: VenueTerms, config: EstimatorConfig | None = None
 ) -> LevelEstimate:
     """Estimate liquidation levels over ``history`` (see module docstring for the method)."""
-    config = config or EstimatorConfig()
+    config = (config or EstimatorConfig()).capped(venue.max_leverage)
     problem = data_problem(history)
     if problem is not None:
         return _unknown(problem)
+    assert history.open_interest is not None  # data_problem() returned the reason otherwise
     oi_units = history.open_interest * venue.contract_size
     d_oi = np.diff(oi_units, prepend=oi_units[0])
     opened = np.flatnonzero(d_oi > 0)
@@ -461,24 +493,34 @@ def estimate_levels(
     mark_price = float((history.mark_close if has_mark else history.close)[-1])
 
     ratios = liquidation_ratios(venue, config, mark_price)
-    share, rule = long_share(history, config.funding_tilt)
+    bar_seconds = float((history.times[1] - history.times[0]) / np.timedelta64(1, "s"))
+    bar_notional = np.maximum(d_oi, 0.0) * (1.0 if venue.inverse else entry)
+    sides = attribute_sides(
+        close=history.close, oi_units=oi_units, new_notional=bar_notional,
+        taker_buy=history.taker_buy_volume, taker_sell=history.taker_sell_volume,
+        long_short_ratio=history.long_short_ratio, funding_rate=history.funding_rate,
+        bar_seconds=bar_seconds, config=config.attribution,
+    )
+    share = sides.share
     weights = np.asarray(config.weights)
 
     e = entry[opened]
-    new_notional = d_oi[opened] if venue.inverse else d_oi[opened] * e
+    new_notional = bar_notional[opened]
     attributed = float(new_notional.sum())
     side_notional = (new_notional * share[opened], new_notional * (1.0 - share[opened]))
 
     placed = np.isfinite(ratios)
     unplaced = float(sum((side_notional[s][:, None] * weights[None, ~placed[s]]).sum() for s in (0, 1)))
 
-    # one flat array per side of (bar, price, notional) for every placed leverage slice
+    # one flat array per side of (bar, price, notional) for every placed leverage slice and entry point
+    points = _entry_points(e, history.low[opened], history.high[opened], bar_seconds, config.coarse_entry_points)
+    k = points.shape[1]
     levels = []
     for s in (0, 1):
         lev_ok = np.flatnonzero(placed[s])
-        t = np.repeat(opened, lev_ok.size)
-        price = (e[:, None] * ratios[s, lev_ok][None, :]).ravel()
-        notional = (side_notional[s][:, None] * weights[None, lev_ok]).ravel()
+        t = np.repeat(opened, k * lev_ok.size)
+        price = (points[:, :, None] * ratios[s, lev_ok][None, None, :]).ravel()
+        notional = np.repeat(side_notional[s][:, None] * weights[None, lev_ok] / k, k, axis=0).ravel()
         levels.append((t, price, notional))
     all_prices = np.concatenate([lv[1] for lv in levels])
     if all_prices.size == 0:
@@ -525,7 +567,6 @@ def estimate_levels(
 
     heatmap = LiquidationMap(history.times[col_end], edges, densities[0], densities[1])
     profile = LevelProfile(edges, densities[0][-1].copy(), densities[1][-1].copy(), mark_price)
-    rule_counts = np.bincount(rule, minlength=len(TILT_RULES))
     assumptions = Assumptions(
         leverages=tuple(float(x) for x in config.leverages),
         weights=tuple(float(x) for x in config.weights),
@@ -534,16 +575,35 @@ def estimate_levels(
             f"{lev:g}x": (round(float(ratios[0, i] - 1) * 100, 4), round(float(ratios[1, i] - 1) * 100, 4))
             for i, lev in enumerate(config.leverages)
         },
-        tilt_rule="per bar, first available: " + " > ".join(TILT_RULES)
-        + f" (funding sign moves the long share to 0.5 ± {config.funding_tilt:g})",
-        tilt_bars={name: int(c) for name, c in zip(TILT_RULES, rule_counts, strict=True)},
+        leverage_cap=venue.max_leverage,
+        tilt_rule="per bar, log-odds votes summed over the sources present: " + ", ".join(SOURCES)
+        + f"; funding votes only off its floor {config.attribution.funding_floor * 100:+.4f}%",
+        tilt_bars={e.source: e.bars for e in sides.evidence},
         entry_price="bar VWAP (typical price where VWAP missing)" if has_vwap else "typical price (H+L+C)/3",
         trigger="mark high/low" if has_mark else "last-price high/low as a mark proxy",
         bin_width=width,
         decay_rule=DECAY_RULE,
         tier_table_source=venue.source,
     )
-    return LevelEstimate("ok", None, assumptions, heatmap, profile, attributed, unplaced)
+    return LevelEstimate("ok", None, assumptions, heatmap, profile, attributed, unplaced, sides)
+
+
+def _entry_points(entry: np.ndarray, low: np.ndarray, high: np.ndarray, bar_seconds: float, k: int) -> np.ndarray:
+    """Entry prices per opened bar, shape (bars, points), equally weighted.
+
+    On bars up to 5 minutes long the bar's VWAP is the entry.  A coarser bar's openings happened anywhere in its
+    range, so they are spread over ``k`` quantiles of a triangular distribution on [low, high] with its mode at
+    the VWAP: one price per hour would put every position of the hour on one line.
+    """
+    if bar_seconds <= FINE_BAR_SECONDS or k <= 1:
+        return entry[:, None]
+    mode = np.clip(entry, low, high)
+    span = np.maximum(high - low, 1e-12 * entry)
+    u = (np.arange(k) + 0.5) / k
+    cut = ((mode - low) / span)[:, None]
+    below = low[:, None] + np.sqrt(u[None, :] * span[:, None] * (mode - low)[:, None])
+    above = high[:, None] - np.sqrt((1 - u[None, :]) * span[:, None] * (high - mode)[:, None])
+    return np.where(u[None, :] < cut, below, above)
 
 
 def _death_columns(

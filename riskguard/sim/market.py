@@ -91,3 +91,28 @@ def open_interest_history(instrument: Instrument, period_ms: int, now_ms: int,
         times = list(range(since_ms + (-since_ms) % period_ms, last + 1, period_ms))[:limit]
     return [(t, instrument.round_amount(instrument.open_interest * (1 + 0.05 * math.sin(t / period_ms))))
             for t in times]
+
+
+def long_short_ratio_history(period_ms: int, now_ms: int, since_ms: int | None = None,
+                             limit: int = 30) -> list[tuple[int, float]]:
+    """(time, long accounts / short accounts): drifts between about 0.8 and 1.25, a pure function of time."""
+    return [(t, round(math.exp(0.22 * math.sin(t / (7 * period_ms))), 4))
+            for t in _period_times(period_ms, now_ms, since_ms, limit)]
+
+
+def taker_volume_history(instrument: Instrument, period_ms: int, now_ms: int, since_ms: int | None = None,
+                         limit: int = 30) -> list[tuple[int, float, float]]:
+    """(period start, taker buy, taker sell) in contracts: the buy share swings between 0.4 and 0.6."""
+    total = instrument.open_interest * 0.01
+    rows = []
+    for t in _period_times(period_ms, now_ms, since_ms, limit):
+        buy_share = 0.5 + 0.1 * math.sin(t / (3 * period_ms))
+        rows.append((t, instrument.round_amount(total * buy_share), instrument.round_amount(total * (1 - buy_share))))
+    return rows
+
+
+def _period_times(period_ms: int, now_ms: int, since_ms: int | None, limit: int) -> list[int]:
+    last = now_ms - now_ms % period_ms
+    if since_ms is None:
+        return [last - i * period_ms for i in reversed(range(limit))]
+    return list(range(since_ms + (-since_ms) % period_ms, last + 1, period_ms))[:limit]

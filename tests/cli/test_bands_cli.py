@@ -36,7 +36,11 @@ def test_bands_when_history_complete_then_json_bands_bounded_by_attributed_open_
         else:
             assert b["price_low"] >= doc["mark_price"] and b["distance_pct"] >= 0
     assert doc["assumptions"]["leverages"] == [5, 10, 20, 25, 50, 100]
-    assert doc["assumptions"]["tilt_bars"]["funding sign"] == 864  # funding history covers every bar
+    split = doc["side_split"]  # funding history covers every bar; the paper snapshot has no ratio or flow
+    assert [e["source"] for e in split["sources"] if e["bars"]] == ["OI vs price", "funding"]
+    assert doc["assumptions"]["tilt_bars"]["funding"] == doc["assumptions"]["tilt_bars"]["OI vs price"] > 0
+    assert 0 < split["long_share"] < 1 and 0 < split["long_share_of_new_notional"] < 1
+    assert doc["data_granularity"] == {"candle_seconds": 300, "open_interest_seconds": 300.0, "coarse": False}
     (mine,) = doc["positions"]
     assert mine["account"] == "faq-cross" and mine["side"] == "long"
     assert abs(mine["liquidation_price"] - 26316.89) < 0.01
@@ -63,21 +67,21 @@ def _with_stops(*stops):
 
 
 def test_bands_when_stops_recorded_then_json_lists_them_with_band_membership(run, write):
-    # long band 30,976.28-31,583.66 holds the first stop; 30,000 sits between bands (mark 31,967.27)
-    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_400.0, 11), binance_stop(BTC, "sell", 20.0, 30_000.0, 13))
+    # long band 30,976.28-31,327.92 holds the first stop; 30,000 sits between bands (mark 31,967.27)
+    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_200.0, 11), binance_stop(BTC, "sell", 20.0, 30_000.0, 13))
     out = run("bands", BTC, "--snapshot", _snapshot(write, doc), "--format", "json").json()
     (mine,) = out["positions"]
-    assert [(s["id"], s["trigger_price"], s["in_band"]) for s in mine["stops"]] == [("11", 31_400.0, True),
+    assert [(s["id"], s["trigger_price"], s["in_band"]) for s in mine["stops"]] == [("11", 31_200.0, True),
                                                                                   ("13", 30_000.0, False)]
     assert mine["stops"][0]["band"]["price_low"] == pytest.approx(30_976.28463) and mine["stop_in_band"] is True
-    assert out["stop_prices"] == [{"label": "faq-cross long 1/2", "price": 31_400.0, "in_band": True},
+    assert out["stop_prices"] == [{"label": "faq-cross long 1/2", "price": 31_200.0, "in_band": True},
                                   {"label": "faq-cross long 2/2", "price": 30_000.0, "in_band": False}]
 
 
 def test_bands_when_stops_recorded_then_table_says_where_each_sits(run, write):
-    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_400.0, 11))
+    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_200.0, 11))
     r = run("bands", BTC, "--snapshot", _snapshot(write, doc))
-    assert "your faq-cross long stop 31,400 (-1.77%, STOP_MARKET, 50 contracts): INSIDE a band" in r.out
+    assert "your faq-cross long stop 31,200 (-2.40%, STOP_MARKET, 50 contracts): INSIDE a band" in r.out
     none = run("bands", BTC, "--snapshot", _snapshot(write, _with_stops()))
     assert "stops: none (no open stop order closes these positions)" in none.out
 
@@ -87,7 +91,7 @@ def test_bands_when_plot_with_a_stop_then_stop_drawn_green_and_labelled(run, wri
     import numpy as np
 
     png = tmp_path / "bands.png"
-    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_400.0, 11))
+    doc = _with_stops(binance_stop(BTC, "sell", 50.0, 31_200.0, 11))
     assert run("bands", BTC, "--snapshot", _snapshot(write, doc), "--plot", str(png)).code == ExitCode.OK
     image = mpimg.imread(png)[..., :3]
     green = np.all(np.abs(image - np.array([46, 204, 64]) / 255) < 0.02, axis=-1)  # #2ecc40, stops only

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from market_simulator import binance_like_venue, simulate_market
+from market_simulator import REGIMES, binance_like_venue, coarsen, simulate_market
 
 from riskguard.risk.bands import (
     Band,
@@ -11,7 +11,8 @@ from riskguard.risk.bands import (
     notional_between,
     position_proximity,
 )
-from riskguard.risk.liqlevels import LevelProfile, estimate_levels
+from riskguard.risk.liqlevels import EstimatorConfig, LevelProfile, MarketHistory, estimate_levels
+from riskguard.risk.side_attribution import AttributionConfig
 
 EDGES = np.arange(90.0, 111.0, 1.0)  # 20 bins of width 1 from 90 to 110
 
@@ -32,16 +33,17 @@ def test_detect_bands_when_two_clusters_per_side_then_merged_ranked_and_signed()
     )
     # hot: >= 0.5 × mean per occupied bin (long 960/5 → 96, short 440/3 → 73.3); 95 and 98 are not hot
     bands = detect_bands(p, BandConfig(top_n=5, hot_factor=0.5, merge_gap_pct=0.0, min_share=0.05))
+    # peak: notional-weighted centre of the heaviest bin ± 2 bins inside the band: (92.5·100 + 93.5·300)/400
     assert bands == (
         Band("long", 99.0, 100.0, 500.0, -0.0, 99.5),
-        Band("long", 92.0, 94.0, 400.0, -6.0, 93.5),
-        Band("short", 105.0, 107.0, 400.0, 5.0, 105.5),
+        Band("long", 92.0, 94.0, 400.0, -6.0, 93.25),
+        Band("short", 105.0, 107.0, 400.0, 5.0, 106.0),
     )
     # a 5 % gap (5 bins) joins 92–94 and 99–100; the cold bins in between count toward the band
     merged = detect_bands(p, BandConfig(top_n=1, hot_factor=0.5, merge_gap_pct=5.0, min_share=0.05))
     assert merged == (
-        Band("long", 92.0, 100.0, 960.0, -0.0, 99.5),
-        Band("short", 105.0, 107.0, 400.0, 5.0, 105.5),
+        Band("long", 92.0, 100.0, 960.0, -0.0, pytest.approx((98.5 * 10 + 99.5 * 500) / 510)),
+        Band("short", 105.0, 107.0, 400.0, 5.0, 106.0),
     )
 
 
@@ -91,6 +93,79 @@ def test_estimator_when_market_is_simulated_then_recovers_true_top_bands():
     assert np.median(errors) <= 0.25
 
 
+TUNING_SEEDS = range(6)
+"""Seeds the attribution weights were tuned on (docs/bands.md); the regime test evaluates on others."""
+HELD_OUT_SEEDS = range(100, 108)
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    out = np.empty(x.size)
+    out[np.argsort(x, kind="stable")] = np.arange(x.size)
+    return out
+
+
+def regime_scores(seed: int, regime: str, bar_minutes: int = 1) -> tuple[float, float, np.ndarray, float]:
+    """True and estimated long share of the open levels, each true top-5 cluster's distance to the nearest
+    estimated band peak of its side (% of mark), and the rank correlation of the two profiles within ±15 %."""
+    market = coarsen(simulate_market(seed, regime=regime), bar_minutes)
+    est = estimate_levels(market.history, market.venue)
+    mark = est.profile.mark_price
+    true_profile = market.true_profile(est.profile.price_edges)
+    found = detect_bands(est.profile)
+    errors = np.array([
+        min((abs(b.peak_price - t.peak_price) for b in found if b.side == t.side), default=np.inf) / mark * 100
+        for t in detect_bands(true_profile)[:5]
+    ])
+    near = np.abs(est.profile.centers / mark - 1) <= 0.15
+    estimated = np.r_[est.profile.long_notional[near], est.profile.short_notional[near]]
+    truth = np.r_[true_profile.long_notional[near], true_profile.short_notional[near]]
+    rho = float(np.corrcoef(_ranks(estimated), _ranks(truth))[0, 1])
+    long_share = est.profile.long_notional.sum() / (est.profile.long_notional.sum() + est.profile.short_notional.sum())
+    return market.true_long_share, float(long_share), errors, rho
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_estimator_when_regime_held_out_then_side_split_and_peaks_recovered(regime):
+    scores = [regime_scores(seed, regime) for seed in HELD_OUT_SEEDS]
+    true_share = np.array([s[0] for s in scores])
+    est_share = np.array([s[1] for s in scores])
+    errors = np.concatenate([s[2] for s in scores])
+    recall = float(np.mean(errors <= 0.5))
+    rho = float(np.mean([s[3] for s in scores]))
+    gap = np.abs(est_share - true_share)
+    print(f"\n{regime}: true long share {np.round(true_share, 2)}, estimated {np.round(est_share, 2)} "
+          f"(|gap| mean {gap.mean():.3f}, max {gap.max():.3f}); top-5 recall within 0.5 % {recall:.2f}; "
+          f"median peak error {np.median(errors):.3f} %; rank correlation ±15 % {rho:.2f}")
+    assert gap.mean() <= 0.06 and gap.max() <= 0.20  # target 0.10 per market: missed on 2 of 24 (docs/bands.md)
+    assert recall >= 0.70
+    assert np.median(errors) <= 0.40
+    assert rho >= 0.85
+
+
+def test_estimator_when_bars_are_hourly_then_degrades_as_documented():
+    """docs/bands.md "Data granularity": hourly bars (what live reads record) lose recall and rank correlation."""
+    scores = [regime_scores(seed, regime, 60) for regime in REGIMES for seed in HELD_OUT_SEEDS]
+    errors = np.concatenate([s[2] for s in scores])
+    recall, rho = float(np.mean(errors <= 0.5)), float(np.mean([s[3] for s in scores]))
+    print(f"\nhourly bars: top-5 recall {recall:.2f}, median peak error {np.median(errors):.3f} %, rank corr {rho:.2f}")
+    assert 0.5 <= recall < 0.7 and 0.5 <= rho < 0.85
+
+
+def test_estimator_when_only_funding_at_floor_then_split_is_not_invented():
+    """Funding at its floor is no evidence: alone it leaves every bar 50/50 (the old rule said 60 % long)."""
+    market = simulate_market(3, bars=1_440, regime="short_squeeze")
+    h = market.history
+    bare = MarketHistory(times=h.times, high=h.high, low=h.low, close=h.close, volume=h.volume,
+                         open_interest=h.open_interest, funding_rate=h.funding_rate)
+    funding_only = EstimatorConfig(attribution=AttributionConfig(price_weight=0.0))
+    est = estimate_levels(bare, market.venue, funding_only)
+    assert est.sides.long_share == 0.5 and est.sides.evidence[3].bars > 0
+    full = estimate_levels(h, market.venue)
+    assert full.sides.long_share < 0.45  # the shorts piling in are seen by price, flow and the ratio
+    assert [e.source for e in full.sides.evidence if e.bars] == ["OI vs price", "taker flow", "long/short ratio",
+                                                                 "funding"]
+
+
 def test_estimate_bands_when_frames_given_then_json_has_cli_shape():
     market = simulate_market(seed=2, bars=1_440)
     h = market.history
@@ -111,10 +186,40 @@ def test_estimate_bands_when_frames_given_then_json_has_cli_shape():
     assert set(out["bands"][0]) == {"side", "price_low", "price_high", "notional", "distance_pct", "peak_price"}
     assert all((b["side"] == "long") == (b["distance_pct"] <= 0) for b in out["bands"])
     assert out["assumptions"]["tier_table_source"] == "simulator brackets"
-    assert out["assumptions"]["tilt_bars"]["taker imbalance"] == 1_440
+    tilt = out["assumptions"]["tilt_bars"]
+    assert tilt["taker flow"] == tilt["OI vs price"] > 1_000 and tilt["long/short ratio"] == 0
+    assert out["side_split"]["sources"][1]["source"] == "taker flow"
+    assert 0 < out["side_split"]["long_share"] < 1
     missing = estimate_bands(
         ohlcv, None, symbol="BTC/USDT:USDT", mark_price=1.0, tiers=venue.tiers, inverse=False,
         contract_size=1.0, tier_source="x",
     ).to_json()
     assert missing["status"] == "unknown" and missing["bands"] == [] and missing["assumptions"] is None
     assert missing["reason"] == "open-interest history missing: new positions cannot be attributed"
+
+
+def test_side_attribution_worked_example():
+    """docs/bands.md "Side attribution": the worked example, number by number."""
+    from riskguard.risk.side_attribution import attribute_sides
+
+    n = 61  # an hour of history before the bar, so the ratio window (60 bars) reaches back to OI 10,000
+    ret = np.where(np.arange(n) % 2 == 0, 0.001, -0.001)  # median |return| 0.10 %
+    ret[0], ret[-1] = 0.0, -0.001
+    close = 60_000 * np.exp(np.cumsum(ret))
+    oi = np.linspace(10_000, 10_090, n)
+    oi[-1] = 10_100
+    q = np.full(n, 0.52)
+    q[-1] = 0.519
+    new = np.zeros(n)
+    new[-1] = 10 * close[-1]  # only the example bar is placed
+    buy, sell = np.ones(n), np.ones(n)
+    buy[-1], sell[-1] = 45.0, 55.0
+    split = attribute_sides(close=close, oi_units=oi, new_notional=new, taker_buy=buy, taker_sell=sell,
+                            long_short_ratio=q / (1 - q), funding_rate=np.full(n, 0.0001))
+    votes = -0.6 + 0.5 * np.log(0.45 / 0.55) + np.log(0.419 / 0.581)
+    assert votes == pytest.approx(-1.027, abs=5e-4)
+    assert split.share[-1] == pytest.approx(1 / (1 + np.exp(1.027)), abs=5e-4)
+    assert round(split.share[-1] * 100, 1) == 26.4
+    alone = {e.source: e.long_share for e in split.evidence}
+    assert alone == {"OI vs price": round(1 / (1 + np.exp(0.6)), 4), "taker flow": round(1 / (1 + np.exp(0.10034)), 4),
+                     "long/short ratio": 0.419, "funding": 0.5}

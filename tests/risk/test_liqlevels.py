@@ -5,21 +5,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from market_simulator import binance_like_venue
 
+from riskguard.model.market import MarginTier
 from riskguard.risk.liqlevels import (
     EstimatorConfig,
     MarketDataShapeError,
     MarketHistory,
     VenueTerms,
     estimate_levels,
+    leverage_cap,
     liquidation_ratios,
-    long_share,
 )
+from riskguard.risk.side_attribution import AttributionConfig, attribute_sides
 from riskguard.risk.solver import solve_liquidation
 from riskguard.risk.tiers import TierTable
 
 MINUTE_MS = 60_000
 FLAT = VenueTerms(TierTable.flat(0.005), inverse=False, contract_size=1.0, source="flat 0.5%")
-TEN_X = EstimatorConfig(leverages=(10.0,), weights=(1.0,), max_time_columns=10_000)
+TAKER_ONLY = AttributionConfig(price_weight=0.0, taker_weight=1.0)
+TEN_X = EstimatorConfig(leverages=(10.0,), weights=(1.0,), max_time_columns=10_000, attribution=TAKER_ONLY)
 
 
 def history(high, low, oi, *, close=None, volume=None, buy=None, sell=None, **extra):
@@ -62,7 +65,8 @@ def test_estimate_levels_when_oi_rises_then_falls_then_long_level_is_crossed():
     assert est.profile.short_notional.sum() == pytest.approx(225.0)
     assert est.attributed_notional == pytest.approx(1_000.0)
     assert est.assumptions.liquidation_distance_pct["10x"] == pytest.approx((-9.5477, 9.4527), abs=1e-4)
-    assert est.assumptions.tilt_bars == {"taker imbalance": 4, "funding sign": 0, "long/short ratio": 0, "50/50": 0}
+    assert est.assumptions.tilt_bars == {"OI vs price": 0, "taker flow": 1, "long/short ratio": 0, "funding": 0}
+    assert est.sides.long_share == pytest.approx(0.75)
 
 
 def test_liquidation_ratios_when_scaled_by_entry_then_match_solver_at_that_entry():
@@ -83,16 +87,58 @@ def test_liquidation_ratios_when_scaled_by_entry_then_match_solver_at_that_entry
         assert np.all(ratios[0] < 1) and np.all(ratios[1] > 1)
 
 
-def test_long_share_when_inputs_missing_per_bar_then_falls_back_in_documented_order():
-    h = history(
-        high=[1, 1, 1, 1], low=[1, 1, 1, 1], oi=[1, 1, 1, 1],
-        buy=[3, np.nan, np.nan, np.nan], sell=[1, np.nan, np.nan, np.nan],
-        funding_rate=np.array([0.01, -0.0001, np.nan, np.nan]),
-        long_short_ratio=np.array([9.0, 9.0, 3.0, np.nan]),
-    )
-    share, rule = long_share(h, funding_tilt=0.1)
-    np.testing.assert_allclose(share, [0.75, 0.4, 0.75, 0.5])
-    np.testing.assert_array_equal(rule, [0, 1, 2, 3])
+def test_attribute_sides_when_each_source_alone_then_votes_as_documented():
+    close = np.array([100.0, 101.0, 100.0, 100.0, 102.0])
+    oi = np.array([100.0, 110.0, 120.0, 130.0, 140.0])
+    new = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
+    off = AttributionConfig(price_weight=0.0, taker_weight=0.0, ratio_weight=0.0, funding_weight=0.0)
+    # OI vs price: returns / median |return| (0.00995, 0.01, 0, 0.0198 → median 0.00995), weight 0.6
+    price = attribute_sides(close=close, oi_units=oi, new_notional=new, config=AttributionConfig())
+    r = np.diff(np.log(close))
+    expected = 1 / (1 + np.exp(-0.6 * np.clip(r / np.median(np.abs(r)), -3, 3)))
+    np.testing.assert_allclose(price.share[1:], expected)
+    assert price.share[2] < 0.5 < price.share[1]  # OI up while price falls: shorts opened
+    # taker flow alone: logit of the buy share, so weight 1 returns the buy share itself
+    taker = attribute_sides(close=close, oi_units=oi, new_notional=new,
+                            taker_buy=np.array([1, 3, 1, 2, 9.0]), taker_sell=np.array([1, 1, 3, 2, 1.0]),
+                            config=AttributionConfig(price_weight=0.0, taker_weight=1.0))
+    np.testing.assert_allclose(taker.share[1:], [0.75, 0.25, 0.5, 0.9])
+    assert taker.long_share == pytest.approx(0.6)
+    # long/short ratio: long units q·OI; 110 → 120 with q 0.5 → 0.6: (72 − 55)/10 = 1.7, log-odds capped at 3;
+    # then q stays 0.6 (6 of 10 new units long); then q 0.6 → 0.5: long units fall while OI grows → capped −3
+    ratio = np.array([1.0, 1.0, 1.5, 1.5, 1.0])
+    ls = attribute_sides(close=close, oi_units=oi, new_notional=new, long_short_ratio=ratio,
+                         config=AttributionConfig(price_weight=0.0, ratio_window_s=60.0))
+    np.testing.assert_allclose(ls.share[1:], [0.5, 1 / (1 + np.exp(-3.0)), 0.6, 1 / (1 + np.exp(3.0))])
+    hourly = attribute_sides(close=close, oi_units=oi, new_notional=new, long_short_ratio=ratio, bar_seconds=3_600,
+                             config=AttributionConfig(price_weight=0.0))  # the default hour is one hourly bar
+    np.testing.assert_allclose(hourly.share, ls.share)
+    # funding at the floor votes nothing; 0.03 % above it votes 0.4 × 0.4 toward longs
+    funding = attribute_sides(close=close, oi_units=oi, new_notional=new,
+                              funding_rate=np.array([0.0001, 0.0001, 0.0001, 0.0003, np.nan]),
+                              config=off.__class__(price_weight=0.0, taker_weight=0.0, ratio_weight=0.0))
+    np.testing.assert_allclose(funding.share[1:], [0.5, 0.5, 1 / (1 + np.exp(-0.16)), 0.5])
+    assert funding.evidence[3].note == "2 of 3 bars at the floor +0.0100% (no vote there)"
+    assert funding.unvoted_bars == 3
+
+
+def test_leverage_prior_when_venue_caps_leverage_then_no_level_above_the_cap():
+    tiers = (MarginTier(0.0, 50e3, 0.01, 0.0, 20.0), MarginTier(50e3, float("inf"), 0.025, 750.0, 10.0))
+    assert leverage_cap(tiers, 10_000.0) == 20.0 and leverage_cap(tiers, 60_000.0) == 10.0
+    capped = EstimatorConfig().capped(20.0)
+    assert capped.leverages == (5.0, 10.0, 20.0) and capped.weights == pytest.approx((0.15, 0.25, 0.60))
+    assert EstimatorConfig().capped(None) == EstimatorConfig()
+    h = history(high=[101, 101, 101], low=[99, 99, 99], oi=[10, 20, 30])
+    venue = VenueTerms(TierTable.flat(0.004), inverse=False, contract_size=1.0, source="t", max_leverage=20.0)
+    est = estimate_levels(h, venue)
+    assert set(est.assumptions.liquidation_distance_pct) == {"5x", "10x", "20x"}
+    assert est.assumptions.leverage_cap == 20.0
+    # three long levels only (5/10/20x); the nearest, 20x at 100·0.95/0.996, holds the 25/50/100x weight too
+    long_ = est.profile.long_notional
+    occupied = np.flatnonzero(long_)
+    assert occupied.size == 3
+    assert est.profile.price_edges[occupied[-1]] <= 100 * 0.95 / 0.996 < est.profile.price_edges[occupied[-1] + 1]
+    assert long_[occupied[-1]] == pytest.approx(0.6 * long_.sum())
 
 
 # -- brute-force oracle ----------------------------------------------------------------------------------
@@ -101,8 +147,10 @@ def test_long_share_when_inputs_missing_per_bar_then_falls_back_in_documented_or
 def oracle_profiles(h: MarketHistory, venue: VenueTerms, config: EstimatorConfig, edges: np.ndarray):
     """Bar-by-bar loop over every level: the definition the vectorized estimator must reproduce."""
     ratios = liquidation_ratios(venue, config, float(h.close[-1]))
-    share, _ = long_share(h, config.funding_tilt)
     entry = (h.high + h.low + h.close) / 3
+    d_oi = np.diff(h.open_interest, prepend=h.open_interest[0])
+    share = attribute_sides(close=h.close, oi_units=h.open_interest, new_notional=np.maximum(d_oi, 0) * entry,
+                            taker_buy=h.taker_buy_volume, taker_sell=h.taker_sell_volume).share
     levels = []  # [side, price, notional]
     out = np.zeros((h.size, 2, edges.size - 1))
     for s in range(h.size):
@@ -265,3 +313,24 @@ def test_from_frames_when_oi_is_coarser_then_interpolated_and_uncovered_bars_unk
     np.testing.assert_allclose(h.open_interest[:6], [100, 102, 104, 106, 108, 110])
     est = estimate_levels(h, FLAT)
     assert est.reason == "open interest missing at 2024-01-01T00:06:00 (5 bars)"
+
+
+def test_estimate_levels_when_bars_are_hourly_then_entries_spread_over_the_range():
+    """An hour's openings happened anywhere in its range: 3 triangular quantiles on [low, high], mode at VWAP."""
+    hour = 3_600_000
+    h = MarketHistory(times=np.arange(3) * hour, high=[101.0, 110.0, 101.0], low=[99.0, 90.0, 99.0],
+                      close=[100.0, 100.0, 100.0], volume=[10.0, 10.0, 10.0], open_interest=[100.0, 130.0, 130.0],
+                      vwap=[100.0, 100.0, 100.0])
+    config = EstimatorConfig(leverages=(10.0,), weights=(1.0,), attribution=AttributionConfig(price_weight=0.0))
+    est = estimate_levels(h, FLAT, config)
+    # quantiles 1/6, 1/2, 5/6 of the triangle 90-100-110: 90 + √(200/6), 100, 110 − √(200/6)
+    entries = np.array([90 + np.sqrt(200 / 6), 100.0, 110 - np.sqrt(200 / 6)])
+    long_levels = entries * (1 - 0.1) / (1 - 0.005)
+    edges = est.profile.price_edges
+    bins = np.searchsorted(edges, long_levels) - 1
+    np.testing.assert_allclose(est.profile.long_notional[bins], 3_000 * 0.5 / 3)  # 30 units at 100, half long
+    assert est.profile.long_notional.sum() == pytest.approx(1_500.0)
+    minute = MarketHistory(times=np.arange(3) * MINUTE_MS, high=h.high, low=h.low, close=h.close, volume=h.volume,
+                           open_interest=h.open_interest, vwap=h.vwap)
+    one = estimate_levels(minute, FLAT, config).profile
+    assert np.count_nonzero(one.long_notional) == 1  # a 1-minute bar enters at its VWAP

@@ -66,6 +66,11 @@ def _series(vd: VenueData, symbol: str, path: str) -> MarketSeries:
         Fields(r, f"{path}.funding_history[{symbol!r}][{i}]") for i, r in enumerate(vd.funding_history.get(symbol, []))
     ]
     book = vd.order_books.get(symbol)
+    ratios = [
+        Fields(r, f"{path}.long_short_ratio_history[{symbol!r}][{i}]")
+        for i, r in enumerate(vd.long_short_ratio_history.get(symbol, []))
+    ]
+    taker = [Fields(r, f"{path}.taker_volume[{symbol!r}][{i}]") for i, r in enumerate(vd.taker_volume.get(symbol, []))]
     return MarketSeries(
         timeframe=ohlcv.timeframe if ohlcv else None,
         ohlcv=tuple(tuple(r) for r in ohlcv.rows) if ohlcv else (),  # type: ignore[misc]
@@ -77,6 +82,11 @@ def _series(vd: VenueData, symbol: str, path: str) -> MarketSeries:
         ),
         funding=tuple((r.num("timestamp"), r.num("fundingRate")) for r in funding),
         order_book=_book(Fields(book, f"{path}.order_books[{symbol!r}]")) if book else None,
+        long_short_ratio=tuple((r.num("timestamp"), r.num("longShortRatio", positive=True)) for r in ratios),
+        taker_volume=tuple(
+            (r.num("timestamp"), r.num("buyVolume", nonnegative=True), r.num("sellVolume", nonnegative=True))
+            for r in taker
+        ),
     )
 
 

@@ -37,7 +37,14 @@ from riskguard.sim.engine import (
 )
 from riskguard.sim.faults import Fault, FaultKind
 from riskguard.sim.margin import Instrument, Leg, MarginMode, TierBasis, tier_schedule
-from riskguard.sim.market import candles, funding_times, next_funding_ms, open_interest_history
+from riskguard.sim.market import (
+    candles,
+    funding_times,
+    long_short_ratio_history,
+    next_funding_ms,
+    open_interest_history,
+    taker_volume_history,
+)
 from riskguard.sim.scenario import Scenario, ScenarioPlayer
 from riskguard.sim.server import request_faults
 from riskguard.sim.venues import Dialect
@@ -186,6 +193,9 @@ class _Handlers:
             web.get(f"{api}/v1/fundingRate", public(self.funding_rate_history)),
             web.get(f"{api}/v1/openInterest", public(self.open_interest)),
             web.get("/futures/data/openInterestHist", public(self.open_interest_history)),
+            web.get("/futures/data/globalLongShortAccountRatio", public(self.long_short_ratio)),
+            web.get("/futures/data/takerBuySellVol" if self.inverse else "/futures/data/takerlongshortRatio",
+                    public(self.taker_volume)),
             *position_risk,
             *(web.get(path, private(self.account)) for path in account_paths),
             *(web.get(path, private(self.balance)) for path in balance_paths),
@@ -377,6 +387,42 @@ class _Handlers:
         extra = {**self._pair_fields(instrument), "contractType": "PERPETUAL"} if self.inverse else {}
         return {"symbol": instrument.symbol, **extra, "openInterest": _qty(instrument, instrument.open_interest),
                 "time": self.exchange.now_ms()}
+
+    def _statistics(self, params: dict[str, str]) -> tuple[Instrument, int, int, dict[str, Any]]:
+        """Instrument, period, limit and key fields of a /futures/data trading-statistics request."""
+        if self.inverse:
+            pair = _required(params, "pair")
+            matches = [i for i in self.exchange.instruments.values() if i.extra.get("pair") == pair]
+            if not matches:
+                raise OrderRejected(RejectReason.UNKNOWN_SYMBOL, pair)
+            instrument = matches[0]
+        else:
+            instrument = self._instrument(params)
+        period = _TIMEFRAMES_MS.get(_required(params, "period"))
+        if period is None or period < 300_000:
+            raise BinanceError(-1130, "Invalid data sent for a parameter.")
+        key = {"pair": instrument.extra.get("pair")} if self.inverse else {"symbol": instrument.symbol}
+        return instrument, period, min(_optional_int(params, "limit") or 30, 500), key
+
+    def long_short_ratio(self, _request: web.Request, params: dict[str, str]) -> list:
+        _, period, limit, key = self._statistics(params)
+        points = long_short_ratio_history(period, self.exchange.now_ms(), _optional_int(params, "startTime"), limit)
+        return [{**key, "longShortRatio": _num(r, 4), "longAccount": _num(r / (1 + r), 4),
+                 "shortAccount": _num(1 / (1 + r), 4), "timestamp": t} for t, r in points]
+
+    def taker_volume(self, _request: web.Request, params: dict[str, str]) -> list:
+        """USDⓈ-M ``takerlongshortRatio`` (base volume); COIN-M ``takerBuySellVol`` (contracts, with value)."""
+        instrument, period, limit, key = self._statistics(params)
+        rows = taker_volume_history(instrument, period, self.exchange.now_ms(), _optional_int(params, "startTime"),
+                                    limit)
+        if not self.inverse:
+            return [{"buySellRatio": _num(buy / sell, 4), "buyVol": _qty(instrument, buy),
+                     "sellVol": _qty(instrument, sell), "timestamp": t} for t, buy, sell in rows]
+        mark = self.exchange.mark(instrument.symbol)
+        contract_type = _required(params, "contractType")
+        return [{**key, "contractType": contract_type, "takerBuyVol": _qty(instrument, buy),
+                 "takerSellVol": _qty(instrument, sell), "takerBuyVolValue": _num(instrument.notional(buy, mark)),
+                 "takerSellVolValue": _num(instrument.notional(sell, mark)), "timestamp": t} for t, buy, sell in rows]
 
     def open_interest_history(self, _request: web.Request, params: dict[str, str]) -> list:
         if self.inverse:

@@ -37,7 +37,14 @@ from riskguard.sim.engine import (
 )
 from riskguard.sim.faults import Fault, FaultKind
 from riskguard.sim.margin import Instrument, MarginMode, tier_schedule
-from riskguard.sim.market import HOUR_MS, candles, funding_times, next_funding_ms, open_interest_history
+from riskguard.sim.market import (
+    HOUR_MS,
+    candles,
+    funding_times,
+    long_short_ratio_history,
+    next_funding_ms,
+    open_interest_history,
+)
 from riskguard.sim.scenario import Scenario, ScenarioPlayer
 from riskguard.sim.venues import Dialect
 from riskguard.sim.venues.wire import num, reported_liquidation_price, reported_time
@@ -238,6 +245,18 @@ class _Api:
         points = open_interest_history(i, period, self.exchange.now_ms(), start, int(params.get("limit", "50")))
         rows = [{"openInterest": _qty(i, oi), "timestamp": str(t)} for t, oi in reversed(points)]
         return {"symbol": i.symbol, "category": _category(i), "list": rows, "nextPageCursor": ""}
+
+    def account_ratio(self, request: web.Request) -> dict:
+        params = dict(request.query)
+        i = self._instrument(params)
+        period = _OI_INTERVALS_MS.get(params.get("period", ""))
+        if period is None:
+            raise BybitError(10001, "period invalid")
+        start = int(params["startTime"]) if "startTime" in params else None
+        points = long_short_ratio_history(period, self.exchange.now_ms(), start, int(params.get("limit", "50")))
+        rows = [{"symbol": i.symbol, "buyRatio": num(round(r / (1 + r), 4)), "sellRatio": num(round(1 / (1 + r), 4)),
+                 "timestamp": str(t)} for t, r in reversed(points)]
+        return {"list": rows, "nextPageCursor": ""}
 
     def risk_limit(self, request: web.Request) -> dict:
         params = dict(request.query)
@@ -474,6 +493,7 @@ class BybitDialect(Dialect):
             web.get("/v5/market/mark-price-kline", api.public(api.kline)),
             web.get("/v5/market/funding/history", api.public(api.funding_history)),
             web.get("/v5/market/open-interest", api.public(api.open_interest)),
+            web.get("/v5/market/account-ratio", api.public(api.account_ratio)),
             web.get("/v5/market/risk-limit", api.public(api.risk_limit)),
             web.get("/v5/user/query-api", api.private(api.query_api)),
             web.get("/v5/account/info", api.private(api.account_info)),

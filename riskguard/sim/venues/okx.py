@@ -35,7 +35,7 @@ from riskguard.sim.engine import (
 )
 from riskguard.sim.faults import Fault, FaultKind
 from riskguard.sim.margin import Instrument, MarginMode, MarginTier, TierBasis
-from riskguard.sim.market import HOUR_MS, candles, funding_times, next_funding_ms
+from riskguard.sim.market import HOUR_MS, candles, funding_times, long_short_ratio_history, next_funding_ms
 from riskguard.sim.scenario import Scenario, ScenarioPlayer
 from riskguard.sim.venues import Dialect
 from riskguard.sim.venues.wire import num, reported_liquidation_price, reported_time
@@ -209,6 +209,16 @@ class _Api:
         coins = i.open_interest * (i.contract_size / mark if i.inverse else i.contract_size)
         return [{"instType": "SWAP", "instId": i.symbol, "oi": num(i.open_interest), "oiCcy": num(coins),
                  "oiUsd": num(coins * mark), "ts": str(self.exchange.now_ms())}]
+
+    def long_short_ratio(self, request: web.Request) -> list[list[str]]:
+        """Account long/short ratio, newest first, as [ts, ratio] rows (OKX rubik trading statistics)."""
+        params = dict(request.query)
+        self._instrument({"instId": params.get("instId", "")})
+        period = _BARS_MS.get(params.get("period", "5m"))
+        if period is None:
+            raise OkxError("51000", "Parameter period error")
+        points = long_short_ratio_history(period, self.exchange.now_ms(), None, int(params.get("limit", "100")))
+        return [[str(t), num(r)] for t, r in reversed(points)]
 
     # -- private -------------------------------------------------------------------------------
 
@@ -417,6 +427,8 @@ class OkxDialect(Dialect):
             web.get("/api/v5/public/mark-price", api.public(api.mark_price)),
             web.get("/api/v5/public/funding-rate", api.public(api.funding_rate)),
             web.get("/api/v5/public/funding-rate-history", api.public(api.funding_rate_history)),
+            web.get("/api/v5/rubik/stat/contracts/long-short-account-ratio-contract",
+                    api.public(api.long_short_ratio)),
             web.get("/api/v5/public/open-interest", api.public(api.open_interest)),
             web.get("/api/v5/market/ticker", api.public(api.ticker)),
             web.get("/api/v5/market/books", api.public(api.books)),

@@ -1,0 +1,195 @@
+"""Which side opened each bar's new open interest: long/short attribution from evidence.
+
+Every new contract has one long and one short, so ΔOI alone cannot say who is *leveraged*.  The estimator
+needs the side of the speculators, the traders who opened with leverage and whose liquidations form the
+bands.  Funding alone cannot carry that: on Binance, Bybit and OKX funding sits at its floor (the +0.01 %
+per 8 h interest component) whenever the premium is small, which is most of the time, so a rule on the
+funding *sign* calls every market long-leaning, including a short squeeze in the making.
+
+Each source below is optional; when present it adds a log-odds vote per bar, and the votes are summed:
+
+* ``OI vs price``: open interest rising while price rises means aggressive buyers opened (longs); rising
+  while price falls means shorts opened.  Needs only candles and OI, so it is available wherever bands
+  are.  Vote ∝ the bar's return in units of the window's typical absolute return, clipped to ±3.
+* ``taker flow``: the taker buy share of the bar's volume (openers cross the spread more than makers do).
+  Vote = logit of the buy share.  Churn by traders who open and close inside the bar dilutes it.
+* ``long/short ratio``: the venue's account ratio R (longs/shorts).  Its long fraction q = R/(1+R) applied
+  to open interest estimates long units q·OI; the change of q·OI against the change of OI over the last
+  ``ratio_window_s`` (an hour, at least one bar) is the long share of what was opened.  Only where OI grew
+  by at least ``ratio_min_growth`` over that window (below that the quotient is noise).  Accounts are not notional:
+  the vote is damped by ``ratio_weight``.
+* ``funding``: only its distance from the floor says anything; the vote is ``funding_weight`` ×
+  clip((rate − floor)/``funding_scale``, ±1).  At the floor it is exactly zero, and disclosed as such.
+
+Weights were tuned on simulated markets (tests/risk/market_simulator.py, seeds listed in docs/bands.md)
+and evaluated on other seeds; they are configuration, not truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SOURCES = ("OI vs price", "taker flow", "long/short ratio", "funding")
+FUNDING_FLOOR = 0.0001
+"""Binance/Bybit/OKX 8-hour interest component: funding equals it whenever the premium is within the clamp."""
+
+
+@dataclass(frozen=True)
+class AttributionConfig:
+    price_weight: float = 0.6
+    taker_weight: float = 0.5
+    ratio_weight: float = 1.0
+    ratio_window_s: float = 3_600.0
+    """Time over which the ratio's change is read (in bars: this over the bar length, at least one)."""
+    ratio_min_growth: float = 0.002
+    funding_weight: float = 0.4
+    funding_floor: float = FUNDING_FLOOR
+    funding_scale: float = 0.0005
+    max_vote: float = 3.0
+    """Cap on the summed log-odds: no single bar is attributed more than ~95 % to one side."""
+
+    def __post_init__(self) -> None:
+        weights = (self.price_weight, self.taker_weight, self.ratio_weight, self.funding_weight)
+        if any(not w >= 0 for w in weights) or not self.ratio_window_s > 0 or not self.funding_scale > 0:
+            raise ValueError("attribution weights must be >= 0, ratio_window_s > 0 and funding_scale > 0")
+        if not (self.ratio_min_growth >= 0 and self.max_vote > 0):
+            raise ValueError("ratio_min_growth must be >= 0 and max_vote > 0")
+
+
+@dataclass(frozen=True)
+class SourceEvidence:
+    """What one source says on its own, over the bars where open interest rose."""
+
+    source: str
+    bars: int
+    """Bars with new open interest where the source had a value (and so voted)."""
+    long_share: float | None
+    """Long share of the new notional if this source alone decided (None when it never voted)."""
+    note: str
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "bars": self.bars, "long_share": self.long_share, "note": self.note}
+
+
+@dataclass(frozen=True, eq=False)
+class SideAttribution:
+    share: np.ndarray
+    """Long share of each bar's new open interest (0.5 where no source voted)."""
+    long_share: float
+    """Long share of all new notional in the window, weighted by each bar's new notional."""
+    evidence: tuple[SourceEvidence, ...]
+    unvoted_bars: int
+    """Bars with new open interest that no source spoke for: split 50/50."""
+
+    def to_json(self) -> dict:
+        return {
+            "long_share_of_new_notional": round(self.long_share, 4),
+            "unvoted_bars": self.unvoted_bars,
+            "sources": [e.to_json() for e in self.evidence],
+        }
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 0.02, 0.98)
+    return np.log(p / (1.0 - p))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def attribute_sides(
+    *,
+    close: np.ndarray,
+    oi_units: np.ndarray,
+    new_notional: np.ndarray,
+    taker_buy: np.ndarray | None = None,
+    taker_sell: np.ndarray | None = None,
+    long_short_ratio: np.ndarray | None = None,
+    funding_rate: np.ndarray | None = None,
+    bar_seconds: float = 60.0,
+    config: AttributionConfig | None = None,
+) -> SideAttribution:
+    """Long share per bar from every source present; ``new_notional`` (≥ 0, per bar) weighs the summaries.
+
+    Votes are only computed for bars with new notional (the others place nothing and keep 0.5).
+    """
+    cfg = config or AttributionConfig()
+    n = close.shape[0]
+    at = np.flatnonzero(new_notional > 0)
+    weight = new_notional[at]
+    votes: dict[str, np.ndarray] = {}  # per source: log-odds per opened bar, NaN where it has no value
+
+    log_close = np.log(close)
+    ret = np.diff(log_close, prepend=log_close[0])
+    scale = float(np.median(np.abs(ret[1:]))) if n > 1 else 0.0
+    if scale > 0:
+        votes["OI vs price"] = cfg.price_weight * np.clip(ret[at] / scale, -cfg.max_vote, cfg.max_vote)
+
+    if taker_buy is not None and taker_sell is not None:
+        buy, sell = taker_buy[at], taker_sell[at]
+        total = buy + sell
+        ok = np.isfinite(total) & (total > 0) & (buy >= 0) & (sell >= 0)
+        votes["taker flow"] = np.where(ok, cfg.taker_weight * _logit(buy / np.where(ok, total, 1.0)), np.nan)
+
+    if long_short_ratio is not None:
+        w = max(1, round(cfg.ratio_window_s / bar_seconds))
+        votes["long/short ratio"] = cfg.ratio_weight * _ratio_vote(long_short_ratio, oi_units, at, w, cfg)
+
+    funding_note = "not available"
+    if funding_rate is not None:
+        rate = funding_rate[at]
+        ok = np.isfinite(rate)
+        offset = np.clip((np.where(ok, rate, cfg.funding_floor) - cfg.funding_floor) / cfg.funding_scale, -1, 1)
+        votes["funding"] = np.where(ok, cfg.funding_weight * offset, np.nan)
+        at_floor = int((ok & (np.abs(rate - cfg.funding_floor) <= 1e-9)).sum())
+        floor = f"{cfg.funding_floor * 100:+.4f}%"
+        funding_note = f"{at_floor} of {int(ok.sum())} bars at the floor {floor} (no vote there)"
+
+    total_vote = np.zeros(at.size)
+    voted = np.zeros(at.size, dtype=bool)
+    evidence = []
+    for source in SOURCES:
+        vote = votes.get(source)
+        if vote is None:
+            note = {"funding": funding_note, "OI vs price": "price never moved"}.get(source, "not available")
+            evidence.append(SourceEvidence(source, 0, None, note))
+            continue
+        has = np.isfinite(vote)
+        vote = np.where(has, vote, 0.0)
+        total_vote += vote
+        voted |= vote != 0
+        alone = _weighted_share(_sigmoid(vote), weight, has)
+        evidence.append(SourceEvidence(source, int(has.sum()), alone, funding_note if source == "funding" else "voted"))
+    share = np.full(n, 0.5)
+    share[at] = _sigmoid(np.clip(total_vote, -cfg.max_vote, cfg.max_vote))
+    overall = _weighted_share(share[at], weight, np.ones(at.size, dtype=bool))
+    return SideAttribution(
+        share=share,
+        long_share=0.5 if overall is None else overall,
+        evidence=tuple(evidence),
+        unvoted_bars=int((~voted).sum()),
+    )
+
+
+def _ratio_vote(ratio: np.ndarray, oi_units: np.ndarray, at: np.ndarray, w: int, cfg: AttributionConfig) -> np.ndarray:
+    """Log-odds that the last ``w`` bars' new positions were long, from the change of q·OI, at ``at``."""
+    back = at - w
+    has_past = back >= 0
+    before = np.maximum(back, 0)
+    r_now, r_then = ratio[at], ratio[before]
+    ok = has_past & np.isfinite(r_now) & np.isfinite(r_then) & (r_now > 0) & (r_then > 0)
+    longs_now = oi_units[at] * r_now / (1.0 + np.where(ok, r_now, 1.0))
+    longs_then = oi_units[before] * r_then / (1.0 + np.where(ok, r_then, 1.0))
+    d_oi = oi_units[at] - oi_units[before]
+    growing = ok & (d_oi > cfg.ratio_min_growth * oi_units[at])
+    flow_share = (longs_now - longs_then) / np.where(growing, d_oi, 1.0)
+    return np.where(growing, _logit(flow_share), np.nan)
+
+
+def _weighted_share(share: np.ndarray, weight: np.ndarray, mask: np.ndarray) -> float | None:
+    w = np.where(mask, weight, 0.0)
+    total = float(w.sum())
+    return None if total <= 0 else round(float((share * w).sum()) / total, 4)

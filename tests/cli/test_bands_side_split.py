@@ -1,0 +1,53 @@
+"""The side split and the data granularity in `riskguard bands` and `riskguard check` output."""
+
+from __future__ import annotations
+
+from docs_factory import binance_cross_doc
+from market_factory import with_market
+
+from riskguard.rules.codes import ExitCode
+
+BTC = "BTC/USDT:USDT"
+
+
+def test_bands_when_venue_serves_hourly_history_then_says_coarse_and_shows_the_ratio_vote(run, start_sim) -> None:
+    sim = start_sim("bybit", None)
+    r = run("bands", BTC, "--exchange", "bybit", "--endpoint", sim.sim.base_url, "--format", "json")
+    assert r.code == ExitCode.OK, r.err
+    doc = r.json()
+    assert doc["data_granularity"] == {"candle_seconds": 3600, "open_interest_seconds": 3600.0, "coarse": True}
+    ratio = next(e for e in doc["side_split"]["sources"] if e["source"] == "long/short ratio")
+    assert ratio["bars"] > 0 and 0 < ratio["long_share"] < 1
+    table = run("bands", BTC, "--exchange", "bybit", "--endpoint", sim.sim.base_url)
+    assert "coarse data (candles 1 h, open interest 1 h): band peaks are placed less precisely" in table.out
+    assert "of liquidation levels long (by source: long/short ratio" in table.out
+
+
+def test_check_when_bands_known_then_json_and_table_carry_the_side_split(run, write) -> None:
+    path = str(write("snap.json", with_market(binance_cross_doc())))
+    doc = run("check", "--snapshot", path, "--format", "json").json()
+    position = doc["accounts"][0]["positions"][0]
+    assert position["symbol"] == BTC
+    split = position["band_proximity"]["side_split"]
+    assert split["long_share"] == 0.3246  # the paper BTC market: shorts above mark outweigh longs below
+    funding = split["sources"][3]
+    assert funding["source"] == "funding" and funding["note"] == "490 of 490 bars at the floor +0.0100% (no vote there)"
+    table = run("check", "--snapshot", path).out
+    assert ("BTC/USDT:USDT bands: est. 32% of liquidation levels long (by source: OI vs price 49%); "
+            "funding 490 of 490 bars at the floor +0.0100% (no vote there)") in table
+
+
+def test_bands_when_leverage_prior_given_then_used_and_capped_at_the_venue_max(run, write) -> None:
+    doc = with_market(binance_cross_doc())
+    first = doc["venues"]["binanceusdm"]["leverage_tiers"][BTC][0]
+    first["info"]["initialLeverage"] = "20"  # this market now allows at most 20x for a first-bracket position
+    first["maxLeverage"] = 20
+    path = str(write("snap.json", doc))
+    out = run("bands", BTC, "--snapshot", path, "--format", "json").json()["assumptions"]
+    assert out["leverage_cap"] == 20 and out["leverages"] == [5, 10, 20]
+    assert out["weights"] == [0.15, 0.25, 0.6]  # 25x/50x/100x traders take the 20x cap
+    mine = run("bands", BTC, "--snapshot", path, "--leverage-prior", "10:50,5:50", "--format", "json").json()
+    assert mine["assumptions"]["leverages"] == [5, 10] and mine["assumptions"]["weights"] == [0.5, 0.5]
+    bad = run("bands", BTC, "--snapshot", path, "--leverage-prior", "5:20,10:30")
+    assert bad.code == ExitCode.UNKNOWN
+    assert "--leverage-prior: leverage prior percentages sum to 50, need 100" in bad.err
