@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN
 
 import numpy as np
 import pytest
+from batch_parity import assert_batch_matches_check
 from golden import as_quoted, case, shown
 
 from riskguard.connectors.normalize.base import continuous_tiers
@@ -79,8 +80,11 @@ def evaluate(
 ) -> dict[str, PositionRisk]:
     balances = {a: AssetBalance(asset=a, wallet=w, cross_wallet=w) for a, w in (wallet or {}).items()}
     account = Account("acct", venue, balances, tuple(positions), fees=fees, account_type=account_type)
-    risk = evaluate_account(account, VenueMarkets(venue, {m.symbol: m for m in markets}))
+    venue_markets = VenueMarkets(venue, {m.symbol: m for m in markets})
+    risk = evaluate_account(account, venue_markets)
     assert risk.missing == ()
+    # Every vector also proves the batch API: same venue rules, same raw and displayed numbers.
+    assert assert_batch_matches_check(account, venue_markets, risk) == len(positions)
     return {p.symbol: p for p in risk.positions}
 
 
