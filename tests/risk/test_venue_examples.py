@@ -314,6 +314,26 @@ def test_bybit_legacy_inverse_cross_when_long_then_rounded_up_to_half_tick():
     assert risk.bankruptcy_price == math.ceil(float(e["bankruptcy_price"]) / 0.5) * 0.5
 
 
+# -- OKX ---------------------------------------------------------------------------------------
+
+
+def test_okx_cross_when_docs_payload_then_exact_root_without_the_isolated_tick_offset():
+    """The one OKX cross payload with every input: liqPx is the plain root; isolated rows add one tick."""
+    c = case("okx", "okx-linear-cross-long-eth-usdt-swap-signal-bot-docs")
+    i, raw = c["inputs"], c["inputs"]["raw"]
+    tiers = (MarginTier(0.0, math.inf, float(i["mmr_rate_inferred"])),)
+    m = market("okx", "ETH-USDT-SWAP", tiers, contract_size=float(i["base_per_contract_implied"]),
+               tick=float(i["tick_size"]), basis=TierBasis.CONTRACTS)
+    pos = Position("ETH-USDT-SWAP", Side.LONG, float(raw["pos"]), float(raw["avgPx"]), float(raw["markPx"]),
+                   MarginMode.CROSS, leverage=float(raw["lever"]))
+    fees = FeeRates(maker=0.0, taker=float(i["taker_fee_rate_inferred"]))
+    risk = evaluate("okx", [m], [pos], wallet={"USDT": float(i["cash_balance_implied"])}, fees=fees)["ETH-USDT-SWAP"]
+    assert risk.liquidation_price == pytest.approx(float(c["expected"]["liquidation_price"]), rel=1e-12)
+    assert risk.display_rule == "exact root, unrounded"
+    assert 1 / risk.margin_ratio == pytest.approx(float(c["expected"]["margin_ratio"]), rel=1e-12)
+    assert risk.unrealized_pnl == pytest.approx(float(raw["upl"]), rel=1e-12)
+
+
 # -- Hyperliquid -------------------------------------------------------------------------------
 
 FREQTRADE_CAPTURED = [
