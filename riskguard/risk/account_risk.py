@@ -183,8 +183,19 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
 
     if rules.shared_hedge_cross_price:
         _solve_shared_legs(
-            positions, markets, a, req.mmr_add, isolated, settle, cross_wallet, cross_upnl, cross_mm, upnl, mm_req,
-            liq, bankrupt,
+            positions,
+            markets,
+            a,
+            req.mmr_add,
+            isolated,
+            settle,
+            cross_wallet,
+            cross_upnl,
+            cross_mm,
+            upnl,
+            mm_req,
+            liq,
+            bankrupt,
         )
 
     ticks = np.array([m.price_tick or np.nan for m in markets])

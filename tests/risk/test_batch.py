@@ -81,8 +81,15 @@ def test_liquidation_frame_when_valid_then_closed_form_prices():
 
 
 def test_liquidation_frame_when_okx_then_fee_in_requirement_and_one_tick_only_on_isolated():
-    frame = _frame(venue=["okx", "okx"], side=["long", "long"], taker_fee=[0.0005] * 2, price_tick=[0.01] * 2,
-                   margin_mode=["isolated", "cross"], contracts=[1.0, 1.0], margin=[10.0, 10.0])
+    frame = _frame(
+        venue=["okx", "okx"],
+        side=["long", "long"],
+        taker_fee=[0.0005] * 2,
+        price_tick=[0.01] * 2,
+        margin_mode=["isolated", "cross"],
+        contracts=[1.0, 1.0],
+        margin=[10.0, 10.0],
+    )
     out = liquidation_frame(frame, TIERS)
     root = 90 / (1 - 0.01 - 0.0005)  # equity = notional·(mmr + taker fee)
     assert out["liquidation_price"].tolist() == pytest.approx([root, root], rel=1e-12)
@@ -93,8 +100,13 @@ def test_liquidation_frame_when_okx_then_fee_in_requirement_and_one_tick_only_on
 
 
 def test_liquidation_frame_when_no_price_tick_then_raw_price_kept_and_display_unknown():
-    frame = _frame(venue=["bybit", "bybit"], account_type=["classic"] * 2, taker_fee=[0.0] * 2, leverage=[10.0] * 2,
-                   price_tick=[math.nan, 0.5])
+    frame = _frame(
+        venue=["bybit", "bybit"],
+        account_type=["classic"] * 2,
+        taker_fee=[0.0] * 2,
+        leverage=[10.0] * 2,
+        price_tick=[math.nan, 0.5],
+    )
     out = liquidation_frame(frame, TIERS)
     # Classic MM is fixed at entry (1 and 2 USDT): LP = entry ∓ (margin − MM)/qty, on the tick already.
     assert out["liquidation_price"].tolist() == pytest.approx([91.0, 109.0])
@@ -126,8 +138,11 @@ def test_liquidation_frame_when_venue_has_no_rules_then_labelled_generic_estimat
         ({"tier_index": [0, 1.5]}, "df['b'].tier_index", "integer"),
         ({"price_tick": [0.1, 0.0]}, "df['b'].price_tick", "> 0"),
         ({"venue": ["binanceusdm", "okx"]}, "df['b'].taker_fee", "counts the taker fee"),
-        ({"venue": ["bybit", "bybit"], "taker_fee": [0.00055] * 2, "leverage": [10.0, math.nan]},
-         "df['b'].leverage", "leverage > 0"),
+        (
+            {"venue": ["bybit", "bybit"], "taker_fee": [0.00055] * 2, "leverage": [10.0, math.nan]},
+            "df['b'].leverage",
+            "leverage > 0",
+        ),
     ],
 )
 def test_liquidation_frame_when_bad_value_then_input_error_names_row_and_column(changes, where, problem):

@@ -31,8 +31,15 @@ from riskguard.risk.account_risk import PositionRisk, PriceSource, evaluate_acco
 TIERS = (MarginTier(0.0, math.inf, 0.01),)
 
 
-def _one(venue: str, mode: MarginMode, *, tick: float | None, account_type=AccountType.STANDARD, side=Side.LONG,
-         taker: float = 0.0005) -> PositionRisk:
+def _one(
+    venue: str,
+    mode: MarginMode,
+    *,
+    tick: float | None,
+    account_type=AccountType.STANDARD,
+    side=Side.LONG,
+    taker: float = 0.0005,
+) -> PositionRisk:
     basis = TierBasis.CONTRACTS if venue == "okx" else TierBasis.QUOTE_NOTIONAL
     market = Market(venue, "X", ContractKind.LINEAR, "USDT", 1.0, tick, None, TIERS, basis)
     isolated = mode is MarginMode.ISOLATED
@@ -64,7 +71,9 @@ def test_okx_when_cross_then_no_offset_because_no_cross_payload_shows_one():
 
 @pytest.mark.parametrize(("venue", "account_type"), [("okx", AccountType.STANDARD), ("bybit", AccountType.CLASSIC)])
 def test_display_when_market_has_no_tick_then_raw_price_kept_and_display_unknown(venue, account_type):
-    p = _one(venue, MarginMode.ISOLATED, tick=None, account_type=account_type, taker=0.0 if venue == "bybit" else 0.0005)
+    p = _one(
+        venue, MarginMode.ISOLATED, tick=None, account_type=account_type, taker=0.0 if venue == "bybit" else 0.0005
+    )
     assert p.liquidation_source is PriceSource.COMPUTED  # never "no price liquidates the position"
     assert p.liquidation_price_displayed is None
     assert p.display_rule == "unknown: the market has no price tick"
