@@ -280,6 +280,40 @@ def test_bybit_uta_isolated_inverse_short_when_no_extra_then_page_figures():
     assert risk.initial_margin == pytest.approx(float(e["initial_margin"]), abs=1e-12)
 
 
+# Bybit's real BTCUSDT risk limits (2026-08 snapshot, tests/risk/vectors/README.md, Bybit open question 8).
+BYBIT_BTCUSDT_RISK_LIMITS = (
+    MarginTier(0.0, 2_000_000.0, 0.005, 0.0),
+    MarginTier(2_000_000.0, 2_600_000.0, 0.0056, 1_200.0),
+    MarginTier(2_600_000.0, 3_200_000.0, 0.0063, 3_020.0),
+)
+
+
+def _bybit_uta_formula(qty: float, entry: float, lev: float, extra: float, mmr: float, ded: float, fee: float):
+    """Bybit's published UTA isolated linear long: (V − V/Lev − Extra/(1 − fee) − MMded) / (Q·(1 − MMR))."""
+    value = qty * entry
+    return (value - value / lev - extra / (1 - fee) - ded) / (qty * (1 - mmr))
+
+
+def test_bybit_uta_when_position_spans_risk_limit_tiers_then_the_current_tier_rate_and_deduction_apply():
+    """45 BTC at 50,000 (2.25M) holds risk-limit tier 2; at its liquidation price it is worth under 2M.
+
+    Bybit computes MM with the tier the position holds (its risk limit), so the published formula takes
+    tier 2's 0.56% and 1,200 deduction; tier 1's 0.5% would put the price 0.28 bp lower.
+    """
+    qty, entry, lev, extra, fee = 45.0, 50_000.0, 10.0, 125_000.0, 0.00055
+    value = qty * entry
+    balance = value / lev + fee * value * (1 - 1 / lev) + extra  # positionBalance: IM with its fee reserve + extra
+    m = market("bybit", "BTCUSDT", BYBIT_BTCUSDT_RISK_LIMITS, tick=0.1)
+    pos = Position("BTCUSDT", Side.LONG, qty, entry, entry, MarginMode.ISOLATED, leverage=lev, isolated_margin=balance)
+    risk = evaluate("bybit", [m], [pos], fees=FeeRates(0.0, fee), account_type=AccountType.UNIFIED)["BTCUSDT"]
+    tier2 = _bybit_uta_formula(qty, entry, lev, extra, 0.0056, 1_200.0, fee)
+    assert qty * tier2 < 2_000_000  # the price lies in tier 1's range
+    assert risk.liquidation_price == pytest.approx(tier2, rel=1e-12)
+    assert risk.tier == 1
+    tier1 = _bybit_uta_formula(qty, entry, lev, extra, 0.005, 0.0, fee)
+    assert abs(tier1 / tier2 - 1) * 1e4 > 0.2
+
+
 def test_bybit_bankruptcy_when_isolated_long_50x_then_58800():
     c = case("bybit", "bybit-bankruptcy-linear-long")
     i = c["inputs"]
