@@ -356,10 +356,23 @@ def test_okx_cross_when_docs_payload_then_exact_root_without_the_isolated_tick_o
     c = case("okx", "okx-linear-cross-long-eth-usdt-swap-signal-bot-docs")
     i, raw = c["inputs"], c["inputs"]["raw"]
     tiers = (MarginTier(0.0, math.inf, float(i["mmr_rate_inferred"])),)
-    m = market("okx", "ETH-USDT-SWAP", tiers, contract_size=float(i["base_per_contract_implied"]),
-               tick=float(i["tick_size"]), basis=TierBasis.CONTRACTS)
-    pos = Position("ETH-USDT-SWAP", Side.LONG, float(raw["pos"]), float(raw["avgPx"]), float(raw["markPx"]),
-                   MarginMode.CROSS, leverage=float(raw["lever"]))
+    m = market(
+        "okx",
+        "ETH-USDT-SWAP",
+        tiers,
+        contract_size=float(i["base_per_contract_implied"]),
+        tick=float(i["tick_size"]),
+        basis=TierBasis.CONTRACTS,
+    )
+    pos = Position(
+        "ETH-USDT-SWAP",
+        Side.LONG,
+        float(raw["pos"]),
+        float(raw["avgPx"]),
+        float(raw["markPx"]),
+        MarginMode.CROSS,
+        leverage=float(raw["lever"]),
+    )
     fees = FeeRates(maker=0.0, taker=float(i["taker_fee_rate_inferred"]))
     risk = evaluate("okx", [m], [pos], wallet={"USDT": float(i["cash_balance_implied"])}, fees=fees)["ETH-USDT-SWAP"]
     assert risk.liquidation_price == pytest.approx(float(c["expected"]["liquidation_price"]), rel=1e-12)
