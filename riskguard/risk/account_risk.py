@@ -151,8 +151,8 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     mm_req, tier_mark = req.maintenance, req.tier
     reserve = req.reserve
     if rules.close_fee_reserve:
-        for i in np.flatnonzero(np.isnan(a.leverage)):
-            unavailable.setdefault(int(i), "leverage unavailable (Bybit reserves the closing fee from it)")
+        for row in np.flatnonzero(np.isnan(a.leverage)):
+            unavailable.setdefault(int(row), "leverage unavailable (Bybit reserves the closing fee from it)")
     upnl = _pnl(a, a.mark)
     notional = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark)
     iso_margin = np.array([p.isolated_margin if p.isolated_margin is not None else np.nan for p in positions])
@@ -175,8 +175,8 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             continue
         others_mm = cross_mm[settle[i]] - mm_req[i] - reserve[i]
         collateral[i] = cross_wallet[settle[i]] + (cross_upnl[settle[i]] - upnl[i]) - others_mm
-    for i in np.flatnonzero(np.isnan(collateral)):
-        unavailable.setdefault(int(i), "collateral unavailable: a cross position's requirement could not be computed")
+    for row in np.flatnonzero(np.isnan(collateral)):
+        unavailable.setdefault(int(row), "collateral unavailable: a cross position's requirement could not be computed")
 
     liq, bankrupt = solve(a, cols, req, collateral)
     liq, bankrupt = liq.copy(), bankrupt.copy()
@@ -231,7 +231,7 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
         price, source = _choose_price(shown, p.venue_liquidation_price, reason, collateral[i])
         computed = source is PriceSource.COMPUTED
         gap = None
-        if source is PriceSource.COMPUTED and p.venue_liquidation_price:
+        if computed and price is not None and p.venue_liquidation_price:
             gap = (price - p.venue_liquidation_price) / p.venue_liquidation_price * 1e4
         buffer = None if price is None else p.side.sign * (p.mark_price - price) / p.mark_price * 100
         out.append(

@@ -72,5 +72,16 @@ class TierTable:
         return table, self.floor.shape[0]
 
     def tier_at(self, table: np.ndarray, size: np.ndarray) -> np.ndarray:
-        """Index of the tier containing ``size`` (in the table's basis) for each row."""
-        return np.count_nonzero(self.floor[table] <= np.asarray(size, dtype=float)[:, None], axis=1) - 1
+        """Index of the tier containing ``size`` (in the table's basis) for each row.
+
+        One gather and compare per floor column: no (positions × tiers) temporary.
+        """
+        size = np.asarray(size, dtype=float)
+        table = np.asarray(table, dtype=np.int64)
+        tier = np.zeros(size.shape[0], dtype=np.int64)
+        for k in range(1, self.floor.shape[1]):
+            beyond = self.floor[:, k].take(table) <= size
+            if not beyond.any():  # floors rise with k: no row reaches a later one either
+                break
+            tier += beyond
+        return tier

@@ -130,20 +130,22 @@ class Requirement:
 
 def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
     """Maintenance margin now, each row by its venue's rules: tier choice, fee term, basis, fee reserve."""
+    size_now = pos.qty * pos.mark
+    np.divide(pos.qty, pos.mark, out=size_now, where=pos.inverse)
+    tier = pos.tiers.tier_at(pos.table, np.where(pos.by_contracts, pos.contracts, size_now))
     fixed = np.full(pos.n, -1, dtype=np.int64)
     if rules.current_tier.any():
-        size_now = np.where(pos.inverse, pos.qty / pos.mark, pos.qty * pos.mark)
-        now = pos.tiers.tier_at(pos.table, np.where(pos.by_contracts, pos.contracts, size_now))
-        now = np.where(pos.reported_tier >= 0, pos.reported_tier, now)
+        now = np.where(pos.reported_tier >= 0, pos.reported_tier, tier)
         fixed = np.where(rules.current_tier, now, fixed)
+        tier = np.where(rules.current_tier, now, tier)
     mmr_add = np.where(rules.fee_in_maintenance, pos.taker, 0.0)
     mm, tier = maintenance_margin(
         inverse=pos.inverse,
         qty=pos.qty,
-        price=np.where(rules.at_entry, pos.entry, pos.mark),
+        price=np.where(rules.at_entry, pos.entry, pos.mark) if rules.at_entry.any() else pos.mark,
         tiers=pos.tiers,
         table=pos.table,
-        fixed_tier=fixed,
+        fixed_tier=tier,  # the tier at the mark (or the venue's), looked up once
         mmr_add=mmr_add,
     )
     reserve = np.zeros(pos.n)
@@ -191,7 +193,17 @@ def solve(
         fixed_tier=fixed,
         mmr_add=mmr_add,
     )
-    bankrupt = bankruptcy_price(inverse=pos.inverse, side=pos.side, qty=pos.qty, entry=pos.entry, margin=collateral)
+    bankrupt = sol.bankruptcy_price
+    if rules.at_entry.any():  # those rows were solved against collateral − MM; equity alone uses the collateral
+        rows = np.flatnonzero(rules.at_entry)
+        bankrupt = bankrupt.copy()
+        bankrupt[rows] = bankruptcy_price(
+            inverse=pos.inverse[rows],
+            side=pos.side[rows],
+            qty=pos.qty[rows],
+            entry=pos.entry[rows],
+            margin=collateral[rows],
+        )
     return sol.liquidation_price, bankrupt
 
 
