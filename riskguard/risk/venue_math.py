@@ -29,7 +29,8 @@ from riskguard.risk.venue_rules import (
     VenueRules,
 )
 
-_EXACT, _TOWARD_ENTRY, _ONE_TICK = (CONVENTIONS.index(c) for c in PriceConvention)
+_EXACT, _TOWARD_ENTRY, _ONE_TICK, _NEAREST_8 = (CONVENTIONS.index(c) for c in PriceConvention)
+_NEEDS_TICK = np.array([c.needs_tick for c in CONVENTIONS])
 _UNKNOWN = len(CONVENTIONS)
 RULE_NAMES: tuple[str, ...] = (*(ROUNDING_RULE[c] for c in CONVENTIONS), UNKNOWN_DISPLAY)
 """Rounding rule names, indexed by the codes ``display`` returns."""
@@ -229,7 +230,10 @@ def display(
         one_tick = convention == _ONE_TICK
         if one_tick.any():
             shown = np.where(one_tick, price + side * tick, shown)
-    unknown = (convention != _EXACT) & ~(tick > 0)
+        nearest = convention == _NEAREST_8
+        if nearest.any():
+            shown = np.where(nearest, np.round(price, 8), shown)
+    unknown = _NEEDS_TICK.take(convention) & ~(tick > 0)
     shown[unknown] = np.nan
     return shown, np.where(unknown, _UNKNOWN, convention).astype(np.int8)
 

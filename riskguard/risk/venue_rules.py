@@ -50,10 +50,12 @@ class PriceConvention(StrEnum):
     """Bybit classic/legacy: long LP and BP rounded up to the tick, short down (three official examples)."""
     ONE_TICK_TOWARD_ENTRY = "one_tick_toward_entry"
     """OKX isolated: liqPx is the exact root moved one tick toward the mark (real payloads, to 1e-12)."""
+    NEAREST_8_DECIMALS = "nearest_8_decimals"
+    """Hyperliquid isolated: liquidationPx rounded to the nearest 1e-8 (9 captured positions; down fails 7)."""
 
     @property
     def needs_tick(self) -> bool:
-        return self is not PriceConvention.EXACT
+        return self in (PriceConvention.ROUND_TOWARD_ENTRY, PriceConvention.ONE_TICK_TOWARD_ENTRY)
 
 
 CONVENTIONS: tuple[PriceConvention, ...] = tuple(PriceConvention)
@@ -62,6 +64,7 @@ ROUNDING_RULE: dict[PriceConvention, str] = {
     PriceConvention.EXACT: "exact root, unrounded",
     PriceConvention.ROUND_TOWARD_ENTRY: "rounded toward entry to the tick",
     PriceConvention.ONE_TICK_TOWARD_ENTRY: "exact root moved one tick toward entry",
+    PriceConvention.NEAREST_8_DECIMALS: "rounded to the nearest 1e-8",
 }
 """The rounding rule each result names next to its displayed price."""
 UNKNOWN_DISPLAY = "unknown: the market has no price tick"
@@ -115,7 +118,7 @@ _RULES: dict[str, VenueRules] = {
         cross_is_estimate=True,
         price_convention=PriceConvention.ONE_TICK_TOWARD_ENTRY,
     ),
-    "hyperliquid": VenueRules(venue_ratio_is_reciprocal=True),
+    "hyperliquid": VenueRules(venue_ratio_is_reciprocal=True, price_convention=PriceConvention.NEAREST_8_DECIMALS),
     # Gate USDT-margined perpetuals: MM = value·(mmr + taker fee) (help 27724, a real position payload),
     # tiered by position value since the 2025 risk-limit upgrade; liq_price shown at 2 decimals, direction
     # not determined by the one payload (tests/risk/vectors/gate.json).

@@ -413,7 +413,10 @@ def test_hyperliquid_isolated_when_captured_position_then_half_up_8_decimals(cas
         isolated_margin=i["collateral"],
     )
     risk = evaluate("hyperliquid", [m], [pos])[i["coin"]]
-    assert shown(risk.liquidation_price, c["display_decimals"]) == c["expected"]["liquidation_price"]
+    assert shown(risk.liquidation_price_raw, c["display_decimals"]) == c["expected"]["liquidation_price"]
+    # riskguard shows it as Hyperliquid does: the nearest 1e-8, to the printed decimal.
+    assert risk.liquidation_price_displayed == c["expected"]["liquidation_price"]
+    assert risk.display_rule == "rounded to the nearest 1e-8"
 
 
 # -- Binance hedge-mode cross: no venue example exists, so an independent brute force stands in --
