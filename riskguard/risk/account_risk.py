@@ -15,9 +15,16 @@ from enum import StrEnum
 import numpy as np
 
 from riskguard.model import Account, MarginMode, Market, Position, PositionSide, TierBasis, VenueMarkets
-from riskguard.risk.shared_price import Leg, shared_bankruptcy_price, shared_liquidation_price
 from riskguard.risk.tiers import TierTable
-from riskguard.risk.venue_math import RULE_NAMES, PositionArrays, RuleColumns, display, requirement, solve
+from riskguard.risk.venue_math import (
+    RULE_NAMES,
+    PositionArrays,
+    RuleColumns,
+    display,
+    requirement,
+    solve,
+    solve_shared_legs,
+)
 from riskguard.risk.venue_rules import InitialMarginBasis, rules_for
 
 
@@ -182,21 +189,14 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     liq, bankrupt = liq.copy(), bankrupt.copy()
 
     if rules.shared_hedge_cross_price:
-        _solve_shared_legs(
-            positions,
-            markets,
-            a,
-            req.mmr_add,
-            isolated,
-            settle,
-            cross_wallet,
-            cross_upnl,
-            cross_mm,
-            upnl,
-            mm_req,
-            liq,
-            bankrupt,
-        )
+        groups = _hedge_groups(positions, isolated, settle, cross_wallet)
+        margins = [
+            cross_wallet[settle[idx[0]]]
+            + (cross_upnl[settle[idx[0]]] - sum(upnl[i] for i in idx))
+            - (cross_mm[settle[idx[0]]] - sum(mm_req[i] + reserve[i] for i in idx))
+            for idx in groups
+        ]
+        solve_shared_legs(a, req, groups, lambda i: markets[i].tiers, margins, liq, bankrupt)
 
     ticks = np.array([m.price_tick or np.nan for m in markets])
     liq_shown, liq_rule = display(liq, a.side, ticks, cols.liquidation_convention)
@@ -290,34 +290,13 @@ def _or(x: float, fallback: float) -> float:
     return float(fallback if math.isnan(x) else x)
 
 
-def _solve_shared_legs(
-    positions, markets, a, mmr_add, isolated, settle, cross_wallet, cross_upnl, cross_mm, upnl, mm_mark, liq, bankrupt
-) -> None:
+def _hedge_groups(positions: list[Position], isolated, settle, cross_wallet) -> list[list[int]]:
+    """Cross hedge legs of one symbol, two or more, whose settle asset has a balance."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(positions):
-        if not isolated[i] and p.position_side is not PositionSide.BOTH:
+        if not isolated[i] and p.position_side is not PositionSide.BOTH and settle[i] in cross_wallet:
             groups[p.symbol].append(i)
-    for idx in groups.values():
-        if len(idx) < 2:
-            continue
-        asset = settle[idx[0]]
-        if asset not in cross_wallet:
-            continue
-        margin = (
-            cross_wallet[asset]
-            + (cross_upnl[asset] - sum(upnl[i] for i in idx))
-            - (cross_mm[asset] - sum(mm_mark[i] for i in idx))
-        )
-        legs = [
-            Leg(int(a.side[i]), float(a.qty[i]), float(a.entry[i]), markets[i].tiers, float(mmr_add[i])) for i in idx
-        ]
-        inverse = bool(a.inverse[idx[0]])
-        mark = float(a.mark[idx[0]])
-        price = shared_liquidation_price(legs, margin, inverse, mark)
-        bp = shared_bankruptcy_price(legs, margin, inverse, mark)
-        for i in idx:
-            liq[i] = np.nan if price is None else price
-            bankrupt[i] = np.nan if bp is None else bp
+    return [idx for idx in groups.values() if len(idx) > 1]
 
 
 def _cross_summaries(account: Account, positions, notional, parts) -> tuple[CrossSummary, ...]:

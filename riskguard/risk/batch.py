@@ -19,8 +19,16 @@ import pandas as pd
 from riskguard.errors import InputError
 from riskguard.model import AccountType, MarginTier
 from riskguard.risk.tiers import TierTable
-from riskguard.risk.venue_math import RULE_NAMES, PositionArrays, RuleColumns, display, requirement, solve
-from riskguard.risk.venue_rules import rules_for
+from riskguard.risk.venue_math import (
+    RULE_NAMES,
+    PositionArrays,
+    RuleColumns,
+    display,
+    requirement,
+    solve,
+    solve_shared_legs,
+)
+from riskguard.risk.venue_rules import VenueRules, rules_for
 
 REQUIRED = (
     "venue",
@@ -33,7 +41,16 @@ REQUIRED = (
     "margin",
     "inverse",
 )
-OPTIONAL = ("account_type", "margin_mode", "taker_fee", "leverage", "price_tick", "tier_basis", "tier_index")
+OPTIONAL = (
+    "account_type",
+    "margin_mode",
+    "taker_fee",
+    "leverage",
+    "price_tick",
+    "tier_basis",
+    "tier_index",
+    "hedge_group",
+)
 _POSITIVE = ("contracts", "contract_size", "entry_price", "mark_price")
 _SIDES = {"long": 1, "short": -1, 1: 1, -1: -1}
 _MODES = ("isolated", "cross")
@@ -85,6 +102,12 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
     margin = df["margin"].to_numpy(dtype=float)
     req = requirement(pos, cols)
     liq, bankrupt = solve(pos, cols, req, margin)
+    groups = _hedge_groups(df, rules, which, isolated)
+    if groups:
+        liq, bankrupt = liq.copy(), bankrupt.copy()
+        symbol = df["symbol"].to_numpy()
+        margins = [float(margin[idx[0]]) for idx in groups]
+        solve_shared_legs(pos, req, groups, lambda i: tiers[symbol[i]], margins, liq, bankrupt)
     tick = _column(df, "price_tick", np.nan).to_numpy(dtype=float)
     liq_shown, rule = display(liq, pos.side, tick, cols.liquidation_convention)
     bankrupt_shown, _ = display(bankrupt, pos.side, tick, cols.bankruptcy_convention)
@@ -112,6 +135,25 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
         },
         index=df.index,
     )
+
+
+def _hedge_groups(
+    df: pd.DataFrame, rules: list[VenueRules], which: np.ndarray, isolated: np.ndarray
+) -> list[list[int]]:
+    """Rows sharing a ``hedge_group`` on a venue whose cross hedge legs share one price (Binance)."""
+    if "hedge_group" not in df:
+        return []
+    shares = np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated
+    shares &= df["hedge_group"].notna().to_numpy()
+    rows: dict[object, list[int]] = {}
+    for i, key in zip(np.flatnonzero(shares), df["hedge_group"].to_numpy()[shares], strict=True):
+        rows.setdefault(key, []).append(int(i))
+    groups = [idx for idx in rows.values() if len(idx) > 1]
+    for idx in groups:
+        for column in ("venue", "symbol", "margin", "mark_price"):
+            values = df[column].to_numpy()[idx]
+            _fail(df.iloc[idx], values != values[0], column, "hedge legs of one group must share it")
+    return groups
 
 
 def _column(df: pd.DataFrame, name: str, default: object) -> pd.Series:

@@ -12,11 +12,13 @@ formula exists twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from riskguard.model import MarginTier
+from riskguard.risk.shared_price import Leg, shared_bankruptcy_price, shared_liquidation_price
 from riskguard.risk.solver import bankruptcy_price, maintenance_margin, solve_liquidation
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import (
@@ -208,6 +210,34 @@ def solve(
     return sol.liquidation_price, bankrupt
 
 
+def solve_shared_legs(
+    pos: PositionArrays,
+    req: Requirement,
+    legs: Sequence[Sequence[int]],
+    tiers_of: Callable[[int], Sequence[MarginTier]],
+    margins: Sequence[float],
+    liq: np.ndarray,
+    bankrupt: np.ndarray,
+) -> None:
+    """One price for each group of hedge legs that share collateral and a symbol (Binance cross), in place.
+
+    ``legs[g]`` are the rows of group g, ``tiers_of(i)`` row i's tier table and
+    ``margins[g]`` the collateral behind group g without its legs' uPnL and
+    requirement.  The groups are few (one per hedged symbol), so a loop over
+    them costs nothing next to the vectorized solve.
+    """
+    for idx, margin in zip(legs, margins, strict=True):
+        group = [
+            Leg(int(pos.side[i]), float(pos.qty[i]), float(pos.entry[i]), tiers_of(i), float(req.mmr_add[i]))
+            for i in idx
+        ]
+        inverse, mark = bool(pos.inverse[idx[0]]), float(pos.mark[idx[0]])
+        price = shared_liquidation_price(group, margin, inverse, mark)
+        bp = shared_bankruptcy_price(group, margin, inverse, mark)
+        liq[list(idx)] = np.nan if price is None else price
+        bankrupt[list(idx)] = np.nan if bp is None else bp
+
+
 def display(
     price: np.ndarray, side: np.ndarray, tick: np.ndarray, convention: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -238,4 +268,13 @@ def display(
     return shown, np.where(unknown, _UNKNOWN, convention).astype(np.int8)
 
 
-__all__ = ["RULE_NAMES", "PositionArrays", "Requirement", "RuleColumns", "display", "requirement", "solve"]
+__all__ = [
+    "RULE_NAMES",
+    "PositionArrays",
+    "Requirement",
+    "RuleColumns",
+    "display",
+    "requirement",
+    "solve",
+    "solve_shared_legs",
+]

@@ -25,11 +25,14 @@ def batch_frame(account: Account, venue: VenueMarkets, risk: AccountRisk) -> pd.
     rows = []
     for i, (p, r) in enumerate(zip(account.positions, risk.positions, strict=True)):
         m = venue.markets[p.symbol]
+        group = _shared_group(account, i)
         if p.margin_mode is MarginMode.ISOLATED:
             margin = p.isolated_margin
         else:
             others = [
-                o for j, o in enumerate(risk.positions) if j != i and o.margin_mode == "cross" and o.settle == r.settle
+                o
+                for j, o in enumerate(risk.positions)
+                if j != i and j not in group and o.margin_mode == "cross" and o.settle == r.settle
             ]
             wallet = account.balances[r.settle].cross_wallet
             margin = wallet + sum(o.unrealized_pnl for o in others) - sum(o.maintenance_margin for o in others)
@@ -51,18 +54,24 @@ def batch_frame(account: Account, venue: VenueMarkets, risk: AccountRisk) -> pd.
                 "price_tick": m.price_tick or math.nan,
                 "tier_basis": "contracts" if m.tier_basis is TierBasis.CONTRACTS else "notional",
                 "tier_index": -1 if p.tier_index is None else p.tier_index,
+                "hedge_group": p.symbol if group else None,
             }
         )
     return pd.DataFrame(rows)
 
 
-def _shares_price(account: Account, i: int) -> bool:
-    """Binance hedge-mode cross legs of one symbol share one price (``shared_price``); a row stands alone."""
+def _shared_group(account: Account, i: int) -> list[int]:
+    """Binance hedge-mode cross legs of one symbol share one price: the batch gets them as one ``hedge_group``,
+    with the collateral behind both legs (their own uPnL and requirement left out) as each leg's ``margin``."""
     p = account.positions[i]
     if not rules_for(account.venue).shared_hedge_cross_price or p.margin_mode is not MarginMode.CROSS:
-        return False
-    legs = [q for q in account.positions if q.symbol == p.symbol and q.margin_mode is MarginMode.CROSS]
-    return p.position_side is not PositionSide.BOTH and len(legs) > 1
+        return []
+    legs = [
+        j
+        for j, q in enumerate(account.positions)
+        if q.symbol == p.symbol and q.margin_mode is MarginMode.CROSS and q.position_side is not PositionSide.BOTH
+    ]
+    return legs if len(legs) > 1 else []
 
 
 def assert_batch_matches_check(account: Account, venue: VenueMarkets, risk: AccountRisk) -> int:
@@ -76,7 +85,7 @@ def assert_batch_matches_check(account: Account, venue: VenueMarkets, risk: Acco
     out = liquidation_frame(batch_frame(account, venue, risk), tiers)
     compared = 0
     for i, r in enumerate(risk.positions):
-        if r.liquidation_source not in (PriceSource.COMPUTED, PriceSource.NONE) or _shares_price(account, i):
+        if r.liquidation_source not in (PriceSource.COMPUTED, PriceSource.NONE):
             continue
         row = out.iloc[i]
         raw = None if np.isnan(row.liquidation_price) else float(row.liquidation_price)

@@ -138,6 +138,7 @@ def test_liquidation_frame_when_venue_has_no_rules_then_labelled_generic_estimat
         ({"tier_index": [0, 1.5]}, "df['b'].tier_index", "integer"),
         ({"price_tick": [0.1, 0.0]}, "df['b'].price_tick", "> 0"),
         ({"venue": ["binanceusdm", "okx"]}, "df['b'].taker_fee", "counts the taker fee"),
+        ({"margin_mode": ["cross"] * 2, "hedge_group": ["g", "g"], "margin": [10.0, 11.0]}, "df['b'].margin", "share"),
         (
             {"venue": ["bybit", "bybit"], "taker_fee": [0.00055] * 2, "leverage": [10.0, math.nan]},
             "df['b'].leverage",

@@ -495,7 +495,9 @@ def test_evaluate_account_when_hedge_cross_legs_then_both_legs_get_the_shared_pr
         Position("BTCUSDT", Side.SHORT, 10.0, 31_000.0, 30_000.0, MarginMode.CROSS, position_side=PositionSide.SHORT),
     ]
     account = Account("a", "binanceusdm", {"USDT": AssetBalance("USDT", 200_000.0, 200_000.0)}, tuple(positions))
-    risk = evaluate_account(account, VenueMarkets("binanceusdm", {"BTCUSDT": m}))
+    venue_markets = VenueMarkets("binanceusdm", {"BTCUSDT": m})
+    risk = evaluate_account(account, venue_markets)
+    assert assert_batch_matches_check(account, venue_markets, risk) == 2  # the batch API shares the price too
     legs = _hedge_legs(40.0, 10.0)
     expected = _nearest_root(lambda p: _equity_minus_mm(legs, 200_000.0, False, p), LINEAR_GRID, 30_000.0)
     assert [p.liquidation_price for p in risk.positions] == pytest.approx([expected, expected], rel=1e-9)
