@@ -12,6 +12,7 @@ import math
 import pytest
 from batch_parity import assert_batch_matches_check
 
+from riskguard.config import Policy
 from riskguard.model import (
     Account,
     AccountType,
@@ -23,10 +24,13 @@ from riskguard.model import (
     Market,
     Position,
     Side,
+    Snapshot,
     TierBasis,
     VenueMarkets,
 )
 from riskguard.risk.account_risk import PositionRisk, PriceSource, evaluate_account
+from riskguard.rules.codes import ReasonCode
+from riskguard.rules.policy_check import evaluate_policy
 
 TIERS = (MarginTier(0.0, math.inf, 0.01),)
 
@@ -96,3 +100,14 @@ def test_generic_venue_when_evaluated_then_every_figure_labelled_generic_estimat
     assert p.method == "generic estimate"
     assert p.is_estimate  # isolated too: the venue's own terms (fees, tier rule) are not known to riskguard
     assert p.liquidation_price == pytest.approx(90 / 0.99)
+
+
+def test_generic_venue_when_checked_then_the_estimate_reason_code_is_raised_for_an_isolated_position():
+    market = Market("kucoinfutures", "X", ContractKind.LINEAR, "USDT", 1.0, 0.01, None, TIERS)
+    pos = Position("X", Side.LONG, 1.0, 100.0, 100.0, MarginMode.ISOLATED, leverage=10.0, isolated_margin=10.0)
+    account = Account("a", "kucoinfutures", {}, (pos,), fees=FeeRates(0.0, 0.0005))
+    venue_markets = VenueMarkets("kucoinfutures", {"X": market})
+    snapshot = Snapshot(taken_at_ms=0, venues={"kucoinfutures": venue_markets}, accounts=(account,))
+    verdict = evaluate_policy(account, snapshot, evaluate_account(account, venue_markets), Policy())
+    [position] = verdict.positions
+    assert ReasonCode.LIQUIDATION_PRICE_ESTIMATE in {f.code for f in position.findings}
