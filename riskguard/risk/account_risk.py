@@ -15,17 +15,17 @@ from enum import StrEnum
 import numpy as np
 
 from riskguard.model import Account, MarginMode, Market, Position, PositionSide, TierBasis, VenueMarkets
-from riskguard.risk.shared_price import Leg, shared_bankruptcy_price, shared_liquidation_price
-from riskguard.risk.solver import bankruptcy_price, maintenance_margin, solve_liquidation
 from riskguard.risk.tiers import TierTable
-from riskguard.risk.venue_rules import (
-    InitialMarginBasis,
-    MaintenanceBasis,
-    PriceConvention,
-    TierSelection,
-    VenueRules,
-    rules_for,
+from riskguard.risk.venue_math import (
+    RULE_NAMES,
+    PositionArrays,
+    RuleColumns,
+    display,
+    requirement,
+    solve,
+    solve_shared_legs,
 )
+from riskguard.risk.venue_rules import InitialMarginBasis, rules_for
 
 
 class PriceSource(StrEnum):
@@ -70,6 +70,15 @@ class PositionRisk:
     """True where the venue itself calls its per-position cross price an estimate."""
     unavailable_reason: str | None = None
     timestamp_ms: int | None = None
+    liquidation_price_raw: float | None = None
+    """The exact root (computed figures only); ``liquidation_price`` is what the venue would show."""
+    liquidation_price_displayed: float | None = None
+    """The venue's display of the root; None when it cannot be known (no price tick), the raw root then stands."""
+    bankruptcy_price_raw: float | None = None
+    display_rule: str | None = None
+    """The rounding rule behind ``liquidation_price_displayed``, e.g. "rounded toward entry to the tick"."""
+    method: str = "venue rules"
+    """"venue rules", or "generic estimate" for a venue riskguard has no rules for (``is_estimate`` then too)."""
 
     @property
     def distance_bp(self) -> float | None:
@@ -105,66 +114,31 @@ class AccountRisk:
     """Inputs that were needed and absent, each naming where."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Arrays:
-    inverse: np.ndarray
-    side: np.ndarray
-    qty: np.ndarray
-    entry: np.ndarray
-    mark: np.ndarray
-    table: np.ndarray
-    fixed_tier: np.ndarray
-    mmr_add: np.ndarray
-    tiers: TierTable
-
-
-def _arrays(positions: list[Position], markets: list[Market], rules: VenueRules, taker: float | None) -> _Arrays:
+def _arrays(positions: list[Position], markets: list[Market], taker: float | None) -> PositionArrays:
     symbols = sorted({m.symbol for m in markets})
     index = {s: i for i, s in enumerate(symbols)}
     by_symbol = {m.symbol: m for m in markets}
-    tiers = TierTable.from_tiers([by_symbol[s].tiers for s in symbols])
-    inverse = np.array([m.inverse for m in markets])
-    contracts = np.array([p.contracts for p in positions])
-    qty = contracts * np.array([m.contract_size for m in markets])
-    mark = np.array([p.mark_price for p in positions])
-    table = np.array([index[m.symbol] for m in markets], dtype=np.int64)
-    fixed = np.full(len(positions), -1, dtype=np.int64)
-    if rules.tier_selection is TierSelection.CURRENT:
-        size_now = np.where(inverse, qty / mark, qty * mark)
-        by_contracts = np.array([m.tier_basis is TierBasis.CONTRACTS for m in markets])
-        fixed = tiers.tier_at(table, np.where(by_contracts, contracts, size_now))
-        reported = np.array([-1 if p.tier_index is None else p.tier_index for p in positions])
-        fixed = np.where(reported >= 0, reported, fixed)
-    mmr_add = np.full(len(positions), taker if (rules.fee_in_maintenance and taker is not None) else 0.0)
-    return _Arrays(
-        inverse=inverse,
-        side=np.array([p.side.sign for p in positions]),
-        qty=qty,
-        entry=np.array([p.entry_price for p in positions]),
-        mark=mark,
-        table=table,
-        fixed_tier=fixed,
-        mmr_add=mmr_add,
-        tiers=tiers,
+    contracts = np.array([p.contracts for p in positions], dtype=float)
+    n = len(positions)
+    return PositionArrays(
+        inverse=np.array([m.inverse for m in markets]),
+        side=np.array([p.side.sign for p in positions], dtype=float),
+        qty=contracts * np.array([m.contract_size for m in markets]),
+        contracts=contracts,
+        entry=np.array([p.entry_price for p in positions], dtype=float),
+        mark=np.array([p.mark_price for p in positions], dtype=float),
+        table=np.array([index[m.symbol] for m in markets], dtype=np.int64),
+        tiers=TierTable.from_tiers([by_symbol[s].tiers for s in symbols]),
+        by_contracts=np.array([m.tier_basis is TierBasis.CONTRACTS for m in markets]),
+        reported_tier=np.array([-1 if p.tier_index is None else p.tier_index for p in positions], dtype=np.int64),
+        taker=np.full(n, np.nan if taker is None else taker),
+        leverage=np.array([p.leverage or np.nan for p in positions]),
+        isolated=np.array([p.margin_mode is MarginMode.ISOLATED for p in positions]),
     )
 
 
-def _pnl(a: _Arrays, price: np.ndarray) -> np.ndarray:
+def _pnl(a: PositionArrays, price: np.ndarray) -> np.ndarray:
     return np.where(a.inverse, a.side * a.qty * (1 / a.entry - 1 / price), a.side * a.qty * (price - a.entry))
-
-
-def _apply_convention(price: np.ndarray, side: np.ndarray, ticks: np.ndarray, convention: PriceConvention):
-    """Reproduce the number the venue displays from the exact root."""
-    if convention is PriceConvention.EXACT:
-        return price
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if convention is PriceConvention.ONE_TICK_TOWARD_ENTRY:
-            return price + side * ticks
-        steps = np.round(price / ticks, 9)
-        steps = np.where(side > 0, np.ceil(steps), np.floor(steps))
-        # k ÷ (1/tick) is the double nearest the decimal the venue prints (913.15, not 913.1500000000001).
-        per_unit = np.round(1 / ticks)
-        return np.where(np.abs(per_unit * ticks - 1) < 1e-12, steps / per_unit, steps * ticks)
 
 
 def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
@@ -180,25 +154,18 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     if rules.needs_taker_fee and taker is None:
         missing.append(f"{account.name}: taker fee rate (the venue counts it in the maintenance requirement)")
         unavailable = dict.fromkeys(range(len(positions)), "taker fee rate unavailable")
-    a = _arrays(positions, markets, rules, taker)
+    a = _arrays(positions, markets, 0.0 if taker is None else taker)  # without it every position is unavailable
     n = len(positions)
-
-    at_entry = rules.maintenance_basis is MaintenanceBasis.AT_ENTRY
-    mm_req, tier_mark = maintenance_margin(
-        inverse=a.inverse,
-        qty=a.qty,
-        price=a.entry if at_entry else a.mark,
-        tiers=a.tiers,
-        table=a.table,
-        fixed_tier=a.fixed_tier,
-        mmr_add=a.mmr_add,
-    )
-    reserve = np.zeros(n)
+    isolated = a.isolated
+    cols = RuleColumns.build([rules], np.zeros(n, dtype=np.int64), isolated)
+    req = requirement(a, cols)
+    mm_req, tier_mark = req.maintenance, req.tier
+    reserve = req.reserve
     if rules.close_fee_reserve:
-        reserve = _close_fee_reserve(positions, a, taker or 0.0, unavailable)
+        for row in np.flatnonzero(np.isnan(a.leverage)):
+            unavailable.setdefault(int(row), "leverage unavailable (Bybit reserves the closing fee from it)")
     upnl = _pnl(a, a.mark)
     notional = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark)
-    isolated = np.array([p.margin_mode is MarginMode.ISOLATED for p in positions])
     iso_margin = np.array([p.isolated_margin if p.isolated_margin is not None else np.nan for p in positions])
     settle = [m.settle for m in markets]
 
@@ -219,37 +186,28 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             continue
         others_mm = cross_mm[settle[i]] - mm_req[i] - reserve[i]
         collateral[i] = cross_wallet[settle[i]] + (cross_upnl[settle[i]] - upnl[i]) - others_mm
-    if rules.close_fee_reserve and taker is not None:
-        collateral = _net_of_close_fee(a, collateral, taker)
-    for i in np.flatnonzero(np.isnan(collateral)):
-        unavailable.setdefault(int(i), "collateral unavailable: a cross position's requirement could not be computed")
+    for row in np.flatnonzero(np.isnan(collateral)):
+        unavailable.setdefault(int(row), "collateral unavailable: a cross position's requirement could not be computed")
 
-    # MM taken at entry is a constant: move it into the collateral and solve against a zero requirement.
-    sol = solve_liquidation(
-        inverse=a.inverse,
-        side=a.side,
-        qty=a.qty,
-        entry=a.entry,
-        margin=collateral - mm_req if at_entry else collateral,
-        tiers=TierTable.flat(0.0) if at_entry else a.tiers,
-        table=np.zeros(n, dtype=np.int64) if at_entry else a.table,
-        fixed_tier=None if at_entry else a.fixed_tier,
-        mmr_add=None if at_entry else a.mmr_add,
-    )
-    liq = sol.liquidation_price.copy()
-    bankrupt = bankruptcy_price(inverse=a.inverse, side=a.side, qty=a.qty, entry=a.entry, margin=collateral)
+    liq, bankrupt = solve(a, cols, req, collateral)
+    liq, bankrupt = liq.copy(), bankrupt.copy()
 
     if rules.shared_hedge_cross_price:
-        _solve_shared_legs(
-            positions, markets, a, isolated, settle, cross_wallet, cross_upnl, cross_mm, upnl, mm_req, liq, bankrupt
-        )
+        groups = _hedge_groups(positions, isolated, settle, cross_wallet)
+        margins = [
+            cross_wallet[settle[idx[0]]]
+            + (cross_upnl[settle[idx[0]]] - sum(upnl[i] for i in idx))
+            - (cross_mm[settle[idx[0]]] - sum(mm_req[i] + reserve[i] for i in idx))
+            for idx in groups
+        ]
+        solve_shared_legs(a, req, groups, lambda i: markets[i].tiers, margins, liq, bankrupt)
 
     ticks = np.array([m.price_tick or np.nan for m in markets])
-    liq = _apply_convention(liq, a.side, ticks, rules.price_convention)
-    bankrupt = _apply_convention(bankrupt, a.side, ticks, rules.price_convention)
+    liq_shown, liq_rule = display(liq, a.side, ticks, cols.liquidation_convention)
+    bankrupt_shown, _ = display(bankrupt, a.side, ticks, cols.bankruptcy_convention)
 
     mm_report = mm_req + reserve
-    entry_value, _ = _entry_value(a)
+    entry_value, _ = a.entry_value()
     im_at_entry = {
         InitialMarginBasis.MARK: np.zeros(n, dtype=bool),
         InitialMarginBasis.ENTRY: np.ones(n, dtype=bool),
@@ -273,9 +231,11 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             else (cross_by_asset[settle[i]].margin_ratio if settle[i] in cross_by_asset else math.nan)
         )
         reason = unavailable.get(i)
-        price, source = _choose_price(liq[i], p.venue_liquidation_price, reason, collateral[i])
+        shown = liq[i] if math.isnan(liq_shown[i]) else liq_shown[i]  # display unknown: the raw root stands
+        price, source = _choose_price(shown, p.venue_liquidation_price, reason, collateral[i])
+        computed = source is PriceSource.COMPUTED
         gap = None
-        if source is PriceSource.COMPUTED and p.venue_liquidation_price:
+        if computed and price is not None and p.venue_liquidation_price:
             gap = (price - p.venue_liquidation_price) / p.venue_liquidation_price * 1e4
         buffer = None if price is None else p.side.sign * (p.mark_price - price) / p.mark_price * 100
         out.append(
@@ -299,13 +259,18 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
                 liquidation_source=source,
                 venue_liquidation_price=p.venue_liquidation_price,
                 liquidation_gap_bp=gap,
-                bankruptcy_price=None if math.isnan(bankrupt[i]) or reason else float(bankrupt[i]),
+                bankruptcy_price=None if math.isnan(bankrupt[i]) or reason else _or(bankrupt_shown[i], bankrupt[i]),
                 buffer_pct=buffer,
                 tier=int(tier_mark[i]),
-                mmr=float(a.tiers.mmr[a.table[i], tier_mark[i]] + a.mmr_add[i]),
-                is_estimate=(not isolated[i]) and rules.cross_is_estimate,
+                mmr=float(a.tiers.mmr[a.table[i], tier_mark[i]] + req.mmr_add[i]),
+                is_estimate=bool(cols.estimate[i]),
                 unavailable_reason=reason if source is PriceSource.UNAVAILABLE else None,
                 timestamp_ms=p.timestamp_ms,
+                liquidation_price_raw=float(liq[i]) if computed else None,
+                liquidation_price_displayed=float(liq_shown[i]) if computed and not math.isnan(liq_shown[i]) else None,
+                bankruptcy_price_raw=None if math.isnan(bankrupt[i]) or reason else float(bankrupt[i]),
+                display_rule=RULE_NAMES[liq_rule[i]] if computed else None,
+                method=rules.method,
             )
         )
     return AccountRisk(account.name, account.venue, tuple(out), cross, tuple(missing))
@@ -324,59 +289,18 @@ def _choose_price(
     return None, PriceSource.UNAVAILABLE
 
 
-def _entry_value(a: _Arrays) -> tuple[np.ndarray, np.ndarray]:
-    """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
-    value = np.where(a.inverse, a.qty / a.entry, a.qty * a.entry)
-    return value, np.where(a.inverse, -a.side, a.side)
+def _or(x: float, fallback: float) -> float:
+    """The displayed figure, or the raw root where the display is unknown."""
+    return float(fallback if math.isnan(x) else x)
 
 
-def _net_of_close_fee(a: _Arrays, collateral: np.ndarray, taker: float) -> np.ndarray:
-    """Collateral left once the fee to close at the bankruptcy price is paid.
-
-    Bybit keeps B = M + fee·N_b with N_b = V − d·M the size at bankruptcy, so
-    M = (B − fee·V)/(1 − d·fee).
-    """
-    value, d = _entry_value(a)
-    return (collateral - taker * value) / (1 - d * taker)
-
-
-def _close_fee_reserve(positions: list[Position], a: _Arrays, taker: float, unavailable: dict[int, str]) -> np.ndarray:
-    """Bybit's EstFeeToClose in IM and MM: the taker fee on the value at the leverage's bankruptcy price."""
-    value, d = _entry_value(a)
-    leverage = np.array([p.leverage or np.nan for p in positions])
-    for i in np.flatnonzero(np.isnan(leverage)):
-        unavailable.setdefault(int(i), "leverage unavailable (Bybit reserves the closing fee from it)")
-    return taker * value * (1 - d / leverage)
-
-
-def _solve_shared_legs(
-    positions, markets, a, isolated, settle, cross_wallet, cross_upnl, cross_mm, upnl, mm_mark, liq, bankrupt
-) -> None:
+def _hedge_groups(positions: list[Position], isolated, settle, cross_wallet) -> list[list[int]]:
+    """Cross hedge legs of one symbol, two or more, whose settle asset has a balance."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(positions):
-        if not isolated[i] and p.position_side is not PositionSide.BOTH:
+        if not isolated[i] and p.position_side is not PositionSide.BOTH and settle[i] in cross_wallet:
             groups[p.symbol].append(i)
-    for idx in groups.values():
-        if len(idx) < 2:
-            continue
-        asset = settle[idx[0]]
-        if asset not in cross_wallet:
-            continue
-        margin = (
-            cross_wallet[asset]
-            + (cross_upnl[asset] - sum(upnl[i] for i in idx))
-            - (cross_mm[asset] - sum(mm_mark[i] for i in idx))
-        )
-        legs = [
-            Leg(int(a.side[i]), float(a.qty[i]), float(a.entry[i]), markets[i].tiers, float(a.mmr_add[i])) for i in idx
-        ]
-        inverse = bool(a.inverse[idx[0]])
-        mark = float(a.mark[idx[0]])
-        price = shared_liquidation_price(legs, margin, inverse, mark)
-        bp = shared_bankruptcy_price(legs, margin, inverse, mark)
-        for i in idx:
-            liq[i] = np.nan if price is None else price
-            bankrupt[i] = np.nan if bp is None else bp
+    return [idx for idx in groups.values() if len(idx) > 1]
 
 
 def _cross_summaries(account: Account, positions, notional, parts) -> tuple[CrossSummary, ...]:

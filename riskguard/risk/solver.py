@@ -156,7 +156,10 @@ def _tier_at_liquidation(
     safe_floor = np.where(finite, floor, 0.0)
     for k in range(width - 1):
         lhs = x if fee_slope is None else x + fee_slope * safe_floor[:, k].take(table)
-        tier += thresholds[:, k].take(row) <= lhs
+        beyond = thresholds[:, k].take(row) <= lhs
+        if not beyond.any():  # thresholds rise with the floor (f is monotone): no root lies further out
+            break
+        tier += beyond
     return tier
 
 
@@ -170,20 +173,27 @@ def maintenance_margin(
     fixed_tier: np.ndarray | None = None,
     mmr_add: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Maintenance margin (settle asset) and tier index at ``price``."""
+    """Maintenance margin (settle asset) and tier index at ``price``; ``fixed_tier`` ≥ 0 pins the tier."""
     inverse = np.asarray(inverse, dtype=bool)
     n = inverse.shape[0]
     qty = _as_float(qty, n)
     price = _as_float(price, n)
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
-    size = np.where(inverse, qty / price, qty * price)
-    tier = tiers.tier_at(table, size)
-    if fixed_tier is not None:
-        fixed = np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
-        tier = np.where(fixed >= 0, np.minimum(fixed, tiers.size[table] - 1), tier)
-    add = np.zeros(n) if mmr_add is None else _as_float(mmr_add, n)
-    mm = size * (tiers.mmr[table, tier] + add) - tiers.cum[table, tier]
-    return mm, tier
+    size = qty * price
+    np.divide(qty, price, out=size, where=inverse)
+    fixed = None if fixed_tier is None else np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
+    if fixed is not None and bool((fixed >= 0).all()):
+        tier = fixed  # every row pinned: no lookup
+    else:
+        tier = tiers.tier_at(table, size)
+        if fixed is not None:
+            tier = np.where(fixed >= 0, fixed, tier)
+    tier = np.minimum(tier, tiers.size.take(table) - 1)
+    flat = table * tiers.floor.shape[1] + tier
+    rate = tiers.mmr.ravel().take(flat)
+    if mmr_add is not None:
+        rate += _as_float(mmr_add, n)
+    return size * rate - tiers.cum.ravel().take(flat), tier
 
 
 def equity(

@@ -53,6 +53,35 @@ class TierTable:
         """A single-tier table, for venues or callers with one maintenance rate."""
         return cls.from_tiers([[MarginTier(floor=0.0, cap=np.inf, mmr=mmr, cum=cum)]])
 
+    def with_zero_row(self) -> tuple[TierTable, int]:
+        """This table plus one row requiring nothing, and that row's index.
+
+        Venues that fix maintenance margin at entry move it into the collateral
+        and solve against a zero requirement; pointing those rows at a zero row
+        keeps every venue in one solver call.
+        """
+        pad = np.full((1, self.floor.shape[1]), np.inf)
+        pad[0, 0] = 0.0
+        zeros = np.zeros((1, self.floor.shape[1]))
+        table = TierTable(
+            floor=np.vstack([self.floor, pad]),
+            mmr=np.vstack([self.mmr, zeros]),
+            cum=np.vstack([self.cum, zeros]),
+            size=np.append(self.size, 1),
+        )
+        return table, self.floor.shape[0]
+
     def tier_at(self, table: np.ndarray, size: np.ndarray) -> np.ndarray:
-        """Index of the tier containing ``size`` (in the table's basis) for each row."""
-        return np.count_nonzero(self.floor[table] <= np.asarray(size, dtype=float)[:, None], axis=1) - 1
+        """Index of the tier containing ``size`` (in the table's basis) for each row.
+
+        One gather and compare per floor column: no (positions × tiers) temporary.
+        """
+        size = np.asarray(size, dtype=float)
+        table = np.asarray(table, dtype=np.int64)
+        tier = np.zeros(size.shape[0], dtype=np.int64)
+        for k in range(1, self.floor.shape[1]):
+            beyond = self.floor[:, k].take(table) <= size
+            if not beyond.any():  # floors rise with k: no row reaches a later one either
+                break
+            tier += beyond
+        return tier

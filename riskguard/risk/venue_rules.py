@@ -40,13 +40,34 @@ class InitialMarginBasis(StrEnum):
 
 
 class PriceConvention(StrEnum):
-    """How the venue turns the exact root into the number it displays."""
+    """How the venue turns the exact root into the number it displays.
+
+    The order is the code the vectorized display step gathers by (``CONVENTIONS``).
+    """
 
     EXACT = "exact"
     ROUND_TOWARD_ENTRY = "round_toward_entry"
     """Bybit classic/legacy: long LP and BP rounded up to the tick, short down (three official examples)."""
     ONE_TICK_TOWARD_ENTRY = "one_tick_toward_entry"
-    """OKX: liqPx is the exact root moved one tick toward the mark (real payloads, to 1e-12)."""
+    """OKX isolated: liqPx is the exact root moved one tick toward the mark (real payloads, to 1e-12)."""
+    NEAREST_8_DECIMALS = "nearest_8_decimals"
+    """Hyperliquid isolated: liquidationPx rounded to the nearest 1e-8 (9 captured positions; down fails 7)."""
+
+    @property
+    def needs_tick(self) -> bool:
+        return self in (PriceConvention.ROUND_TOWARD_ENTRY, PriceConvention.ONE_TICK_TOWARD_ENTRY)
+
+
+CONVENTIONS: tuple[PriceConvention, ...] = tuple(PriceConvention)
+
+ROUNDING_RULE: dict[PriceConvention, str] = {
+    PriceConvention.EXACT: "exact root, unrounded",
+    PriceConvention.ROUND_TOWARD_ENTRY: "rounded toward entry to the tick",
+    PriceConvention.ONE_TICK_TOWARD_ENTRY: "exact root moved one tick toward entry",
+    PriceConvention.NEAREST_8_DECIMALS: "rounded to the nearest 1e-8",
+}
+"""The rounding rule each result names next to its displayed price."""
+UNKNOWN_DISPLAY = "unknown: the market has no price tick"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +93,13 @@ class VenueRules:
     cross_is_estimate: bool = False
     """The venue liquidates cross accounts on an account-level ratio; a per-position price is an estimate."""
     price_convention: PriceConvention = PriceConvention.EXACT
+    """Display of an isolated position's liquidation price."""
+    cross_price_convention: PriceConvention = PriceConvention.EXACT
+    """Display of a cross position's: only where the venue's own cross numbers show it (see docs/margin-math.md)."""
+    bankruptcy_convention: PriceConvention = PriceConvention.EXACT
+    """Display of the bankruptcy price: Bybit classic rounds it like the LP; no other venue's numbers show one."""
+    method: str = "venue rules"
+    """How the figures were derived; "generic estimate" for venues riskguard has no rules for."""
 
     @property
     def needs_taker_fee(self) -> bool:
@@ -90,7 +118,11 @@ _RULES: dict[str, VenueRules] = {
         cross_is_estimate=True,
         price_convention=PriceConvention.ONE_TICK_TOWARD_ENTRY,
     ),
-    "hyperliquid": VenueRules(venue_ratio_is_reciprocal=True),
+    "hyperliquid": VenueRules(venue_ratio_is_reciprocal=True, price_convention=PriceConvention.NEAREST_8_DECIMALS),
+    # Gate USDT-margined perpetuals: MM = value·(mmr + taker fee) (help 27724, a real position payload),
+    # tiered by position value since the 2025 risk-limit upgrade; liq_price shown at 2 decimals, direction
+    # not determined by the one payload (tests/risk/vectors/gate.json).
+    "gate": VenueRules(fee_in_maintenance=True, cross_is_estimate=True),
 }
 _BYBIT_UNIFIED = VenueRules(
     tier_selection=TierSelection.CURRENT,
@@ -105,8 +137,15 @@ _BYBIT_CLASSIC = VenueRules(
     maintenance_basis=MaintenanceBasis.AT_ENTRY,
     cross_is_estimate=True,
     price_convention=PriceConvention.ROUND_TOWARD_ENTRY,
+    cross_price_convention=PriceConvention.ROUND_TOWARD_ENTRY,  # the legacy inverse cross example (5,739.50)
+    bankruptcy_convention=PriceConvention.ROUND_TOWARD_ENTRY,
 )
-GENERIC = VenueRules(cross_is_estimate=True)
+GENERIC = VenueRules(cross_is_estimate=True, method="generic estimate")
+"""Any other ccxt venue: the common model without the venue's own terms, so every figure is an estimate."""
+
+
+VENUES: tuple[str, ...] = (*_RULES, "bybit")
+"""Venues with their own rules; anything else gets ``GENERIC``."""
 
 
 def rules_for(venue: str, account_type: AccountType = AccountType.STANDARD) -> VenueRules:

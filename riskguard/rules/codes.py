@@ -133,7 +133,10 @@ DESCRIPTION: dict[ReasonCode, str] = {
     "warning buffer. Not a price distance: see UNIFORM_MOVE_*.",
     ReasonCode.LIQUIDATION_PRICE_GAP: "Computed and venue-reported liquidation prices differ by more than the limit.",
     ReasonCode.LIQUIDATION_PRICE_FROM_VENUE: "Inputs were missing; the venue-reported liquidation price is used.",
-    ReasonCode.LIQUIDATION_PRICE_ESTIMATE: "Cross position on a venue that itself calls this price an estimate.",
+    ReasonCode.LIQUIDATION_PRICE_ESTIMATE: (
+        "Cross position on a venue that itself calls this price an estimate, or any position on a venue "
+        "without riskguard rules (generic estimate)."
+    ),
     ReasonCode.NO_LIQUIDATION_PRICE: "No price liquidates the position (it is fully collateralized).",
     ReasonCode.LIQUIDATION_PRICE_UNAVAILABLE: "Neither a computed nor a venue liquidation price is available.",
     ReasonCode.DATA_MISSING: "An input the evaluation needs is absent.",

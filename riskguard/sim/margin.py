@@ -85,6 +85,11 @@ class Instrument:
     """Taker fee rate of the estimated fee to close that the venue holds in the maintenance requirement,
     charged on the position's value at its bankruptcy price (Bybit). ``None``: the dialect decides (the
     Bybit dialect fills in its accounts' taker fee, every other venue reserves nothing)."""
+    maintenance_fee_rate: float = 0.0
+    """Taker fee rate the venue adds to every tier's maintenance rate (OKX, Gate): MM = value·(mmr + rate)."""
+    tier_at_mark: bool = False
+    """The venue keeps a position in the tier of its value at the current mark while the price moves (Bybit's
+    risk limit); otherwise the tier follows the value at the evaluated price (Binance, Hyperliquid)."""
 
     def tier_for(self, size: float, price: float) -> MarginTier:
         """The tier whose [floor, cap) range contains this position at ``price``; the last tier beyond."""
@@ -112,12 +117,15 @@ class Instrument:
             return size * self.contract_size * (1.0 / entry - 1.0 / price)
         return size * self.contract_size * (price - entry)
 
-    def maintenance(self, size: float, price: float) -> float:
-        """Maintenance margin in the settle asset: notional × tier mmr − tier cum."""
+    def maintenance(self, size: float, price: float, mark: float | None = None) -> float:
+        """Maintenance margin in the settle asset at ``price``: notional × (tier mmr + fee rate) − tier cum.
+
+        ``mark``: where the position stands now; an instrument with ``tier_at_mark`` keeps that tier.
+        """
         if size == 0:
             return 0.0
-        tier = self.tier_for(size, price)
-        return max(self.notional(size, price) * tier.mmr - tier.cum, 0.0)
+        tier = self.tier_for(size, mark if self.tier_at_mark and mark is not None else price)
+        return max(self.notional(size, price) * (tier.mmr + self.maintenance_fee_rate) - tier.cum, 0.0)
 
     def round_price(self, price: float) -> float:
         """Snap to the price tick (half-up), trimming binary noise."""
@@ -242,7 +250,7 @@ def _equity_minus_maintenance(
     at_price = bool(frozen)
     frozen_total = sum(e.instrument.pnl(e.size, e.entry, e.mark) - e.instrument.maintenance(e.size, e.mark)
                        - _close_fee(e, e.mark) for e in frozen)
-    moving_total = sum(e.instrument.pnl(e.size, e.entry, price) - e.instrument.maintenance(e.size, price)
+    moving_total = sum(e.instrument.pnl(e.size, e.entry, price) - e.instrument.maintenance(e.size, price, e.mark)
                        - (_close_fee(e, price) if at_price else 0.0) for e in moving)
     return collateral + frozen_total + moving_total - reserve
 

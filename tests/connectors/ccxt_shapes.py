@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "risk"))  # the golden vectors and their helpers live there
+from batch_parity import assert_batch_matches_check
 from golden import as_quoted, case, shown
 
 from riskguard.connectors.normalize import build_snapshot
@@ -82,5 +83,6 @@ def evaluate_one(snap: Snapshot) -> PositionRisk:
     account = snap.accounts[0]
     risk = evaluate_account(account, snap.venues[account.venue])
     assert risk.missing == ()
+    assert assert_batch_matches_check(account, snap.venues[account.venue], risk) == 1  # the batch API agrees
     (position,) = risk.positions
     return position

@@ -38,15 +38,20 @@ def test_api_doc_example_when_run_then_prints_the_documented_output():
 
 def test_api_doc_example_when_printed_then_matches_the_venues_liquidation_prices():
     _, documented = _doc_blocks()
-    liq = [float(x) for x in re.findall(r"liq ([0-9.]+)", documented)]
+    shown_prices = [float(x) for x in re.findall(r"shown ([0-9.]+)", documented)]
     usdm = case("binanceusdm", "api-positionrisk-hedge-isolated-long-btcusdt")
     coinm = case("binancecoinm", "api-positionrisk-isolated-btcusd-perp-long")
-    assert shown(liq[0], 2) == usdm["expected"]["liquidation_price"]
-    assert abs(liq[1] - coinm["expected"]["liquidation_price"]) <= 1e-8  # printed half-up, Binance truncates
+    okx = case("okx", "okx-linear-isolated-long-eth-usdt-swap-api")
+    bybit = case("bybit", "bybit-classic-usdt-isolated-long-ex1")
+    assert shown(shown_prices[0], 2) == usdm["expected"]["liquidation_price"]
+    assert abs(shown_prices[1] - coinm["expected"]["liquidation_price"]) <= 1e-8  # printed half-up, Binance truncates
+    assert abs(shown_prices[2] - float(okx["expected"]["liquidation_price"])) <= 1e-8
+    assert shown_prices[3] == float(bybit["expected"]["liquidation_price"])
 
 
 def _frame(**changes) -> pd.DataFrame:
     rows = {
+        "venue": ["binanceusdm", "binanceusdm"],
         "symbol": ["BTC", "BTC"],
         "side": ["long", -1],
         "contracts": [1.0, 2.0],
@@ -67,9 +72,54 @@ def test_liquidation_frame_when_valid_then_closed_form_prices():
     out = liquidation_frame(_frame(), TIERS)
     assert list(out.index) == ["a", "b"]
     assert out["liquidation_price"].tolist() == pytest.approx([90 / 0.99, 110 / 1.01])
+    assert out["liquidation_price_displayed"].tolist() == out["liquidation_price"].tolist()
+    assert out["display_rule"].tolist() == ["exact root, unrounded"] * 2
     assert out["bankruptcy_price"].tolist() == pytest.approx([90.0, 110.0])
     assert out["margin_ratio"].tolist() == pytest.approx([0.1, 0.1])
     assert out["buffer_pct"].tolist() == pytest.approx([(1 - 90 / 99) * 100, (110 / 1.01 - 100)])
+    assert out["method"].tolist() == ["venue rules"] * 2
+
+
+def test_liquidation_frame_when_okx_then_fee_in_requirement_and_one_tick_only_on_isolated():
+    frame = _frame(
+        venue=["okx", "okx"],
+        side=["long", "long"],
+        taker_fee=[0.0005] * 2,
+        price_tick=[0.01] * 2,
+        margin_mode=["isolated", "cross"],
+        contracts=[1.0, 1.0],
+        margin=[10.0, 10.0],
+    )
+    out = liquidation_frame(frame, TIERS)
+    root = 90 / (1 - 0.01 - 0.0005)  # equity = notional·(mmr + taker fee)
+    assert out["liquidation_price"].tolist() == pytest.approx([root, root], rel=1e-12)
+    # Isolated payloads show the root plus one tick; no cross payload shows an offset, so none is applied.
+    assert out["liquidation_price_displayed"].tolist() == pytest.approx([root + 0.01, root], rel=1e-12)
+    assert out["display_rule"].tolist() == ["exact root moved one tick toward entry", "exact root, unrounded"]
+    assert out["is_estimate"].tolist() == [False, True]
+
+
+def test_liquidation_frame_when_no_price_tick_then_raw_price_kept_and_display_unknown():
+    frame = _frame(
+        venue=["bybit", "bybit"],
+        account_type=["classic"] * 2,
+        taker_fee=[0.0] * 2,
+        leverage=[10.0] * 2,
+        price_tick=[math.nan, 0.5],
+    )
+    out = liquidation_frame(frame, TIERS)
+    # Classic MM is fixed at entry (1 and 2 USDT): LP = entry ∓ (margin − MM)/qty, on the tick already.
+    assert out["liquidation_price"].tolist() == pytest.approx([91.0, 109.0])
+    assert math.isnan(out["liquidation_price_displayed"]["a"])
+    assert out["display_rule"].tolist() == ["unknown: the market has no price tick", "rounded toward entry to the tick"]
+    assert out["liquidation_price_displayed"]["b"] == 109.0
+    assert out["buffer_pct"]["a"] == pytest.approx(9.0)  # from the raw root: a price, never "none"
+
+
+def test_liquidation_frame_when_venue_has_no_rules_then_labelled_generic_estimate():
+    out = liquidation_frame(_frame(venue=["kucoinfutures", "binanceusdm"]), TIERS)
+    assert out["method"].tolist() == ["generic estimate", "venue rules"]
+    assert out["is_estimate"].tolist() == [True, False]
 
 
 @pytest.mark.parametrize(
@@ -81,8 +131,19 @@ def test_liquidation_frame_when_valid_then_closed_form_prices():
         ({"symbol": ["BTC", "DOGE"]}, "df['b'].symbol", "unknown symbol"),
         ({"side": ["long", "flat"]}, "df['b'].side", "side"),
         ({"inverse": [False, "yes"]}, "df['b'].inverse", "boolean"),
-        ({"mmr_add": [0.0, -0.001]}, "df['b'].mmr_add", ">= 0"),
-        ({"fixed_tier": [0, 1.5]}, "df['b'].fixed_tier", "integer"),
+        ({"venue": ["okx", None]}, "df['b'].venue", "ccxt id"),
+        ({"account_type": ["standard", "pro"]}, "df['b'].account_type", "one of"),
+        ({"margin_mode": ["cross", "portfolio"]}, "df['b'].margin_mode", "one of"),
+        ({"taker_fee": [0.0, -0.001]}, "df['b'].taker_fee", ">= 0"),
+        ({"tier_index": [0, 1.5]}, "df['b'].tier_index", "integer"),
+        ({"price_tick": [0.1, 0.0]}, "df['b'].price_tick", "> 0"),
+        ({"venue": ["binanceusdm", "okx"]}, "df['b'].taker_fee", "counts the taker fee"),
+        ({"margin_mode": ["cross"] * 2, "hedge_group": ["g", "g"], "margin": [10.0, 11.0]}, "df['b'].margin", "share"),
+        (
+            {"venue": ["bybit", "bybit"], "taker_fee": [0.00055] * 2, "leverage": [10.0, math.nan]},
+            "df['b'].leverage",
+            "leverage > 0",
+        ),
     ],
 )
 def test_liquidation_frame_when_bad_value_then_input_error_names_row_and_column(changes, where, problem):

@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN
 
 import numpy as np
 import pytest
+from batch_parity import assert_batch_matches_check
 from golden import as_quoted, case, shown
 
 from riskguard.connectors.normalize.base import continuous_tiers
@@ -79,8 +80,11 @@ def evaluate(
 ) -> dict[str, PositionRisk]:
     balances = {a: AssetBalance(asset=a, wallet=w, cross_wallet=w) for a, w in (wallet or {}).items()}
     account = Account("acct", venue, balances, tuple(positions), fees=fees, account_type=account_type)
-    risk = evaluate_account(account, VenueMarkets(venue, {m.symbol: m for m in markets}))
+    venue_markets = VenueMarkets(venue, {m.symbol: m for m in markets})
+    risk = evaluate_account(account, venue_markets)
     assert risk.missing == ()
+    # Every vector also proves the batch API: same venue rules, same raw and displayed numbers.
+    assert assert_batch_matches_check(account, venue_markets, risk) == len(positions)
     return {p.symbol: p for p in risk.positions}
 
 
@@ -276,6 +280,40 @@ def test_bybit_uta_isolated_inverse_short_when_no_extra_then_page_figures():
     assert risk.initial_margin == pytest.approx(float(e["initial_margin"]), abs=1e-12)
 
 
+# Bybit's real BTCUSDT risk limits (2026-08 snapshot, tests/risk/vectors/README.md, Bybit open question 8).
+BYBIT_BTCUSDT_RISK_LIMITS = (
+    MarginTier(0.0, 2_000_000.0, 0.005, 0.0),
+    MarginTier(2_000_000.0, 2_600_000.0, 0.0056, 1_200.0),
+    MarginTier(2_600_000.0, 3_200_000.0, 0.0063, 3_020.0),
+)
+
+
+def _bybit_uta_formula(qty: float, entry: float, lev: float, extra: float, mmr: float, ded: float, fee: float):
+    """Bybit's published UTA isolated linear long: (V − V/Lev − Extra/(1 − fee) − MMded) / (Q·(1 − MMR))."""
+    value = qty * entry
+    return (value - value / lev - extra / (1 - fee) - ded) / (qty * (1 - mmr))
+
+
+def test_bybit_uta_when_position_spans_risk_limit_tiers_then_the_current_tier_rate_and_deduction_apply():
+    """45 BTC at 50,000 (2.25M) holds risk-limit tier 2; at its liquidation price it is worth under 2M.
+
+    Bybit computes MM with the tier the position holds (its risk limit), so the published formula takes
+    tier 2's 0.56% and 1,200 deduction; tier 1's 0.5% would put the price 0.28 bp lower.
+    """
+    qty, entry, lev, extra, fee = 45.0, 50_000.0, 10.0, 125_000.0, 0.00055
+    value = qty * entry
+    balance = value / lev + fee * value * (1 - 1 / lev) + extra  # positionBalance: IM with its fee reserve + extra
+    m = market("bybit", "BTCUSDT", BYBIT_BTCUSDT_RISK_LIMITS, tick=0.1)
+    pos = Position("BTCUSDT", Side.LONG, qty, entry, entry, MarginMode.ISOLATED, leverage=lev, isolated_margin=balance)
+    risk = evaluate("bybit", [m], [pos], fees=FeeRates(0.0, fee), account_type=AccountType.UNIFIED)["BTCUSDT"]
+    tier2 = _bybit_uta_formula(qty, entry, lev, extra, 0.0056, 1_200.0, fee)
+    assert qty * tier2 < 2_000_000  # the price lies in tier 1's range
+    assert risk.liquidation_price == pytest.approx(tier2, rel=1e-12)
+    assert risk.tier == 1
+    tier1 = _bybit_uta_formula(qty, entry, lev, extra, 0.005, 0.0, fee)
+    assert abs(tier1 / tier2 - 1) * 1e4 > 0.2
+
+
 def test_bybit_bankruptcy_when_isolated_long_50x_then_58800():
     c = case("bybit", "bybit-bankruptcy-linear-long")
     i = c["inputs"]
@@ -310,6 +348,39 @@ def test_bybit_legacy_inverse_cross_when_long_then_rounded_up_to_half_tick():
     assert risk.bankruptcy_price == math.ceil(float(e["bankruptcy_price"]) / 0.5) * 0.5
 
 
+# -- OKX ---------------------------------------------------------------------------------------
+
+
+def test_okx_cross_when_docs_payload_then_exact_root_without_the_isolated_tick_offset():
+    """The one OKX cross payload with every input: liqPx is the plain root; isolated rows add one tick."""
+    c = case("okx", "okx-linear-cross-long-eth-usdt-swap-signal-bot-docs")
+    i, raw = c["inputs"], c["inputs"]["raw"]
+    tiers = (MarginTier(0.0, math.inf, float(i["mmr_rate_inferred"])),)
+    m = market(
+        "okx",
+        "ETH-USDT-SWAP",
+        tiers,
+        contract_size=float(i["base_per_contract_implied"]),
+        tick=float(i["tick_size"]),
+        basis=TierBasis.CONTRACTS,
+    )
+    pos = Position(
+        "ETH-USDT-SWAP",
+        Side.LONG,
+        float(raw["pos"]),
+        float(raw["avgPx"]),
+        float(raw["markPx"]),
+        MarginMode.CROSS,
+        leverage=float(raw["lever"]),
+    )
+    fees = FeeRates(maker=0.0, taker=float(i["taker_fee_rate_inferred"]))
+    risk = evaluate("okx", [m], [pos], wallet={"USDT": float(i["cash_balance_implied"])}, fees=fees)["ETH-USDT-SWAP"]
+    assert risk.liquidation_price == pytest.approx(float(c["expected"]["liquidation_price"]), rel=1e-12)
+    assert risk.display_rule == "exact root, unrounded"
+    assert 1 / risk.margin_ratio == pytest.approx(float(c["expected"]["margin_ratio"]), rel=1e-12)
+    assert risk.unrealized_pnl == pytest.approx(float(raw["upl"]), rel=1e-12)
+
+
 # -- Hyperliquid -------------------------------------------------------------------------------
 
 FREQTRADE_CAPTURED = [
@@ -342,7 +413,10 @@ def test_hyperliquid_isolated_when_captured_position_then_half_up_8_decimals(cas
         isolated_margin=i["collateral"],
     )
     risk = evaluate("hyperliquid", [m], [pos])[i["coin"]]
-    assert shown(risk.liquidation_price, c["display_decimals"]) == c["expected"]["liquidation_price"]
+    assert shown(risk.liquidation_price_raw, c["display_decimals"]) == c["expected"]["liquidation_price"]
+    # riskguard shows it as Hyperliquid does: the nearest 1e-8, to the printed decimal.
+    assert risk.liquidation_price_displayed == c["expected"]["liquidation_price"]
+    assert risk.display_rule == "rounded to the nearest 1e-8"
 
 
 # -- Binance hedge-mode cross: no venue example exists, so an independent brute force stands in --
@@ -421,7 +495,9 @@ def test_evaluate_account_when_hedge_cross_legs_then_both_legs_get_the_shared_pr
         Position("BTCUSDT", Side.SHORT, 10.0, 31_000.0, 30_000.0, MarginMode.CROSS, position_side=PositionSide.SHORT),
     ]
     account = Account("a", "binanceusdm", {"USDT": AssetBalance("USDT", 200_000.0, 200_000.0)}, tuple(positions))
-    risk = evaluate_account(account, VenueMarkets("binanceusdm", {"BTCUSDT": m}))
+    venue_markets = VenueMarkets("binanceusdm", {"BTCUSDT": m})
+    risk = evaluate_account(account, venue_markets)
+    assert assert_batch_matches_check(account, venue_markets, risk) == 2  # the batch API shares the price too
     legs = _hedge_legs(40.0, 10.0)
     expected = _nearest_root(lambda p: _equity_minus_mm(legs, 200_000.0, False, p), LINEAR_GRID, 30_000.0)
     assert [p.liquidation_price for p in risk.positions] == pytest.approx([expected, expected], rel=1e-9)

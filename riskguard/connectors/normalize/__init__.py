@@ -10,6 +10,7 @@ from riskguard.connectors.normalize.base import VenueNormalizer
 from riskguard.connectors.normalize.binance import BinanceCoinMNormalizer, BinanceNormalizer
 from riskguard.connectors.normalize.bybit import BybitNormalizer
 from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.gate import GateNormalizer
 from riskguard.connectors.normalize.hyperliquid import HyperliquidNormalizer
 from riskguard.connectors.normalize.okx import OkxNormalizer
 from riskguard.connectors.snapshot_doc import AccountData, SnapshotDoc, VenueData
@@ -35,6 +36,7 @@ NORMALIZERS: dict[str, VenueNormalizer] = {
         BybitNormalizer(),
         OkxNormalizer(),
         HyperliquidNormalizer(),
+        GateNormalizer(),
     )
 }
 GENERIC = VenueNormalizer()

@@ -1,0 +1,280 @@
+"""Venue rules applied to arrays of positions: the one path ``check`` and the batch API share.
+
+``evaluate_account`` (one account, model objects) and ``liquidation_frame`` (a
+DataFrame of any number of positions over any venues) both reduce their input
+to ``PositionArrays`` and ``RuleColumns`` and call the three steps here:
+``requirement`` (maintenance margin with the venue's tier, fee and basis),
+``solve`` (liquidation and bankruptcy roots against the collateral) and
+``display`` (the number the venue shows, with its rounding rule named).  Every
+venue rule is a per-row column, so mixing venues costs no Python loop, and no
+formula exists twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from riskguard.model import MarginTier
+from riskguard.risk.shared_price import Leg, shared_bankruptcy_price, shared_liquidation_price
+from riskguard.risk.solver import bankruptcy_price, maintenance_margin, solve_liquidation
+from riskguard.risk.tiers import TierTable
+from riskguard.risk.venue_rules import (
+    CONVENTIONS,
+    ROUNDING_RULE,
+    UNKNOWN_DISPLAY,
+    MaintenanceBasis,
+    PriceConvention,
+    TierSelection,
+    VenueRules,
+)
+
+_EXACT, _TOWARD_ENTRY, _ONE_TICK, _NEAREST_8 = (CONVENTIONS.index(c) for c in PriceConvention)
+_NEEDS_TICK = np.array([c.needs_tick for c in CONVENTIONS])
+_UNKNOWN = len(CONVENTIONS)
+RULE_NAMES: tuple[str, ...] = (*(ROUNDING_RULE[c] for c in CONVENTIONS), UNKNOWN_DISPLAY)
+"""Rounding rule names, indexed by the codes ``display`` returns."""
+
+
+@dataclass(frozen=True, slots=True)
+class PositionArrays:
+    """One entry per position; sizes in the settle asset's terms."""
+
+    inverse: np.ndarray
+    side: np.ndarray
+    """+1 long, −1 short."""
+    qty: np.ndarray
+    """Base units (linear) or quote units (inverse): contracts × contract size."""
+    contracts: np.ndarray
+    entry: np.ndarray
+    mark: np.ndarray
+    table: np.ndarray
+    """Row of ``tiers`` holding the position's market."""
+    tiers: TierTable
+    by_contracts: np.ndarray
+    """The market's tiers count contracts (OKX) rather than notional or coin quantity."""
+    reported_tier: np.ndarray
+    """The venue's own current tier index, −1 where it reports none."""
+    taker: np.ndarray
+    """Taker fee rate; NaN where unknown."""
+    leverage: np.ndarray
+    """NaN where unknown."""
+    isolated: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.inverse.shape[0])
+
+    def entry_value(self) -> tuple[np.ndarray, np.ndarray]:
+        """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
+        value = np.multiply(self.qty, self.entry, dtype=float)
+        np.divide(self.qty, self.entry, out=value, where=self.inverse)
+        return value, np.where(self.inverse, -self.side, self.side)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleColumns:
+    """``VenueRules`` spread into one column per rule."""
+
+    current_tier: np.ndarray
+    fee_in_maintenance: np.ndarray
+    close_fee_reserve: np.ndarray
+    at_entry: np.ndarray
+    liquidation_convention: np.ndarray
+    """Index into ``CONVENTIONS``: the isolated or the cross convention, per the row's margin mode."""
+    bankruptcy_convention: np.ndarray
+    estimate: np.ndarray
+    """The venue calls this figure an estimate (its cross price), or riskguard has no rules for the venue."""
+    generic: np.ndarray
+
+    @classmethod
+    def build(cls, rules: Sequence[VenueRules], which: np.ndarray, isolated: np.ndarray) -> RuleColumns:
+        """Columns for rows whose rules are ``rules[which[i]]``: one gather per rule, whatever the row count."""
+
+        def col(values: list, dtype: type) -> np.ndarray:
+            return np.asarray(values, dtype=dtype).take(which)
+
+        iso = col([CONVENTIONS.index(r.price_convention) for r in rules], np.int8)
+        cross = col([CONVENTIONS.index(r.cross_price_convention) for r in rules], np.int8)
+        generic = col([r.method == "generic estimate" for r in rules], bool)
+        return cls(
+            current_tier=col([r.tier_selection is TierSelection.CURRENT for r in rules], bool),
+            fee_in_maintenance=col([r.fee_in_maintenance for r in rules], bool),
+            close_fee_reserve=col([r.close_fee_reserve for r in rules], bool),
+            at_entry=col([r.maintenance_basis is MaintenanceBasis.AT_ENTRY for r in rules], bool),
+            liquidation_convention=np.where(isolated, iso, cross),
+            bankruptcy_convention=col([CONVENTIONS.index(r.bankruptcy_convention) for r in rules], np.int8),
+            estimate=generic | (~isolated & col([r.cross_is_estimate for r in rules], bool)),
+            generic=generic,
+        )
+
+    @property
+    def needs_taker(self) -> np.ndarray:
+        return self.fee_in_maintenance | self.close_fee_reserve
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    maintenance: np.ndarray
+    """The tiered requirement (with a fee rate where the venue adds one), at mark or at entry."""
+    reserve: np.ndarray
+    """Bybit's closing-fee reserve, zero elsewhere."""
+    tier: np.ndarray
+    fixed_tier: np.ndarray
+    """Tier the solver must use, −1 where it picks the tier at the liquidation price."""
+    mmr_add: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.maintenance + self.reserve
+
+
+def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
+    """Maintenance margin now, each row by its venue's rules: tier choice, fee term, basis, fee reserve."""
+    size_now = pos.qty * pos.mark
+    np.divide(pos.qty, pos.mark, out=size_now, where=pos.inverse)
+    tier = pos.tiers.tier_at(pos.table, np.where(pos.by_contracts, pos.contracts, size_now))
+    fixed = np.full(pos.n, -1, dtype=np.int64)
+    if rules.current_tier.any():
+        now = np.where(pos.reported_tier >= 0, pos.reported_tier, tier)
+        fixed = np.where(rules.current_tier, now, fixed)
+        tier = np.where(rules.current_tier, now, tier)
+    mmr_add = np.where(rules.fee_in_maintenance, pos.taker, 0.0)
+    mm, tier = maintenance_margin(
+        inverse=pos.inverse,
+        qty=pos.qty,
+        price=np.where(rules.at_entry, pos.entry, pos.mark) if rules.at_entry.any() else pos.mark,
+        tiers=pos.tiers,
+        table=pos.table,
+        fixed_tier=tier,  # the tier at the mark (or the venue's), looked up once
+        mmr_add=mmr_add,
+    )
+    reserve = np.zeros(pos.n)
+    if rules.close_fee_reserve.any():
+        value, d = pos.entry_value()
+        reserve = np.where(rules.close_fee_reserve, pos.taker * value * (1 - d / pos.leverage), 0.0)
+    return Requirement(maintenance=mm, reserve=reserve, tier=tier, fixed_tier=fixed, mmr_add=mmr_add)
+
+
+def solve(
+    pos: PositionArrays, rules: RuleColumns, req: Requirement, collateral: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact liquidation and bankruptcy roots (NaN where none) against ``collateral``.
+
+    ``collateral`` backs the position without its own uPnL: isolated margin, or
+    the cross wallet with the rest of the account frozen.  Where Bybit reserves
+    the fee to close, only the collateral net of that fee at the bankruptcy
+    price absorbs losses: M = (B − fee·V)/(1 − d·fee).  Where MM is fixed at
+    entry it is a constant, moved into the collateral and solved against a
+    zero requirement row.
+    """
+    if rules.close_fee_reserve.any():
+        value, d = pos.entry_value()
+        with np.errstate(invalid="ignore"):
+            netted = (collateral - pos.taker * value) / (1 - d * pos.taker)
+        collateral = np.where(rules.close_fee_reserve, netted, collateral)
+    tiers, table, fixed, margin = pos.tiers, pos.table, req.fixed_tier, collateral
+    mmr_add: np.ndarray | None = req.mmr_add
+    if rules.at_entry.any():
+        tiers, zero_row = tiers.with_zero_row()
+        table = np.where(rules.at_entry, zero_row, table)
+        fixed = np.where(rules.at_entry, 0, fixed)
+        margin = np.where(rules.at_entry, collateral - req.maintenance, collateral)
+        mmr_add = np.where(rules.at_entry, 0.0, req.mmr_add)
+    if not rules.fee_in_maintenance.any():
+        mmr_add = None
+    sol = solve_liquidation(
+        inverse=pos.inverse,
+        side=pos.side,
+        qty=pos.qty,
+        entry=pos.entry,
+        margin=margin,
+        tiers=tiers,
+        table=table,
+        fixed_tier=fixed,
+        mmr_add=mmr_add,
+    )
+    bankrupt = sol.bankruptcy_price
+    if rules.at_entry.any():  # those rows were solved against collateral − MM; equity alone uses the collateral
+        rows = np.flatnonzero(rules.at_entry)
+        bankrupt = bankrupt.copy()
+        bankrupt[rows] = bankruptcy_price(
+            inverse=pos.inverse[rows],
+            side=pos.side[rows],
+            qty=pos.qty[rows],
+            entry=pos.entry[rows],
+            margin=collateral[rows],
+        )
+    return sol.liquidation_price, bankrupt
+
+
+def solve_shared_legs(
+    pos: PositionArrays,
+    req: Requirement,
+    legs: Sequence[Sequence[int]],
+    tiers_of: Callable[[int], Sequence[MarginTier]],
+    margins: Sequence[float],
+    liq: np.ndarray,
+    bankrupt: np.ndarray,
+) -> None:
+    """One price for each group of hedge legs that share collateral and a symbol (Binance cross), in place.
+
+    ``legs[g]`` are the rows of group g, ``tiers_of(i)`` row i's tier table and
+    ``margins[g]`` the collateral behind group g without its legs' uPnL and
+    requirement.  The groups are few (one per hedged symbol), so a loop over
+    them costs nothing next to the vectorized solve.
+    """
+    for idx, margin in zip(legs, margins, strict=True):
+        group = [
+            Leg(int(pos.side[i]), float(pos.qty[i]), float(pos.entry[i]), tiers_of(i), float(req.mmr_add[i]))
+            for i in idx
+        ]
+        inverse, mark = bool(pos.inverse[idx[0]]), float(pos.mark[idx[0]])
+        price = shared_liquidation_price(group, margin, inverse, mark)
+        bp = shared_bankruptcy_price(group, margin, inverse, mark)
+        liq[list(idx)] = np.nan if price is None else price
+        bankrupt[list(idx)] = np.nan if bp is None else bp
+
+
+def display(
+    price: np.ndarray, side: np.ndarray, tick: np.ndarray, convention: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The number the venue shows for each exact root, and the index of its rule in ``RULE_NAMES``.
+
+    A convention that needs the market's tick and finds none leaves the display
+    NaN under the rule "unknown": the raw root is still the caller's, never
+    dropped, and never read as "no price liquidates".
+    """
+    shown = price.copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        toward = convention == _TOWARD_ENTRY
+        if toward.any():
+            steps = np.round(price / tick, 9)
+            steps = np.where(side > 0, np.ceil(steps), np.floor(steps))
+            # k ÷ (1/tick) is the double nearest the decimal the venue prints (913.15, not 913.1500000000001).
+            per_unit = np.round(1 / tick)
+            rounded = np.where(np.abs(per_unit * tick - 1) < 1e-12, steps / per_unit, steps * tick)
+            shown = np.where(toward, rounded, shown)
+        one_tick = convention == _ONE_TICK
+        if one_tick.any():
+            shown = np.where(one_tick, price + side * tick, shown)
+        nearest = convention == _NEAREST_8
+        if nearest.any():
+            shown = np.where(nearest, np.round(price, 8), shown)
+    unknown = _NEEDS_TICK.take(convention) & ~(tick > 0)
+    shown[unknown] = np.nan
+    return shown, np.where(unknown, _UNKNOWN, convention).astype(np.int8)
+
+
+__all__ = [
+    "RULE_NAMES",
+    "PositionArrays",
+    "Requirement",
+    "RuleColumns",
+    "display",
+    "requirement",
+    "solve",
+    "solve_shared_legs",
+]
