@@ -34,9 +34,9 @@ from enum import StrEnum
 import numpy as np
 
 from riskguard.model import Account, MarginMode, VenueMarkets
-from riskguard.risk.account_risk import _arrays, _close_fee_reserve
-from riskguard.risk.solver import maintenance_margin
+from riskguard.risk.account_risk import _arrays
 from riskguard.risk.tiers import TierTable
+from riskguard.risk.venue_math import RuleColumns, requirement
 from riskguard.risk.venue_rules import MaintenanceBasis, rules_for
 
 
@@ -217,21 +217,18 @@ def uniform_moves(account: Account, venue: VenueMarkets) -> tuple[UniformMove, .
         if rules.needs_taker_fee and taker is None:
             out.append(_unknown(asset, n, "taker fee rate unavailable (the venue counts it in maintenance)"))
             continue
-        a = _arrays(chosen, markets, rules, taker)
-        missing: dict[int, str] = {}
-        reserve = _close_fee_reserve(chosen, a, taker or 0.0, missing) if rules.close_fee_reserve else np.zeros(n)
-        if missing:
-            out.append(_unknown(asset, n, next(iter(missing.values()))))
+        a = _arrays(chosen, markets, taker or 0.0)
+        req = requirement(a, RuleColumns.build([rules], np.zeros(n, dtype=np.int64), a.isolated))
+        reserve = req.reserve
+        if rules.close_fee_reserve and np.isnan(a.leverage).any():
+            out.append(_unknown(asset, n, "leverage unavailable (Bybit reserves the closing fee from it)"))
             continue
-        fixed_mm = np.full(n, np.nan)
-        if rules.maintenance_basis is MaintenanceBasis.AT_ENTRY:
-            fixed_mm, _ = maintenance_margin(
-                inverse=a.inverse, qty=a.qty, price=a.entry, tiers=a.tiers, table=a.table,
-                fixed_tier=a.fixed_tier, mmr_add=a.mmr_add,
-            )
+        # MM fixed at entry (Bybit classic) does not move with the marks; elsewhere it is re-tiered at each price.
+        at_entry = rules.maintenance_basis is MaintenanceBasis.AT_ENTRY
+        fixed_mm = req.maintenance if at_entry else np.full(n, np.nan)
         pool = CrossPool(
             inverse=a.inverse, side=a.side.astype(float), qty=a.qty, entry=a.entry, mark=a.mark, tiers=a.tiers,
-            table=a.table, fixed_tier=a.fixed_tier, mmr_add=a.mmr_add, fixed_mm=fixed_mm,
+            table=a.table, fixed_tier=req.fixed_tier, mmr_add=req.mmr_add, fixed_mm=fixed_mm,
             constant=float(account.balances[asset].cross_wallet - reserve.sum()),
         )
         out.append(pool_move(pool, asset))

@@ -17,6 +17,7 @@ from riskguard.model import (
     Account,
     AssetBalance,
     ContractKind,
+    FeeRates,
     MarginMode,
     MarginTier,
     Market,
@@ -50,9 +51,9 @@ def position(mode: MarginMode = MarginMode.ISOLATED, **kw) -> Position:
 
 
 def verdict(*positions: Position, wallet: float | None = 0.0, venue: str = "binanceusdm", quote: Quote | None = None,
-            no_quote: bool = False, **policy) -> AccountVerdict:
+            no_quote: bool = False, fees: FeeRates | None = None, **policy) -> AccountVerdict:
     balances = {} if wallet is None else {"USDT": AssetBalance("USDT", wallet, wallet)}
-    account = Account("acct", venue, balances, tuple(positions))
+    account = Account("acct", venue, balances, tuple(positions), fees=fees)
     quotes = {} if no_quote else {BTC: quote or Quote(10_000.0, NOW - 1_000)}
     markets = VenueMarkets(venue, {BTC: market(venue)}, quotes)
     snapshot = Snapshot(NOW, {venue: markets}, (account,))
@@ -254,7 +255,8 @@ def test_no_liquidation_price_when_margin_covers_the_whole_entry_value(margin, n
 
 @pytest.mark.parametrize(("mode", "estimate"), [(MarginMode.CROSS, True), (MarginMode.ISOLATED, False)])
 def test_liquidation_price_estimate_when_cross_on_a_venue_that_calls_it_one(mode, estimate):
-    v = verdict(position(mode), wallet=1_000.0, venue="gate")
+    # Gate counts the taker fee in its requirement, so the account carries one.
+    v = verdict(position(mode), wallet=1_000.0, venue="gate", fees=FeeRates(maker=0.0002, taker=0.0005))
     assert (ReasonCode.LIQUIDATION_PRICE_ESTIMATE in codes(v)) is estimate
     assert exit_code(v) is ExitCode.OK
 
