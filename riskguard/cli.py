@@ -222,6 +222,45 @@ def stress(
     raise _exit(EXIT[overall(result)])
 
 
+config_app = typer.Typer(no_args_is_help=True, help="Check or show a config file without touching any venue.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("validate")
+def config_validate(file: Annotated[Path, typer.Argument(help="YAML config file")]) -> None:
+    """Exit 0 when FILE is valid (schema, policies, strategies, credential variables set), else 3 with file:line."""
+    from riskguard.config import load_config, validate_for_use
+
+    try:
+        config = load_config(file)
+        validate_for_use(config)
+    except RiskguardError as exc:
+        _fail(exc)
+    policies = sorted({s.policy_name for s in config.accounts.values()})
+    out.print(f"{file}: valid, {len(config.accounts)} account(s), policies: {', '.join(policies)}", highlight=False)
+    raise _exit(int(ExitCode.OK))
+
+
+@config_app.command("show")
+def config_show(
+    file: Annotated[Path, typer.Argument(help="YAML config file")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+) -> None:
+    """Print each account's resolved policy (extends and defaults applied); secrets are never shown."""
+    from riskguard.config import load_config
+    from riskguard.report.config_show import SCHEMA, config_document, render
+
+    try:
+        config = load_config(file)
+    except RiskguardError as exc:
+        _fail(exc, fmt, SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(config_document(config), indent=2))
+    else:
+        render(config, out)
+    raise _exit(int(ExitCode.OK))
+
+
 def main() -> None:
     _outcome.clear()
     try:
