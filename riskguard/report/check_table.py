@@ -8,6 +8,7 @@ from rich.text import Text
 
 from riskguard.check import CheckResult
 from riskguard.market_view import PositionSignals
+from riskguard.report.policy_view import render_policy
 from riskguard.risk.account_risk import PriceSource
 from riskguard.risk.stops import StopCheck
 from riskguard.rules.codes import Status
@@ -179,5 +180,7 @@ def render(result: CheckResult, console: Console) -> None:
             console.print(table)
             for line in why:
                 console.print(Text(line, style="magenta"))
+        if a.name in result.rules:
+            render_policy(result.rules[a.name], console)
         console.print()
     console.print(Text.assemble("overall: ", _status(result.status), f"  (exit {int(result.status.exit_code)})"))

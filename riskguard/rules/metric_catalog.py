@@ -61,7 +61,7 @@ CATALOG: dict[str, MetricInfo] = {
                    "1 when a stop of the position triggers inside a crowded band (it fills in the cascade).",
                    "open orders were not recorded or the bands are unknown"),
         MetricInfo("funding_zscore", "z", _P,
-                   "Current funding rate against its own 7-day history, signed so that positive means this "
+                   "Current funding rate against its own 30-day history, signed so that positive means this "
                    "position pays more than usual.",
                    "the funding history is short, stale or flat"),
         MetricInfo("funding_drain", "settle asset", _P,

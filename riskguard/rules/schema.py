@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from riskguard.rules.metric_catalog import CATALOG, suggest
+from riskguard.rules.state import TradingState
 
 
 class KnownKeys(BaseModel):
@@ -64,21 +65,6 @@ class Op(StrEnum):
     @property
     def symbol(self) -> str:
         return {"below": "<", "at_or_below": "≤", "above": ">", "at_or_above": "≥"}[self.value]
-
-
-class TradingState(StrEnum):
-    """Per account, worst of what the firing rules ask for (docs/policies.md, "Trading states")."""
-
-    ACTIVE = "active"
-    REDUCING = "reducing"
-    HALTED = "halted"
-
-    @property
-    def rank(self) -> int:
-        return _STATE_RANK[self]
-
-
-_STATE_RANK = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 
 
 class RuleScope(StrictModel):
@@ -142,6 +128,8 @@ class Rule(StrictModel):
 
     @model_validator(mode="after")
     def _release_on_safe_side(self) -> Rule:
+        if self.metric_scope == "account" and (self.scope.symbols is not None or self.scope.side is not None):
+            raise ValueError(f"{self.metric!r} is an account metric: scope.symbols and scope.side do not apply")
         if self.release is not None:
             safe = self.release >= self.threshold if self.op.falling_is_bad else self.release <= self.threshold
             if not safe:
