@@ -58,7 +58,7 @@ def _verdict(
     signals = account_signals(views, source_key(loaded), markets, snapshot.taken_at_ms, risk, account.open_orders)
     # Report under the name the user configured, not the name inside the snapshot.
     verdict = replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name)
-    table = MetricTable(account, markets, risk, signals, snapshot.taken_at_ms)
+    table = MetricTable(account, markets, risk, signals, snapshot.taken_at_ms, verdict.uniform_moves)
     outcome = evaluate_rules(spec.rules, spec.name, table)
     return with_rule_findings(verdict, outcome), signals, outcome
 

@@ -79,6 +79,9 @@ class ReasonCode(StrEnum):
     ORDER_REFUSED_HALTED = "ORDER_REFUSED_HALTED"
     ORDER_REFUSED_REDUCING = "ORDER_REFUSED_REDUCING"
     # -- end policy rules --
+    # -- cross pool moved as one (riskguard.risk.uniform_move) --
+    UNIFORM_MOVE_BELOW_MIN = "UNIFORM_MOVE_BELOW_MIN"
+    UNIFORM_MOVE_BELOW_WARN = "UNIFORM_MOVE_BELOW_WARN"
 
 
 SEVERITY: dict[ReasonCode, Severity] = {
@@ -107,6 +110,9 @@ SEVERITY: dict[ReasonCode, Severity] = {
     ReasonCode.ORDER_REFUSED_HALTED: Severity.BREACH,
     ReasonCode.ORDER_REFUSED_REDUCING: Severity.BREACH,
     # -- end policy rules --
+    # -- cross pool moved as one --
+    ReasonCode.UNIFORM_MOVE_BELOW_MIN: Severity.BREACH,
+    ReasonCode.UNIFORM_MOVE_BELOW_WARN: Severity.WARNING,
 }
 
 DESCRIPTION: dict[ReasonCode, str] = {
@@ -115,8 +121,10 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.ALREADY_LIQUIDATABLE: "Equity is at or below maintenance margin at the current mark.",
     ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_MAX: "Notional ÷ equity exceeds max_effective_leverage.",
     ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_WARN: "Notional ÷ equity exceeds the warning leverage.",
-    ReasonCode.CROSS_BUFFER_BELOW_MIN: "Cross account: share of equity above maintenance margin is below the minimum.",
-    ReasonCode.CROSS_BUFFER_BELOW_WARN: "Cross account: share of equity above maintenance margin is below the warning.",
+    ReasonCode.CROSS_BUFFER_BELOW_MIN: "Cross account: margin headroom (1 − margin ratio, % of equity) is below "
+    "min_liquidation_buffer_pct. Not a price distance: see UNIFORM_MOVE_*.",
+    ReasonCode.CROSS_BUFFER_BELOW_WARN: "Cross account: margin headroom (1 − margin ratio, % of equity) is below the "
+    "warning buffer. Not a price distance: see UNIFORM_MOVE_*.",
     ReasonCode.LIQUIDATION_PRICE_GAP: "Computed and venue-reported liquidation prices differ by more than the limit.",
     ReasonCode.LIQUIDATION_PRICE_FROM_VENUE: "Inputs were missing; the venue-reported liquidation price is used.",
     ReasonCode.LIQUIDATION_PRICE_ESTIMATE: "Cross position on a venue that itself calls this price an estimate.",
@@ -135,4 +143,9 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.ORDER_REFUSED_HALTED: "Pre-trade gate: the account is HALTED and the order increases exposure.",
     ReasonCode.ORDER_REFUSED_REDUCING: "Pre-trade gate: the account is REDUCING the position the order would grow.",
     # -- end policy rules --
+    # -- cross pool moved as one --
+    ReasonCode.UNIFORM_MOVE_BELOW_MIN: "Cross pool: every mark moving together by less than min_uniform_move_pct "
+    "(down or up) liquidates it.",
+    ReasonCode.UNIFORM_MOVE_BELOW_WARN: "Cross pool: every mark moving together by less than the warning uniform "
+    "move liquidates it.",
 }

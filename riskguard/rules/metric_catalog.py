@@ -92,8 +92,8 @@ CATALOG: dict[str, MetricInfo] = {
         MetricInfo("cross_margin_ratio", "ratio", _A,
                    "Largest cross maintenance ratio over the account's margin assets; liquidation at 1.",
                    "the account has no cross positions"),
-        MetricInfo("cross_buffer_pct", "%", _A,
-                   "Share of cross equity above maintenance, (1 − cross_margin_ratio) × 100.",
+        MetricInfo("cross_headroom_pct", "%", _A,
+                   "Smallest cross margin headroom: share of cross equity above maintenance, (1 − ratio) × 100.",
                    "the account has no cross positions"),
         MetricInfo("uniform_adverse_move_pct", "%", _A,
                    "The smallest move of every mark together against the account's net direction that "

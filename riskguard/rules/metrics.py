@@ -19,6 +19,7 @@ from riskguard.market_view import PositionSignals
 from riskguard.model import Account, AssetBalance, MarginMode, VenueMarkets
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
 from riskguard.risk.crowding import funding_signal, open_interest_changes
+from riskguard.risk.uniform_move import UniformMove, uniform_moves
 
 FUNDING_HORIZON_SECONDS = 86_400.0
 OI_WINDOW_SECONDS = 86_400.0
@@ -42,6 +43,8 @@ class MetricTable:
     risk: AccountRisk
     signals: Sequence[PositionSignals] | None
     taken_at_ms: int
+    moves: tuple[UniformMove, ...] | None = None
+    """The cross pools' uniform moves when the caller already has them (the verdict); else computed on use."""
     _memo: dict[tuple[str, int], Reading] = field(default_factory=dict)
     _after_funding: AccountRisk | None = None
 
@@ -296,6 +299,16 @@ def _exposure(t: MetricTable, pick: Callable[[Exposure], float], needs_equity: b
     return pick(e), None
 
 
+def _uniform_move(t: MetricTable) -> Reading:
+    moves = t.moves if t.moves is not None else uniform_moves(t.account, t.venue)
+    if not moves or not any(p.margin_mode == "cross" for p in t.risk.positions):
+        return None, "NO_CROSS: the account has no cross positions"
+    unknown = next((m for m in moves if not m.known), None)
+    if unknown is not None:
+        return None, f"UNIFORM_MOVE_UNKNOWN: {unknown.asset}: {unknown.reason}"
+    return min(m.binding_pct for m in moves), None
+
+
 def _max_age(t: MetricTable) -> Reading:
     ages = [v for i in range(len(t.risk.positions)) if (v := t.position("data_age_s", i)[0]) is not None]
     return (max(ages), None) if ages else (None, "NO_TIMESTAMP: no position carries a timestamp")
@@ -304,7 +317,8 @@ def _max_age(t: MetricTable) -> Reading:
 ACCOUNT_METRICS: dict[str, Callable[[MetricTable], Reading]] = {
     "account_buffer_pct": _account_buffer,
     "cross_margin_ratio": lambda t: _cross(t, max, "margin_ratio"),
-    "cross_buffer_pct": lambda t: _cross(t, min, "buffer_pct"),
+    "cross_headroom_pct": lambda t: _cross(t, min, "headroom_pct"),
+    "uniform_adverse_move_pct": _uniform_move,
     "account_effective_leverage": lambda t: _exposure(t, lambda e: (e.long + e.short) / e.equity, True),
     "long_exposure": lambda t: _exposure(t, lambda e: e.long, False),
     "short_exposure": lambda t: _exposure(t, lambda e: e.short, False),
