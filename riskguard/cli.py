@@ -7,11 +7,14 @@ script can never mistake a typo for a breach.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -260,17 +263,97 @@ def config_show(
     else:
         render(config, out)
     raise _exit(int(ExitCode.OK))
+def _print_version(requested: bool) -> None:
+    if requested:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"riskguard {version('riskguard')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            print("riskguard (version unknown: package not installed)")
+        raise _exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    """Options before the command (typer calls this first)."""
+
+
+class _PipeSafeStdout:
+    """stdout that turns into /dev/null when the reader goes away (``riskguard check | head -1``).
+
+    A closed pipe must not change the verdict: the command keeps running to its
+    own exit code instead of dying on BrokenPipeError, which would exit 3 (or 1).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._silence()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._silence()
+
+    def _silence(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError, ValueError):  # no real file descriptor (captured in tests)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())  # the interpreter's final flush goes nowhere, silently
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+DEBUG_ENV = "RISKGUARD_DEBUG"
+
+
+def _unexpected(exc: BaseException) -> int:
+    """Any exception a command did not handle: one line on stderr and exit 3, never a traceback or exit 1."""
+    if os.environ.get(DEBUG_ENV):
+        traceback.print_exc()
+    if isinstance(exc, RiskguardError):
+        text = str(exc)
+    else:
+        first = next((line for line in str(exc).splitlines() if line.strip()), "")
+        text = f"unexpected {type(exc).__name__}" + (f": {first[:300]}" if first else "")
+        text += f" (a bug in riskguard; run with {DEBUG_ENV}=1 for the traceback)"
+    err.print(f"[bold red]error:[/] {text}", highlight=False, markup=True, soft_wrap=True)
+    return int(ExitCode.UNKNOWN)
 
 
 def main() -> None:
+    """Console entry point: runs the typer app and enforces the exit-code contract on whatever happens."""
     _outcome.clear()
+    stdout = sys.stdout
+    sys.stdout = _PipeSafeStdout(stdout)  # type: ignore[assignment]
     try:
-        app()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else int(ExitCode.UNKNOWN))
-        if not _outcome and code != 0:
-            code = int(ExitCode.UNKNOWN)  # click usage errors exit 2, which a gate script would read as "breach"
-        sys.exit(code)
+        try:
+            app()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else int(ExitCode.UNKNOWN))
+            if not _outcome and code != 0:
+                code = int(ExitCode.UNKNOWN)  # click usage errors exit 2, which a gate script would read as "breach"
+        except Exception as exc:
+            code = _unexpected(exc)
+        sys.stdout.flush()
+    finally:
+        sys.stdout = stdout
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from riskguard.errors import ConfigError
 from riskguard.rules.metric_catalog import suggest
 from riskguard.rules.schema import KnownKeys, PolicyDef, Rule, StrictModel
+from riskguard.yaml_loader import LoadedYaml, load_yaml
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 BUNDLED_PREFIX = "bundled:"
@@ -29,7 +29,9 @@ DEFAULT_POLICY = "default"
 
 
 class _Strict(KnownKeys):
-    pass
+    """Unknown keys are typos that would silently drop a limit; NaN/inf would make every comparison false."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Policy(_Strict):
@@ -158,7 +160,7 @@ class Defaults(StrictModel):
 class AccountConfigV2(AccountSource):
     """A version-2 account: its policy by name, and whether riskguard may act on it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     policy: str | None = Field(None, description="name of a policy under `policies:`; defaults.policy if absent")
     mode: Mode | None = Field(None, description="recommend | execute; defaults.mode if absent")
@@ -209,73 +211,39 @@ class Config:
         return [self.accounts[name]]
 
 
-def _node_at(root: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node:
-    node = root
-    for i, part in enumerate(loc):
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == part), None)
-            if match is None:
-                return node
-            key, value = match
-            node = value if i < len(loc) - 1 else key
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            return node
-    return node
-
-
-def _located(path: Path, root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
-    line = "" if root is None else f":{_node_at(root, loc).start_mark.line + 1}"
-    dotted = ".".join(str(p) for p in loc)
-    return f"{path}{line}" + (f" ({dotted})" if dotted else "")
-
-
 def load_config(path: Path) -> Config:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", str(path)) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where) from None
+    """Parse and validate a config file; every error is a ``ConfigError`` naming file:line and the key path."""
+    loaded = load_yaml(path, error=ConfigError)
+    data = loaded.data
     if not isinstance(data, dict):
         raise ConfigError("the config must be a mapping with an 'accounts' section", str(path))
     if data.get("version") == 2:
-        return _load_v2(path, root, data)
+        return _load_v2(path, loaded, data)
     for key in ("policies", "defaults"):
         if key in data:
             raise ConfigError(
                 f"'{key}:' belongs to config version 2: add 'version: 2' at the top and move the v1 'policy:' "
                 "limits into a policy's 'limits:' (docs/policies.md, \"Migrating from version 1\")",
-                _located(path, root, (key,)),
+                loaded.where((key,)),
             )
     try:
         parsed = ConfigFile.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, path, root) from None
+        raise _validation_error(exc, loaded) from None
     specs = {}
+    base_policy = parsed.policy.model_dump()
     for name, account in parsed.accounts.items():
-        where = _located(path, root, ("accounts", name))
+        where = loaded.where(("accounts", name))
         try:
-            policy = Policy.model_validate({**parsed.policy.model_dump(), **account.policy})
+            policy = Policy.model_validate({**base_policy, **account.policy})
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ("accounts", name, "policy", *err["loc"])
-            msg = f"unknown key {err['loc'][-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
-            raise ConfigError(msg.removeprefix("Value error, "), _located(path, root, loc)) from None
+            raise _validation_error(exc, loaded, ("accounts", name, "policy")) from None
         mode: Mode = "execute" if account.execute else "recommend"
         specs[name] = AccountSpec(name, account, policy, _snapshot_path(path, account.snapshot), where, mode=mode)
     return Config(path=path, accounts=specs)
 
 
-def _validation_error(
-    exc: ValidationError, path: Path, root: yaml.Node | None, prefix: tuple[Any, ...] = ()
-) -> ConfigError:
+def _validation_error(exc: ValidationError, loaded: LoadedYaml, prefix: tuple[Any, ...] = ()) -> ConfigError:
     """The first error as a ConfigError at file:line, with the key path and, for a typo, the nearest key."""
     err = exc.errors()[0]
     loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -284,30 +252,32 @@ def _validation_error(
         msg = f"unknown key {loc[-1]!r}"
     elif err["type"] == "unknown_key":
         loc = (*loc, err["ctx"]["key"])
+    elif err["type"] == "finite_number":
+        msg = "must be a finite number"
     elif err["type"].endswith("_type") or err["type"] in ("literal_error", "enum"):
         msg = f"{msg}, got {err['input']!r}"
-    return ConfigError(msg, _located(path, root, loc))
+    return ConfigError(msg, loaded.where(loc))
 
 
-def _load_v2(path: Path, root: yaml.Node | None, data: dict[str, Any]) -> Config:
+def _load_v2(path: Path, loaded: LoadedYaml, data: dict[str, Any]) -> Config:
     try:
         parsed = ConfigFileV2.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, path, root) from None
+        raise _validation_error(exc, loaded) from None
     resolved: dict[str, tuple[Policy, tuple[Rule, ...]]] = {}
     specs = {}
     for name, account in parsed.accounts.items():
-        where = _located(path, root, ("accounts", name))
+        where = loaded.where(("accounts", name))
         policy_name = account.policy or parsed.defaults.policy or DEFAULT_POLICY
         if policy_name not in parsed.policies and policy_name != DEFAULT_POLICY:
             loc = ("accounts", name, "policy") if account.policy else ("defaults", "policy")
             raise ConfigError(
                 f"no policy named {policy_name!r}{suggest(policy_name, parsed.policies)}"
                 f" (defined: {', '.join(parsed.policies) or 'none'})",
-                _located(path, root, loc),
+                loaded.where(loc),
             )
         if policy_name not in resolved:
-            resolved[policy_name] = _resolve_policy(parsed.policies, policy_name, path, root)
+            resolved[policy_name] = _resolve_policy(parsed.policies, policy_name, loaded)
         limits, rules = resolved[policy_name]
         specs[name] = AccountSpec(
             name,
@@ -323,7 +293,7 @@ def _load_v2(path: Path, root: yaml.Node | None, data: dict[str, Any]) -> Config
 
 
 def _resolve_policy(
-    policies: Mapping[str, PolicyDef], name: str, path: Path, root: yaml.Node | None
+    policies: Mapping[str, PolicyDef], name: str, loaded: LoadedYaml
 ) -> tuple[Policy, tuple[Rule, ...]]:
     """Limits merged field by field and rules merged by name, from the root of the ``extends`` chain down."""
     chain: list[str] = []
@@ -331,14 +301,14 @@ def _resolve_policy(
     while current is not None and current in policies:
         if current in chain:
             cycle = " → ".join([*chain[chain.index(current):], current])
-            where = _located(path, root, ("policies", current, "extends"))
+            where = loaded.where(("policies", current, "extends"))
             raise ConfigError(f"policy inheritance cycle: {cycle}", where)
         chain.append(current)
         parent = policies[current].extends
         if parent is not None and parent not in policies and parent != DEFAULT_POLICY:
             raise ConfigError(
                 f"policy {current!r} extends unknown policy {parent!r}{suggest(parent, policies)}",
-                _located(path, root, ("policies", current, "extends")),
+                loaded.where(("policies", current, "extends")),
             )
         current = parent
     limits: dict[str, Any] = {}
@@ -348,7 +318,7 @@ def _resolve_policy(
         try:
             Policy.model_validate(limits)
         except ValidationError as exc:
-            raise _validation_error(exc, path, root, ("policies", link, "limits")) from None
+            raise _validation_error(exc, loaded, ("policies", link, "limits")) from None
         for rule in policies[link].rules:
             rules[rule.name] = rule
     return Policy.model_validate(limits), tuple(rules.values())

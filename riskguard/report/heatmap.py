@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from riskguard.errors import InputError
 from riskguard.risk.bands import Band
 from riskguard.risk.liqlevels import LiquidationMap
 
@@ -65,6 +66,9 @@ def render_heatmap(
     :param bands: annotated with side and notional at the right edge (top five by notional).
     :param window_pct: price range shown around mark; widened to keep every user price in view.
     """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write the heatmap: folder {path.parent} does not exist", str(path))
     import matplotlib
 
     matplotlib.use("Agg")
@@ -139,7 +143,10 @@ def render_heatmap(
     ax.set_xlabel("time (UTC)")
     ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
     ax.set_title(f"{title}\nlong liquidations sit below mark, short liquidations above; estimates, not observations")
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise InputError(f"cannot write the heatmap: {exc.strerror or exc}", str(path)) from None
+    finally:
+        plt.close(fig)
     return path

@@ -38,7 +38,7 @@ class KnownKeys(BaseModel):
 class StrictModel(KnownKeys):
     """Also strict: a quoted "5" is not a number and ``yes`` is not a threshold."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Op(StrEnum):

@@ -29,6 +29,7 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
+from riskguard.errors import InputError
 from riskguard.sim.engine import Liquidation, OrderRejected
 from riskguard.sim.faults import DATA_FAULTS, Fault, FaultKind
 from riskguard.sim.scenario import Scenario, ScenarioPlayer, load_scenario
@@ -213,7 +214,16 @@ async def serve(venue: str, host: str = "127.0.0.1", port: int = 0, scenario: Sc
 
 
 def run(venue: str, port: int = 0, scenario_path: str | Path | None = None, host: str = "127.0.0.1") -> None:
-    """Blocking entry point for ``riskguard sim``: serve until interrupted, playing the path in real time."""
+    """Blocking entry point for ``riskguard sim``: serve until interrupted, playing the path in real time.
+
+    Bad input (port, venue, scenario file, a port already taken) is an ``InputError`` saying which.
+    """
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port must be between 0 and 65535 (0 picks a free port), got {port}")
+    try:
+        get_dialect(venue)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
     scenario = load_scenario(scenario_path) if scenario_path else None
 
     async def main() -> None:
@@ -224,5 +234,8 @@ def run(venue: str, port: int = 0, scenario_path: str | Path | None = None, host
         finally:
             await sim.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
