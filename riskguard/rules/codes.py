@@ -82,6 +82,17 @@ class ReasonCode(StrEnum):
     # -- cross pool moved as one (riskguard.risk.uniform_move) --
     UNIFORM_MOVE_BELOW_MIN = "UNIFORM_MOVE_BELOW_MIN"
     UNIFORM_MOVE_BELOW_WARN = "UNIFORM_MOVE_BELOW_WARN"
+    # -- deleveraging plans (strategies/, riskguard/rules/plan.py) --
+    PLAN_NO_ACTION = "PLAN_NO_ACTION"
+    PLAN_REDUCES_POSITION = "PLAN_REDUCES_POSITION"
+    PLAN_CLOSES_POSITION = "PLAN_CLOSES_POSITION"
+    PLAN_ADDS_MARGIN = "PLAN_ADDS_MARGIN"
+    PLAN_PLACES_STOPS = "PLAN_PLACES_STOPS"
+    PLAN_STOPS_UNCHANGED = "PLAN_STOPS_UNCHANGED"
+    PLAN_ALERT_ONLY = "PLAN_ALERT_ONLY"
+    PLAN_TARGET_UNREACHABLE = "PLAN_TARGET_UNREACHABLE"
+    PLAN_INPUT_MISSING = "PLAN_INPUT_MISSING"
+    # -- end deleveraging plans --
 
 
 SEVERITY: dict[ReasonCode, Severity] = {
@@ -113,6 +124,17 @@ SEVERITY: dict[ReasonCode, Severity] = {
     # -- cross pool moved as one --
     ReasonCode.UNIFORM_MOVE_BELOW_MIN: Severity.BREACH,
     ReasonCode.UNIFORM_MOVE_BELOW_WARN: Severity.WARNING,
+    # -- deleveraging plans --
+    ReasonCode.PLAN_NO_ACTION: Severity.INFO,
+    ReasonCode.PLAN_REDUCES_POSITION: Severity.INFO,
+    ReasonCode.PLAN_CLOSES_POSITION: Severity.INFO,
+    ReasonCode.PLAN_ADDS_MARGIN: Severity.INFO,
+    ReasonCode.PLAN_PLACES_STOPS: Severity.INFO,
+    ReasonCode.PLAN_STOPS_UNCHANGED: Severity.INFO,
+    ReasonCode.PLAN_ALERT_ONLY: Severity.INFO,
+    ReasonCode.PLAN_TARGET_UNREACHABLE: Severity.WARNING,
+    ReasonCode.PLAN_INPUT_MISSING: Severity.UNKNOWN,
+    # -- end deleveraging plans --
 }
 
 DESCRIPTION: dict[ReasonCode, str] = {
@@ -148,4 +170,17 @@ DESCRIPTION: dict[ReasonCode, str] = {
     "(down or up) liquidates it.",
     ReasonCode.UNIFORM_MOVE_BELOW_WARN: "Cross pool: every mark moving together by less than the warning uniform "
     "move liquidates it.",
+    # -- deleveraging plans --
+    ReasonCode.PLAN_NO_ACTION: "The strategy checked the account and nothing needs doing.",
+    ReasonCode.PLAN_REDUCES_POSITION: "The plan reduces a position (reduce-only) to restore the target.",
+    ReasonCode.PLAN_CLOSES_POSITION: "The plan closes a position: the target needs it, or the remainder would be "
+    "below the venue's minimum order.",
+    ReasonCode.PLAN_ADDS_MARGIN: "The plan moves free balance into an isolated position; nothing trades.",
+    ReasonCode.PLAN_PLACES_STOPS: "The plan places or replaces a ladder of reduce-only stop-market orders.",
+    ReasonCode.PLAN_STOPS_UNCHANGED: "The existing stops are within tolerance of the ladder; they are kept.",
+    ReasonCode.PLAN_ALERT_ONLY: "The policy asks for an alert only; the plan holds no orders.",
+    ReasonCode.PLAN_TARGET_UNREACHABLE: "The plan cannot meet its target within its limits; the notes say why.",
+    ReasonCode.PLAN_INPUT_MISSING: "A strategy lacked an input it needs (liquidation price, volatility, book, "
+    "market); it planned nothing for that position.",
+    # -- end deleveraging plans --
 }
