@@ -46,7 +46,7 @@ class CloseWorstFirst(Strategy):
         if pool is None:
             return True  # nothing left in the pool: nothing to liquidate
         if self.params.target is PoolTarget.BUFFER_PCT:
-            return pool.buffer_pct >= self.params.value
+            return pool.headroom_pct >= self.params.value
         return pool.effective_leverage <= self.params.value
 
     def propose(self, ctx: StrategyContext) -> Proposal:

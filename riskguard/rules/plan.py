@@ -152,7 +152,7 @@ class Outcome:
                 for p in risk.positions
             ),
             tuple(
-                PoolOutcome(c.asset, c.equity, c.maintenance_margin, c.margin_ratio, c.buffer_pct,
+                PoolOutcome(c.asset, c.equity, c.maintenance_margin, c.margin_ratio, c.headroom_pct,
                             c.effective_leverage)
                 for c in risk.cross
             ),

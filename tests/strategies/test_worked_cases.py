@@ -96,8 +96,8 @@ def test_close_worst_first_when_small_high_rate_position_then_it_goes_before_the
     # The naive "largest position first" closes BTC (50 000 of notional) and still misses:
     # MM 500, equity 10 000 − 20 = 9 980 → buffer 1 − 500/9 980 = 94.99%.
     naive = evaluate_after(_two_position_pool(), VENUE, [Reduce(BTC.symbol, Side.LONG, 1.0, 50_000)], 0.0004)[1]
-    assert naive.cross[0].buffer_pct == pytest.approx((1 - 500 / 9_980) * 100, rel=1e-12)
-    assert naive.cross[0].buffer_pct < 95
+    assert naive.cross[0].headroom_pct == pytest.approx((1 - 500 / 9_980) * 100, rel=1e-12)
+    assert naive.cross[0].headroom_pct < 95
 
 
 def test_close_worst_first_when_one_position_is_not_enough_then_closes_it_and_continues():
