@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -21,6 +21,9 @@ from riskguard.errors import ConfigError
 from riskguard.rules.metric_catalog import suggest
 from riskguard.rules.schema import KnownKeys, PolicyDef, Rule, StrictModel
 from riskguard.yaml_loader import LoadedYaml, load_yaml
+
+if TYPE_CHECKING:
+    from riskguard.rules.strategy import Strategy
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 BUNDLED_PREFIX = "bundled:"
@@ -185,6 +188,8 @@ class AccountSpec:
     rules: tuple[Rule, ...] = ()
     policy_name: str = DEFAULT_POLICY
     mode: Mode = "recommend"
+    actions: Mapping[str, tuple[Strategy, ...]] = field(default_factory=dict)
+    """Per rule name, its actions as strategy instances (resolved and their parameters checked at load)."""
 
     def secret(self, field: str) -> SecretStr | None:
         """Resolve one credential from the environment; a missing variable is an error naming it."""
@@ -264,7 +269,7 @@ def _load_v2(path: Path, loaded: LoadedYaml, data: dict[str, Any]) -> Config:
         parsed = ConfigFileV2.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(exc, loaded) from None
-    resolved: dict[str, tuple[Policy, tuple[Rule, ...]]] = {}
+    resolved: dict[str, _Resolved] = {}
     specs = {}
     for name, account in parsed.accounts.items():
         where = loaded.where(("accounts", name))
@@ -278,7 +283,7 @@ def _load_v2(path: Path, loaded: LoadedYaml, data: dict[str, Any]) -> Config:
             )
         if policy_name not in resolved:
             resolved[policy_name] = _resolve_policy(parsed.policies, policy_name, loaded)
-        limits, rules = resolved[policy_name]
+        limits, rules, actions = resolved[policy_name]
         specs[name] = AccountSpec(
             name,
             account,
@@ -288,13 +293,15 @@ def _load_v2(path: Path, loaded: LoadedYaml, data: dict[str, Any]) -> Config:
             rules=rules,
             policy_name=policy_name,
             mode=account.mode or parsed.defaults.mode,
+            actions=actions,
         )
     return Config(path=path, accounts=specs)
 
 
-def _resolve_policy(
-    policies: Mapping[str, PolicyDef], name: str, loaded: LoadedYaml
-) -> tuple[Policy, tuple[Rule, ...]]:
+_Resolved = tuple[Policy, tuple[Rule, ...], Mapping[str, tuple["Strategy", ...]]]
+
+
+def _resolve_policy(policies: Mapping[str, PolicyDef], name: str, loaded: LoadedYaml) -> _Resolved:
     """Limits merged field by field and rules merged by name, from the root of the ``extends`` chain down."""
     chain: list[str] = []
     current: str | None = name
@@ -311,25 +318,32 @@ def _resolve_policy(
                 loaded.where(("policies", current, "extends")),
             )
         current = parent
+    from riskguard.rules.strategy import create_strategy
+
     limits: dict[str, Any] = {}
     rules: dict[str, Rule] = {}
+    actions: dict[str, tuple[Strategy, ...]] = {}
     for link in reversed(chain):
         limits.update(policies[link].limits)
         try:
             Policy.model_validate(limits)
         except ValidationError as exc:
             raise _validation_error(exc, loaded, ("policies", link, "limits")) from None
-        for rule in policies[link].rules:
+        for i, rule in enumerate(policies[link].rules):
             rules[rule.name] = rule
-    return Policy.model_validate(limits), tuple(rules.values())
+            actions[rule.name] = tuple(
+                create_strategy(a.strategy, a.params, where=loaded.where(("policies", link, "rules", i, "actions", j)))
+                for j, a in enumerate(rule.actions)
+            )
+    return Policy.model_validate(limits), tuple(rules.values()), actions
 
 
 def validate_for_use(config: Config) -> None:
     """What ``load_config`` leaves to the moment of use, checked now: every credential variable is set."""
     for spec in config.accounts.values():
-        for field, ref in spec.config.credentials.model_dump().items():
+        for key, ref in spec.config.credentials.model_dump().items():
             if ref is not None:
-                spec.secret(field)
+                spec.secret(key)
 
 
 def _snapshot_path(config_path: Path, ref: str | None) -> Path | None:

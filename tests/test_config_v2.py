@@ -118,6 +118,10 @@ def test_v1_file_with_v2_sections_gets_a_migration_message(tmp_path):
         ("        release: 10\n", "        release: 6\n", 8, "release 6 must be at or above the threshold 8"),
         ("    limits: {max_effective_leverage: 5}\n", "    limits: {max_efective_leverage: 5}\n", 19,
          "unknown key 'max_efective_leverage' (did you mean 'max_effective_leverage'?)"),
+        ("          - strategy: alert_only\n", "          - strategy: reduce_sise\n", 16,
+         "unknown strategy 'reduce_sise'; did you mean 'reduce_size'?"),
+        ("          - strategy: alert_only\n", "          - {strategy: reduce_size, params: {target: buffer_pct}}\n",
+         16, "strategy 'reduce_size' parameter value: Field required"),
     ],
 )
 def test_bad_input_names_file_line_and_nearest_key(tmp_path, monkeypatch, capsys, old, new, line, message):

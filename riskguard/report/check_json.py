@@ -208,7 +208,10 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "status": status.value,
         "exit_code": int(status.exit_code),
         "accounts": [
-            {**_account(a, result.signals.get(a.name, ())), **policy_json(result.rules[a.name])}
+            {
+                **_account(a, result.signals.get(a.name, ())),
+                **policy_json(result.rules[a.name], result.plans.get(a.name)),
+            }
             if a.name in result.rules
             else _account(a, result.signals.get(a.name, ()))
             for a in result.accounts

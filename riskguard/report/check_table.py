@@ -317,7 +317,7 @@ def render(result: CheckResult, console: Console, wide: bool = False) -> None:
             for line in why:
                 console.print(Text(line, style="magenta"))
         if a.name in result.rules:
-            render_policy(result.rules[a.name], console)
+            render_policy(result.rules[a.name], result.plans.get(a.name), console)
         console.print()
     if any(a.positions for a in result.accounts):
         console.print(Text(LEGEND, style="dim"))
