@@ -49,18 +49,20 @@ def _error_code(error: RiskguardError) -> ReasonCode:
 
 
 @dataclass(frozen=True, slots=True)
-class _Evaluated:
+class Evaluated:
+    """One account through limits, rules and strategies: what `check` reports and the gate judges."""
+
     verdict: AccountVerdict
     signals: tuple[PositionSignals, ...]
     rules: RulesOutcome
     plan: Plan | None
 
 
-def _verdict(loaded: Loaded, views: SymbolViews) -> _Evaluated:
+def evaluate_loaded(loaded: Loaded, views: SymbolViews, with_plan: bool = True) -> Evaluated:
     spec = loaded.spec
     venue = spec.config.venue or "snapshot"
     if loaded.error is not None:
-        return _Evaluated(failed_verdict(spec.name, venue, _error_code(loaded.error), str(loaded.error)), (), UNREAD,
+        return Evaluated(failed_verdict(spec.name, venue, _error_code(loaded.error), str(loaded.error)), (), UNREAD,
                           None)
     assert loaded.snapshot is not None and loaded.account is not None
     account, snapshot = loaded.account, loaded.snapshot
@@ -71,15 +73,17 @@ def _verdict(loaded: Loaded, views: SymbolViews) -> _Evaluated:
     verdict = replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name)
     table = MetricTable(account, markets, risk, signals, snapshot.taken_at_ms, verdict.uniform_moves)
     outcome = evaluate_rules(spec.rules, spec.name, table)
-    source = source_key(loaded)
-    symbol_views = {p.symbol: views.get(source, markets, p.symbol, snapshot.taken_at_ms) for p in risk.positions}
-    plan = plan_account(spec, account, markets, risk, symbol_views, outcome)
-    return _Evaluated(with_rule_findings(verdict, outcome), signals, outcome, plan)
+    plan = None
+    if with_plan:
+        source = source_key(loaded)
+        symbol_views = {p.symbol: views.get(source, markets, p.symbol, snapshot.taken_at_ms) for p in risk.positions}
+        plan = plan_account(spec, account, markets, risk, symbol_views, outcome)
+    return Evaluated(with_rule_findings(verdict, outcome), signals, outcome, plan)
 
 
 def _result(loaded: list[Loaded]) -> CheckResult:
     views = SymbolViews()
-    done = [_verdict(x, views) for x in loaded]
+    done = [evaluate_loaded(x, views) for x in loaded]
     return CheckResult(
         tuple(e.verdict for e in done),
         {e.verdict.name: e.signals for e in done},

@@ -57,7 +57,9 @@ def _fail(exc: RiskguardError, fmt: Format = Format.TABLE, schema: str = "riskgu
             "accounts": [],
         }
         print(json.dumps(doc, indent=2))
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape  # an error text with [brackets] is text, not markup
+
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
     raise _exit(int(ExitCode.UNKNOWN))
 
 
@@ -70,8 +72,14 @@ def check(
     account: Annotated[str | None, typer.Option("--account", "-a", help="only this account")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
     wide: Annotated[bool, typer.Option("--wide", help="every table column, however wide the terminal")] = False,
+    order: Annotated[
+        str | None, typer.Option("--order", help='gate an order: "ACCOUNT SYMBOL buy|sell SIZE [market|limit PRICE] '
+                                 '[LEVx]"; evaluated as if filled, the exit code is the answer')
+    ] = None,
 ) -> None:
     """Evaluate accounts against their policies; the exit code gates a trade."""
+    if order is not None:
+        _gate_order(config, snapshot, order, fmt)
     from riskguard.check import check_config, check_snapshot
     from riskguard.config import load_config
 
@@ -224,6 +232,49 @@ def stress(
     else:
         render(result, shocks, out)
     raise _exit(EXIT[overall(result)])
+
+
+def _gate_order(config: Path | None, snapshot: Path | None, order: str, fmt: Format) -> None:
+    from riskguard.report.gate_report import GATE_SCHEMA, gate_document, render_gate
+
+    try:
+        if config is None or snapshot is not None:
+            raise RiskguardError("--order goes with --config FILE (the account's policy decides)")
+        from riskguard.gate import check_order
+
+        result = check_order(config, order)
+    except RiskguardError as exc:
+        _fail(exc, fmt, GATE_SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(gate_document(result), indent=2))
+    else:
+        render_gate(result, out)
+    raise _exit(result.exit_code)
+
+
+@app.command("size")
+def size_command(
+    account: Annotated[str, typer.Argument(help="account name in the config")],
+    symbol: Annotated[str, typer.Argument(help="unified symbol, e.g. BTC/USDT:USDT")],
+    side: Annotated[str, typer.Argument(help="buy or sell")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config with accounts and policies")],
+    leverage: Annotated[float | None, typer.Option("--leverage", help="leverage of a new isolated position")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+) -> None:
+    """The largest order that keeps every rule of the account's policy satisfied (gate exit 0), and what binds."""
+    from riskguard.report.gate_report import SIZE_SCHEMA, render_size, size_document
+
+    try:
+        from riskguard.gate import size
+
+        result = size(config, account, symbol, side, leverage)
+    except RiskguardError as exc:
+        _fail(exc, fmt, SIZE_SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(size_document(result), indent=2))
+    else:
+        render_size(result, out)
+    raise _exit(int(ExitCode.OK))
 
 
 config_app = typer.Typer(no_args_is_help=True, help="Check or show a config file without touching any venue.")
