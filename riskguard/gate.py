@@ -103,13 +103,16 @@ class GateResult:
     """Set when the trading state refused the order before any evaluation."""
     after: Evaluated | None
     """The account as if filled; None when refused by the state."""
+    margin: Finding | None = None
+    """Set when the filled account could not fund its initial margin (or that margin is unknown)."""
 
     @property
     def status(self) -> Status:
         if self.refusal is not None:
             return Status.of(self.refusal.severity)
         assert self.after is not None
-        return self.after.verdict.status
+        margin = self.margin.severity if self.margin is not None else Severity.INFO
+        return Status.of(max(self.after.verdict.status.severity, margin))
 
     @property
     def exit_code(self) -> int:
@@ -122,17 +125,19 @@ class GateResult:
             return [self.refusal]
         assert self.after is not None
         v = self.after.verdict
-        every = [*v.findings, *(f for p in v.positions for f in p.findings)]
+        every = [*([self.margin] if self.margin else []), *v.findings, *(f for p in v.positions for f in p.findings)]
         return [f for f in every if f.severity >= Severity.WARNING]
 
     @property
     def position_after(self) -> PositionRisk | None:
-        """The order's position once filled; None when refused or when the order closed it."""
+        """The position the order trades, once filled; None when refused or when the order closed it.
+
+        In hedge mode that is the leg of the order's side; in one-way mode the symbol's one position."""
         if self.after is None or self.after.verdict.risk is None:
             return None
         side = "long" if self.order.side == "buy" else "short"
-        return next((p for p in self.after.verdict.risk.positions
-                     if p.symbol == self.order.symbol and p.side == side), None)
+        return next((p for p in self.after.verdict.risk.positions if p.symbol == self.order.symbol
+                     and (p.position_side == "both" or p.side == side)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +242,10 @@ class Gate:
         state = self.before.rules.state
         if refusal is not None:
             return GateResult(order, increases, state, refusal, None)
-        return GateResult(order, increases, state, None, self._evaluate(self.fill(order)))
+        filled = self.fill(order)
+        after = self._evaluate(filled)
+        margin = _margin_shortfall(filled, after, order.symbol, self.venue.markets[order.symbol].settle)
+        return GateResult(order, increases, state, None, after, margin if increases else None)
 
     def _grid(self, symbol: str) -> tuple[float, float]:
         if symbol not in self.venue.markets:
@@ -284,6 +292,27 @@ class Gate:
             else:
                 hi, failing = mid, probe
         return SizeResult(self.spec.name, symbol, side, amount(lo), step, failing.findings)
+
+
+def _margin_shortfall(account: Account, after: Evaluated, symbol: str, settle: str) -> Finding | None:
+    """The venue refuses an order it cannot margin: after the fill, the cross wallet plus unrealized losses
+    must cover the initial margin of the cross positions (isolated margin has left the wallet already).
+    Unrealized profit is not counted, so the gate never allows more than the venue would."""
+    risk = after.verdict.risk
+    assert risk is not None
+    cross = [p for p in risk.positions if p.settle == settle and p.margin_mode == "cross"]
+    unknown = [p.symbol for p in cross if p.initial_margin is None]
+    if unknown:
+        return Finding(ReasonCode.DATA_MISSING, f"initial margin of {', '.join(unknown)} unknown (no leverage): "
+                       "give LEVx", symbol)
+    balance = account.balances.get(settle)
+    wallet = balance.cross_wallet if balance else 0.0
+    available = wallet + sum(min(p.unrealized_pnl, 0.0) for p in cross) - sum(p.initial_margin or 0.0 for p in cross)
+    if available >= 0:
+        return None
+    return Finding(ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN,
+                   f"the fill needs {-available:,.2f} {settle} more margin than the account has free", symbol,
+                   available, 0.0)
 
 
 def check_order(config: Path, order: str) -> GateResult:

@@ -78,6 +78,7 @@ class ReasonCode(StrEnum):
     RULE_METRIC_UNKNOWN = "RULE_METRIC_UNKNOWN"
     ORDER_REFUSED_HALTED = "ORDER_REFUSED_HALTED"
     ORDER_REFUSED_REDUCING = "ORDER_REFUSED_REDUCING"
+    ORDER_EXCEEDS_AVAILABLE_MARGIN = "ORDER_EXCEEDS_AVAILABLE_MARGIN"
     # -- end policy rules --
     # -- cross pool moved as one (riskguard.risk.uniform_move) --
     UNIFORM_MOVE_BELOW_MIN = "UNIFORM_MOVE_BELOW_MIN"
@@ -120,6 +121,7 @@ SEVERITY: dict[ReasonCode, Severity] = {
     ReasonCode.RULE_METRIC_UNKNOWN: Severity.UNKNOWN,
     ReasonCode.ORDER_REFUSED_HALTED: Severity.BREACH,
     ReasonCode.ORDER_REFUSED_REDUCING: Severity.BREACH,
+    ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN: Severity.BREACH,
     # -- end policy rules --
     # -- cross pool moved as one --
     ReasonCode.UNIFORM_MOVE_BELOW_MIN: Severity.BREACH,
@@ -164,6 +166,8 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.RULE_METRIC_UNKNOWN: "A policy rule reads a metric whose value is unknown: never read as satisfied.",
     ReasonCode.ORDER_REFUSED_HALTED: "Pre-trade gate: the account is HALTED and the order increases exposure.",
     ReasonCode.ORDER_REFUSED_REDUCING: "Pre-trade gate: the account is REDUCING the position the order would grow.",
+    ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN: "Pre-trade gate: after the fill the initial margin exceeds the cross "
+    "wallet plus unrealized losses (profits are not counted as free margin).",
     # -- end policy rules --
     # -- cross pool moved as one --
     ReasonCode.UNIFORM_MOVE_BELOW_MIN: "Cross pool: every mark moving together by less than min_uniform_move_pct "
