@@ -214,8 +214,11 @@ class Gate:
         quote = self.venue.quotes.get(order.symbol)
         if quote is None:
             raise InputError(f"no mark price for {order.symbol!r}: the gate cannot value the fill", "--order")
-        limits = OrderLimits.of(self.venue.markets[order.symbol])
-        if not limits.accepts(self.venue.markets[order.symbol], order.amount, order.price or quote.mark_price):
+        market = self.venue.markets[order.symbol]
+        limits = OrderLimits.of(market)
+        price = order.price or quote.mark_price
+        if not (_on_step(order.amount, limits.amount_step) and order.amount >= limits.min_amount * (1 - 1e-12)
+                and limits.notional(market, order.amount, price) >= limits.min_notional * (1 - 1e-12)):
             raise InputError(
                 f"size {order.amount:g} is not an order the venue takes (amount step {limits.amount_step}, "
                 f"minimum {limits.min_amount:g}, minimum notional {limits.min_notional:g})", "--order")
@@ -264,10 +267,8 @@ class Gate:
         step, minimum = self._grid(symbol)
         first = max(1, math.ceil(minimum / step - 1e-9))
 
-        grid = OrderLimits(step, minimum)
-
         def amount(k: int) -> float:
-            return grid.floor(k * step + step / 2)
+            return _grid_amount(k, step)
 
         def at(k: int) -> GateResult:
             return self.check(ProposedOrder(self.spec.name, symbol, side, amount(k), None, leverage))
@@ -292,6 +293,20 @@ class Gate:
             else:
                 hi, failing = mid, probe
         return SizeResult(self.spec.name, symbol, side, amount(lo), step, failing.findings)
+
+
+def _on_step(amount: float, step: float | None) -> bool:
+    """``amount`` is a whole number of steps, to a tolerance relative to the amount (large counts of small
+    steps are not exact in binary)."""
+    if not step:
+        return True
+    return abs(round(amount / step) * step - amount) <= 1e-9 * max(amount, step)
+
+
+def _grid_amount(k: int, step: float) -> float:
+    """k steps as the decimal the venue prints (0.1 + 0.2 noise rounded away)."""
+    decimals = max(0, -math.floor(math.log10(step))) + 6
+    return round(k * step, decimals)
 
 
 def _margin_shortfall(account: Account, after: Evaluated, symbol: str, settle: str) -> Finding | None:
