@@ -171,7 +171,7 @@ class AccountConfigV2(AccountSource):
 
 class ConfigFileV2(StrictModel):
     version: Literal[2]
-    defaults: Defaults = Defaults()
+    defaults: Defaults = Defaults.model_validate({})
     policies: dict[str, PolicyDef] = Field(default_factory=dict)
     accounts: dict[str, AccountConfigV2] = Field(min_length=1)
 

@@ -81,6 +81,7 @@ def evaluate_rules(
     for rule in rules:
         if not rule.scope.matches_account(account_name, venue):
             continue
+        targets: list[tuple[int, str | None, str | None, tuple[float | None, str | None]]]
         if rule.metric_scope == "account":
             targets = [(-1, None, None, table.account_value(rule.metric))]
         else:

@@ -102,7 +102,7 @@ class Rule(StrictModel):
     release: float | None = Field(
         None, description="hysteresis: once firing, the rule holds until the metric is past this value"
     )
-    scope: RuleScope = Field(default_factory=RuleScope)
+    scope: RuleScope = RuleScope.model_validate({})
     severity: Literal["info", "warning", "breach"] = "warning"
     state: TradingState = Field(TradingState.ACTIVE, description="trading state the account enters while it fires")
     actions: list[Action] = Field(default_factory=list)
