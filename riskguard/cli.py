@@ -190,6 +190,7 @@ def bands(
                     title=f"{symbol} on {view.venue}: estimated liquidation levels",
                     quote=view.quote,
                     window_pct=max(12.0, *(abs(b.distance_pct) + 1 for b in view.bands.bands)),
+                    as_of_ms=view.as_of_ms,
                 )
     except RiskguardError as exc:
         _fail(exc, fmt, SCHEMA)

@@ -106,6 +106,8 @@ class SymbolView:
     open_interest_notional: float | None
     """Latest open interest valued at mark, quote currency: the ceiling any band must stay under."""
     crowding: SymbolCrowding
+    as_of_ms: int
+    """The instant the market data is as of (the snapshot's ``taken_at``)."""
 
     @property
     def quote(self) -> str:
@@ -264,6 +266,7 @@ def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolVie
         closes=candles[:, 4],
         open_interest_notional=oi_value,
         crowding=symbol_crowding(series, quote.funding_rate if quote else None, taken_at_ms),
+        as_of_ms=taken_at_ms,
     )
 
 

@@ -83,9 +83,12 @@ def crowding_entry(c: SymbolCrowding | None) -> dict[str, Any]:
 
 
 def uniform_move_entry(m: UniformMove | None) -> dict[str, Any]:
-    """+inf (no move that way liquidates) is null with status "ok"; unknown is null with status "unknown"."""
-    if m is None:
-        return {"status": "unknown", "reason": "not computed", "down_pct": None, "up_pct": None,
+    """+inf (no move that way liquidates) is null with status "ok"; unknown is null with status "unknown".
+
+    A pool with no move that liquidates it either way says ``NO_LIQUIDATION_PRICE``, a balance without cross
+    positions ``NO_POSITIONS``."""
+    if m is None:  # a cross balance without cross positions: nothing to liquidate
+        return {"status": "ok", "reason": "NO_POSITIONS", "down_pct": None, "up_pct": None,
                 "binding_pct": None, "binding_direction": None}
     if not m.known:
         return {"status": "unknown", "reason": m.reason, "down_pct": None, "up_pct": None,
@@ -113,9 +116,9 @@ def _signals(s: PositionSignals) -> dict[str, Any]:
             "reason": bp.reason,
             "distance_pct": _num(prox.distance_pct) if prox else None,
             "nearest_band": _band(prox.nearest_band) if prox else None,
-            "notional_to_liquidation": _num(prox.notional_to_liquidation) if known else None,
-            "liquidation_in_band": prox.liquidation_in_band if known else None,
-            "liquidation_band": _band(prox.liquidation_band) if known else None,
+            "notional_to_liquidation": _num(prox.notional_to_liquidation) if known and prox else None,
+            "liquidation_in_band": prox.liquidation_in_band if known and prox else None,
+            "liquidation_band": _band(prox.liquidation_band) if known and prox else None,
             "stop_in_band": None if s.stops is None or prox is None else any(c.in_band for c in s.stops),
         },
         "stops": None if s.stops is None else [stop_entry(c) for c in s.stops],

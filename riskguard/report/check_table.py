@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rich.console import Console, RenderableType
+from rich.console import Console, JustifyMethod, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
@@ -38,7 +38,7 @@ class Column:
     cell: Callable[[int], Cell]
     priority: int
     """Lower is kept longer when the console is narrow."""
-    justify: str = "right"
+    justify: JustifyMethod = "right"
 
 
 def fitted_table(title: Text | str, columns: Sequence[Column], rows: int, width: int | None) -> Table:
@@ -47,7 +47,7 @@ def fitted_table(title: Text | str, columns: Sequence[Column], rows: int, width:
     while True:
         table = Table(title=title, title_justify="left", expand=False)
         for c in keep:
-            table.add_column(c.header, justify=c.justify, no_wrap=True)  # type: ignore[arg-type]
+            table.add_column(c.header, justify=c.justify, no_wrap=True)
         for r in range(rows):
             table.add_row(*(c.cell(r) for c in keep))
         if width is None or len(keep) <= 2 or _width(table) <= width:
@@ -110,7 +110,8 @@ def position_columns(a: AccountVerdict) -> list[Column]:
     rows: list[PositionVerdict] = list(a.positions)
     ticks = [a.price_ticks.get(v.risk.symbol) for v in rows]
 
-    def col(header: str, priority: int, f: Callable[[PositionRisk, float | None], Cell], justify="right"):
+    def col(header: str, priority: int, f: Callable[[PositionRisk, float | None], Cell],
+            justify: JustifyMethod = "right") -> Column:
         return Column(header, lambda r: f(rows[r].risk, ticks[r]), priority, justify)
 
     return [
@@ -209,7 +210,8 @@ def signals_table(
     """Market signals beside the positions, and one line per unknown signal or misplaced stop saying why."""
     rows = list(zip(a.positions, signals, strict=True))
 
-    def col(header: str, priority: int, f: Callable[[PositionVerdict, PositionSignals], Cell], justify="right"):
+    def col(header: str, priority: int, f: Callable[[PositionVerdict, PositionSignals], Cell],
+            justify: JustifyMethod = "right") -> Column:
         return Column(header, lambda r: f(*rows[r]), priority, justify)
 
     def nearest(v: PositionVerdict, s: PositionSignals) -> Cell:
@@ -291,12 +293,25 @@ def _account_lines(a: AccountVerdict) -> list[str]:
     return lines
 
 
+def _print_table(console: Console, table: Table, wide: bool) -> None:
+    """--wide: the table at its natural width, wider than the console if need be (the terminal wraps lines,
+    never cells)."""
+    if not wide:
+        console.print(table)
+        return
+    width = console.width
+    console.width = max(width, _width(table))
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
 def render(result: CheckResult, console: Console, wide: bool = False) -> None:
     width = None if wide else console.width
     for a in result.accounts:
         if a.positions:
-            table = account_table(a, width)
-            console.print(table, width=max(console.width, _width(table)) if wide else None)
+            _print_table(console, account_table(a, width), wide)
         else:
             console.print(
                 Text.assemble(
@@ -313,7 +328,7 @@ def render(result: CheckResult, console: Console, wide: bool = False) -> None:
             console.print(f"  [{STYLE[Status.of(f.severity)]}]{f.code.value}[/]{where}: {f.message}", highlight=False)
         if a.positions:
             table, why = signals_table(a, result.signals[a.name], width)
-            console.print(table, width=max(console.width, _width(table)) if wide else None)
+            _print_table(console, table, wide)
             for line in why:
                 console.print(Text(line, style="magenta"))
         if a.name in result.rules:

@@ -17,7 +17,19 @@ from hypothesis import strategies as st
 
 from riskguard.check import load_snapshot_accounts
 from riskguard.config import bundled_snapshot
-from riskguard.model.market import MarginTier
+from riskguard.model import (
+    Account,
+    AccountType,
+    AssetBalance,
+    ContractKind,
+    FeeRates,
+    MarginMode,
+    MarginTier,
+    Market,
+    Position,
+    Side,
+    VenueMarkets,
+)
 from riskguard.risk.solver import equity, maintenance_margin, solve_liquidation
 from riskguard.risk.stress import StressAccount, stress
 from riskguard.risk.tiers import TierTable
@@ -134,6 +146,10 @@ def test_uniform_move_when_single_cross_position_then_equals_its_own_buffer():
              wallet=3_000, table=[0, 1]),
         dict(inverse=[0, 1], side=[-1, 1], qty=[0.5, 20_000], entry=[30_000, 31_000], mark=[30_000, 31_000],
              wallet=3_000, table=[0, 1]),
+        # a rise first loses on the inverse short, then gains on the linear long: the pool dips below
+        # maintenance between two roots of one stretch, and the first one is the move
+        dict(inverse=[0, 1], side=[1, -1], qty=[0.5, 1e9], entry=[30_000, 31_000], mark=[30_000, 31_000],
+             wallet=3_000, table=[0, 0]),
     ],
 )
 def test_uniform_move_when_pool_spans_tiers_then_matches_bisection_on_the_trigger(case):
@@ -234,3 +250,64 @@ def test_uniform_move_on_paper_binance_cross_account_matches_bisection():
         lo, hi = (lo, mid) if left(mid) <= 0 else (mid, hi)
     assert move.down_pct == pytest.approx(hi * 100, rel=1e-12)
     assert move.down_pct == pytest.approx(9.2313561146, abs=1e-9)
+
+
+# -- from an account: the venue's own terms -------------------------------------------------------------------
+
+
+BTC = "BTC/USDT:USDT"
+
+
+def _account(venue: str, *positions: Position, wallet: float = 1_000.0, fees: FeeRates | None = None,
+             account_type: AccountType = AccountType.STANDARD, mmr: float = 0.005):
+    market = Market(venue, BTC, ContractKind.LINEAR, "USDT", 1.0, 0.1, 0.001, (MarginTier(0, math.inf, mmr),))
+    eth = Market(venue, "ETH/USDT:USDT", ContractKind.LINEAR, "USDT", 1.0, 0.01, 0.01, (MarginTier(0, math.inf, mmr),))
+    account = Account("a", venue, {"USDT": AssetBalance("USDT", wallet, wallet)}, positions, fees, account_type)
+    return account, VenueMarkets(venue, {BTC: market, "ETH/USDT:USDT": eth})
+
+
+def _long(mode: MarginMode = MarginMode.CROSS, symbol: str = BTC, **kw) -> Position:
+    return Position(symbol, Side.LONG, 1.0, 10_000.0, 10_000.0, mode,
+                    isolated_margin=500.0 if mode is MarginMode.ISOLATED else None, **kw)
+
+
+def test_uniform_moves_when_okx_then_taker_fee_counts_in_the_rate():
+    # W + q·(P − e) = q·P·(mmr + fee)  ⇒  P = (e − W/q)/(1 − mmr − fee) = 9 000/0.9945
+    account, venue = _account("okx", _long(), fees=FeeRates(0.0002, 0.0005))
+    (move,) = uniform_moves(account, venue)
+    assert move.down_pct == pytest.approx((1 - 9_000 / 0.9945 / 10_000) * 100, rel=1e-12)
+
+
+def test_uniform_moves_when_taker_fee_needed_but_missing_then_unknown_with_reason():
+    account, venue = _account("okx", _long())
+    (move,) = uniform_moves(account, venue)
+    assert not move.known and "taker fee" in (move.reason or "")
+    assert math.isnan(move.down_pct) and math.isnan(move.up_pct)
+
+
+def test_uniform_moves_when_bybit_classic_then_mm_at_entry_and_closing_fee_reserve():
+    # MM fixed at entry: 10 000·0.5 % = 50; reserve = fee·V·(1 − 1/lev) = 0.00055·10 000·0.9 = 4.95.
+    # 1 000 + (P − 10 000) = 50 + 4.95  ⇒  P = 9 054.95
+    account, venue = _account("bybit", _long(leverage=10.0), fees=FeeRates(0.0002, 0.00055),
+                              account_type=AccountType.CLASSIC)
+    (move,) = uniform_moves(account, venue)
+    assert move.down_pct == pytest.approx((10_000 - 9_054.95) / 10_000 * 100, rel=1e-12)
+
+
+def test_uniform_moves_when_bybit_leverage_missing_then_unknown():
+    account, venue = _account("bybit", _long(), fees=FeeRates(0.0002, 0.00055), account_type=AccountType.UNIFIED)
+    (move,) = uniform_moves(account, venue)
+    assert not move.known and "leverage" in (move.reason or "")
+
+
+def test_uniform_moves_when_isolated_position_beside_the_pool_then_left_out():
+    # The isolated ETH long has its own margin: only the cross BTC long moves the pool (P = 9 000/0.995).
+    account, venue = _account("binanceusdm", _long(), _long(MarginMode.ISOLATED, symbol="ETH/USDT:USDT"))
+    (move,) = uniform_moves(account, venue)
+    assert move.positions == 1
+    assert move.down_pct == pytest.approx((1 - 9_000 / 0.995 / 10_000) * 100, rel=1e-12)
+
+
+def test_uniform_moves_when_only_isolated_positions_then_no_pool():
+    account, venue = _account("binanceusdm", _long(MarginMode.ISOLATED))
+    assert uniform_moves(account, venue) == ()
