@@ -52,7 +52,12 @@ def position_metric(ctx: StrategyContext, r: PositionRisk, target: Target) -> fl
 
 
 def meets(value: float, target: Target, threshold: float) -> bool:
-    return value <= threshold if target is Target.EFFECTIVE_LEVERAGE else value >= threshold
+    return margin(value, target, threshold) >= 0
+
+
+def margin(value: float, target: Target, threshold: float) -> float:
+    """By how much ``value`` beats ``threshold`` (≥ 0 meets it)."""
+    return threshold - value if target is Target.EFFECTIVE_LEVERAGE else value - threshold
 
 
 def find(risk: AccountRisk, ref: PositionRef) -> PositionRisk | None:
@@ -88,51 +93,109 @@ def fill_price(ctx: StrategyContext, ref: PositionRef, r: PositionRisk, amount: 
     return fill.vwap if fill.status == "ok" and fill.vwap is not None else r.mark_price
 
 
-def smallest_cut(ctx: StrategyContext, ref: PositionRef, ok: Callable[[AccountRisk], bool]) -> Cut:
-    """The smallest venue-valid reduction of ``ref`` after which ``ok`` holds (or the whole position)."""
+Slack = Callable[[AccountRisk], float]
+"""How far a target is beaten on an evaluated account: ≥ 0 it holds (+inf once the position or pool is gone),
+< 0 it misses, NaN unknown (a miss)."""
+
+
+def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: float | None = None,
+                 closing_meets: bool = False) -> Cut:
+    """The smallest venue-valid reduction of ``ref`` after which ``slack`` ≥ 0, looked for up to ``limit``
+    contracts (the whole position when None); the cut of ``limit`` with ``met`` False when even that misses.
+    ``closing_meets`` says a target on the position itself holds once it is gone: no need to evaluate that."""
     p, r = ctx.position(ref)
     market, limits = ctx.market(ref.symbol), ctx.limits_for(ref.symbol)
+    memo: dict[float, tuple[Account, AccountRisk, float, float]] = {}
 
-    def trial(amount: float) -> tuple[Account, AccountRisk, float]:
-        price = fill_price(ctx, ref, r, amount)
-        fills = [Reduce(ref.symbol, ref.side, amount, price, ref.position_side)]
-        account = apply_fills(ctx.account, ctx.venue, fills, ctx.taker_fee)
-        return account, evaluate_account(account, ctx.venue), price
+    def trial(amount: float) -> tuple[Account, AccountRisk, float, float]:
+        if amount not in memo:
+            price = fill_price(ctx, ref, r, amount)
+            fills = [Reduce(ref.symbol, ref.side, amount, price, ref.position_side)]
+            account = apply_fills(ctx.account, ctx.venue, fills, ctx.taker_fee)
+            risk = evaluate_account(account, ctx.venue)
+            memo[amount] = (account, risk, price, slack(risk))
+        return memo[amount]
+
+    def cut(amount: float, met: bool) -> Cut:
+        account, risk, price, _ = trial(amount)
+        return Cut(amount, amount >= p.contracts, met, price, account, risk)
+
+    def venue_valid(amount: float) -> float:
+        """At least the minimum order; the whole position when the remainder would be under the minimum (it
+        could not be reduced again later)."""
+        amount = max(limits.ceil(amount), limits.ceil(limits.min_amount),
+                     limits.ceil(limits.min_notional / max(limits.notional(market, 1.0, r.mark_price), 1e-300)))
+        remainder = p.contracts - amount
+        if remainder < limits.min_amount or limits.notional(market, remainder, r.mark_price) < limits.min_notional:
+            return p.contracts
+        return amount
 
     if not limits.accepts(market, p.contracts, r.mark_price):
         why = (f"{ref}: the whole position ({p.contracts:g} contracts) is below the venue's minimum order "
                f"({limits.min_amount:g} contracts, {limits.min_notional:g} notional)")
         return Cut(0.0, False, False, r.mark_price, ctx.account, ctx.risk, why)
-    account, risk, price = trial(p.contracts)
-    if not ok(risk):
-        return Cut(p.contracts, True, False, price, account, risk)
-    amount = _bisect(p.contracts, limits.amount_step, lambda a: ok(trial(a)[1]))
-    amount = max(amount, limits.ceil(limits.min_amount),
-                 limits.ceil(limits.min_notional / max(limits.notional(market, 1.0, r.mark_price), 1e-300)))
-    remainder = p.contracts - amount
-    if remainder < limits.min_amount or limits.notional(market, remainder, r.mark_price) < limits.min_notional:
-        amount = p.contracts  # a remainder the venue would not let us close later: close it now
-    if amount >= p.contracts:
-        return Cut(p.contracts, True, True, price, account, risk)
-    account, risk, price = trial(amount)
-    return Cut(amount, False, True, price, account, risk)
+    cap = p.contracts if limit is None else venue_valid(min(limit, p.contracts))
+    if not (closing_meets and cap >= p.contracts) and not trial(cap)[3] >= 0:
+        return cut(cap, False)
+    amount = _search(cap, limits.amount_step, lambda a: trial(a)[3], slack(ctx.risk))
+    return cut(venue_valid(amount), True)
 
 
-def _bisect(contracts: float, step: float | None, ok: Callable[[float], bool]) -> float:
-    """Smallest amount in (0, contracts] (a multiple of ``step`` when there is one) with ``ok``; ok(contracts)."""
+def _search(cap: float, step: float | None, g: Callable[[float], float], g0: float) -> float:
+    """Smallest amount in (0, cap] (whole steps, or ``cap`` itself) with g ≥ 0, given g(cap) ≥ 0 > g(0) = g0.
+
+    The slack is smooth in the amount between tier boundaries (and convex: the liquidation price runs away
+    faster as the size shrinks), so a secant through the two latest points, then a look at the neighbouring
+    step, lands on the answer in a handful of evaluations; bisection takes over whenever the secant leaves
+    the bracket or the slack is not finite (+inf once no price liquidates).
+    """
     if step is None:
-        lo, hi = 0.0, contracts
+        lo_x, hi_x = 0.0, cap
         for _ in range(48):
-            mid = (lo + hi) / 2
-            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-        return hi
-    lo_k, hi_k = 0, max(1, math.floor(contracts / step + 1e-9))
-    if not ok(on_grid(hi_k, step)):
-        return contracts
-    while hi_k - lo_k > 1:
-        mid = (lo_k + hi_k) // 2
-        lo_k, hi_k = (lo_k, mid) if ok(on_grid(mid, step)) else (mid, hi_k)
-    return on_grid(hi_k, step)
+            mid = (lo_x + hi_x) / 2
+            lo_x, hi_x = (lo_x, mid) if g(mid) >= 0 else (mid, hi_x)
+        return hi_x
+    top = max(1, math.floor(cap / step + 1e-9))
+
+    def at(k: int) -> float:
+        return cap if k >= top else on_grid(k, step)
+
+    lo, hi = 0, top
+    recent: list[tuple[int, float]] = [(0, g0)]
+
+    def probe(k: int) -> float:
+        nonlocal lo, hi
+        value = g(at(k))
+        if value >= 0:
+            hi = min(hi, k)
+        else:
+            lo = max(lo, k)
+        if math.isfinite(value):
+            recent.append((k, value))
+        return value
+
+    if top > 1:
+        probe(1)
+    for attempt in range(64):
+        if hi - lo <= 1:
+            break
+        guess = _secant(recent)
+        if guess is None or not lo < guess < hi or attempt >= 12:
+            probe((lo + hi) // 2)
+            continue
+        k = min(max(math.ceil(guess - 1e-9), lo + 1), hi - 1)
+        # the answer is usually k itself: settle it with the step on the other side of the root
+        neighbour = k - 1 if probe(k) >= 0 else k + 1
+        if lo < neighbour < hi:
+            probe(neighbour)
+    return at(hi)
+
+
+def _secant(points: list[tuple[int, float]]) -> float | None:
+    (k1, g1), (k2, g2) = points[-2:] if len(points) >= 2 else (points[0], points[0])
+    if k1 == k2 or g1 == g2:
+        return None
+    return k2 - g2 * (k2 - k1) / (g2 - g1)
 
 
 def reduce_order(ctx: StrategyContext, ref: PositionRef, cut: Cut, strategy: str, rationale: str) -> IntendedOrder:

@@ -16,9 +16,10 @@ import math
 
 from pydantic import Field
 
+from riskguard.risk.account_risk import AccountRisk
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.strategy import PositionRef, Proposal, Strategy, StrategyContext, StrategyParams
-from strategies._reduce import Target, find, meets, position_metric, reduce_order, smallest_cut
+from strategies._reduce import Target, find, margin, meets, position_metric, reduce_order, smallest_cut
 
 
 class ReduceSizeParams(StrategyParams):
@@ -71,14 +72,14 @@ class ReduceSize(Strategy):
             if meets(metric, target, value):
                 continue
 
-            def ok(risk, ref=ref):
+            def slack(risk: AccountRisk, ref: PositionRef = ref) -> float:
                 after = find(risk, ref)
                 if after is None:
-                    return True
+                    return math.inf
                 m = position_metric(ctx, after, target)
-                return m is not None and meets(m, target, value)
+                return math.nan if m is None else margin(m, target, value)
 
-            cut = smallest_cut(current, ref, ok)
+            cut = smallest_cut(current, ref, slack, closing_meets=True)
             if cut.why_not:
                 given_up.add(ref)
                 out += Proposal(reason_codes=(ReasonCode.PLAN_TARGET_UNREACHABLE,), notes=(cut.why_not,))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import textwrap
+import re
+from pathlib import Path
 
 import pytest
 from plan_factory import account, market, position, venue_of
@@ -16,25 +17,9 @@ from strategies.reduce_size import ReduceSize
 BTC = market("BTC/USDT:USDT", 0.004)
 VENUE = venue_of(BTC)
 
-USER_STRATEGY = textwrap.dedent('''
-    from riskguard.rules.plan import IntendedOrder, OrderKind
-    from riskguard.rules.strategy import Proposal, Strategy, StrategyContext
-
-
-    class Flatten(Strategy):
-        name = "flatten"
-
-        def propose(self, ctx: StrategyContext) -> Proposal:
-            orders = tuple(
-                IntendedOrder(
-                    account=ctx.account.name, symbol=p.symbol, side="sell" if p.side == "long" else "buy",
-                    kind=OrderKind.MARKET, amount=p.contracts, strategy=self.name, rationale="flatten everything",
-                    position_side=p.position_side.value, position_contracts=p.contracts,
-                )
-                for p in ctx.account.positions
-            )
-            return Proposal(orders)
-''')
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "strategies.md"
+# The example in docs/strategies.md ("Your own strategy") is the strategy these tests load.
+USER_STRATEGY = re.search(r"```python\n(.*?)```", DOCS.read_text(), re.S).group(1)
 
 
 def _plan(value: float = 30) -> Plan:

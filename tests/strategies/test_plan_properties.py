@@ -49,7 +49,7 @@ TOL = 1e-9
 
 
 def _market(venue: str, spec, floor_mult: float, mmr: float) -> Market:
-    symbol, inverse, settle, cs, price, step, tick = spec
+    symbol, inverse, settle, cs, _price, step, tick = spec
     basis = {"okx": TierBasis.CONTRACTS, "binancecoinm": TierBasis.BASE_QUANTITY}.get(venue, TierBasis.QUOTE_NOTIONAL)
     floor = {TierBasis.CONTRACTS: 500 * floor_mult, TierBasis.BASE_QUANTITY: 5 * floor_mult}.get(
         basis, 100_000 * floor_mult)
@@ -68,7 +68,7 @@ def cases(draw):
     for spec in specs:
         m = _market(venue, spec, draw(st.sampled_from([0.5, 1.0, 3.0])), draw(st.sampled_from([0.004, 0.01, 0.02])))
         markets[m.symbol] = m
-        symbol, inverse, settle, cs, price, step, tick = spec
+        _, inverse, _, cs, price, step, _ = spec
         limits[m.symbol] = OrderLimits(step, step * draw(st.sampled_from([1, 1, 5])),
                                        draw(st.sampled_from([0.0, 5.0, 100.0])) if not inverse else 0.0)
         mark = price * draw(st.floats(0.9, 1.1))

@@ -11,8 +11,9 @@ import math
 import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
-from riskguard.model import Order, OrderSide, Side
+from riskguard.model import MarginTier, Order, OrderSide, Side
 from riskguard.risk.bands import Band
+from riskguard.risk.volatility import RealizedVolatility
 from riskguard.risk.whatif import Reduce, evaluate_after
 from riskguard.rules.plan import OrderKind
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
@@ -72,6 +73,20 @@ def test_reduce_size_when_effective_leverage_target_then_notional_over_equity_me
     assert [o.amount for o in plan.orders] == [0.601]
 
 
+def test_reduce_size_when_sigma_target_then_liquidation_price_moves_that_many_sigmas_away():
+    # σ 1% per hourly bar over a day: σ_h = 0.01·√24.  6σ needs ln(50 000/LP) ≥ 6σ_h → LP ≤ P* = 50 000·e^(−6σ_h).
+    # From the cut formula above, LP(q) ≤ P* needs q·(49 980 − 0.996·P*) ≤ 9 980.
+    sigma_h = 0.01 * math.sqrt(24)
+    p_star = 50_000 * math.exp(-6 * sigma_h)
+    q_max = 9_980 / (49_980 - 0.996 * p_star)  # 0.77597…
+    expected = math.ceil((1 - q_max) * 1000) / 1000  # 0.225
+    vol = RealizedVolatility("ok", None, 0.01, 3_600, 200)
+    ctx = StrategyContext.build(_btc_long(), VENUE, signals={BTC.symbol: MarketSignals(volatility=vol)})
+    plan = make_plan(ctx, [ReduceSize({"target": "sigma_buffer", "value": 6})])
+    assert expected == 0.225 and [o.amount for o in plan.orders] == [expected]
+    assert plan.after.positions[0].liquidation_price <= p_star < plan.before.positions[0].liquidation_price
+
+
 def test_reduce_size_when_sigma_target_without_volatility_then_input_missing_and_no_order():
     plan = make_plan(StrategyContext.build(_btc_long(), VENUE), [ReduceSize({"target": "sigma_buffer", "value": 3})])
     assert plan.orders == () and plan.reason_codes == ("PLAN_INPUT_MISSING",)
@@ -113,6 +128,24 @@ def test_close_worst_first_when_one_position_is_not_enough_then_closes_it_and_co
                      [CloseWorstFirst({"target": "buffer_pct", "value": 99})])
     assert [(o.symbol, o.amount) for o in plan.orders] == [(ALT.symbol, 200), (BTC.symbol, 0.501)]
     assert plan.orders[0].reason_codes == ("PLAN_CLOSES_POSITION",)
+
+
+def test_close_worst_first_when_a_cut_drops_a_tier_then_ranks_again_and_switches_position():
+    # ALT tiers: below 10 000 of notional 0.2%; from 10 000 3% with cum 10 000·(3% − 0.2%) = 280.  BTC one tier 1%.
+    # Wallet 10 000; BTC 1 @ 50 000 → MM 500; ALT 200 @ 100 = 20 000 → MM 20 000·3% − 280 = 320.  MR 8.2%.
+    alt = market("ALT/USDT:USDT", 0, step=0.1, tick=0.001,
+                 tiers=(MarginTier(0, 10_000, 0.002, 0.0), MarginTier(10_000, 1e12, 0.03, 280.0)))
+    btc = market(BTC.symbol, 0.01)
+    acct = account(position(btc.symbol, 1.0, 50_000), position(alt.symbol, 200, 100))
+    plan = make_plan(StrategyContext.build(acct, venue_of(btc, alt)),
+                     [CloseWorstFirst({"target": "buffer_pct", "value": 95})])
+    # ALT first (3% > 1%), but only out of its tier: remaining < 100 contracts → cut 100.1 (99.9 left, 9 990 of
+    # notional at 0.2% = MM 19.98).  Pool: MM 519.98, equity 10 000 − 0.0004·10 010 = 9 995.996 → 5.20% > 5%.
+    # Ranked again ALT 0.2% < BTC 1%: (519.98 − 500b)/(9 995.996 − 20b) ≤ 0.05 → 20.1802 ≤ 499b → b ≥ 0.04044
+    # → 0.041.  12 060 of notional closed, where closing ALT whole first (its 3% at the start) would close
+    # 20 000 and still need BTC: (500 − 500b)/(9 992 − 20b) ≤ 0.05 → b ≥ 0.000802 → 20 050.
+    assert [(o.symbol, o.amount) for o in plan.orders] == [(alt.symbol, 100.1), (btc.symbol, 0.041)]
+    assert plan.after.cross[0].buffer_pct >= 95
 
 
 # -- add_margin --------------------------------------------------------------------------------------------
