@@ -18,7 +18,9 @@ from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from riskguard.connectors.redact import install_log_redaction, redact_known
 from riskguard.errors import ConfigError, RiskguardError
 from riskguard.rules.codes import ExitCode
 
@@ -48,7 +50,7 @@ class Format(StrEnum):
 def _fail(exc: RiskguardError, fmt: Format = Format.TABLE, schema: str = "riskguard.check/1") -> None:
     if fmt is Format.JSON:
         where = getattr(exc, "where", None)
-        message = getattr(exc, "message", str(exc))
+        message = redact_known(getattr(exc, "message", str(exc)))
         doc = {
             "schema": schema,
             "status": "unknown",
@@ -57,9 +59,7 @@ def _fail(exc: RiskguardError, fmt: Format = Format.TABLE, schema: str = "riskgu
             "accounts": [],
         }
         print(json.dumps(doc, indent=2))
-    from rich.markup import escape  # an error text with [brackets] is text, not markup
-
-    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact_known(str(exc)))}", highlight=False, markup=True, soft_wrap=True)
     raise _exit(int(ExitCode.UNKNOWN))
 
 
@@ -140,8 +140,7 @@ def sim(
     except RiskguardError as exc:
         _fail(exc)
     except (ValueError, KeyError, OSError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise _exit(int(ExitCode.UNKNOWN)) from None
+        _fail(RiskguardError(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)))
 
 
 @app.command()
@@ -377,20 +376,21 @@ DEBUG_ENV = "RISKGUARD_DEBUG"
 def _unexpected(exc: BaseException) -> int:
     """Any exception a command did not handle: one line on stderr and exit 3, never a traceback or exit 1."""
     if os.environ.get(DEBUG_ENV):
-        traceback.print_exc()
+        print(redact_known(traceback.format_exc()), file=sys.stderr, end="")
     if isinstance(exc, RiskguardError):
         text = str(exc)
     else:
         first = next((line for line in str(exc).splitlines() if line.strip()), "")
         text = f"unexpected {type(exc).__name__}" + (f": {first[:300]}" if first else "")
         text += f" (a bug in riskguard; run with {DEBUG_ENV}=1 for the traceback)"
-    err.print(f"[bold red]error:[/] {text}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact_known(text))}", highlight=False, markup=True, soft_wrap=True)
     return int(ExitCode.UNKNOWN)
 
 
 def main() -> None:
     """Console entry point: runs the typer app and enforces the exit-code contract on whatever happens."""
     _outcome.clear()
+    install_log_redaction()
     stdout = sys.stdout
     sys.stdout = _PipeSafeStdout(stdout)  # type: ignore[assignment]
     try:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from riskguard.connectors.redact import remember_secret
 from riskguard.errors import ConfigError
 from riskguard.rules.metric_catalog import suggest
 from riskguard.rules.schema import KnownKeys, PolicyDef, Rule, StrictModel
@@ -200,6 +201,7 @@ class AccountSpec:
         value = os.environ.get(var)
         if not value:
             raise ConfigError(f"environment variable {var} (credentials.{field}) is not set", self.where)
+        remember_secret(value)
         return SecretStr(value)
 
 

@@ -64,11 +64,20 @@ async def _fault_middleware(request: web.Request, handler: Handler) -> web.Strea
             await asyncio.sleep(fault.hang_s)
         elif fault.kind in (FaultKind.RATE_LIMIT, FaultKind.BANNED, FaultKind.SERVER_ERROR):
             return request.app[DIALECT].fault_response(fault)
+        elif fault.kind is FaultKind.ECHO_REQUEST:
+            return await _echo(request, fault)
     response = await handler(request)
     if any(f.kind is FaultKind.MALFORMED_JSON for f in faults) and isinstance(response, web.Response):
         broken = (response.text or "{}")[: max(len(response.text or "") // 2, 1)] + '{"'
         return web.Response(status=200, text=broken, content_type="application/json")
     return response
+
+
+async def _echo(request: web.Request, fault: Fault) -> web.Response:
+    """The request, verbatim, in an error body (see ``FaultKind.ECHO_REQUEST``)."""
+    echo = {"url": str(request.rel_url), "headers": dict(request.headers), "body": await request.text()}
+    body = {"code": -1, "retCode": 10001, "status": "err", "msg": "request rejected", "request": echo}
+    return web.json_response(body, status=fault.status)
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,7 +147,7 @@ def test_every_command_when_input_file_is_hostile_then_exit_3_naming_the_file(ru
         ("binary", "is not UTF-8 text (byte 0x89 at offset 0)"),
         ("directory", "cannot read"),
         ("huge", "larger than the"),
-        ("nested", "nested deeper than"),
+        ("nested", "nested too deeply"),
         ("not-a-mapping", ""),
     ],
 )
@@ -317,3 +317,8 @@ def test_version_prints_the_package_version(run):
     expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     r = run("--version")
     assert r.code == 0 and r.out.strip() == f"riskguard {expected}"
+
+
+def test_message_with_rich_markup_characters_is_printed_verbatim(run, write):
+    path = write("c.yaml", 'accounts:\n  "[/x] [bold]a":\n    sandbox: true\n')
+    _assert_clean_failure(run("check", "--config", str(path)), f"{path}:2 (accounts.[/x] [bold]a)")
