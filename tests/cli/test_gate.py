@@ -234,3 +234,13 @@ def test_size_that_cannot_be_evaluated_is_an_error_not_zero():
     acct = account(position(ETH, Side.LONG, 1.0))  # a new BTC cross position: leverage, hence IM, unknown
     with pytest.raises(InputError, match=r"cannot size a buy of BTC/USDT:USDT on acct: .*give LEVx"):
         gate_for(acct).size(BTC, "buy")
+
+
+def test_reducing_on_an_account_metric_refuses_every_increase():
+    acct = account(position(BTC, Side.LONG, 3.0), position(ETH, Side.SHORT, 1.0), wallet=100.0)  # asymmetry 2
+    rule = Rule.model_validate({"name": "lopsided", "metric": "leverage_asymmetry", "op": "at_or_above",
+                                "threshold": 2.0, "state": "reducing"})
+    gate = gate_for(acct, [rule], Policy(max_effective_leverage=100, min_liquidation_buffer_pct=0.1))
+    refused = gate.check("acct ETH/USDT:USDT sell 0.1")  # grows the short: refused although it would hedge
+    assert refused.refusal is not None and "rule 'lopsided' is reducing the account" in refused.refusal.message
+    assert gate.check("acct ETH/USDT:USDT buy 0.5").refusal is None  # reduces the short
