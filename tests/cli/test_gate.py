@@ -244,3 +244,26 @@ def test_reducing_on_an_account_metric_refuses_every_increase():
     refused = gate.check("acct ETH/USDT:USDT sell 0.1")  # grows the short: refused although it would hedge
     assert refused.refusal is not None and "rule 'lopsided' is reducing the account" in refused.refusal.message
     assert gate.check("acct ETH/USDT:USDT buy 0.5").refusal is None  # reduces the short
+
+
+def test_hedge_mode_orders_always_add_exposure_so_halted_refuses_them():
+    from dataclasses import replace
+
+    from riskguard.model import PositionSide
+
+    long_leg = replace(position(BTC, Side.LONG, 1.0, isolated_margin=10.0), position_side=PositionSide.LONG)
+    acct = replace(account(long_leg), hedge_mode=True)
+    halt = Rule.model_validate({"name": "halt", "metric": "liquidation_buffer_pct", "op": "below",
+                                "threshold": 50.0, "state": "halted"})
+    result = gate_for(acct, [halt]).check("acct BTC/USDT:USDT sell 0.5 10x")  # opens the short leg
+    assert result.increases_exposure and result.refusal.code is ReasonCode.ORDER_REFUSED_HALTED
+
+
+def test_unrealized_profit_is_not_free_margin():
+    # cross: wallet 100, 1 BTC long from 50 now at 100 (+50 unrealized), IM 100/10 = 10.  Buying 10 ETH at 10x
+    # needs 100 more: 110 > 100 (profit not counted) although 110 < 150 with it.
+    acct = account(position(BTC, Side.LONG, 1.0, entry=50.0), wallet=100.0)
+    policy = Policy(max_effective_leverage=100, min_liquidation_buffer_pct=0.1)
+    result = gate_for(acct, policy=policy).check("acct ETH/USDT:USDT buy 10 10x")
+    assert result.margin is not None and result.margin.code is ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN
+    assert result.margin.value == pytest.approx(100 - 10 - 100 - 0.5, rel=1e-9)  # fee 0.05% of 1000 paid too

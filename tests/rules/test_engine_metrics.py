@@ -58,3 +58,20 @@ def test_market_metrics_without_market_data_are_unknown_with_the_reason():
 def test_stops_recorded_but_none_is_zero_not_unknown():
     t = _table(account(position(BTC, Side.LONG, 1.0, isolated_margin=10.0)), venue(BTC), TAKEN_AT, orders=())
     assert t.position("stop_beyond_liquidation", 0) == (0.0, None)
+
+
+def test_funding_zscore_is_signed_by_who_pays():
+    import statistics
+
+    from riskguard.model import MarketSeries, Quote, VenueMarkets
+
+    history = tuple((TAKEN_AT - (40 - i) * 8 * 3_600_000, 0.0001 * (1 + (i % 3))) for i in range(40))
+    base = venue(BTC)
+    markets = VenueMarkets(base.venue, base.markets, {BTC: Quote(100.0, TAKEN_AT - 1_000, funding_rate=0.0005)},
+                           {BTC: MarketSeries(funding=history)})
+    rates = [r for ts, r in history if ts >= TAKEN_AT - 30 * 86_400_000]
+    z = (0.0005 - statistics.mean(rates)) / statistics.stdev(rates)
+    long = _table(account(position(BTC, Side.LONG, 1.0, isolated_margin=10.0)), markets, TAKEN_AT)
+    short = _table(account(position(BTC, Side.SHORT, 1.0, isolated_margin=10.0)), markets, TAKEN_AT)
+    assert long.position("funding_zscore", 0)[0] == pytest.approx(z, rel=1e-9)  # the long pays more than usual
+    assert short.position("funding_zscore", 0)[0] == pytest.approx(-z, rel=1e-9)
