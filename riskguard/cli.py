@@ -75,8 +75,14 @@ def check(
     account: Annotated[str | None, typer.Option("--account", "-a", help="only this account")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
     wide: Annotated[bool, typer.Option("--wide", help="every table column, however wide the terminal")] = False,
+    order: Annotated[
+        str | None, typer.Option("--order", help='gate an order: "ACCOUNT SYMBOL buy|sell SIZE [market|limit PRICE] '
+                                 '[LEVx]"; evaluated as if filled, the exit code is the answer')
+    ] = None,
 ) -> None:
     """Evaluate accounts against their policies; the exit code gates a trade."""
+    if order is not None:
+        _gate_order(config, snapshot, order, fmt)
     from riskguard.check import check_config, check_snapshot
     from riskguard.config import load_config
 
@@ -247,6 +253,86 @@ def stress(
     raise _exit(EXIT[overall(result)])
 
 
+def _gate_order(config: Path | None, snapshot: Path | None, order: str, fmt: Format) -> None:
+    from riskguard.report.gate_report import GATE_SCHEMA, gate_document, render_gate
+
+    try:
+        if config is None or snapshot is not None:
+            raise RiskguardError("--order goes with --config FILE (the account's policy decides)")
+        from riskguard.gate import check_order
+
+        result = check_order(config, order)
+    except RiskguardError as exc:
+        _fail(exc, fmt, GATE_SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(gate_document(result), indent=2))
+    else:
+        render_gate(result, out)
+    raise _exit(result.exit_code)
+
+
+@app.command("size")
+def size_command(
+    account: Annotated[str, typer.Argument(help="account name in the config")],
+    symbol: Annotated[str, typer.Argument(help="unified symbol, e.g. BTC/USDT:USDT")],
+    side: Annotated[str, typer.Argument(help="buy or sell")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config with accounts and policies")],
+    leverage: Annotated[float | None, typer.Option("--leverage", help="leverage of a new isolated position")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+) -> None:
+    """The largest order that keeps every rule of the account's policy satisfied (gate exit 0), and what binds."""
+    from riskguard.report.gate_report import SIZE_SCHEMA, render_size, size_document
+
+    try:
+        from riskguard.gate import size
+
+        result = size(config, account, symbol, side, leverage)
+    except RiskguardError as exc:
+        _fail(exc, fmt, SIZE_SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(size_document(result), indent=2))
+    else:
+        render_size(result, out)
+    raise _exit(int(ExitCode.OK))
+
+
+config_app = typer.Typer(no_args_is_help=True, help="Check or show a config file without touching any venue.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("validate")
+def config_validate(file: Annotated[Path, typer.Argument(help="YAML config file")]) -> None:
+    """Exit 0 when FILE is valid (schema, policies, strategies, credential variables set), else 3 with file:line."""
+    from riskguard.config import load_config, validate_for_use
+
+    try:
+        config = load_config(file)
+        validate_for_use(config)
+    except RiskguardError as exc:
+        _fail(exc)
+    policies = sorted({s.policy_name for s in config.accounts.values()})
+    out.print(f"{file}: valid, {len(config.accounts)} account(s), policies: {', '.join(policies)}", highlight=False)
+    raise _exit(int(ExitCode.OK))
+
+
+@config_app.command("show")
+def config_show(
+    file: Annotated[Path, typer.Argument(help="YAML config file")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+) -> None:
+    """Print each account's resolved policy (extends and defaults applied); secrets are never shown."""
+    from riskguard.config import load_config
+    from riskguard.report.config_show import SCHEMA, config_document, render
+
+    try:
+        config = load_config(file)
+    except RiskguardError as exc:
+        _fail(exc, fmt, SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(config_document(config), indent=2))
+    else:
+        render(config, out)
+    raise _exit(int(ExitCode.OK))
 def _print_version(requested: bool) -> None:
     if requested:
         from importlib.metadata import PackageNotFoundError, version
