@@ -42,7 +42,7 @@ from riskguard.input_files import MAX_CONFIG_BYTES, MAX_DEPTH, read_text
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _NoImplicitLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _NoImplicitLoader(_BaseLoader):
     """Composes only: every plain scalar keeps the str tag, so typing is decided here, strictly."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -127,6 +127,7 @@ def render(sb: SymbolBands, console: Console, plot: Path | None) -> None:
         return
     console.print(crowding_line(sb))
     t = Table(title=Text.assemble(head, "  estimated crowded liquidation bands"), title_justify="left")
+    just: Literal["left", "right"]
     for col, just in (("whose liquidations", "left"), ("price range", "right"), ("peak", "right"),
                       (f"notional ({view.quote})", "right"), ("distance", "right")):
         t.add_column(col, justify=just, no_wrap=True)

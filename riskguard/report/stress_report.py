@@ -61,7 +61,7 @@ def _num(x: float) -> float | None:
 def _shock(a: AccountStress, k: int, shock: float) -> dict[str, Any]:
     """One shock: every position in the account's order, and each cross pool's account-level numbers."""
     where = {i: (pool, j) for pool in a.pools for j, i in enumerate(pool.positions)}
-    positions = []
+    positions: list[dict[str, Any]] = []
     for i, p in enumerate(a.positions):
         pool, j = where[i]
         r = pool.result

@@ -137,7 +137,7 @@ def simulate_cascade(
         return unknown("BAD_INPUT: refill must be in [0, 1] and beyond_book > 0")
     ladder, reason = book_ladder(bids, asks)
     if ladder is None:
-        return unknown(reason)
+        return unknown(reason or "BAD_BOOK: the book cannot be priced against")
     chosen = [(i, b) for i, b in enumerate(bands) if b.side == side]
     for i, band in chosen:
         problem = _bad_band(band)
@@ -190,5 +190,5 @@ def cascade_survival(account: StressAccount, cascade: Cascade) -> StressResult:
     unknown stress (and so no survival).
     """
     if cascade.status != "ok":
-        return StressResult.unknown(cascade.reason, np.array([math.nan]), account.side.shape[0])
+        return StressResult.unknown(cascade.reason or cascade.status, np.array([math.nan]), account.side.shape[0])
     return stress(account, [cascade.final_price / cascade.start_price - 1])

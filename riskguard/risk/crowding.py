@@ -210,7 +210,7 @@ def crowding_flag(
     window = next((c for c in oi_changes if c.window_seconds == thresholds.oi_window_seconds), None)
     if window is None:
         return CrowdingFlag("unknown", f"NO_OI_WINDOW: no {thresholds.oi_window_seconds:g}s open-interest change")
-    if funding.zscore is None:
+    if funding.zscore is None or funding.rate is None:
         return CrowdingFlag("unknown", f"funding {funding.reason}")
     if window.change_pct is None:
         return CrowdingFlag("unknown", f"open interest {window.reason}")

@@ -130,7 +130,7 @@ def exit_fill(
         return _unknown_fill(f"BAD_PRICE: mark must be > 0, got {mark!r}", contracts)
     ladder, reason = book_ladder(bids, asks)
     if ladder is None:
-        return _unknown_fill(reason, contracts)
+        return _unknown_fill(reason or "BAD_BOOK: the book cannot be priced against", contracts)
     levels = ladder.closing_side(side)
     taken = walk_levels(levels[:, 1], contracts)
     used = taken > 0

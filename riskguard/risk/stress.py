@@ -125,7 +125,7 @@ class StressResult:
     @property
     def survives(self) -> np.ndarray:
         """(shocks,) True where no position of the account is liquidated; never True when unknown."""
-        return ~self.liquidated.any(axis=1) & (self.status == "ok")
+        return np.asarray(~self.liquidated.any(axis=1) & (self.status == "ok"), dtype=bool)
 
 
 def _invalid_reason(account: StressAccount, shocks: np.ndarray) -> str | None:
@@ -158,8 +158,11 @@ def stress(account: StressAccount, shocks: ArrayLike = DEFAULT_SHOCKS) -> Stress
     if reason is not None:
         return StressResult.unknown(reason, shocks, n)
 
-    def tiled(values: np.ndarray | None) -> np.ndarray | None:
-        return None if values is None else np.tile(values, k)
+    def tiled(values: np.ndarray) -> np.ndarray:
+        return np.tile(values, k)
+
+    def tiled_optional(values: np.ndarray | None) -> np.ndarray | None:
+        return None if values is None else tiled(values)
 
     price = (account.mark[None, :] * (1 + shocks[:, None])).ravel()
     upnl = equity(
@@ -176,8 +179,8 @@ def stress(account: StressAccount, shocks: ArrayLike = DEFAULT_SHOCKS) -> Stress
         price=price,
         tiers=account.tiers,
         table=tiled(account.table),
-        fixed_tier=tiled(account.fixed_tier),
-        mmr_add=tiled(account.mmr_add),
+        fixed_tier=tiled_optional(account.fixed_tier),
+        mmr_add=tiled_optional(account.mmr_add),
     )
     position_mm = position_mm.reshape(k, n)
     cross = account.cross[None, :]

@@ -86,7 +86,9 @@ def _coefficients(pool: CrossPool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return alpha, beta, gamma
 
 
-def _first_root(alpha, beta, gamma, start, end, direction: Direction) -> np.ndarray:
+def _first_root(
+    alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, start: np.ndarray, end: np.ndarray, direction: Direction
+) -> np.ndarray:
     """Per stretch, the first t from ``start`` toward ``end`` where β·t² + α·t + γ ≤ 0 (t > 0); NaN if none.
 
     t·(α + β·t + γ/t) has the sign of the margin left for t > 0, so its roots are the pool's.
