@@ -71,6 +71,9 @@ class ReasonCode(StrEnum):
     DATA_INCONSISTENT = "DATA_INCONSISTENT"
     FETCH_FAILED = "FETCH_FAILED"
     INVALID_INPUT = "INVALID_INPUT"
+    # -- fail-closed input checks (issue 8) --
+    POSITIONS_MARGIN_MISMATCH = "POSITIONS_MARGIN_MISMATCH"
+    TIER_TABLE_INCOMPLETE = "TIER_TABLE_INCOMPLETE"
 
 
 SEVERITY: dict[ReasonCode, Severity] = {
@@ -91,6 +94,9 @@ SEVERITY: dict[ReasonCode, Severity] = {
     ReasonCode.DATA_INCONSISTENT: Severity.UNKNOWN,
     ReasonCode.FETCH_FAILED: Severity.UNKNOWN,
     ReasonCode.INVALID_INPUT: Severity.UNKNOWN,
+    # -- fail-closed input checks (issue 8) --
+    ReasonCode.POSITIONS_MARGIN_MISMATCH: Severity.UNKNOWN,
+    ReasonCode.TIER_TABLE_INCOMPLETE: Severity.UNKNOWN,
 }
 
 DESCRIPTION: dict[ReasonCode, str] = {
@@ -111,4 +117,9 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.DATA_INCONSISTENT: "Inputs contradict each other (e.g. position mark vs ticker mark).",
     ReasonCode.FETCH_FAILED: "A read from the venue failed; nothing about the account is known.",
     ReasonCode.INVALID_INPUT: "The config or snapshot is malformed.",
+    # -- fail-closed input checks (issue 8) --
+    ReasonCode.POSITIONS_MARGIN_MISMATCH: "The balance says positions hold margin, but the position list is empty "
+    "(one of the two reads is wrong or from another moment).",
+    ReasonCode.TIER_TABLE_INCOMPLETE: "The margin tier table ends below the position's size at its liquidation "
+    "price (or at mark): the maintenance rate there is unknown.",
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import (
     AccountType,
@@ -28,6 +28,10 @@ from riskguard.model import (
     Side,
     TierBasis,
 )
+
+SIDES = {s.value: s for s in Side}
+MARGIN_MODES = {m.value: m for m in MarginMode}
+"""ccxt's unified spellings; a venue's own codes are mapped in its normalizer."""
 
 
 def continuous_tiers(rows: Sequence[tuple[float, float, float, float | None, float | None]]) -> tuple[MarginTier, ...]:
@@ -53,9 +57,11 @@ class VenueNormalizer:
     # -- markets -------------------------------------------------------------------
 
     def market(self, venue: str, m: Fields, tiers: list[Fields], raw: Fields) -> Market:
-        kind = ContractKind.INVERSE if m.data.get("inverse") else ContractKind.LINEAR
-        if not (m.data.get("linear") or m.data.get("inverse")):
-            raise SnapshotError("market is neither linear nor inverse: not a derivatives contract", m.path)
+        linear, inverse = m.flag("linear"), m.flag("inverse")
+        if linear == inverse:
+            what = "both linear and inverse" if linear else "neither linear nor inverse: not a derivatives contract"
+            raise SnapshotError(f"market is {what}", m.at("linear"))
+        kind = ContractKind.INVERSE if inverse else ContractKind.LINEAR
         precision = m.child("precision")
         symbol = m.str("symbol")
         try:
@@ -96,9 +102,15 @@ class VenueNormalizer:
 
     def quote(self, t: Fields) -> Quote:
         info = t.child("info")
-        mark = t.opt_num("markPrice") or info.opt_num("markPrice") or info.opt_num("markPx")
+        where, mark = next(
+            ((f.at(k), v) for f, k in ((t, "markPrice"), (info, "markPrice"), (info, "markPx"))
+             if (v := f.opt_num(k)) is not None),
+            (t.at("markPrice"), None),
+        )
         if mark is None:
-            raise SnapshotError("ticker has no mark price", t.at("markPrice"))
+            raise SnapshotError("ticker has no mark price", where)
+        if not mark > 0:
+            raise SnapshotError(f"mark price must be > 0, got {mark!r}", where)
         ts = t.opt_num("timestamp")
         return Quote(
             mark_price=mark,
@@ -114,10 +126,11 @@ class VenueNormalizer:
         """A position, or None when the venue row is explicitly flat (zero contracts)."""
         contracts = p.num("contracts", nonnegative=True)
         if contracts == 0:
+            check_size_vs_notional(0.0, p.opt_num("notional"), 0.0, p.at("notional"), signed=False)
             return None
-        side = Side(p.str("side"))
-        mode = MarginMode(p.str("marginMode", "cross"))
-        hedged = bool(p.data.get("hedged"))
+        side = p.enum("side", SIDES)
+        mode = p.enum("marginMode", MARGIN_MODES)
+        hedged = p.flag("hedged")
         return self._position(
             p,
             market,
@@ -256,6 +269,18 @@ class VenueNormalizer:
 
     def venue_metrics(self, b: Fields) -> dict[str, float]:
         return {}
+
+    def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
+        """(field path, amount) of what the venue's account summary says open positions hold.
+
+        Only position margin counts here, never what open orders reserve: a summary that shows margin
+        held by positions beside an empty position list means one of the two reads is wrong.
+        """
+        return []
+
+    def read_time(self, b: Fields) -> float | None:
+        """When the venue produced the account read, for venues whose position rows carry no time of their own."""
+        return None
 
     def fees(self, fees: dict[str, Fields]) -> FeeRates | None:
         for f in fees.values():

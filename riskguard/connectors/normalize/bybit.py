@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
-from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.base import MARGIN_MODES, SIDES, VenueNormalizer, continuous_tiers
+from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, PositionSide, Quote, Side
 
-_LEGS = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
+_LEGS = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT,
+         "0": PositionSide.BOTH, "1": PositionSide.LONG, "2": PositionSide.SHORT}
 _SIDES = {"Buy": Side.LONG, "Sell": Side.SHORT}
+_TRADE_MODES = {0: MarginMode.CROSS, 1: MarginMode.ISOLATED, "0": MarginMode.CROSS, "1": MarginMode.ISOLATED}
+"""Bybit ``tradeMode``: 0 cross, 1 isolated; any other code is unknown, never read as cross."""
 _WHOLE_POSITION_TPSL = {"StopLoss", "TakeProfit", "TrailingStop"}
 """stopOrderType of a position's full-mode TP/SL: sent with qty 0, it closes whatever the position holds."""
 
@@ -41,13 +44,15 @@ class BybitNormalizer(VenueNormalizer):
     def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
         info = p.child("info")
         size = info.num("size", nonnegative=True)
+        entry_key = "avgPrice" if info.has("avgPrice") else "entryPrice"  # v3: entryPrice
+        entry = info.opt_num(entry_key, zero_is_missing=True) or 0.0
+        unit = 1 / entry if market.inverse and entry else entry
+        check_size_vs_notional(size, info.opt_num("positionValue"), unit, info.at("positionValue"), signed=False)
         if size == 0:
             return None
-        side = _SIDES[info.opt_str("side")] if info.opt_str("side") in _SIDES else Side(p.str("side"))
-        if info.has("tradeMode"):
-            mode = MarginMode.ISOLATED if int(info.num("tradeMode")) == 1 else MarginMode.CROSS
-        else:  # add-margin responses omit it; ccxt's unified field says which
-            mode = MarginMode(p.str("marginMode"))
+        side = info.enum("side", _SIDES) if info.has("side") else p.enum("side", SIDES)
+        # add-margin responses omit tradeMode; ccxt's unified field says which
+        mode = info.enum("tradeMode", _TRADE_MODES) if info.has("tradeMode") else p.enum("marginMode", MARGIN_MODES)
         risk_value = info.opt_num("riskLimitValue")
         tier_index = None
         if risk_value is not None:
@@ -59,10 +64,10 @@ class BybitNormalizer(VenueNormalizer):
             quote,
             side=side,
             contracts=size / market.contract_size,
-            entry=info.num("avgPrice" if info.has("avgPrice") else "entryPrice", positive=True),  # v3: entryPrice
+            entry=info.num(entry_key, positive=True),
             mark=info.opt_num("markPrice", zero_is_missing=True),
             mode=mode,
-            position_side=_LEGS.get(int(info.opt_num("positionIdx") or 0), PositionSide.BOTH),
+            position_side=info.enum("positionIdx", _LEGS, default=PositionSide.BOTH),
             isolated_margin=self._position_margin(info) if mode is MarginMode.ISOLATED else None,
             venue_liq=info.opt_num("liqPrice", zero_is_missing=True),
             venue_bankruptcy=info.opt_num("bustPrice", zero_is_missing=True),
@@ -123,3 +128,10 @@ class BybitNormalizer(VenueNormalizer):
         wallet = self._wallet(b)
         keys = ("accountMMRate", "accountIMRate", "totalMaintenanceMargin", "totalMarginBalance", "totalEquity")
         return {k: v for k in keys if (v := wallet.opt_num(k)) is not None}
+
+    def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
+        """The account's ``totalMaintenanceMargin`` and each coin's ``totalPositionIM``/``totalPositionMM``."""
+        wallet = self._wallet(b)
+        rows = [(wallet, "totalMaintenanceMargin")]
+        rows += [(c, k) for c in wallet.items("coin") for k in ("totalPositionIM", "totalPositionMM")]
+        return [(f.at(k), v) for f, k in rows if (v := f.opt_num(k)) is not None]

@@ -9,10 +9,68 @@ number or raises a SnapshotError naming the exact path.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from riskguard.errors import SnapshotError
+
+E = TypeVar("E")
+
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+"""A number as venues print one.  ``float()`` also takes ``"1_200"``, ``" 12 "``, ``"nan"`` and ``"inf"``:
+none of those is a number a venue sends, so each is an error rather than a guess."""
+
+
+class DataIssueError(SnapshotError):
+    """A row that contradicts the rest of the account: the account is read without it and its verdict is UNKNOWN.
+
+    ``code`` is the reason code (a ``ReasonCode`` value) it is reported under.
+    """
+
+    def __init__(self, code: str, message: str, where: str) -> None:
+        self.code = code
+        super().__init__(message, where)
+
+
+SIZE_NOTIONAL_TOLERANCE = 1e-3
+"""Relative gap allowed between a row's notional and size × price from the same row (venue rounding)."""
+
+
+def check_size_vs_notional(size: float, notional: float | None, price: float, where: str, *, signed: bool) -> None:
+    """A row's size and the notional the venue printed beside it must describe the same position.
+
+    ``price`` is the notional of one unit of ``size`` (mark × contract size for linear contracts, contract
+    size ÷ mark for inverse ones); a zero size beside a non-zero notional is a row read half-way, not "flat".
+    """
+    if notional is None:
+        return
+    if size == 0:
+        if notional != 0:
+            raise DataIssueError("DATA_INCONSISTENT", f"size is 0 beside a notional of {notional!r}", where)
+        return
+    if signed and notional != 0 and (notional > 0) != (size > 0):
+        raise DataIssueError("DATA_INCONSISTENT", f"size {size!r} and notional {notional!r} differ in sign", where)
+    expected = abs(size) * price
+    if abs(abs(notional) - expected) > SIZE_NOTIONAL_TOLERANCE * expected:
+        raise DataIssueError(
+            "DATA_INCONSISTENT", f"notional {notional!r} is not size × price ({expected:.10g})", where
+        )
+
+
+def parse_number(value: Any, where: str) -> float:
+    """A finite float from a JSON number or a plainly written decimal string; anything else names ``where``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise SnapshotError(f"expected a number, got {value!r}", where)
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
+        raise SnapshotError(f"expected a number, got {value!r}", where)
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        number = math.inf
+    if not math.isfinite(number):
+        raise SnapshotError(f"expected a finite number, got {value!r}", where)
+    return number
 
 
 class Fields:
@@ -63,17 +121,24 @@ class Fields:
         value = self.data.get(key)
         if value is None or value == "":
             return None
-        if isinstance(value, bool):
-            raise SnapshotError(f"expected a number, got {value!r}", self.at(key))
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise SnapshotError(f"expected a number, got {value!r}", self.at(key)) from None
-        if not math.isfinite(number):
-            raise SnapshotError(f"expected a finite number, got {value!r}", self.at(key))
+        number = parse_number(value, self.at(key))
         if zero_is_missing and number == 0:
             return None
         return number
+
+    def enum(self, key: str, values: Mapping[Any, E], default: E | None = None) -> E:
+        """One of a venue field's known codes; an unknown or absent one is an error, never a default guess.
+
+        ``default`` applies only when the field is absent or empty (e.g. Binance one-way rows without
+        ``positionSide``), never to a value the venue did send.
+        """
+        value = self.data.get(key)
+        if (value is None or value == "") and default is not None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, str | int) or value not in values:
+            known = ", ".join(repr(v) for v in values)
+            raise SnapshotError(f"unknown value {value!r} (expected one of {known})", self.at(key))
+        return values[value]
 
     def flag(self, key: str) -> bool:
         """A venue boolean (JSON ``true``, or OKX's ``"true"``); absent means false, anything else is an error.
