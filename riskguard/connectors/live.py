@@ -249,10 +249,44 @@ def _instrumented(ccxt: ModuleType, base: type) -> type:
                 raise
             if isinstance(result, str) and not _is_json(result):
                 raise ccxt.BadResponse(f"{self.id} {method} {urlsplit(url).path}: response is not valid JSON")
+            wrong = _position_list_shape(self.id, urlsplit(url).path, body, result)
+            if wrong:
+                raise ccxt.BadResponse(f"{self.id} {method} {urlsplit(url).path}: {wrong}")
             return result
 
     Instrumented.__name__ = Instrumented.__qualname__ = base.__name__
     return Instrumented
+
+
+_POSITION_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "binanceusdm": ("/positionRisk", ()),
+    "binancecoinm": ("/positionRisk", ()),
+    "bybit": ("/v5/position/list", ("result", "list")),
+    "okx": ("/api/v5/account/positions", ("data",)),
+    "hyperliquid": ("/info", ("assetPositions",)),
+}
+"""Per venue: the path (suffix) of its position answer and the keys down to the list of positions in it.
+
+ccxt parses ``null``, a string or an object found there as no positions at all; the raw answer is checked
+before ccxt sees it.
+"""
+
+
+def _position_list_shape(venue: str, path: str, request_body: Any, answer: Any) -> str | None:
+    """Why ``answer`` is not a positions answer of the expected shape, or None (also for every other request)."""
+    suffix, keys = _POSITION_LISTS.get(venue, ("", ()))
+    if not suffix or not path.endswith(suffix):
+        return None
+    if venue == "hyperliquid" and '"clearinghouseState"' not in str(request_body):
+        return None
+    node, at = answer, "the answer"
+    for key in keys:
+        if not isinstance(node, dict):
+            return f"{at} is {type(node).__name__}, not an object holding the positions"
+        node, at = node.get(key), f"'{'.'.join(keys[: keys.index(key) + 1])}'"
+    if not isinstance(node, list):
+        return f"{at} is {type(node).__name__} where the list of positions belongs"
+    return None
 
 
 def _is_json(text: str) -> bool:

@@ -10,8 +10,9 @@ checked field by field by the normalizers, which name the path on failure.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -22,14 +23,21 @@ VERSION = 1
 
 Payload = dict[str, Any]
 
+FUTURE_TOLERANCE_MS = 60_000
+"""How far ``taken_at`` may lie ahead of this machine's clock (another machine's clock may run ahead a little)."""
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Strict types: ``true`` is not a timestamp and ``"1_200"`` or ``NaN`` not a price (a bool is not an int)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class OhlcvSeries(_Strict):
     timeframe: str = Field(description="ccxt timeframe string, e.g. '1m'")
-    rows: list[list[float]] = Field(description="[timestamp_ms, open, high, low, close, volume] per bar, oldest first")
+    rows: list[Annotated[list[float], Field(min_length=6, max_length=6)]] = Field(
+        description="[timestamp_ms, open, high, low, close, volume] per bar, oldest first"
+    )
 
 
 class VenueData(_Strict):
@@ -89,13 +97,22 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out or "(document)"
 
 
-def parse_snapshot(data: Any, origin: str) -> SnapshotDoc:
+def parse_snapshot(data: Any, origin: str, now_ms: int | None = None) -> SnapshotDoc:
+    """The document, or a SnapshotError naming the first bad field.
+
+    :param now_ms: this machine's clock (read if not given): a ``taken_at`` ahead of it is an error, since every
+        staleness check measures from ``taken_at``.
+    """
     try:
         doc = SnapshotDoc.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise SnapshotError(f"{first['msg']}{more}", f"{origin}: {_path(first['loc'])}") from None
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    if doc.taken_at > now + FUTURE_TOLERANCE_MS:
+        ahead = (doc.taken_at - now) / 1000
+        raise SnapshotError(f"taken_at is {ahead:.0f}s in the future", f"{origin}: taken_at")
     for i, account in enumerate(doc.accounts):
         if account.venue not in doc.venues:
             raise SnapshotError(

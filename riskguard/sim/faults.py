@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import replace
 from enum import StrEnum
+from typing import Any
 
 from pydantic.dataclasses import dataclass
 
@@ -34,10 +35,14 @@ class FaultKind(StrEnum):
     """Liquidation-price fields rendered empty, as venues do while recomputing."""
     STALE_TIMESTAMPS = "stale_timestamps"
     """Mark-price and position update times rendered ``stale_ms`` in the past."""
+    WRONG_SHAPE = "wrong_shape"
+    """HTTP 200 whose JSON holds ``value`` at ``pointer`` (``null``, a string, an object where a list belongs);
+    answers without that pointer pass untouched."""
 
 
 TRANSPORT_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.RATE_LIMIT, FaultKind.BANNED,
-                              FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON})
+                              FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON,
+                              FaultKind.WRONG_SHAPE})
 DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS})
 
 
@@ -58,6 +63,9 @@ class Fault:
     retry_after_s: int = 1
     hang_s: float = 30.0
     stale_ms: int = 600_000
+    pointer: str = ""
+    """``wrong_shape``: dot-separated keys into the answer (``result.list``); empty replaces the whole body."""
+    value: Any = None
 
 
 class FaultBook:
