@@ -91,3 +91,15 @@ class Market:
     @property
     def inverse(self) -> bool:
         return self.kind is ContractKind.INVERSE
+
+    def tier_size(self, contracts: float, price: float) -> float:
+        """What the venue measures against its tier bounds for ``contracts`` at ``price`` (see TierBasis)."""
+        if self.tier_basis is TierBasis.CONTRACTS:
+            return contracts
+        if self.inverse:
+            return contracts * self.contract_size / price
+        return contracts * self.contract_size * price
+
+    def tiers_reach(self, contracts: float, price: float) -> bool:
+        """Whether the tier table covers the position at ``price``; beyond its last cap the venue's rate is unknown."""
+        return not self.tiers or self.tier_size(contracts, price) <= self.tiers[-1].cap

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from riskguard.config import Policy
-from riskguard.model import Account, Snapshot, TierBasis
+from riskguard.model import Account, Snapshot
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource
 from riskguard.rules.codes import SEVERITY, ReasonCode, Severity, Status
 
@@ -178,29 +178,23 @@ def _data_findings(account: Account, snapshot: Snapshot, policy: Policy) -> list
 
 
 def _tier_findings(account: Account, snapshot: Snapshot, risk: AccountRisk) -> list[Finding]:
-    """The tier table must reach the position's size at its liquidation price and at mark.
+    """The tier table must reach the position's size at its liquidation price.
 
     Beyond the last tier the venue's rate is unknown (a table cut short by a partial read or a stale
-    cache), and a liquidation price solved on the last rate shown would look safer than it is.
+    cache), and a liquidation price solved on the last rate shown would look safer than it is.  A table
+    that does not even reach the size at mark is reported by the normalizer, with its field path.
     """
     out: list[Finding] = []
     markets = snapshot.venues[account.venue].markets
     for p in risk.positions:
         market = markets[p.symbol]
-        if not market.tiers:
+        liq = p.liquidation_price
+        if not liq or not market.tiers_reach(p.contracts, p.mark_price) or market.tiers_reach(p.contracts, liq):
             continue
-        cap = market.tiers[-1].cap
-        prices = [p.mark_price] + ([p.liquidation_price] if p.liquidation_price else [])
-        if market.tier_basis is TierBasis.CONTRACTS:
-            size = p.contracts
-        elif market.inverse:
-            size = p.contracts * market.contract_size / min(prices)
-        else:
-            size = p.contracts * market.contract_size * max(prices)
-        if size > cap:
-            out.append(Finding(ReasonCode.TIER_TABLE_INCOMPLETE,
-                               f"tier table ends at {cap:.10g} ({market.tier_basis.value}) below the position's "
-                               f"{size:.10g} at its liquidation price or mark", p.symbol, size, cap))
+        cap, size = market.tiers[-1].cap, market.tier_size(p.contracts, liq)
+        out.append(Finding(ReasonCode.TIER_TABLE_INCOMPLETE,
+                           f"tier table ends at {cap:.10g} ({market.tier_basis.value}), below the position's "
+                           f"{size:.10g} at its liquidation price {liq:.10g}", p.symbol, size, cap))
     return out
 
 

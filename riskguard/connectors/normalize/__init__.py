@@ -87,9 +87,13 @@ def _series(vd: VenueData, symbol: str, path: str) -> MarketSeries:
     )
 
 
+def _venue_path(origin: str, venue: str) -> str:
+    return f"{origin}: venues.{venue}"
+
+
 def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
     norm = normalizer_for(venue)
-    path = f"{origin}: venues.{venue}"
+    path = _venue_path(origin, venue)
     raw = Fields(vd.raw, f"{path}.raw")
     markets: dict[str, Market] = {}
     for symbol, payload in vd.markets.items():
@@ -129,6 +133,11 @@ def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str) -> Account:
                                     f"{rows[key]})", p.path, symbol))
             continue
         rows[key] = p.path
+        if not market.tiers_reach(position.contracts, position.mark_price):
+            cap, size = market.tiers[-1].cap, market.tier_size(position.contracts, position.mark_price)
+            issues.append(DataIssue("TIER_TABLE_INCOMPLETE", f"the tier table of {symbol} ends at {cap:.10g} "
+                                    f"({market.tier_basis.value}), below the position's {size:.10g} at mark",
+                                    f"{_venue_path(origin, ad.venue)}.leverage_tiers[{symbol!r}]", symbol))
         positions.append(position)
     read_at = norm.read_time(balance)
     if read_at is not None:
