@@ -101,7 +101,11 @@ def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
             Fields(t, f"{path}.leverage_tiers[{symbol!r}][{i}]")
             for i, t in enumerate(vd.leverage_tiers.get(symbol, []))
         ]
-        markets[symbol] = norm.market(venue, Fields(payload, f"{path}.markets[{symbol!r}]"), tiers, raw)
+        market = norm.market(venue, Fields(payload, f"{path}.markets[{symbol!r}]"), tiers, raw)
+        if market.symbol != symbol:
+            where = f"{path}.markets[{symbol!r}].symbol"
+            raise SnapshotError(f"market {market.symbol!r} filed under {symbol!r}", where)
+        markets[symbol] = market
     quotes = {s: norm.quote(Fields(t, f"{path}.tickers[{s!r}]")) for s, t in vd.tickers.items()}
     series = {s: _series(vd, s, path) for s in markets}
     return VenueMarkets(venue=venue, markets=markets, quotes=quotes, series=series)

@@ -29,6 +29,8 @@ from riskguard.model import (
     TierBasis,
 )
 
+CUM_TOLERANCE = 1e-6
+"""Relative gap allowed between a published tier deduction and the one continuity gives (venue rounding)."""
 SIDES = {s.value: s for s in Side}
 MARGIN_MODES = {m.value: m for m in MarginMode}
 """ccxt's unified spellings; a venue's own codes are mapped in its normalizer."""
@@ -46,6 +48,27 @@ def continuous_tiers(rows: Sequence[tuple[float, float, float, float | None, flo
         if cum is None:
             cum = 0.0 if not tiers else tiers[-1].cum + floor * (mmr - tiers[-1].mmr)
         tiers.append(MarginTier(floor=floor, cap=cap, mmr=mmr, cum=cum, max_leverage=max_lev))
+    return tuple(tiers)
+
+
+def table_path(rows: Sequence[Fields]) -> str:
+    """``venues.X.leverage_tiers['SYM']``, the path of the table the (non-empty) ``rows`` came from."""
+    return rows[0].path.rpartition("[")[0]
+
+
+def check_deductions(tiers: Sequence[MarginTier], where: str) -> tuple[MarginTier, ...]:
+    """A whole table's published deductions must follow from continuity, starting at 0.
+
+    A table with a tier missing (cut short by a partial read, or a stale cache) still looks sorted and
+    contiguous once its floors are rebuilt; its deductions are what give it away.
+    """
+    previous: MarginTier | None = None
+    for tier in tiers:
+        derived = 0.0 if previous is None else previous.cum + tier.floor * (tier.mmr - previous.mmr)
+        if abs(tier.cum - derived) > CUM_TOLERANCE * max(1.0, tier.floor * tier.mmr):
+            raise SnapshotError(f"the tier from {tier.floor:.10g} deducts {tier.cum:.10g}, but the tiers below it "
+                                f"make it {derived:.10g}: a tier is missing or the table is inconsistent", where)
+        previous = tier
     return tuple(tiers)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
+from riskguard.connectors.normalize.base import VenueNormalizer, check_deductions, continuous_tiers, table_path
 from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, PositionSide, Quote, Side
@@ -35,7 +35,7 @@ class BinanceNormalizer(VenueNormalizer):
                     info.opt_num("initialLeverage"),
                 )
             )
-        return continuous_tiers(rows)
+        return check_deductions(continuous_tiers(rows), table_path(tiers))
 
     def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
         info = p.child("info")

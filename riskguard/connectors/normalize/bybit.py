@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskguard.connectors.normalize.base import MARGIN_MODES, SIDES, VenueNormalizer, continuous_tiers
+from riskguard.connectors.normalize.base import (
+    MARGIN_MODES,
+    SIDES,
+    VenueNormalizer,
+    check_deductions,
+    continuous_tiers,
+    table_path,
+)
 from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, PositionSide, Quote, Side
@@ -34,12 +41,12 @@ class BybitNormalizer(VenueNormalizer):
                     floor,
                     cap,
                     info.num("maintenanceMargin", nonnegative=True),
-                    info.opt_num("mmDeduction") or 0.0,
+                    info.opt_num("mmDeduction"),  # absent: continuity gives it
                     info.opt_num("maxLeverage"),
                 )
             )
             floor = cap
-        return continuous_tiers(rows)
+        return check_deductions(continuous_tiers(rows), table_path(tiers))
 
     def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
         info = p.child("info")

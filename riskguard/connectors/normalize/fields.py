@@ -58,6 +58,13 @@ def check_size_vs_notional(size: float, notional: float | None, price: float, wh
         )
 
 
+def _text(value: Any, where: str) -> str:
+    """A venue string (ids may come as JSON integers); a list or object there is a payload of the wrong shape."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise SnapshotError(f"expected a string, got {value!r}", where)
+    return str(value)
+
+
 def parse_number(value: Any, where: str) -> float:
     """A finite float from a JSON number or a plainly written decimal string; anything else names ``where``."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -100,11 +107,11 @@ class Fields:
             if default is not None:
                 return default
             raise SnapshotError("required field is missing or empty", self.at(key))
-        return str(value)
+        return _text(value, self.at(key))
 
     def opt_str(self, key: str) -> str | None:
         value = self.data.get(key)
-        return None if value is None or value == "" else str(value)
+        return None if value is None or value == "" else _text(value, self.at(key))
 
     def num(self, key: str, *, positive: bool = False, nonnegative: bool = False) -> float:
         value = self.opt_num(key)
