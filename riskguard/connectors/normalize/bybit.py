@@ -109,8 +109,13 @@ class BybitNormalizer(VenueNormalizer):
         )
 
     def _position_margin(self, info: Fields) -> float:
-        """positionBalance, fee reserve included; add-margin responses carry the same amount as positionIM."""
-        return info.num("positionBalance" if info.has("positionBalance") else "positionIM")
+        """positionBalance, fee reserve included; add-margin responses carry the same amount as positionIM.
+
+        A /v5/position/list row (it says its ``tradeMode``) always has positionBalance: without it the row
+        is incomplete, and positionIM there is a different number.
+        """
+        listed = info.has("tradeMode")
+        return info.num("positionBalance" if listed or info.has("positionBalance") else "positionIM")
 
     def _wallet(self, b: Fields) -> Fields:
         rows = b.child("info").child("result").items("list")

@@ -1,6 +1,8 @@
-"""A venue answer of the wrong shape where the positions list belongs is never read as "no position"."""
+"""Venue answers that contradict themselves or come late are UNKNOWN, never "no position" or OK."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -60,3 +62,21 @@ async def test_check_when_positions_list_is_empty_but_balance_holds_position_mar
     [finding] = [f for f in verdict.findings if f.code is ReasonCode.POSITIONS_MARGIN_MISMATCH]
     assert f"live: accounts[0].balance.info.{MARGIN_FIELDS[venue]}" in finding.message
     assert "no open position, yet the venue says positions hold" in finding.message
+
+
+async def test_check_when_hyperliquid_account_read_is_ten_minutes_stale_then_data_stale(start_sim) -> None:
+    """Hyperliquid position rows carry no time: they are as old as the clearinghouseState read (its ``time``)."""
+    sim = await start_sim("hyperliquid")
+    sim.player.faults.arm(Fault(FaultKind.STALE_TIMESTAMPS, path="/info", stale_ms=600_000))
+    spec = live_spec("hyperliquid", sim)
+    now = sim.player.exchange.now_ms()
+    doc = await fetch_snapshot_doc(spec, now_ms=now)
+    snapshot = build_snapshot(doc, "live")
+    account = snapshot.accounts[0]
+    # the emulator's clock moves on while the reads run, so the read is a little less than 600 s older than now
+    assert account.positions and all(590_000 < now - p.timestamp_ms <= 600_000 for p in account.positions)
+    verdict = evaluate_policy(account, snapshot, evaluate_account(account, snapshot.venues["hyperliquid"]), spec.policy)
+    assert verdict.status is Status.UNKNOWN
+    stale = [f for f in verdict.findings if f.code is ReasonCode.DATA_STALE]
+    assert {f.symbol for f in stale} == {p.symbol for p in account.positions}
+    assert all(re.fullmatch(r"position is (59\d|600)s old", f.message) for f in stale)
