@@ -17,7 +17,7 @@ from riskguard.errors import SnapshotError
 
 E = TypeVar("E")
 
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 """A number as venues print one.  ``float()`` also takes ``"1_200"``, ``" 12 "``, ``"nan"`` and ``"inf"``:
 none of those is a number a venue sends, so each is an error rather than a guess."""
 
@@ -65,18 +65,40 @@ def _text(value: Any, where: str) -> str:
     return str(value)
 
 
+def _finite(value: Any) -> float | None:
+    """The number ``value`` spells, or None when it spells none (or no finite one)."""
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, str):
+        # Cheaper than the pattern, and the same: what float() takes beyond it is "_", padding, non-ASCII
+        # digits and the words nan/inf/infinity (not finite anyway).
+        if "_" in value or not value.isascii() or value != value.strip():
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _not_a_number(value: Any, where: str) -> SnapshotError:
+    finite = (isinstance(value, str) and _DECIMAL.fullmatch(value)) or (
+        isinstance(value, int | float) and not isinstance(value, bool))
+    return SnapshotError(f"expected a {'finite ' if finite else ''}number, got {value!r}", where)
+
+
 def parse_number(value: Any, where: str) -> float:
     """A finite float from a JSON number or a plainly written decimal string; anything else names ``where``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise SnapshotError(f"expected a number, got {value!r}", where)
-    if isinstance(value, str) and not _DECIMAL.fullmatch(value):
-        raise SnapshotError(f"expected a number, got {value!r}", where)
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond float range
-        number = math.inf
-    if not math.isfinite(number):
-        raise SnapshotError(f"expected a finite number, got {value!r}", where)
+    number = _finite(value)
+    if number is None:
+        raise _not_a_number(value, where)
     return number
 
 
@@ -128,7 +150,9 @@ class Fields:
         value = self.data.get(key)
         if value is None or value == "":
             return None
-        number = parse_number(value, self.at(key))
+        number = _finite(value)
+        if number is None:
+            raise _not_a_number(value, self.at(key))
         if zero_is_missing and number == 0:
             return None
         return number
