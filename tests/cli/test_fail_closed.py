@@ -295,3 +295,12 @@ def test_check_when_a_number_is_spelled_loosely_then_unknown_with_its_path(run, 
     doc = _alone(BINANCE)
     doc["accounts"][0]["positions"][0]["info"]["entryPrice"] = text
     _unknown(run, write, doc, "INVALID_INPUT", f"{WHERE}.positions[0].info.entryPrice: {why}, got {text!r}")
+
+
+def test_check_when_a_hedge_leg_sits_beside_a_one_way_row_then_inconsistent(run, write) -> None:
+    doc = _alone(BINANCE)
+    rows = doc["accounts"][0]["positions"]
+    rows.append(copy.deepcopy(rows[0]))
+    rows[2]["info"]["positionSide"] = "LONG"
+    _unknown(run, write, doc, "DATA_INCONSISTENT",
+             f"{WHERE}.positions[2]: a 'long' leg beside a one-way row for {BTC} (first at {WHERE}.positions[0])")

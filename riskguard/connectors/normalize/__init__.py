@@ -118,6 +118,8 @@ def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str) -> Account:
     issues: list[DataIssue] = []
     positions: list[Position] = []
     rows: dict[tuple[str, str, str], str] = {}
+    """(symbol, leg, margin mode) → path of its row: one row each; and one-way and hedge legs never mix."""
+    legs: dict[str, dict[str, str]] = {}
     for j, payload in enumerate(ad.positions):
         p = Fields(payload, f"{path}.positions[{j}]")
         symbol = p.str("symbol")
@@ -131,12 +133,16 @@ def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str) -> Account:
             continue
         if position is None:
             continue
-        key = (symbol, position.position_side.value, position.margin_mode.value)
-        if key in rows:
-            issues.append(DataIssue("DATA_INCONSISTENT", f"a second {key[2]} {key[1]!r} row for {symbol} (first at "
-                                    f"{rows[key]})", p.path, symbol))
+        leg = position.position_side.value
+        key = (symbol, leg, position.margin_mode.value)
+        other_leg = next((w for k, w in legs.get(symbol, {}).items() if k != leg and "both" in (k, leg)), None)
+        if key in rows or other_leg is not None:
+            what = f"a second {key[2]} {leg!r} row" if key in rows else f"a {leg!r} leg beside a one-way row"
+            issues.append(DataIssue("DATA_INCONSISTENT", f"{what} for {symbol} (first at {rows.get(key, other_leg)})",
+                                    p.path, symbol))
             continue
         rows[key] = p.path
+        legs.setdefault(symbol, {}).setdefault(leg, p.path)
         if not market.tiers_reach(position.contracts, position.mark_price):
             cap, size = market.tiers[-1].cap, market.tier_size(position.contracts, position.mark_price)
             issues.append(DataIssue("TIER_TABLE_INCOMPLETE", f"the tier table of {symbol} ends at {cap:.10g} "
