@@ -304,3 +304,9 @@ def test_check_when_a_hedge_leg_sits_beside_a_one_way_row_then_inconsistent(run,
     rows[2]["info"]["positionSide"] = "LONG"
     _unknown(run, write, doc, "DATA_INCONSISTENT",
              f"{WHERE}.positions[2]: a 'long' leg beside a one-way row for {BTC} (first at {WHERE}.positions[0])")
+
+
+def test_check_when_a_hyperliquid_margin_table_id_is_not_a_number_then_unknown_with_its_path(run, write) -> None:
+    doc = _alone(HYPERLIQUID)
+    doc["venues"]["hyperliquid"]["raw"]["meta"]["marginTables"][0][0] = "abc"
+    _unknown(run, write, doc, "INVALID_INPUT", "venues.hyperliquid.raw.meta.marginTables[0][0]: expected a number")

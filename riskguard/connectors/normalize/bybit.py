@@ -103,7 +103,7 @@ class BybitNormalizer(VenueNormalizer):
                 trigger=info.opt_num("triggerPrice", zero_is_missing=True),
                 price=info.opt_num("price", zero_is_missing=True),
                 reduce_only=info.flag("reduceOnly"),
-                position_side=_LEGS.get(int(info.opt_num("positionIdx") or 0), PositionSide.BOTH).value,
+                position_side=info.enum("positionIdx", _LEGS, default=PositionSide.BOTH).value,
                 timestamp=info.opt_num("updatedTime", zero_is_missing=True),
             ),
         )

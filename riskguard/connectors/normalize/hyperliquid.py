@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
-from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
+from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional, parse_number
 from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, Quote, Side
 from riskguard.model.position import PositionSide
@@ -37,7 +37,9 @@ class HyperliquidNormalizer(VenueNormalizer):
         tables = meta.data.get("marginTables")
         for i, pair in enumerate(tables if isinstance(tables, list) else []):
             # Each entry is an [id, table] pair, not an object.
-            if isinstance(pair, list | tuple) and len(pair) == 2 and int(pair[0]) == table_id:
+            if not (isinstance(pair, list | tuple) and len(pair) == 2):
+                raise SnapshotError("expected an [id, table] pair", f"{meta.at('marginTables')}[{i}]")
+            if parse_number(pair[0], f"{meta.at('marginTables')}[{i}][0]") == table_id:
                 table = Fields(pair[1], f"{meta.at('marginTables')}[{i}][1]")
                 levels = table.items("marginTiers")
                 bounds = [lv.num("lowerBound", nonnegative=True) for lv in levels] + [float("inf")]
