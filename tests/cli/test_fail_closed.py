@@ -184,6 +184,7 @@ def _bybit_single_tier(cap: str) -> dict[str, Any]:
     tiers = doc["venues"]["bybit"]["leverage_tiers"][SOL]
     tiers[:] = tiers[:1]
     tiers[0]["info"]["riskLimitValue"] = cap
+    doc["accounts"][0]["positions"][0]["info"]["riskLimitValue"] = cap  # the position sits in that one tier
     return doc
 
 
@@ -196,6 +197,14 @@ def test_check_when_tier_table_ends_below_the_short_at_its_liquidation_price_the
 def test_check_when_tier_table_ends_below_the_position_at_mark_then_unknown_naming_the_table(run, write) -> None:
     _unknown(run, write, _bybit_single_tier("100000"), "TIER_TABLE_INCOMPLETE",
              f"{{path}}: venues.bybit.leverage_tiers['{SOL}']: the tier table of {SOL} ends at 100000")
+
+
+def test_check_when_bybit_position_risk_limit_is_no_cap_of_the_tier_table_then_inconsistent(run, write) -> None:
+    """The venue says which tier the position sits in; a table without that tier is not the venue's table."""
+    doc = _alone(BYBIT)
+    doc["accounts"][0]["positions"][0]["info"]["riskLimitValue"] = "250000"
+    _unknown(run, write, doc, "DATA_INCONSISTENT", f"{WHERE}.positions[0].info.riskLimitValue: risk limit 250000 is "
+             f"no tier's cap in the {SOL} tier table")
 
 
 def test_check_when_a_tier_is_missing_then_its_deductions_give_it_away(run, write) -> None:

@@ -12,7 +12,7 @@ from riskguard.connectors.normalize.base import (
     continuous_tiers,
     table_path,
 )
-from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
+from riskguard.connectors.normalize.fields import DataIssueError, Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, PositionSide, Quote, Side
 
@@ -64,7 +64,10 @@ class BybitNormalizer(VenueNormalizer):
         tier_index = None
         if risk_value is not None:
             caps = [t.cap for t in market.tiers]
-            tier_index = caps.index(risk_value) if risk_value in caps else None
+            if risk_value not in caps:  # the table is from another moment (a stale cache) or incomplete
+                raise DataIssueError("DATA_INCONSISTENT", f"risk limit {risk_value:.10g} is no tier's cap in the "
+                                     f"{market.symbol} tier table", info.at("riskLimitValue"))
+            tier_index = caps.index(risk_value)
         return self._position(
             p,
             market,
