@@ -105,7 +105,7 @@ def _verdict(report: dict[str, Any]) -> Any:
 
 
 HOW = st.sampled_from(["remove", "negate", "nan", "string", "null", "duplicate"])
-SETTINGS = settings(max_examples=120, derandomize=True, deadline=None,
+SETTINGS = settings(max_examples=100, derandomize=True, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -146,7 +146,7 @@ def test_check_when_one_field_of_a_snapshot_is_corrupted_then_unknown_or_never_b
         assert _verdict(report) == base_verdict, f"{how} {path}: exit {code} with a different verdict"
 
 
-@settings(max_examples=30, derandomize=True, deadline=None,
+@settings(max_examples=25, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.sampled_from(ACCOUNTS).flatmap(lambda n: st.tuples(st.just(n), st.sampled_from(_history_paths(_alone(n))),
                                                               HOW)))
