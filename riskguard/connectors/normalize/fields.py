@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from riskguard.errors import SnapshotError
 
 E = TypeVar("E")
+Text = str
+"""``str`` under a name ``Fields.str`` does not shadow in the annotations below that method."""
 
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 """A number as venues print one.  ``float()`` also takes ``"1_200"``, ``" 12 "``, ``"nan"`` and ``"inf"``:
@@ -131,11 +133,11 @@ class Fields:
             raise SnapshotError("required field is missing or empty", self.at(key))
         return _text(value, self.at(key))
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_str(self, key: Text) -> Text | None:
         value = self.data.get(key)
         return None if value is None or value == "" else _text(value, self.at(key))
 
-    def num(self, key: str, *, positive: bool = False, nonnegative: bool = False) -> float:
+    def num(self, key: Text, *, positive: bool = False, nonnegative: bool = False) -> float:
         value = self.opt_num(key)
         if value is None:
             raise SnapshotError("required number is missing or empty", self.at(key))
@@ -145,7 +147,7 @@ class Fields:
             raise SnapshotError(f"must be >= 0, got {value!r}", self.at(key))
         return value
 
-    def opt_num(self, key: str, *, zero_is_missing: bool = False) -> float | None:
+    def opt_num(self, key: Text, *, zero_is_missing: bool = False) -> float | None:
         """A finite number, or None when absent/empty (and when 0 if the venue uses 0 for 'none')."""
         value = self.data.get(key)
         if value is None or value == "":
@@ -157,7 +159,7 @@ class Fields:
             return None
         return number
 
-    def enum(self, key: str, values: Mapping[Any, E], default: E | None = None) -> E:
+    def enum(self, key: Text, values: Mapping[Any, E], default: E | None = None) -> E:
         """One of a venue field's known codes; an unknown or absent one is an error, never a default guess.
 
         ``default`` applies only when the field is absent or empty (e.g. Binance one-way rows without
@@ -171,7 +173,7 @@ class Fields:
             raise SnapshotError(f"unknown value {value!r} (expected one of {known})", self.at(key))
         return values[value]
 
-    def flag(self, key: str) -> bool:
+    def flag(self, key: Text) -> bool:
         """A venue boolean (JSON ``true``, or OKX's ``"true"``); absent means false, anything else is an error.
 
         ``bool("false")`` is True, which is how a reduce-only flag gets read backwards.
@@ -183,7 +185,7 @@ class Fields:
             return True
         raise SnapshotError(f"expected a boolean, got {value!r}", self.at(key))
 
-    def items(self, key: str) -> list[Fields]:
+    def items(self, key: Text) -> list[Fields]:
         value = self.data.get(key)
         if value is None:
             return []
