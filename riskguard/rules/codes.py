@@ -118,8 +118,8 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.FETCH_FAILED: "A read from the venue failed; nothing about the account is known.",
     ReasonCode.INVALID_INPUT: "The config or snapshot is malformed.",
     # -- fail-closed input checks (issue 8) --
-    ReasonCode.POSITIONS_MARGIN_MISMATCH: "The balance says positions hold margin, but the position list is empty "
-    "(one of the two reads is wrong or from another moment).",
+    ReasonCode.POSITIONS_MARGIN_MISMATCH: "The balance says positions hold margin the position list does not account "
+    "for (an empty or partial list, or one read from another moment); open orders' margin does not count.",
     ReasonCode.TIER_TABLE_INCOMPLETE: "The margin tier table ends below the position's size at its liquidation "
     "price (or at mark): the maintenance rate there is unknown.",
 }

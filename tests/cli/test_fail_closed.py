@@ -87,6 +87,21 @@ def test_check_when_no_positions_but_balance_says_positions_hold_margin_then_unk
     _unknown(run, write, doc, "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.{field}: no open position, yet the venue says")
 
 
+def test_check_when_a_position_row_is_missing_from_the_list_then_unknown(run, write) -> None:
+    """The ETH row is lost (a page not read): the BTC row holds 497.5024 USDT of the account's 1205.7134."""
+    doc = _alone(BINANCE)
+    del doc["accounts"][0]["positions"][1]
+    _unknown(run, write, doc, "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.balance.info.assets[0].maintMargin: the "
+             "positions read hold 497.5024 USDT of maintenance margin, the venue says 1205.7134: a position is missing")
+
+
+def test_check_when_bybit_rows_hold_less_maintenance_than_the_wallet_says_then_unknown(run, write) -> None:
+    doc = _alone(BYBIT)
+    doc["accounts"][0]["positions"][0]["info"]["positionMM"] = "1000"
+    _unknown(run, write, doc, "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.balance.info.result.list[0].coin[0]."
+             "totalPositionMM: the positions read hold 1000 USDT of maintenance margin, the venue says 1519.6")
+
+
 def test_check_when_no_positions_and_no_position_margin_but_open_order_margin_then_ok(run, write) -> None:
     """Margin that open orders reserve is not margin positions hold: an account with only orders is no mismatch."""
     doc = _alone(BINANCE)

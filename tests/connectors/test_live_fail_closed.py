@@ -80,3 +80,21 @@ async def test_check_when_hyperliquid_account_read_is_ten_minutes_stale_then_dat
     stale = [f for f in verdict.findings if f.code is ReasonCode.DATA_STALE]
     assert {f.symbol for f in stale} == {p.symbol for p in account.positions}
     assert all(re.fullmatch(r"position is (59\d|600)s old", f.message) for f in stale)
+
+
+async def test_check_when_the_venue_lists_one_position_of_three_then_unknown(start_sim) -> None:
+    """A positions answer that lost rows (a page not read) against the account's maintenance margin per asset."""
+    sim = await start_sim("binanceusdm")
+    spec = live_spec("binanceusdm", sim)
+    whole = await fetch_snapshot_doc(spec)
+    assert len(whole.accounts[0].positions) == 3
+    sim.player.faults.arm(Fault(FaultKind.WRONG_SHAPE, path="/fapi/v3/positionRisk",
+                                value=[whole.accounts[0].positions[0]["info"]]))
+    doc = await fetch_snapshot_doc(spec)
+    snapshot = build_snapshot(doc, "live")
+    account = snapshot.accounts[0]
+    assert len(account.positions) == 1
+    verdict = evaluate_policy(account, snapshot, evaluate_account(account, snapshot.venues["binanceusdm"]), spec.policy)
+    assert verdict.status is Status.UNKNOWN
+    [finding] = [f for f in verdict.findings if f.code is ReasonCode.POSITIONS_MARGIN_MISMATCH]
+    assert "live: accounts[0].balance.info.assets[" in finding.message and "a position is missing" in finding.message

@@ -87,6 +87,10 @@ def _series(vd: VenueData, symbol: str, path: str) -> MarketSeries:
     )
 
 
+MAINTENANCE_TOLERANCE = 1e-6
+"""Relative (and absolute) gap allowed between a venue's total and the sum of its rounded position figures."""
+
+
 def _venue_path(origin: str, venue: str) -> str:
     return f"{origin}: venues.{venue}"
 
@@ -186,6 +190,16 @@ def _balance_issues(
         where, amount = held[0]
         out.append(DataIssue("POSITIONS_MARGIN_MISMATCH",
                              f"no open position, yet the venue says positions hold {amount:.10g}", where))
+        return out
+    for asset, (where, total) in norm.maintenance_by_asset(balance).items():
+        rows = [p.venue_maintenance_margin for p in positions if vm.markets[p.symbol].settle == asset]
+        if any(mm is None for mm in rows):
+            continue
+        listed = sum(mm for mm in rows if mm is not None)
+        if total - listed > MAINTENANCE_TOLERANCE * total + MAINTENANCE_TOLERANCE:
+            out.append(DataIssue("POSITIONS_MARGIN_MISMATCH",
+                                 f"the positions read hold {listed:.10g} {asset} of maintenance margin, the venue says "
+                                 f"{total:.10g}: a position is missing from the list", where))
     return out
 
 

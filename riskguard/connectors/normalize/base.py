@@ -301,6 +301,13 @@ class VenueNormalizer:
         """
         return []
 
+    def maintenance_by_asset(self, b: Fields) -> dict[str, tuple[str, float]]:
+        """Per settle asset, (field path, amount) of the maintenance margin the venue says all positions hold.
+
+        Set against the sum the position rows report, it shows a position list that lost rows.
+        """
+        return {}
+
     def read_time(self, b: Fields) -> float | None:
         """When the venue produced the account read, for venues whose position rows carry no time of their own."""
         return None

@@ -128,6 +128,10 @@ class BinanceNormalizer(VenueNormalizer):
         keys = ("totalMaintMargin", "totalMarginBalance", "totalWalletBalance", "totalUnrealizedProfit")
         return {k: v for k in keys if (v := info.opt_num(k)) is not None}
 
+    def maintenance_by_asset(self, b: Fields) -> dict[str, tuple[str, float]]:
+        return {r.str("asset"): (r.at("maintMargin"), v) for r in self._asset_rows(b)
+                if (v := r.opt_num("maintMargin")) is not None}
+
     def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
         """Account totals (``totalPositionInitialMargin``, ``totalMaintMargin``) or, in the v3 list, each asset's."""
         if isinstance(b.data.get("info"), dict):

@@ -144,6 +144,10 @@ class BybitNormalizer(VenueNormalizer):
         keys = ("accountMMRate", "accountIMRate", "totalMaintenanceMargin", "totalMarginBalance", "totalEquity")
         return {k: v for k in keys if (v := wallet.opt_num(k)) is not None}
 
+    def maintenance_by_asset(self, b: Fields) -> dict[str, tuple[str, float]]:
+        return {c.str("coin"): (c.at("totalPositionMM"), v) for c in self._wallet(b).items("coin")
+                if (v := c.opt_num("totalPositionMM")) is not None}
+
     def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
         """The account's ``totalMaintenanceMargin`` and each coin's ``totalPositionIM``/``totalPositionMM``."""
         wallet = self._wallet(b)
