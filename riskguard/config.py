@@ -15,17 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 
+from riskguard.connectors.redact import remember_secret
 from riskguard.errors import ConfigError
+from riskguard.strict_model import StrictModel
+from riskguard.yaml_loader import load_yaml
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 BUNDLED_PREFIX = "bundled:"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(StrictModel):
+    """Extra keys, lax number/flag conversions and NaN/inf are errors (see riskguard/strict_model.py)."""
 
 
 class Policy(_Strict):
@@ -45,6 +47,16 @@ class Policy(_Strict):
         1.0, ge=0, description="computed vs venue liquidation price gap above this is a finding"
     )
     max_data_age_s: float = Field(120.0, gt=0, description="mark prices or positions older than this are stale")
+    min_uniform_move_pct: float | None = Field(
+        None,
+        ge=0,
+        lt=100,
+        description="cross accounts: breach when a move of every mark together by less than this % (down or up) "
+        "liquidates the pool; defaults to min_liquidation_buffer_pct",
+    )
+    warn_uniform_move_pct: float | None = Field(
+        None, ge=0, lt=100, description="warning below this uniform move; defaults to the liquidation buffer warning"
+    )
 
     @model_validator(mode="after")
     def _warnings_inside_limits(self) -> Policy:
@@ -53,6 +65,8 @@ class Policy(_Strict):
         warn = self.warn_liquidation_buffer_pct
         if warn is not None and warn < self.min_liquidation_buffer_pct:
             raise ValueError("warn_liquidation_buffer_pct must not be below min_liquidation_buffer_pct")
+        if self.uniform_move_warning < self.uniform_move_minimum:
+            raise ValueError("warn_uniform_move_pct must not be below min_uniform_move_pct")
         return self
 
     @property
@@ -62,6 +76,17 @@ class Policy(_Strict):
     @property
     def buffer_warning(self) -> float:
         return self.warn_liquidation_buffer_pct or 2 * self.min_liquidation_buffer_pct
+
+    @property
+    def uniform_move_minimum(self) -> float:
+        """A cross pool's uniform move is its buffer, so by default it answers to the same limits."""
+        return self.min_liquidation_buffer_pct if self.min_uniform_move_pct is None else self.min_uniform_move_pct
+
+    @property
+    def uniform_move_warning(self) -> float:
+        if self.warn_uniform_move_pct is not None:
+            return self.warn_uniform_move_pct
+        return max(self.buffer_warning, self.uniform_move_minimum)
 
 
 class Credentials(_Strict):
@@ -132,6 +157,7 @@ class AccountSpec:
         value = os.environ.get(var)
         if not value:
             raise ConfigError(f"environment variable {var} (credentials.{field}) is not set", self.where)
+        remember_secret(value)
         return SecretStr(value)
 
 
@@ -148,61 +174,38 @@ class Config:
         return [self.accounts[name]]
 
 
-def _node_at(root: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node:
-    node = root
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == part), None)
-            if match is None:
-                return node
-            key, value = match
-            node = value if part != loc[-1] else key
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            return node
-    return node
-
-
-def _located(path: Path, root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
-    line = "" if root is None else f":{_node_at(root, loc).start_mark.line + 1}"
-    dotted = ".".join(str(p) for p in loc)
-    return f"{path}{line}" + (f" ({dotted})" if dotted else "")
+def _first_error(exc: ValidationError) -> tuple[tuple[Any, ...], str]:
+    """The first schema violation as (key path, one-line message)."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown key {loc[-1]!r}"
+    elif err["type"] == "finite_number":
+        msg = "must be a finite number"
+    return loc, msg
 
 
 def load_config(path: Path) -> Config:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", str(path)) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where) from None
+    """Parse and validate a config file; every error is a ``ConfigError`` naming file:line and the key path."""
+    loaded = load_yaml(path, error=ConfigError)
+    data = loaded.data
     if not isinstance(data, dict):
         raise ConfigError("the config must be a mapping with an 'accounts' section", str(path))
     try:
         parsed = ConfigFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}"
-        raise ConfigError(msg, _located(path, root, loc)) from None
+        loc, msg = _first_error(exc)
+        raise ConfigError(msg, loaded.where(loc)) from None
     specs = {}
+    base_policy = parsed.policy.model_dump()
     for name, account in parsed.accounts.items():
-        where = _located(path, root, ("accounts", name))
+        where = loaded.where(("accounts", name))
         try:
-            policy = Policy.model_validate({**parsed.policy.model_dump(), **account.policy})
+            policy = Policy.model_validate({**base_policy, **account.policy})
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ("accounts", name, "policy", *err["loc"])
-            msg = f"unknown key {err['loc'][-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
-            raise ConfigError(msg.removeprefix("Value error, "), _located(path, root, loc)) from None
+            loc, msg = _first_error(exc)
+            raise ConfigError(msg, loaded.where(("accounts", name, "policy", *loc))) from None
         specs[name] = AccountSpec(name, account, policy, _snapshot_path(path, account.snapshot), where)
     return Config(path=path, accounts=specs)
 

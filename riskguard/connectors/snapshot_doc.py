@@ -9,17 +9,20 @@ checked field by field by the normalizers, which name the path on failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from riskguard.errors import SnapshotError
+from riskguard.input_files import MAX_SNAPSHOT_BYTES, loads_json, read_text
+from riskguard.strict_model import StrictModel
 
-FORMAT = "riskguard.snapshot"
-VERSION = 1
+FORMAT: Final = "riskguard.snapshot"
+VERSION: Final = 1
 
 Payload = dict[str, Any]
 
@@ -27,10 +30,8 @@ FUTURE_TOLERANCE_MS = 60_000
 """How far ``taken_at`` may lie ahead of this machine's clock (another machine's clock may run ahead a little)."""
 
 
-class _Strict(BaseModel):
-    """Strict types: ``true`` is not a timestamp and ``"1_200"`` or ``NaN`` not a price (a bool is not an int)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+class _Strict(StrictModel):
+    """Extra keys, lax number/flag conversions and NaN/inf are errors (see riskguard/strict_model.py)."""
 
 
 class OhlcvSeries(_Strict):
@@ -108,7 +109,8 @@ def parse_snapshot(data: Any, origin: str, now_ms: int | None = None) -> Snapsho
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise SnapshotError(f"{first['msg']}{more}", f"{origin}: {_path(first['loc'])}") from None
+        msg = first["msg"].removeprefix("Value error, ")
+        raise SnapshotError(f"{msg}{more}", f"{origin}: {_path(first['loc'])}") from None
     now = now_ms if now_ms is not None else int(time.time() * 1000)
     if doc.taken_at > now + FUTURE_TOLERANCE_MS:
         ahead = (doc.taken_at - now) / 1000
@@ -122,22 +124,23 @@ def parse_snapshot(data: Any, origin: str, now_ms: int | None = None) -> Snapsho
 
 
 def read_snapshot(path: Path) -> SnapshotDoc:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SnapshotError(f"cannot read snapshot: {exc.strerror}", str(path)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}:{exc.colno}") from None
-    return parse_snapshot(data, str(path))
+    """Read a snapshot file: size-limited, UTF-8, strict JSON numbers; errors name file:line or the field path."""
+    text = read_text(path, MAX_SNAPSHOT_BYTES, "snapshot", SnapshotError)
+    return parse_snapshot(loads_json(text, str(path), SnapshotError), str(path))
 
 
 def write_snapshot(doc: SnapshotDoc, path: Path) -> None:
     """Write atomically so an interrupted recording never leaves half a snapshot behind."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc.model_dump(mode="json"), indent=1, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
+    text = json.dumps(doc.model_dump(mode="json"), indent=1, sort_keys=False)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        hint = " (the folder does not exist)" if not path.parent.is_dir() else ""
+        raise SnapshotError(f"cannot write snapshot: {exc.strerror or exc}{hint}", str(path)) from None
 
 
 def json_schema() -> dict[str, Any]:

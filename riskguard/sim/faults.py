@@ -38,11 +38,14 @@ class FaultKind(StrEnum):
     WRONG_SHAPE = "wrong_shape"
     """HTTP 200 whose JSON holds ``value`` at ``pointer`` (``null``, a string, an object where a list belongs);
     answers without that pointer pass untouched."""
+    ECHO_REQUEST = "echo_request"
+    """HTTP ``status`` (4xx) whose JSON body echoes the request back: URL with its query, headers, body.
+    Venue gateways and proxies do this; it puts every credential and signature into the client's error text."""
 
 
 TRANSPORT_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.RATE_LIMIT, FaultKind.BANNED,
                               FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON,
-                              FaultKind.WRONG_SHAPE})
+                              FaultKind.WRONG_SHAPE, FaultKind.ECHO_REQUEST})
 DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS})
 
 
