@@ -228,7 +228,9 @@ class VenueNormalizer:
         may sit in a band, so each becomes its own ``Order`` under the venue's id.
         """
         keys = ("triggerPrice", "stopLossPrice", "takeProfitPrice")
-        triggers = sorted({v for k in keys if (v := o.opt_num(k, zero_is_missing=True)) is not None})
+        triggers: Sequence[float | None] = sorted(
+            {v for k in keys if (v := o.opt_num(k, zero_is_missing=True)) is not None}
+        )
         remaining = o.opt_num("remaining", zero_is_missing=True)
         ts = o.opt_num("timestamp")
         return tuple(

@@ -40,8 +40,7 @@ class HyperliquidNormalizer(VenueNormalizer):
             if not (isinstance(pair, list | tuple) and len(pair) == 2):
                 raise SnapshotError("expected an [id, table] pair", f"{meta.at('marginTables')}[{i}]")
             if parse_number(pair[0], f"{meta.at('marginTables')}[{i}][0]") == table_id:
-                table = Fields(pair[1], f"{meta.at('marginTables')}[{i}][1]")
-                levels = table.items("marginTiers")
+                levels = Fields(pair[1], f"{meta.at('marginTables')}[{i}][1]").items("marginTiers")
                 bounds = [lv.num("lowerBound", nonnegative=True) for lv in levels] + [float("inf")]
                 return continuous_tiers(
                     [
