@@ -41,11 +41,13 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from riskguard.config import AccountConfig, AccountSpec, Policy
+from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.redact import RedactingLogger, Redactor
 from riskguard.connectors.retry import Retrier, RetryPolicy, VenueErrors, parse_retry_after
 from riskguard.connectors.snapshot_doc import SnapshotDoc, parse_snapshot
 from riskguard.connectors.venue_cache import VenueCache
-from riskguard.errors import ConfigError, DataUnavailable
+from riskguard.errors import ConfigError, DataUnavailable, SnapshotError
+from riskguard.model import Snapshot
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -142,10 +144,18 @@ async def _session(
     cache: VenueCache | None,
     retry: RetryPolicy,
     history: History,
+    *,
+    fresh: bool = False,
 ) -> SnapshotDoc:
+    """Read through ``read`` and check the document as ``check`` will read it before caching anything it learned.
+
+    A document that fails the checks caches nothing; when it was built on cached values, those entries are
+    dropped and everything is read again from the venue (``fresh``), once.
+    """
     venue = spec.config.venue
     if venue is None:
         raise ConfigError("not a live account (it has no 'venue')", spec.where)
+    cache = cache or VenueCache.from_environment()
     ccxt = _import_ccxt()
     credentials = {
         name: value.get_secret_value()
@@ -157,11 +167,34 @@ async def _session(
     try:
         errors = VenueErrors((*(getattr(ccxt, name) for name in _TRANSIENT), ccxt.BadResponse), ccxt.BaseError)
         retrier = Retrier(venue, spec.config.timeout_s, errors, redactor, retry)
-        data = await read(_Reader(exchange, spec, retrier, cache or VenueCache.from_environment(), history))
+        reader = _Reader(exchange, spec, retrier, cache, history, fresh=fresh)
+        data = await read(reader)
     finally:
         await exchange.close()
     data["taken_at"] = now_ms if now_ms is not None else _wall_ms()
-    return parse_snapshot(redactor.payload(data), f"{spec.name} (live {venue})")
+    origin = f"{spec.name} (live {venue})"
+    problem: str | SnapshotError | None
+    try:
+        doc = parse_snapshot(redactor.payload(data), origin)
+        problem = _first_problem(build_snapshot(doc, origin))
+    except SnapshotError as exc:
+        doc, problem = None, exc
+    if problem is None:
+        reader.commit()
+    elif reader.cached:
+        log.warning("%s: dropping cached %s data and reading it again: %s", origin, venue, problem)
+        cache.forget(venue, reader.host, reader.cached)
+        return await _session(spec, read, now_ms, cache, retry, history, fresh=True)
+    if doc is None:
+        assert isinstance(problem, SnapshotError)
+        raise problem
+    return doc
+
+
+def _first_problem(snapshot: Snapshot) -> str | None:
+    """The first inconsistency the normalizers found in a read (the check reports them all as UNKNOWN)."""
+    issues = [i for a in snapshot.accounts for i in a.data_issues]
+    return f"{issues[0].where}: {issues[0].message}" if issues else None
 
 
 @functools.cache
@@ -249,10 +282,44 @@ def _instrumented(ccxt: ModuleType, base: type) -> type:
                 raise
             if isinstance(result, str) and not _is_json(result):
                 raise ccxt.BadResponse(f"{self.id} {method} {urlsplit(url).path}: response is not valid JSON")
+            wrong = _position_list_shape(self.id, urlsplit(url).path, body, result)
+            if wrong:
+                raise ccxt.BadResponse(f"{self.id} {method} {urlsplit(url).path}: {wrong}")
             return result
 
     Instrumented.__name__ = Instrumented.__qualname__ = base.__name__
     return Instrumented
+
+
+_POSITION_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "binanceusdm": ("/positionRisk", ()),
+    "binancecoinm": ("/positionRisk", ()),
+    "bybit": ("/v5/position/list", ("result", "list")),
+    "okx": ("/api/v5/account/positions", ("data",)),
+    "hyperliquid": ("/info", ("assetPositions",)),
+}
+"""Per venue: the path (suffix) of its position answer and the keys down to the list of positions in it.
+
+ccxt parses ``null``, a string or an object found there as no positions at all; the raw answer is checked
+before ccxt sees it.
+"""
+
+
+def _position_list_shape(venue: str, path: str, request_body: Any, answer: Any) -> str | None:
+    """Why ``answer`` is not a positions answer of the expected shape, or None (also for every other request)."""
+    suffix, keys = _POSITION_LISTS.get(venue, ("", ()))
+    if not suffix or not path.endswith(suffix):
+        return None
+    if venue == "hyperliquid" and '"clearinghouseState"' not in str(request_body):
+        return None
+    node, at = answer, "the answer"
+    for key in keys:
+        if not isinstance(node, dict):
+            return f"{at} is {type(node).__name__}, not an object holding the positions"
+        node, at = node.get(key), f"'{'.'.join(keys[: keys.index(key) + 1])}'"
+    if not isinstance(node, list):
+        return f"{at} is {type(node).__name__} where the list of positions belongs"
+    return None
 
 
 def _is_json(text: str) -> bool:
@@ -314,14 +381,16 @@ class _Market:
 
 
 class _Reader:
-    def __init__(self, exchange: Any, spec: AccountSpec, call: Retrier, cache: VenueCache, history: History) -> None:
+    def __init__(
+        self, exchange: Any, spec: AccountSpec, call: Retrier, cache: VenueCache, history: History, *, fresh: bool
+    ) -> None:
         self.x = exchange
         self.spec = spec
         self.venue: str = exchange.id
         self.call = call
         self.cache = cache
         self.host = _api_host(exchange)
-        self.cached = cache.load(self.venue, self.host, _wall_ms())
+        self.cached = {} if fresh else cache.load(self.venue, self.host, _wall_ms())
         self.learned: dict[str, Any] = {}
         """Cache entries this read found out; written back only when the whole read succeeded."""
         self.history = history
@@ -353,7 +422,7 @@ class _Reader:
         return await self._with_markets(self._read_public)
 
     async def _with_markets(self, body: Callable[[bool], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        """Markets from the cache or the venue, then ``body``; what the read learned is cached once it succeeded."""
+        """Markets from the cache or the venue, then ``body``; what the read learned waits for ``commit``."""
         from_cache = self._markets_from_cache()
         try:
             if not from_cache:
@@ -363,10 +432,13 @@ class _Reader:
             if from_cache:  # whatever failed, the next check does not build on these markets again
                 self.cache.store(self.venue, self.host, {"markets": None}, _wall_ms())
             raise
+        return data
+
+    def commit(self) -> None:
+        """Cache what this read learned: called once its document passed every check."""
         self.cache.store(
             self.venue, self.host, {k: v for k, v in self.learned.items() if self.cached.get(k) != v}, _wall_ms()
         )
-        return data
 
     async def _read_public(self, from_cache: bool) -> dict[str, Any]:
         symbols, _ = await self._configured_symbols(from_cache)

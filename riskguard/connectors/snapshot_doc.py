@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import Field, ValidationError
 
@@ -25,6 +26,9 @@ VERSION: Final = 1
 
 Payload = dict[str, Any]
 
+FUTURE_TOLERANCE_MS = 60_000
+"""How far ``taken_at`` may lie ahead of this machine's clock (another machine's clock may run ahead a little)."""
+
 
 class _Strict(StrictModel):
     """Extra keys, lax number/flag conversions and NaN/inf are errors (see riskguard/strict_model.py)."""
@@ -32,7 +36,9 @@ class _Strict(StrictModel):
 
 class OhlcvSeries(_Strict):
     timeframe: str = Field(description="ccxt timeframe string, e.g. '1m'")
-    rows: list[list[float]] = Field(description="[timestamp_ms, open, high, low, close, volume] per bar, oldest first")
+    rows: list[Annotated[list[float], Field(min_length=6, max_length=6)]] = Field(
+        description="[timestamp_ms, open, high, low, close, volume] per bar, oldest first"
+    )
 
 
 class VenueData(_Strict):
@@ -101,7 +107,12 @@ def _path(loc: tuple[Any, ...]) -> str:
     return out or "(document)"
 
 
-def parse_snapshot(data: Any, origin: str) -> SnapshotDoc:
+def parse_snapshot(data: Any, origin: str, now_ms: int | None = None) -> SnapshotDoc:
+    """The document, or a SnapshotError naming the first bad field.
+
+    :param now_ms: this machine's clock (read if not given): a ``taken_at`` ahead of it is an error, since every
+        staleness check measures from ``taken_at``.
+    """
     try:
         doc = SnapshotDoc.model_validate(data)
     except ValidationError as exc:
@@ -109,6 +120,10 @@ def parse_snapshot(data: Any, origin: str) -> SnapshotDoc:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         msg = first["msg"].removeprefix("Value error, ")
         raise SnapshotError(f"{msg}{more}", f"{origin}: {_path(first['loc'])}") from None
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    if doc.taken_at > now + FUTURE_TOLERANCE_MS:
+        ahead = (doc.taken_at - now) / 1000
+        raise SnapshotError(f"taken_at is {ahead:.0f}s in the future", f"{origin}: taken_at")
     for i, account in enumerate(doc.accounts):
         if account.venue not in doc.venues:
             raise SnapshotError(

@@ -6,7 +6,9 @@ reads can start.  Caching them keeps a warm check to one round of account reads.
 The cache is only an optimisation: a missing, expired, corrupt or unwritable file
 means everything is read from the venue again, never that a check fails, and
 every cached value is checked against what the venue returns in the same check
-(a position in a market the cache does not know reloads the markets).
+(a position in a market the cache does not know reloads the markets).  The live
+connector stores only what a read that passed every input check learned, and
+drops the entries a read built on when that read fails them (``forget``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +86,17 @@ class VenueCache:
         path = self.path(venue, host)
         entries = self._entries(path)
         entries.update({k: {"at_ms": now_ms, "value": v} for k, v in values.items()})
+        self._write(path, entries)
+
+    def forget(self, venue: str, host: str, keys: Iterable[str]) -> None:
+        """Drop entries a read found wrong (they failed the checks, or a fresh read contradicts them)."""
+        path = self.path(venue, host)
+        entries = self._entries(path)
+        dropped = {k: entries.pop(k) for k in list(keys) if k in entries}
+        if dropped:
+            self._write(path, entries)
+
+    def _write(self, path: Path, entries: dict[str, Any]) -> None:
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

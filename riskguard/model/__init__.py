@@ -1,6 +1,6 @@
 """Typed, immutable domain objects shared by every layer."""
 
-from riskguard.model.account import Account, AccountType, AssetBalance, FeeRates
+from riskguard.model.account import Account, AccountType, AssetBalance, DataIssue, FeeRates
 from riskguard.model.market import ContractKind, MarginTier, Market, TierBasis
 from riskguard.model.order import Order, OrderSide
 from riskguard.model.position import MarginMode, Position, PositionSide, Side
@@ -11,6 +11,7 @@ __all__ = [
     "AccountType",
     "AssetBalance",
     "ContractKind",
+    "DataIssue",
     "FeeRates",
     "MarginMode",
     "MarginTier",

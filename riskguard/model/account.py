@@ -39,6 +39,20 @@ class FeeRates:
 
 
 @dataclass(frozen=True, slots=True)
+class DataIssue:
+    """Inputs that contradict each other or leave a figure unknowable, found while reading an account.
+
+    The account is still modelled (so the report can show what was read), but its verdict becomes
+    UNKNOWN: ``code`` is the reason code the rules report it under, ``where`` the field path.
+    """
+
+    code: str
+    message: str
+    where: str
+    symbol: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
     name: str
     venue: str
@@ -52,3 +66,4 @@ class Account:
     open_orders: tuple[Order, ...] | None = None
     """None when the snapshot did not record open orders (it predates them): stops are then unknown, which
     must not read as "no stops"."""
+    data_issues: tuple[DataIssue, ...] = ()

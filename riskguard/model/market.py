@@ -84,10 +84,30 @@ class Market:
     def __post_init__(self) -> None:
         if not (math.isfinite(self.contract_size) and self.contract_size > 0):
             raise ValueError(f"{self.symbol}: contract_size must be > 0, got {self.contract_size!r}")
+        # Contract counts are whole numbers: OKX's next tier may start one contract above the last cap.
+        step = 1.0 if self.tier_basis is TierBasis.CONTRACTS else 0.0
+        if self.tiers and self.tiers[0].floor > step:
+            raise ValueError(f"{self.symbol}: the tier table starts at {self.tiers[0].floor:.10g}, not 0 "
+                             "(a tier is missing)")
         for prev, nxt in zip(self.tiers, self.tiers[1:], strict=False):
             if nxt.floor < prev.floor or nxt.mmr < prev.mmr:
                 raise ValueError(f"{self.symbol}: margin tiers must be sorted by floor with rising mmr")
+            if not prev.cap - 1e-9 * prev.cap <= nxt.floor <= prev.cap + step + 1e-9 * prev.cap:
+                raise ValueError(f"{self.symbol}: tier from {nxt.floor:.10g} does not continue the one capped at "
+                                 f"{prev.cap:.10g} (a tier is missing or overlaps)")
 
     @property
     def inverse(self) -> bool:
         return self.kind is ContractKind.INVERSE
+
+    def tier_size(self, contracts: float, price: float) -> float:
+        """What the venue measures against its tier bounds for ``contracts`` at ``price`` (see TierBasis)."""
+        if self.tier_basis is TierBasis.CONTRACTS:
+            return contracts
+        if self.inverse:
+            return contracts * self.contract_size / price
+        return contracts * self.contract_size * price
+
+    def tiers_reach(self, contracts: float, price: float) -> bool:
+        """Whether the tier table covers the position at ``price``; beyond its last cap the venue's rate is unknown."""
+        return not self.tiers or self.tier_size(contracts, price) <= self.tiers[-1].cap

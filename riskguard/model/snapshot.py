@@ -7,6 +7,7 @@ second ago or from a file recorded last month.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,6 +22,10 @@ class Quote:
     index_price: float | None = None
     last_price: float | None = None
     funding_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.mark_price) and self.mark_price > 0):
+            raise ValueError(f"mark price must be a finite number > 0, got {self.mark_price!r}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,9 @@ class ReasonCode(StrEnum):
     PLAN_TARGET_UNREACHABLE = "PLAN_TARGET_UNREACHABLE"
     PLAN_INPUT_MISSING = "PLAN_INPUT_MISSING"
     # -- end deleveraging plans --
+    # -- fail-closed input checks (issue 8) --
+    POSITIONS_MARGIN_MISMATCH = "POSITIONS_MARGIN_MISMATCH"
+    TIER_TABLE_INCOMPLETE = "TIER_TABLE_INCOMPLETE"
 
 
 SEVERITY: dict[ReasonCode, Severity] = {
@@ -137,6 +140,9 @@ SEVERITY: dict[ReasonCode, Severity] = {
     ReasonCode.PLAN_TARGET_UNREACHABLE: Severity.WARNING,
     ReasonCode.PLAN_INPUT_MISSING: Severity.UNKNOWN,
     # -- end deleveraging plans --
+    # -- fail-closed input checks (issue 8) --
+    ReasonCode.POSITIONS_MARGIN_MISMATCH: Severity.UNKNOWN,
+    ReasonCode.TIER_TABLE_INCOMPLETE: Severity.UNKNOWN,
 }
 
 DESCRIPTION: dict[ReasonCode, str] = {
@@ -190,4 +196,9 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.PLAN_INPUT_MISSING: "A strategy lacked an input it needs (liquidation price, volatility, book, "
     "market); it planned nothing for that position.",
     # -- end deleveraging plans --
+    # -- fail-closed input checks (issue 8) --
+    ReasonCode.POSITIONS_MARGIN_MISMATCH: "The balance says positions hold margin the position list does not account "
+    "for (an empty or partial list, or one read from another moment); open orders' margin does not count.",
+    ReasonCode.TIER_TABLE_INCOMPLETE: "The margin tier table ends below the position's size at its liquidation "
+    "price (or at mark): the maintenance rate there is unknown.",
 }

@@ -18,6 +18,8 @@ from riskguard.rules.codes import SEVERITY, ReasonCode, Severity, Status
 
 MARK_DIVERGENCE_LIMIT = 0.005
 """Position mark vs ticker mark: beyond 0.5% one of the two reads is wrong or from another moment."""
+CLOCK_SKEW_MS = 5_000
+"""A venue timestamp this far after the snapshot's own is a clock or data error, not a fresh read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,22 +147,32 @@ def _leverage_findings(leverage: float, policy: Policy, symbol: str | None) -> l
     return []
 
 
+def _timestamp_findings(label: str, ts: int | None, taken_at_ms: int, policy: Policy, symbol: str) -> list[Finding]:
+    if ts is None:
+        return []
+    age = (taken_at_ms - ts) / 1000
+    if age * 1000 < -CLOCK_SKEW_MS:
+        return [Finding(ReasonCode.DATA_INCONSISTENT, f"{label} timestamp is {-age:.0f}s after the snapshot was taken",
+                        symbol, age)]
+    if age > policy.max_data_age_s:
+        return [Finding(ReasonCode.DATA_STALE, f"{label} is {age:.0f}s old", symbol, age, policy.max_data_age_s)]
+    return []
+
+
 def _data_findings(account: Account, snapshot: Snapshot, policy: Policy) -> list[Finding]:
     """Stale or contradictory inputs make the verdict UNKNOWN rather than a guess."""
-    out: list[Finding] = []
+    out = [Finding(ReasonCode(i.code), f"{i.where}: {i.message}", i.symbol) for i in account.data_issues]
     venue = snapshot.venues[account.venue]
-    max_age_ms = policy.max_data_age_s * 1000
     for p in account.positions:
         quote = venue.quotes.get(p.symbol)
-        for label, ts in (("position", p.timestamp_ms), ("mark price", quote.timestamp_ms if quote else None)):
-            if ts is not None and snapshot.taken_at_ms - ts > max_age_ms:
-                age = (snapshot.taken_at_ms - ts) / 1000
-                out.append(
-                    Finding(ReasonCode.DATA_STALE, f"{label} is {age:.0f}s old", p.symbol, age, policy.max_data_age_s)
-                )
+        if p.timestamp_ms is None:
+            out.append(Finding(ReasonCode.DATA_MISSING, "position has no timestamp: its age is unknown", p.symbol))
+        out += _timestamp_findings("position", p.timestamp_ms, snapshot.taken_at_ms, policy, p.symbol)
         if quote is None:
             out.append(Finding(ReasonCode.DATA_MISSING, "no mark-price ticker for this market", p.symbol))
-        elif abs(p.mark_price - quote.mark_price) / quote.mark_price > MARK_DIVERGENCE_LIMIT:
+            continue
+        out += _timestamp_findings("mark price", quote.timestamp_ms, snapshot.taken_at_ms, policy, p.symbol)
+        if abs(p.mark_price - quote.mark_price) / quote.mark_price > MARK_DIVERGENCE_LIMIT:
             out.append(
                 Finding(
                     ReasonCode.DATA_INCONSISTENT,
@@ -171,11 +183,34 @@ def _data_findings(account: Account, snapshot: Snapshot, policy: Policy) -> list
     return out
 
 
+def _tier_findings(account: Account, snapshot: Snapshot, risk: AccountRisk) -> list[Finding]:
+    """The tier table must reach the position's size at its liquidation price.
+
+    Beyond the last tier the venue's rate is unknown (a table cut short by a partial read or a stale
+    cache), and a liquidation price solved on the last rate shown would look safer than it is.  A table
+    that does not even reach the size at mark is reported by the normalizer, with its field path.
+    """
+    out: list[Finding] = []
+    markets = snapshot.venues[account.venue].markets
+    for p in risk.positions:
+        market = markets[p.symbol]
+        liq = p.liquidation_price
+        if not liq or not market.tiers_reach(p.contracts, p.mark_price) or market.tiers_reach(p.contracts, liq):
+            continue
+        cap, size = market.tiers[-1].cap, market.tier_size(p.contracts, liq)
+        out.append(Finding(ReasonCode.TIER_TABLE_INCOMPLETE,
+                           f"tier table ends at {cap:.10g} ({market.tier_basis.value}), below the position's "
+                           f"{size:.10g} at its liquidation price {liq:.10g}", p.symbol, size, cap))
+    return out
+
+
 def evaluate_policy(account: Account, snapshot: Snapshot, risk: AccountRisk, policy: Policy) -> AccountVerdict:
     positions = tuple(PositionVerdict(p, tuple(_position_findings(p, policy))) for p in risk.positions)
-    findings = _data_findings(account, snapshot, policy)
+    findings = _data_findings(account, snapshot, policy) + _tier_findings(account, snapshot, risk)
     findings += [Finding(ReasonCode.DATA_MISSING, m) for m in risk.missing]
     for c in risk.cross:
+        if not math.isfinite(c.wallet):
+            continue  # no balance in this asset: DATA_MISSING (the normalizer says where), not a breach
         if c.equity <= 0 or c.margin_ratio >= 1:
             findings.append(
                 Finding(

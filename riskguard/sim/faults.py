@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import replace
 from enum import StrEnum
+from typing import Any
 
 from pydantic.dataclasses import dataclass
 
@@ -34,6 +35,9 @@ class FaultKind(StrEnum):
     """Liquidation-price fields rendered empty, as venues do while recomputing."""
     STALE_TIMESTAMPS = "stale_timestamps"
     """Mark-price and position update times rendered ``stale_ms`` in the past."""
+    WRONG_SHAPE = "wrong_shape"
+    """HTTP 200 whose JSON holds ``value`` at ``pointer`` (``null``, a string, an object where a list belongs);
+    answers without that pointer pass untouched."""
     ECHO_REQUEST = "echo_request"
     """HTTP ``status`` (4xx) whose JSON body echoes the request back: URL with its query, headers, body.
     Venue gateways and proxies do this; it puts every credential and signature into the client's error text."""
@@ -41,7 +45,7 @@ class FaultKind(StrEnum):
 
 TRANSPORT_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.RATE_LIMIT, FaultKind.BANNED,
                               FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON,
-                              FaultKind.ECHO_REQUEST})
+                              FaultKind.WRONG_SHAPE, FaultKind.ECHO_REQUEST})
 DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS})
 
 
@@ -62,6 +66,9 @@ class Fault:
     retry_after_s: int = 1
     hang_s: float = 30.0
     stale_ms: int = 600_000
+    pointer: str = ""
+    """``wrong_shape``: dot-separated keys into the answer (``result.list``); empty replaces the whole body."""
+    value: Any = None
 
 
 class FaultBook:

@@ -70,7 +70,25 @@ async def _fault_middleware(request: web.Request, handler: Handler) -> web.Strea
     if any(f.kind is FaultKind.MALFORMED_JSON for f in faults) and isinstance(response, web.Response):
         broken = (response.text or "{}")[: max(len(response.text or "") // 2, 1)] + '{"'
         return web.Response(status=200, text=broken, content_type="application/json")
+    for fault in faults:
+        if fault.kind is FaultKind.WRONG_SHAPE and isinstance(response, web.Response):
+            response = _reshaped(response, fault)
     return response
+
+
+def _reshaped(response: web.Response, fault: Fault) -> web.Response:
+    """``response`` with ``fault.value`` at ``fault.pointer``, or unchanged when the answer has no such key."""
+    body = json.loads(response.text or "null")
+    if not fault.pointer:
+        return web.json_response(fault.value)
+    *parents, last = fault.pointer.split(".")
+    node = body
+    for key in parents:
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or last not in node:
+        return response
+    node[last] = fault.value
+    return web.json_response(body)
 
 
 async def _echo(request: web.Request, fault: Fault) -> web.Response:

@@ -10,7 +10,7 @@ import pytest
 from riskguard.connectors.live import fetch_snapshot_doc
 from riskguard.connectors.snapshot_doc import SnapshotDoc
 from riskguard.connectors.venue_cache import VenueCache
-from riskguard.errors import DataUnavailable
+from riskguard.errors import DataUnavailable, SnapshotError
 from riskguard.sim import RunningSim
 from riskguard.sim.faults import Fault, FaultKind
 from tests.connectors.conftest import VENUES, live_spec, scenario_for
@@ -184,3 +184,61 @@ async def test_fetch_when_a_read_fails_on_cached_markets_then_unavailable_and_th
     await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
 
     assert any(r.path == MARKETS_PATH[venue] for r in sim.requests)
+
+
+_TIER_CAP = {"binanceusdm": "notionalCap", "bybit": "riskLimitValue", "okx": "maxSz"}
+
+
+def _cut_short(tiers: list[dict], venue: str) -> list[dict]:
+    """The first tier only, its cap lowered below any position: a table the fresh positions contradict."""
+    first = {**tiers[0], "info": {**tiers[0]["info"], _TIER_CAP[venue]: "0.000001"}}
+    return [first]
+
+
+def _unreadable(tiers: list[dict], venue: str) -> list[dict]:
+    """Tiers whose cap is no number a venue sends."""
+    return [{**t, "info": {**t["info"], _TIER_CAP[venue]: "1_200"}} for t in tiers]
+
+
+@pytest.mark.parametrize("corrupt", [_cut_short, _unreadable])
+@pytest.mark.parametrize("venue", list(_TIER_CAP))
+async def test_fetch_when_cached_tiers_fail_the_checks_then_dropped_and_read_fresh(
+    start_sim, tmp_path, venue, corrupt
+) -> None:
+    sim = await start_sim(venue)
+    cache = _cache(tmp_path)
+    cold = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+    symbol = sorted(p["symbol"] for p in cold.accounts[0].positions)[0]
+    good = _cached(cache, venue, sim)[f"tiers:{symbol}"]
+    _edit(cache, venue, sim, **{f"tiers:{symbol}": corrupt(good, venue)})
+
+    warm = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+
+    assert warm.venues[venue].leverage_tiers[symbol] == cold.venues[venue].leverage_tiers[symbol]
+    assert _cached(cache, venue, sim)[f"tiers:{symbol}"] == good
+
+
+async def test_fetch_when_cached_hyperliquid_meta_lacks_a_held_coin_then_dropped_and_read_fresh(
+    start_sim, tmp_path
+) -> None:
+    sim = await start_sim("hyperliquid")
+    cache = _cache(tmp_path)
+    cold = await fetch_snapshot_doc(live_spec("hyperliquid", sim), cache=cache)
+    meta = _cached(cache, "hyperliquid", sim)["raw:meta"]
+    _edit(cache, "hyperliquid", sim, **{"raw:meta": {**meta, "universe": meta["universe"][:0]}})
+
+    warm = await fetch_snapshot_doc(live_spec("hyperliquid", sim), cache=cache)
+
+    assert warm.venues["hyperliquid"].raw["meta"] == cold.venues["hyperliquid"].raw["meta"] == meta
+    assert _cached(cache, "hyperliquid", sim)["raw:meta"] == meta
+
+
+async def test_fetch_when_the_venue_itself_sends_an_unreadable_tier_then_nothing_is_cached(start_sim, tmp_path) -> None:
+    sim = await start_sim("bybit")
+    cache = _cache(tmp_path)
+    sim.player.faults.arm(Fault(FaultKind.WRONG_SHAPE, path="/v5/market/risk-limit", pointer="result.list",
+                                value=[{"symbol": "BTCUSDT", "riskLimitValue": "1_200"}]))
+    with pytest.raises(SnapshotError, match=r"^live \(live bybit\): venues\.bybit\.leverage_tiers\['BTC/USD:BTC'\]"
+                                            r"\[0\]\.info\.riskLimitValue: expected a number, got '1_200'$"):
+        await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache)
+    assert not [k for k in _cached(cache, "bybit", sim) if k.startswith("tiers:")]

@@ -183,6 +183,6 @@ def test_snapshot_when_orders_then_modelled_and_orders_on_symbols_without_market
 
 def test_snapshot_when_order_quantity_not_a_number_then_error_names_the_full_path():
     bad = _ccxt({**BINANCE_ALGO, "quantity": "NaN"})
-    with pytest.raises(SnapshotError, match="expected a finite number") as err:
+    with pytest.raises(SnapshotError, match="expected a number, got 'NaN'") as err:
         _account(_doc_with_orders([copy.deepcopy(_ccxt(BINANCE_ALGO)), bad]))
     assert err.value.where == "snap.json: accounts[0].open_orders[1].info.quantity"

@@ -110,6 +110,10 @@ def test_check_json_when_cross_balance_without_positions_then_uniform_move_ok_wi
 
     doc = json.loads(bundled_snapshot("paper").read_text())
     hl = next(a for a in doc["accounts"] if a["name"] == "hyperliquid-cross")
+    info = hl["balance"]["info"]  # a flat account: its clearinghouseState says no position holds margin either
+    info["crossMaintenanceMarginUsed"] = "0"
+    for summary in ("marginSummary", "crossMarginSummary"):
+        info[summary] |= {"totalNtlPos": "0", "totalMarginUsed": "0"}
     doc["accounts"] = [{**hl, "positions": [], "open_orders": []}]
     path = tmp_path / "flat.json"
     path.write_text(json.dumps(doc))

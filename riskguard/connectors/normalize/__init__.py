@@ -6,10 +6,13 @@ calls, the paper connector reads one from disk.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+
 from riskguard.connectors.normalize.base import VenueNormalizer
 from riskguard.connectors.normalize.binance import BinanceCoinMNormalizer, BinanceNormalizer
 from riskguard.connectors.normalize.bybit import BybitNormalizer
-from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.fields import DataIssueError, Fields, parse_number
 from riskguard.connectors.normalize.gate import GateNormalizer
 from riskguard.connectors.normalize.hyperliquid import HyperliquidNormalizer
 from riskguard.connectors.normalize.okx import OkxNormalizer
@@ -18,6 +21,9 @@ from riskguard.errors import SnapshotError
 from riskguard.model import (
     Account,
     AccountType,
+    AssetBalance,
+    DataIssue,
+    MarginMode,
     Market,
     MarketSeries,
     Order,
@@ -49,10 +55,11 @@ def normalizer_for(venue: str) -> VenueNormalizer:
 def _book(payload: Fields) -> OrderBook:
     def levels(key: str) -> tuple[tuple[float, float], ...]:
         rows = payload.data.get(key) or []
-        try:
-            return tuple((float(r[0]), float(r[1])) for r in rows)
-        except (TypeError, ValueError, IndexError):
-            raise SnapshotError("order book levels must be [price, amount] pairs", payload.at(key)) from None
+        if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) >= 2 for r in rows):
+            raise SnapshotError("order book levels must be [price, amount] pairs", payload.at(key))
+        where = payload.at(key)
+        return tuple((parse_number(r[0], f"{where}[{i}][0]"), parse_number(r[1], f"{where}[{i}][1]"))
+                     for i, r in enumerate(rows))
 
     ts = payload.opt_num("timestamp")
     return OrderBook(bids=levels("bids"), asks=levels("asks"), timestamp_ms=int(ts) if ts is not None else None)
@@ -92,9 +99,17 @@ def _series(vd: VenueData, symbol: str, path: str) -> MarketSeries:
     )
 
 
+MAINTENANCE_TOLERANCE = 1e-6
+"""Relative (and absolute) gap allowed between a venue's total and the sum of its rounded position figures."""
+
+
+def _venue_path(origin: str, venue: str) -> str:
+    return f"{origin}: venues.{venue}"
+
+
 def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
     norm = normalizer_for(venue)
-    path = f"{origin}: venues.{venue}"
+    path = _venue_path(origin, venue)
     raw = Fields(vd.raw, f"{path}.raw")
     markets: dict[str, Market] = {}
     for symbol, payload in vd.markets.items():
@@ -102,7 +117,11 @@ def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
             Fields(t, f"{path}.leverage_tiers[{symbol!r}][{i}]")
             for i, t in enumerate(vd.leverage_tiers.get(symbol, []))
         ]
-        markets[symbol] = norm.market(venue, Fields(payload, f"{path}.markets[{symbol!r}]"), tiers, raw)
+        market = norm.market(venue, Fields(payload, f"{path}.markets[{symbol!r}]"), tiers, raw)
+        if market.symbol != symbol:
+            where = f"{path}.markets[{symbol!r}].symbol"
+            raise SnapshotError(f"market {market.symbol!r} filed under {symbol!r}", where)
+        markets[symbol] = market
     quotes = {s: norm.quote(Fields(t, f"{path}.tickers[{s!r}]")) for s, t in vd.tickers.items()}
     series = {s: _series(vd, s, path) for s in markets}
     return VenueMarkets(venue=venue, markets=markets, quotes=quotes, series=series)
@@ -111,28 +130,89 @@ def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
 def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str) -> Account:
     norm = normalizer_for(ad.venue)
     path = f"{origin}: accounts[{i}]"
+    balance = Fields(ad.balance, f"{path}.balance")
+    issues: list[DataIssue] = []
     positions: list[Position] = []
+    rows: dict[tuple[str, str, str], str] = {}
+    """(symbol, leg, margin mode) → path of its row: one row each; and one-way and hedge legs never mix."""
+    legs: dict[str, dict[str, str]] = {}
     for j, payload in enumerate(ad.positions):
         p = Fields(payload, f"{path}.positions[{j}]")
         symbol = p.str("symbol")
         market = vm.markets.get(symbol)
         if market is None:
             raise SnapshotError(f"no market data for {symbol!r}", p.at("symbol"))
-        position = norm.position(p, market, vm.quotes.get(symbol))
-        if position is not None:
-            positions.append(position)
-    balance = Fields(ad.balance, f"{path}.balance")
+        try:
+            position = norm.position(p, market, vm.quotes.get(symbol))
+        except DataIssueError as exc:
+            issues.append(DataIssue(exc.code, exc.message, exc.where or p.path, symbol))
+            continue
+        if position is None:
+            continue
+        leg = position.position_side.value
+        key = (symbol, leg, position.margin_mode.value)
+        other_leg = next((w for k, w in legs.get(symbol, {}).items() if k != leg and "both" in (k, leg)), None)
+        if key in rows or other_leg is not None:
+            what = f"a second {key[2]} {leg!r} row" if key in rows else f"a {leg!r} leg beside a one-way row"
+            issues.append(DataIssue("DATA_INCONSISTENT", f"{what} for {symbol} (first at {rows.get(key, other_leg)})",
+                                    p.path, symbol))
+            continue
+        rows[key] = p.path
+        legs.setdefault(symbol, {}).setdefault(leg, p.path)
+        if not market.tiers_reach(position.contracts, position.mark_price):
+            cap, size = market.tiers[-1].cap, market.tier_size(position.contracts, position.mark_price)
+            issues.append(DataIssue("TIER_TABLE_INCOMPLETE", f"the tier table of {symbol} ends at {cap:.10g} "
+                                    f"({market.tier_basis.value}), below the position's {size:.10g} at mark",
+                                    f"{_venue_path(origin, ad.venue)}.leverage_tiers[{symbol!r}]", symbol))
+        positions.append(position)
+    read_at = norm.read_time(balance)
+    if read_at is not None:
+        positions = [p if p.timestamp_ms is not None else replace(p, timestamp_ms=int(read_at)) for p in positions]
+    balances = norm.balances(balance, positions)
+    issues += _balance_issues(norm, balance, balances, positions, vm)
     return Account(
         name=ad.name,
         venue=ad.venue,
-        balances=norm.balances(balance, positions),
+        balances=balances,
         positions=tuple(positions),
         fees=norm.fees({s: Fields(f, f"{path}.trading_fees[{s!r}]") for s, f in ad.trading_fees.items()}),
         account_type=AccountType(ad.settings.account_type),
         hedge_mode=ad.settings.hedge_mode,
         venue_metrics=norm.venue_metrics(balance),
         open_orders=None if ad.open_orders is None else _orders(norm, ad.open_orders, vm, path),
+        data_issues=tuple(issues),
     )
+
+
+def _balance_issues(
+    norm: VenueNormalizer,
+    balance: Fields,
+    balances: Mapping[str, AssetBalance],
+    positions: list[Position],
+    vm: VenueMarkets,
+) -> list[DataIssue]:
+    """The balance must back the positions read beside it: their settle assets, and the margin it says they hold."""
+    out: list[DataIssue] = []
+    for asset in sorted({vm.markets[p.symbol].settle for p in positions if p.margin_mode is MarginMode.CROSS}):
+        if asset not in balances:
+            out.append(DataIssue("DATA_MISSING", f"no {asset} balance for the cross positions settled in it",
+                                 balance.path))
+    held = [(where, amount) for where, amount in norm.positions_margin(balance) if amount != 0]
+    if not positions and held:
+        where, amount = held[0]
+        out.append(DataIssue("POSITIONS_MARGIN_MISMATCH",
+                             f"no open position, yet the venue says positions hold {amount:.10g}", where))
+        return out
+    for asset, (where, total) in norm.maintenance_by_asset(balance).items():
+        rows = [p.venue_maintenance_margin for p in positions if vm.markets[p.symbol].settle == asset]
+        if any(mm is None for mm in rows):
+            continue
+        listed = sum(mm for mm in rows if mm is not None)
+        if total - listed > MAINTENANCE_TOLERANCE * total + MAINTENANCE_TOLERANCE:
+            out.append(DataIssue("POSITIONS_MARGIN_MISMATCH",
+                                 f"the positions read hold {listed:.10g} {asset} of maintenance margin, the venue says "
+                                 f"{total:.10g}: a position is missing from the list", where))
+    return out
 
 
 def _orders(norm: VenueNormalizer, rows: list[dict], vm: VenueMarkets, path: str) -> tuple[Order, ...]:

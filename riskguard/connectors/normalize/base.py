@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import (
     AccountType,
@@ -29,6 +29,12 @@ from riskguard.model import (
     TierBasis,
 )
 
+CUM_TOLERANCE = 1e-6
+"""Relative gap allowed between a published tier deduction and the one continuity gives (venue rounding)."""
+SIDES = {s.value: s for s in Side}
+MARGIN_MODES = {m.value: m for m in MarginMode}
+"""ccxt's unified spellings; a venue's own codes are mapped in its normalizer."""
+
 
 def continuous_tiers(rows: Sequence[tuple[float, float, float, float | None, float | None]]) -> tuple[MarginTier, ...]:
     """Build tiers from (floor, cap, mmr, cum or None, max_leverage), deriving any missing cum.
@@ -45,6 +51,27 @@ def continuous_tiers(rows: Sequence[tuple[float, float, float, float | None, flo
     return tuple(tiers)
 
 
+def table_path(rows: Sequence[Fields]) -> str:
+    """``venues.X.leverage_tiers['SYM']``, the path of the table the (non-empty) ``rows`` came from."""
+    return rows[0].path.rpartition("[")[0]
+
+
+def check_deductions(tiers: Sequence[MarginTier], where: str) -> tuple[MarginTier, ...]:
+    """A whole table's published deductions must follow from continuity, starting at 0.
+
+    A table with a tier missing (cut short by a partial read, or a stale cache) still looks sorted and
+    contiguous once its floors are rebuilt; its deductions are what give it away.
+    """
+    previous: MarginTier | None = None
+    for tier in tiers:
+        derived = 0.0 if previous is None else previous.cum + tier.floor * (tier.mmr - previous.mmr)
+        if abs(tier.cum - derived) > CUM_TOLERANCE * max(1.0, tier.floor * tier.mmr):
+            raise SnapshotError(f"the tier from {tier.floor:.10g} deducts {tier.cum:.10g}, but the tiers below it "
+                                f"make it {derived:.10g}: a tier is missing or the table is inconsistent", where)
+        previous = tier
+    return tuple(tiers)
+
+
 class VenueNormalizer:
     """Generic ccxt venue: unified fields only.  Venue subclasses override what they know better."""
 
@@ -53,9 +80,11 @@ class VenueNormalizer:
     # -- markets -------------------------------------------------------------------
 
     def market(self, venue: str, m: Fields, tiers: list[Fields], raw: Fields) -> Market:
-        kind = ContractKind.INVERSE if m.data.get("inverse") else ContractKind.LINEAR
-        if not (m.data.get("linear") or m.data.get("inverse")):
-            raise SnapshotError("market is neither linear nor inverse: not a derivatives contract", m.path)
+        linear, inverse = m.flag("linear"), m.flag("inverse")
+        if linear == inverse:
+            what = "both linear and inverse" if linear else "neither linear nor inverse: not a derivatives contract"
+            raise SnapshotError(f"market is {what}", m.at("linear"))
+        kind = ContractKind.INVERSE if inverse else ContractKind.LINEAR
         precision = m.child("precision")
         symbol = m.str("symbol")
         try:
@@ -96,9 +125,15 @@ class VenueNormalizer:
 
     def quote(self, t: Fields) -> Quote:
         info = t.child("info")
-        mark = t.opt_num("markPrice") or info.opt_num("markPrice") or info.opt_num("markPx")
+        where, mark = next(
+            ((f.at(k), v) for f, k in ((t, "markPrice"), (info, "markPrice"), (info, "markPx"))
+             if (v := f.opt_num(k)) is not None),
+            (t.at("markPrice"), None),
+        )
         if mark is None:
-            raise SnapshotError("ticker has no mark price", t.at("markPrice"))
+            raise SnapshotError("ticker has no mark price", where)
+        if not mark > 0:
+            raise SnapshotError(f"mark price must be > 0, got {mark!r}", where)
         ts = t.opt_num("timestamp")
         return Quote(
             mark_price=mark,
@@ -114,10 +149,11 @@ class VenueNormalizer:
         """A position, or None when the venue row is explicitly flat (zero contracts)."""
         contracts = p.num("contracts", nonnegative=True)
         if contracts == 0:
+            check_size_vs_notional(0.0, p.opt_num("notional"), 0.0, p.at("notional"), signed=False)
             return None
-        side = Side(p.str("side"))
-        mode = MarginMode(p.str("marginMode", "cross"))
-        hedged = bool(p.data.get("hedged"))
+        side = p.enum("side", SIDES)
+        mode = p.enum("marginMode", MARGIN_MODES)
+        hedged = p.flag("hedged")
         return self._position(
             p,
             market,
@@ -192,7 +228,9 @@ class VenueNormalizer:
         may sit in a band, so each becomes its own ``Order`` under the venue's id.
         """
         keys = ("triggerPrice", "stopLossPrice", "takeProfitPrice")
-        triggers = sorted({v for k in keys if (v := o.opt_num(k, zero_is_missing=True)) is not None})
+        triggers: Sequence[float | None] = sorted(
+            {v for k in keys if (v := o.opt_num(k, zero_is_missing=True)) is not None}
+        )
         remaining = o.opt_num("remaining", zero_is_missing=True)
         ts = o.opt_num("timestamp")
         return tuple(
@@ -256,6 +294,25 @@ class VenueNormalizer:
 
     def venue_metrics(self, b: Fields) -> dict[str, float]:
         return {}
+
+    def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
+        """(field path, amount) of what the venue's account summary says open positions hold.
+
+        Only position margin counts here, never what open orders reserve: a summary that shows margin
+        held by positions beside an empty position list means one of the two reads is wrong.
+        """
+        return []
+
+    def maintenance_by_asset(self, b: Fields) -> dict[str, tuple[str, float]]:
+        """Per settle asset, (field path, amount) of the maintenance margin the venue says all positions hold.
+
+        Set against the sum the position rows report, it shows a position list that lost rows.
+        """
+        return {}
+
+    def read_time(self, b: Fields) -> float | None:
+        """When the venue produced the account read, for venues whose position rows carry no time of their own."""
+        return None
 
     def fees(self, fees: dict[str, Fields]) -> FeeRates | None:
         for f in fees.values():

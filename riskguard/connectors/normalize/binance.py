@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
-from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.base import VenueNormalizer, check_deductions, continuous_tiers, table_path
+from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, PositionSide, Quote, Side
+
+_LEGS = {"BOTH": PositionSide.BOTH, "LONG": PositionSide.LONG, "SHORT": PositionSide.SHORT}
+_MARGIN_TYPES = {"cross": MarginMode.CROSS, "isolated": MarginMode.ISOLATED,
+                 "CROSSED": MarginMode.CROSS, "ISOLATED": MarginMode.ISOLATED}
+"""positionRisk spells them lower-case; the account endpoints' CROSSED/ISOLATED mean the same."""
 
 
 class BinanceNormalizer(VenueNormalizer):
@@ -30,19 +35,26 @@ class BinanceNormalizer(VenueNormalizer):
                     info.opt_num("initialLeverage"),
                 )
             )
-        return continuous_tiers(rows)
+        return check_deductions(continuous_tiers(rows), table_path(tiers))
 
     def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
         info = p.child("info")
         amount = info.num("positionAmt")
+        mark = info.opt_num("markPrice", zero_is_missing=True)
+        unit = (market.contract_size / mark if market.inverse else market.contract_size * mark) if mark else 0.0
+        notional_key = "notionalValue" if market.inverse else "notional"
+        if amount == 0 or mark is not None:
+            check_size_vs_notional(amount, info.opt_num(notional_key), unit, info.at(notional_key), signed=True)
         if amount == 0:
             return None
-        leg = PositionSide(info.str("positionSide", "BOTH").lower())
+        leg = info.enum("positionSide", _LEGS, default=PositionSide.BOTH)
         side = Side.LONG if (leg is PositionSide.LONG or (leg is PositionSide.BOTH and amount > 0)) else Side.SHORT
-        margin_type = info.opt_str("marginType") or p.opt_str("marginMode")
-        if margin_type is None:
-            margin_type = "isolated" if (info.opt_num("isolatedWallet") or 0) != 0 else "cross"
-        mode = MarginMode(margin_type.lower())
+        if info.has("marginType"):
+            mode = info.enum("marginType", _MARGIN_TYPES)
+        elif p.has("marginMode"):
+            mode = p.enum("marginMode", _MARGIN_TYPES)
+        else:
+            mode = MarginMode.ISOLATED if (info.opt_num("isolatedWallet") or 0) != 0 else MarginMode.CROSS
         return self._position(
             p,
             market,
@@ -50,7 +62,7 @@ class BinanceNormalizer(VenueNormalizer):
             side=side,
             contracts=abs(amount),
             entry=info.num("entryPrice", positive=True),
-            mark=info.opt_num("markPrice", zero_is_missing=True),
+            mark=mark,
             mode=mode,
             position_side=leg,
             isolated_margin=self._isolated_wallet(info) if mode is MarginMode.ISOLATED else None,
@@ -115,6 +127,20 @@ class BinanceNormalizer(VenueNormalizer):
         info = b.child("info") if isinstance(b.data.get("info"), dict) else Fields({}, b.at("info"))
         keys = ("totalMaintMargin", "totalMarginBalance", "totalWalletBalance", "totalUnrealizedProfit")
         return {k: v for k in keys if (v := info.opt_num(k)) is not None}
+
+    def maintenance_by_asset(self, b: Fields) -> dict[str, tuple[str, float]]:
+        return {r.str("asset"): (r.at("maintMargin"), v) for r in self._asset_rows(b)
+                if (v := r.opt_num("maintMargin")) is not None}
+
+    def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
+        """Account totals (``totalPositionInitialMargin``, ``totalMaintMargin``) or, in the v3 list, each asset's."""
+        if isinstance(b.data.get("info"), dict):
+            info = b.child("info")
+            rows = [info, *info.items("assets")]
+        else:
+            rows = self._asset_rows(b)
+        keys = ("totalPositionInitialMargin", "totalMaintMargin", "positionInitialMargin", "maintMargin")
+        return [(r.at(k), v) for r in rows for k in keys if (v := r.opt_num(k)) is not None]
 
 
 class BinanceCoinMNormalizer(BinanceNormalizer):

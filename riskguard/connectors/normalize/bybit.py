@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
-from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.base import (
+    MARGIN_MODES,
+    SIDES,
+    VenueNormalizer,
+    check_deductions,
+    continuous_tiers,
+    table_path,
+)
+from riskguard.connectors.normalize.fields import DataIssueError, Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, PositionSide, Quote, Side
 
-_LEGS = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT}
+_LEGS = {0: PositionSide.BOTH, 1: PositionSide.LONG, 2: PositionSide.SHORT,
+         "0": PositionSide.BOTH, "1": PositionSide.LONG, "2": PositionSide.SHORT}
 _SIDES = {"Buy": Side.LONG, "Sell": Side.SHORT}
+_TRADE_MODES = {0: MarginMode.CROSS, 1: MarginMode.ISOLATED, "0": MarginMode.CROSS, "1": MarginMode.ISOLATED}
+"""Bybit ``tradeMode``: 0 cross, 1 isolated; any other code is unknown, never read as cross."""
 _WHOLE_POSITION_TPSL = {"StopLoss", "TakeProfit", "TrailingStop"}
 """stopOrderType of a position's full-mode TP/SL: sent with qty 0, it closes whatever the position holds."""
 
@@ -31,38 +41,43 @@ class BybitNormalizer(VenueNormalizer):
                     floor,
                     cap,
                     info.num("maintenanceMargin", nonnegative=True),
-                    info.opt_num("mmDeduction") or 0.0,
+                    info.opt_num("mmDeduction"),  # absent: continuity gives it
                     info.opt_num("maxLeverage"),
                 )
             )
             floor = cap
-        return continuous_tiers(rows)
+        return check_deductions(continuous_tiers(rows), table_path(tiers))
 
     def position(self, p: Fields, market: Market, quote: Quote | None) -> Position | None:
         info = p.child("info")
         size = info.num("size", nonnegative=True)
+        entry_key = "avgPrice" if info.has("avgPrice") else "entryPrice"  # v3: entryPrice
+        entry = info.opt_num(entry_key, zero_is_missing=True) or 0.0
+        unit = 1 / entry if market.inverse and entry else entry
+        check_size_vs_notional(size, info.opt_num("positionValue"), unit, info.at("positionValue"), signed=False)
         if size == 0:
             return None
-        side = _SIDES[info.opt_str("side")] if info.opt_str("side") in _SIDES else Side(p.str("side"))
-        if info.has("tradeMode"):
-            mode = MarginMode.ISOLATED if int(info.num("tradeMode")) == 1 else MarginMode.CROSS
-        else:  # add-margin responses omit it; ccxt's unified field says which
-            mode = MarginMode(p.str("marginMode"))
+        side = info.enum("side", _SIDES) if info.has("side") else p.enum("side", SIDES)
+        # add-margin responses omit tradeMode; ccxt's unified field says which
+        mode = info.enum("tradeMode", _TRADE_MODES) if info.has("tradeMode") else p.enum("marginMode", MARGIN_MODES)
         risk_value = info.opt_num("riskLimitValue")
         tier_index = None
         if risk_value is not None:
             caps = [t.cap for t in market.tiers]
-            tier_index = caps.index(risk_value) if risk_value in caps else None
+            if risk_value not in caps:  # the table is from another moment (a stale cache) or incomplete
+                raise DataIssueError("DATA_INCONSISTENT", f"risk limit {risk_value:.10g} is no tier's cap in the "
+                                     f"{market.symbol} tier table", info.at("riskLimitValue"))
+            tier_index = caps.index(risk_value)
         return self._position(
             p,
             market,
             quote,
             side=side,
             contracts=size / market.contract_size,
-            entry=info.num("avgPrice" if info.has("avgPrice") else "entryPrice", positive=True),  # v3: entryPrice
+            entry=info.num(entry_key, positive=True),
             mark=info.opt_num("markPrice", zero_is_missing=True),
             mode=mode,
-            position_side=_LEGS.get(int(info.opt_num("positionIdx") or 0), PositionSide.BOTH),
+            position_side=info.enum("positionIdx", _LEGS, default=PositionSide.BOTH),
             isolated_margin=self._position_margin(info) if mode is MarginMode.ISOLATED else None,
             venue_liq=info.opt_num("liqPrice", zero_is_missing=True),
             venue_bankruptcy=info.opt_num("bustPrice", zero_is_missing=True),
@@ -91,14 +106,19 @@ class BybitNormalizer(VenueNormalizer):
                 trigger=info.opt_num("triggerPrice", zero_is_missing=True),
                 price=info.opt_num("price", zero_is_missing=True),
                 reduce_only=info.flag("reduceOnly"),
-                position_side=_LEGS.get(int(info.opt_num("positionIdx") or 0), PositionSide.BOTH).value,
+                position_side=info.enum("positionIdx", _LEGS, default=PositionSide.BOTH).value,
                 timestamp=info.opt_num("updatedTime", zero_is_missing=True),
             ),
         )
 
     def _position_margin(self, info: Fields) -> float:
-        """positionBalance, fee reserve included; add-margin responses carry the same amount as positionIM."""
-        return info.num("positionBalance" if info.has("positionBalance") else "positionIM")
+        """positionBalance, fee reserve included; add-margin responses carry the same amount as positionIM.
+
+        A /v5/position/list row (it says its ``tradeMode``) always has positionBalance: without it the row
+        is incomplete, and positionIM there is a different number.
+        """
+        listed = info.has("tradeMode")
+        return info.num("positionBalance" if listed or info.has("positionBalance") else "positionIM")
 
     def _wallet(self, b: Fields) -> Fields:
         rows = b.child("info").child("result").items("list")
@@ -123,3 +143,14 @@ class BybitNormalizer(VenueNormalizer):
         wallet = self._wallet(b)
         keys = ("accountMMRate", "accountIMRate", "totalMaintenanceMargin", "totalMarginBalance", "totalEquity")
         return {k: v for k in keys if (v := wallet.opt_num(k)) is not None}
+
+    def maintenance_by_asset(self, b: Fields) -> dict[str, tuple[str, float]]:
+        return {c.str("coin"): (c.at("totalPositionMM"), v) for c in self._wallet(b).items("coin")
+                if (v := c.opt_num("totalPositionMM")) is not None}
+
+    def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
+        """The account's ``totalMaintenanceMargin`` and each coin's ``totalPositionIM``/``totalPositionMM``."""
+        wallet = self._wallet(b)
+        rows = [(wallet, "totalMaintenanceMargin")]
+        rows += [(c, k) for c in wallet.items("coin") for k in ("totalPositionIM", "totalPositionMM")]
+        return [(f.at(k), v) for f, k in rows if (v := f.opt_num(k)) is not None]

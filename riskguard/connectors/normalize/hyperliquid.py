@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from riskguard.connectors.normalize.base import VenueNormalizer, continuous_tiers
-from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional, parse_number
 from riskguard.errors import SnapshotError
 from riskguard.model import AssetBalance, MarginMode, MarginTier, Market, Order, Position, Quote, Side
 from riskguard.model.position import PositionSide
@@ -13,6 +13,7 @@ from riskguard.model.position import PositionSide
 SINGLE_TIER_TABLE_IDS = 50
 """Hyperliquid: margin table ids below 50 are a single tier whose max leverage is the id."""
 _SIDES = {"B": "buy", "A": "sell"}
+_MARGIN_MODES = {"cross": MarginMode.CROSS, "isolated": MarginMode.ISOLATED}
 
 
 class HyperliquidNormalizer(VenueNormalizer):
@@ -36,9 +37,10 @@ class HyperliquidNormalizer(VenueNormalizer):
         tables = meta.data.get("marginTables")
         for i, pair in enumerate(tables if isinstance(tables, list) else []):
             # Each entry is an [id, table] pair, not an object.
-            if isinstance(pair, list | tuple) and len(pair) == 2 and int(pair[0]) == table_id:
-                table = Fields(pair[1], f"{meta.at('marginTables')}[{i}][1]")
-                levels = table.items("marginTiers")
+            if not (isinstance(pair, list | tuple) and len(pair) == 2):
+                raise SnapshotError("expected an [id, table] pair", f"{meta.at('marginTables')}[{i}]")
+            if parse_number(pair[0], f"{meta.at('marginTables')}[{i}][0]") == table_id:
+                levels = Fields(pair[1], f"{meta.at('marginTables')}[{i}][1]").items("marginTiers")
                 bounds = [lv.num("lowerBound", nonnegative=True) for lv in levels] + [float("inf")]
                 return continuous_tiers(
                     [
@@ -58,9 +60,10 @@ class HyperliquidNormalizer(VenueNormalizer):
         info = p.child("info").child("position")
         szi = info.num("szi")
         if szi == 0:
+            check_size_vs_notional(0.0, info.opt_num("positionValue"), 0.0, info.at("positionValue"), signed=False)
             return None
         lev = info.child("leverage")
-        mode = MarginMode(lev.str("type"))
+        mode = lev.enum("type", _MARGIN_MODES)
         entry = info.num("entryPx", positive=True)
         # The isolated ledger rawUsd already nets out the position's cost: margin = rawUsd + szi·entry.
         isolated = lev.num("rawUsd") + szi * entry if mode is MarginMode.ISOLATED else None
@@ -122,6 +125,17 @@ class HyperliquidNormalizer(VenueNormalizer):
         )
         total = info.child("marginSummary").num("accountValue")
         return {"USDC": AssetBalance(asset="USDC", wallet=total, cross_wallet=account_value - upnl)}
+
+    def read_time(self, b: Fields) -> float | None:
+        """clearinghouseState's ``time``: its position rows carry no time of their own, so they are this old."""
+        return b.child("info").num("time", positive=True)
+
+    def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
+        """``crossMaintenanceMarginUsed`` and the account's ``marginSummary`` margin used and position notional."""
+        info = b.child("info")
+        summary = info.child("marginSummary")
+        rows = [(info, "crossMaintenanceMarginUsed"), (summary, "totalMarginUsed"), (summary, "totalNtlPos")]
+        return [(f.at(k), v) for f, k in rows if (v := f.opt_num(k)) is not None]
 
     def venue_metrics(self, b: Fields) -> dict[str, float]:
         info = b.child("info")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from riskguard.connectors.normalize.base import VenueNormalizer
-from riskguard.connectors.normalize.fields import Fields
+from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
 from riskguard.errors import SnapshotError
 from riskguard.model import (
     AssetBalance,
@@ -28,6 +28,8 @@ _TRIGGER_LEGS = (
     ("moveTriggerPx", "ordPx"),
 )
 """(trigger price, order price) field pairs of an algo order's legs."""
+_LEGS = {"net": PositionSide.BOTH, "long": PositionSide.LONG, "short": PositionSide.SHORT}
+_MARGIN_MODES = {"cross": MarginMode.CROSS, "isolated": MarginMode.ISOLATED}
 
 
 class OkxNormalizer(VenueNormalizer):
@@ -60,10 +62,13 @@ class OkxNormalizer(VenueNormalizer):
         info = p.child("info")
         pos = info.num("pos")
         if pos == 0:
+            check_size_vs_notional(0.0, info.opt_num("notionalUsd"), 0.0, info.at("notionalUsd"), signed=False)
             return None
-        leg = PositionSide(info.str("posSide", "net").replace("net", "both"))
+        leg = info.enum("posSide", _LEGS, default=PositionSide.BOTH)
+        if leg is not PositionSide.BOTH and pos < 0:
+            raise SnapshotError(f"a {leg.value} leg with a negative size {pos!r}", info.at("pos"))
         side = Side(leg.value) if leg is not PositionSide.BOTH else (Side.LONG if pos > 0 else Side.SHORT)
-        mode = MarginMode(info.str("mgnMode"))
+        mode = info.enum("mgnMode", _MARGIN_MODES)
         return self._position(
             p,
             market,
@@ -138,3 +143,9 @@ class OkxNormalizer(VenueNormalizer):
             return {}
         keys = ("mgnRatio", "adjEq", "mmr", "imr", "totalEq")
         return {k: v for k in keys if (v := rows[0].opt_num(k)) is not None}
+
+    def positions_margin(self, b: Fields) -> list[tuple[str, float]]:
+        """Each currency's cross maintenance requirement (``mmr``) and isolated equity (``isoEq``)."""
+        rows = b.child("info").items("data")
+        details = rows[0].items("details") if rows else []
+        return [(d.at(k), v) for d in details for k in ("mmr", "isoEq") if (v := d.opt_num(k)) is not None]
