@@ -228,7 +228,7 @@ class Gate:
         mode = modes.pop() if len(modes) == 1 else MarginMode.CROSS
         leg = PositionSide(side.value) if self.account.hedge_mode else PositionSide.BOTH
         fill = Increase(order.symbol, side, order.amount, order.price or quote.mark_price, quote.mark_price,
-                        order.leverage, mode, leg)
+                        order.leverage, mode, leg, quote.timestamp_ms)
         try:
             return apply_fills(self.account, self.venue, [fill], self._taker)
         except WhatIfError as exc:

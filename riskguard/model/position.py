@@ -57,8 +57,13 @@ class Position:
     tier_index: int | None = None
     """Tier the venue says the position sits in, for venues that fix it (OKX, Bybit)."""
     timestamp_ms: int | None = None
+    """When the figures describe the position: its data age is measured from here."""
     adl_rank: int | None = None
     """The venue's auto-deleveraging queue rank where it reports one (higher: deleveraged sooner)."""
+    changed_ms: int | None = None
+    """The venue's time of the position's last change (Binance updateTime, Bybit updatedTime, OKX uTime, Gate
+    update_time).  A position held untouched for a day carries a day-old one, so it says nothing of the data's
+    age; it is only checked not to lie in the future."""
 
     def __post_init__(self) -> None:
         for name in ("contracts", "entry_price", "mark_price"):

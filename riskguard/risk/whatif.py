@@ -84,6 +84,9 @@ class Increase:
     leverage: float | None = None
     margin_mode: MarginMode = MarginMode.CROSS
     position_side: PositionSide = PositionSide.BOTH
+    timestamp_ms: int | None = None
+    """As-of time of a position the fill opens (the mark it is valued at): a new position is as fresh as its
+    price, and one without a time would read as data of unknown age."""
 
 
 Fill = Reduce | AddMargin | Increase
@@ -244,6 +247,7 @@ class _Book:
                     position_side=fill.position_side,
                     leverage=leverage,
                     isolated_margin=posted if mode is MarginMode.ISOLATED else None,
+                    timestamp_ms=fill.timestamp_ms,
                 )
             )
             return

@@ -168,6 +168,10 @@ def _data_findings(account: Account, snapshot: Snapshot, policy: Policy) -> list
         if p.timestamp_ms is None:
             out.append(Finding(ReasonCode.DATA_MISSING, "position has no timestamp: its age is unknown", p.symbol))
         out += _timestamp_findings("position", p.timestamp_ms, snapshot.taken_at_ms, policy, p.symbol)
+        if p.changed_ms is not None and p.changed_ms - snapshot.taken_at_ms > CLOCK_SKEW_MS:
+            ahead = (p.changed_ms - snapshot.taken_at_ms) / 1000
+            out.append(Finding(ReasonCode.DATA_INCONSISTENT,
+                               f"position last changed {ahead:.0f}s after the snapshot was taken", p.symbol, -ahead))
         if quote is None:
             out.append(Finding(ReasonCode.DATA_MISSING, "no mark-price ticker for this market", p.symbol))
             continue

@@ -64,12 +64,13 @@ def test_rule_severity_decides_exit_code_and_unknown_metric_exits_3(tmp_path, mo
     assert _check(monkeypatch, capsys, "--config", config(loud))[0] == 2
     warn = "{name: r, metric: effective_leverage, op: above, threshold: 3.85, severity: warning}"
     assert _check(monkeypatch, capsys, "--config", config(warn))[0] == 1
-    unknown = "{name: r, metric: data_age_s, op: above, threshold: 60, severity: info}"
+    # Hyperliquid reports no auto-deleveraging rank: the metric is unknown, and an unknown is never OK
+    unknown = "{name: r, metric: adl_rank, op: above, threshold: 3, severity: info}"
     code, out = _check(monkeypatch, capsys, "--config", config(unknown), "--format", "json")
     assert code == 3
     (account,) = json.loads(out)["accounts"]
     (finding,) = [f for p in account["positions"] for f in p["findings"] if f["code"] == "RULE_METRIC_UNKNOWN"]
-    assert "NO_TIMESTAMP" in finding["message"] and account["plan"] is None
+    assert "NO_ADL_RANK" in finding["message"] and account["plan"] is None
 
 
 def test_each_rules_strategies_act_on_the_positions_it_fired_for(monkeypatch, capsys):

@@ -127,7 +127,7 @@ def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
     return VenueMarkets(venue=venue, markets=markets, quotes=quotes, series=series)
 
 
-def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str) -> Account:
+def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str, taken_at: int) -> Account:
     norm = normalizer_for(ad.venue)
     path = f"{origin}: accounts[{i}]"
     balance = Fields(ad.balance, f"{path}.balance")
@@ -165,6 +165,8 @@ def _account(i: int, ad: AccountData, vm: VenueMarkets, origin: str) -> Account:
                                     f"({market.tier_basis.value}), below the position's {size:.10g} at mark",
                                     f"{_venue_path(origin, ad.venue)}.leverage_tiers[{symbol!r}]", symbol))
         positions.append(position)
+    if norm.stamps_last_change:
+        positions = [replace(p, changed_ms=p.timestamp_ms, timestamp_ms=taken_at) for p in positions]
     read_at = norm.read_time(balance)
     if read_at is not None:
         positions = [p if p.timestamp_ms is not None else replace(p, timestamp_ms=int(read_at)) for p in positions]
@@ -232,7 +234,7 @@ def _orders(norm: VenueNormalizer, rows: list[dict], vm: VenueMarkets, path: str
 
 def build_snapshot(doc: SnapshotDoc, origin: str) -> Snapshot:
     venues = {venue: _venue(venue, vd, origin) for venue, vd in doc.venues.items()}
-    accounts = tuple(_account(i, ad, venues[ad.venue], origin) for i, ad in enumerate(doc.accounts))
+    accounts = tuple(_account(i, ad, venues[ad.venue], origin, doc.taken_at) for i, ad in enumerate(doc.accounts))
     return Snapshot(taken_at_ms=doc.taken_at, venues=venues, accounts=accounts)
 
 

@@ -76,6 +76,9 @@ class VenueNormalizer:
     """Generic ccxt venue: unified fields only.  Venue subclasses override what they know better."""
 
     venue = "generic"
+    stamps_last_change = False
+    """The venue stamps a position row with the time of the position's last change, not with the time of the
+    read: the row is as fresh as the read that returned it (``Position.changed_ms``)."""
 
     # -- markets -------------------------------------------------------------------
 

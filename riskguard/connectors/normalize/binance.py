@@ -17,6 +17,7 @@ _MARGIN_TYPES = {"cross": MarginMode.CROSS, "isolated": MarginMode.ISOLATED,
 
 class BinanceNormalizer(VenueNormalizer):
     venue = "binanceusdm"
+    stamps_last_change = True
     floor_key, cap_key = "notionalFloor", "notionalCap"
 
     def tiers(self, tiers: list[Fields], market: Fields, raw: Fields) -> tuple[MarginTier, ...]:

@@ -27,6 +27,7 @@ _WHOLE_POSITION_TPSL = {"StopLoss", "TakeProfit", "TrailingStop"}
 
 class BybitNormalizer(VenueNormalizer):
     venue = "bybit"
+    stamps_last_change = True
 
     def tiers(self, tiers: list[Fields], market: Fields, raw: Fields) -> tuple[MarginTier, ...]:
         if not tiers:

@@ -21,6 +21,7 @@ _LEGS = {"single": PositionSide.BOTH, "dual_long": PositionSide.LONG, "dual_shor
 
 class GateNormalizer(VenueNormalizer):
     venue = "gate"
+    stamps_last_change = True
 
     def tiers(self, tiers: list[Fields], market: Fields, raw: Fields) -> tuple[MarginTier, ...]:
         """``/futures/usdt/risk_limit_tiers`` rows: each tier ends at its ``risk_limit`` (position value).

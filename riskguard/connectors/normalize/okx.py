@@ -34,6 +34,7 @@ _MARGIN_MODES = {"cross": MarginMode.CROSS, "isolated": MarginMode.ISOLATED}
 
 class OkxNormalizer(VenueNormalizer):
     venue = "okx"
+    stamps_last_change = True
 
     def tier_basis(self, kind: ContractKind) -> TierBasis:
         return TierBasis.CONTRACTS
