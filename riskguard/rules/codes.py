@@ -71,9 +71,29 @@ class ReasonCode(StrEnum):
     DATA_INCONSISTENT = "DATA_INCONSISTENT"
     FETCH_FAILED = "FETCH_FAILED"
     INVALID_INPUT = "INVALID_INPUT"
+    # -- policy rules and the pre-trade gate (riskguard/rules/engine.py, riskguard/gate.py) --
+    RULE_BREACH = "RULE_BREACH"
+    RULE_WARNING = "RULE_WARNING"
+    RULE_INFO = "RULE_INFO"
+    RULE_METRIC_UNKNOWN = "RULE_METRIC_UNKNOWN"
+    ORDER_REFUSED_HALTED = "ORDER_REFUSED_HALTED"
+    ORDER_REFUSED_REDUCING = "ORDER_REFUSED_REDUCING"
+    ORDER_EXCEEDS_AVAILABLE_MARGIN = "ORDER_EXCEEDS_AVAILABLE_MARGIN"
+    # -- end policy rules --
     # -- cross pool moved as one (riskguard.risk.uniform_move) --
     UNIFORM_MOVE_BELOW_MIN = "UNIFORM_MOVE_BELOW_MIN"
     UNIFORM_MOVE_BELOW_WARN = "UNIFORM_MOVE_BELOW_WARN"
+    # -- deleveraging plans (strategies/, riskguard/rules/plan.py) --
+    PLAN_NO_ACTION = "PLAN_NO_ACTION"
+    PLAN_REDUCES_POSITION = "PLAN_REDUCES_POSITION"
+    PLAN_CLOSES_POSITION = "PLAN_CLOSES_POSITION"
+    PLAN_ADDS_MARGIN = "PLAN_ADDS_MARGIN"
+    PLAN_PLACES_STOPS = "PLAN_PLACES_STOPS"
+    PLAN_STOPS_UNCHANGED = "PLAN_STOPS_UNCHANGED"
+    PLAN_ALERT_ONLY = "PLAN_ALERT_ONLY"
+    PLAN_TARGET_UNREACHABLE = "PLAN_TARGET_UNREACHABLE"
+    PLAN_INPUT_MISSING = "PLAN_INPUT_MISSING"
+    # -- end deleveraging plans --
 
 
 SEVERITY: dict[ReasonCode, Severity] = {
@@ -94,9 +114,29 @@ SEVERITY: dict[ReasonCode, Severity] = {
     ReasonCode.DATA_INCONSISTENT: Severity.UNKNOWN,
     ReasonCode.FETCH_FAILED: Severity.UNKNOWN,
     ReasonCode.INVALID_INPUT: Severity.UNKNOWN,
+    # -- policy rules --
+    ReasonCode.RULE_BREACH: Severity.BREACH,
+    ReasonCode.RULE_WARNING: Severity.WARNING,
+    ReasonCode.RULE_INFO: Severity.INFO,
+    ReasonCode.RULE_METRIC_UNKNOWN: Severity.UNKNOWN,
+    ReasonCode.ORDER_REFUSED_HALTED: Severity.BREACH,
+    ReasonCode.ORDER_REFUSED_REDUCING: Severity.BREACH,
+    ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN: Severity.BREACH,
+    # -- end policy rules --
     # -- cross pool moved as one --
     ReasonCode.UNIFORM_MOVE_BELOW_MIN: Severity.BREACH,
     ReasonCode.UNIFORM_MOVE_BELOW_WARN: Severity.WARNING,
+    # -- deleveraging plans --
+    ReasonCode.PLAN_NO_ACTION: Severity.INFO,
+    ReasonCode.PLAN_REDUCES_POSITION: Severity.INFO,
+    ReasonCode.PLAN_CLOSES_POSITION: Severity.INFO,
+    ReasonCode.PLAN_ADDS_MARGIN: Severity.INFO,
+    ReasonCode.PLAN_PLACES_STOPS: Severity.INFO,
+    ReasonCode.PLAN_STOPS_UNCHANGED: Severity.INFO,
+    ReasonCode.PLAN_ALERT_ONLY: Severity.INFO,
+    ReasonCode.PLAN_TARGET_UNREACHABLE: Severity.WARNING,
+    ReasonCode.PLAN_INPUT_MISSING: Severity.UNKNOWN,
+    # -- end deleveraging plans --
 }
 
 DESCRIPTION: dict[ReasonCode, str] = {
@@ -119,9 +159,32 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.DATA_INCONSISTENT: "Inputs contradict each other (e.g. position mark vs ticker mark).",
     ReasonCode.FETCH_FAILED: "A read from the venue failed; nothing about the account is known.",
     ReasonCode.INVALID_INPUT: "The config or snapshot is malformed.",
+    # -- policy rules --
+    ReasonCode.RULE_BREACH: "A policy rule of severity breach fires (docs/policies.md); the message names it.",
+    ReasonCode.RULE_WARNING: "A policy rule of severity warning fires.",
+    ReasonCode.RULE_INFO: "A policy rule of severity info fires; the exit code is unchanged.",
+    ReasonCode.RULE_METRIC_UNKNOWN: "A policy rule reads a metric whose value is unknown: never read as satisfied.",
+    ReasonCode.ORDER_REFUSED_HALTED: "Pre-trade gate: the account is HALTED and the order increases exposure.",
+    ReasonCode.ORDER_REFUSED_REDUCING: "Pre-trade gate: the account is REDUCING the position the order would grow.",
+    ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN: "Pre-trade gate: after the fill the initial margin exceeds the cross "
+    "wallet plus unrealized losses (profits are not counted as free margin).",
+    # -- end policy rules --
     # -- cross pool moved as one --
     ReasonCode.UNIFORM_MOVE_BELOW_MIN: "Cross pool: every mark moving together by less than min_uniform_move_pct "
     "(down or up) liquidates it.",
     ReasonCode.UNIFORM_MOVE_BELOW_WARN: "Cross pool: every mark moving together by less than the warning uniform "
     "move liquidates it.",
+    # -- deleveraging plans --
+    ReasonCode.PLAN_NO_ACTION: "The strategy checked the account and nothing needs doing.",
+    ReasonCode.PLAN_REDUCES_POSITION: "The plan reduces a position (reduce-only) to restore the target.",
+    ReasonCode.PLAN_CLOSES_POSITION: "The plan closes a position: the target needs it, or the remainder would be "
+    "below the venue's minimum order.",
+    ReasonCode.PLAN_ADDS_MARGIN: "The plan moves free balance into an isolated position; nothing trades.",
+    ReasonCode.PLAN_PLACES_STOPS: "The plan places or replaces a ladder of reduce-only stop-market orders.",
+    ReasonCode.PLAN_STOPS_UNCHANGED: "The existing stops are within tolerance of the ladder; they are kept.",
+    ReasonCode.PLAN_ALERT_ONLY: "The policy asks for an alert only; the plan holds no orders.",
+    ReasonCode.PLAN_TARGET_UNREACHABLE: "The plan cannot meet its target within its limits; the notes say why.",
+    ReasonCode.PLAN_INPUT_MISSING: "A strategy lacked an input it needs (liquidation price, volatility, book, "
+    "market); it planned nothing for that position.",
+    # -- end deleveraging plans --
 }

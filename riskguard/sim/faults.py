@@ -34,10 +34,14 @@ class FaultKind(StrEnum):
     """Liquidation-price fields rendered empty, as venues do while recomputing."""
     STALE_TIMESTAMPS = "stale_timestamps"
     """Mark-price and position update times rendered ``stale_ms`` in the past."""
+    ECHO_REQUEST = "echo_request"
+    """HTTP ``status`` (4xx) whose JSON body echoes the request back: URL with its query, headers, body.
+    Venue gateways and proxies do this; it puts every credential and signature into the client's error text."""
 
 
 TRANSPORT_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.RATE_LIMIT, FaultKind.BANNED,
-                              FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON})
+                              FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON,
+                              FaultKind.ECHO_REQUEST})
 DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS})
 
 
