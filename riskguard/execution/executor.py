@@ -137,6 +137,11 @@ class Executor:
     async def _place(self, report: ExecutionReport, plan: Plan, index: int, order: IntendedOrder, cid: str,
                      result: OrderResult, reserved: dict[tuple[str, str], float], known: OrderRecord | None,
                      ) -> OrderResult:
+        if not (math.isfinite(order.amount) and order.amount > 0):
+            result.state = OrderState.REFUSED
+            result.message = f"{order.symbol}: amount {order.amount!r} is not a positive number"
+            self._event(report, EventKind.REFUSED, result.message, order.to_dict(), cid, order.symbol)
+            return result
         position, call = await self._fresh_call(order, cid, reserved)
         if call is None:
             result.message = "the position is gone or below the minimum order; nothing to send"
