@@ -127,6 +127,8 @@ class CcxtVenue:
             if exc.code in ("-2013", "-2011", "110001", "51603") or "OrderNotFound" in str(exc):
                 return None
             raise
+        if not found or (found.get("id") is None and found.get("clientOrderId") is None):
+            return None  # Hyperliquid answers an unknown client id with {"status": "unknownOid"}
         return found
 
     async def cancel(self, order: dict[str, Any]) -> dict[str, Any]:

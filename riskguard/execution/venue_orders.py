@@ -132,10 +132,12 @@ def order_call(venue: str, order: IntendedOrder, amount: float, client_id: str, 
 def lookup_params(venue: str, client_id: str, stop: bool) -> dict[str, Any]:
     """``fetch_order(None, symbol, params)`` parameters that find an order by its client id, stops included."""
     params: dict[str, Any] = {"clientOrderId": client_id}
+    if venue == "bybit":
+        # ccxt's bybit fetchOrder passes extra params through as they are: the wire name, and the flag that
+        # accepts Bybit's "last 500 orders" lookup window.
+        params = {"orderLinkId": client_id, "acknowledged": True}
     if stop:
         params["trigger"] = True
-    if venue == "bybit":
-        params["acknowledged"] = True
     return params
 
 
