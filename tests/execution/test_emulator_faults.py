@@ -14,7 +14,7 @@ from riskguard.execution.executor import Executor
 from riskguard.execution.venue_client import open_venue
 from riskguard.execution.venue_orders import client_order_id
 from riskguard.rules.plan import OrderKind
-from riskguard.sim.engine import OrderRequest, OrderSpec, OrderStatus, OrderType
+from riskguard.sim.engine import OrderRequest, OrderSpec, OrderStatus, OrderType, PositionSpec
 from riskguard.sim.faults import Fault, FaultKind
 
 VENUE = "binanceusdm"
@@ -195,3 +195,35 @@ async def test_stop_ladder_goes_to_the_algo_service_and_stale_stops_are_cancelle
     assert create_requests(sim, "/algoOrder") == 2 and create_requests(sim, "/v1/order") == 0
     sim.player.exchange.set_mark("SOLUSDT", 145.0)  # the first stop fires on the mark
     assert sim_size(sim, "SOLUSDT") == 200.0
+
+
+async def test_hedge_mode_names_the_leg_and_a_plan_naming_no_leg_is_refused(start_sim, store, sleeps) -> None:
+    """Binance refuses reduceOnly in hedge mode; the leg is named (positionSide) and closing it is reduce-only."""
+    legs = (PositionSpec(symbol="BTCUSDT", size=0.5, entry=62_000.0, leverage=20, leg="long"),
+            PositionSpec(symbol="BTCUSDT", size=-0.3, entry=62_000.0, leverage=20, leg="short"))
+    sim = await start_sim(VENUE, scenario_for(VENUE, hedge_mode=True, positions=legs))
+    btc = "BTC/USDT:USDT"
+    plan = plan_of(VENUE, [order(btc, "sell", 0.2, contracts=0.5, position_side="long"),
+                           order(btc, "buy", 0.1, contracts=0.3, position_side="short"),
+                           order(btc, "sell", 0.1, contracts=0.5)],  # names no leg: one-way reduceOnly
+                   {(btc, "long"): 0.3, (btc, "short"): 0.2})
+    report = await execute(sim, store, plan, sleeps)
+    assert [o.state for o in report.orders] == [OrderState.FILLED, OrderState.FILLED, OrderState.REFUSED]
+    assert report.orders[2].message == f"{btc}: the order names leg both, the position is on long"
+    assert (sim_size(sim, "BTCUSDT", "long"), sim_size(sim, "BTCUSDT", "short")) == (pytest.approx(0.3),
+                                                                                  pytest.approx(-0.2))
+    assert create_requests(sim) == 2 and report.verified is True
+
+
+async def test_stop_whose_answer_is_lost_is_found_on_the_algo_service(start_sim, store, sleeps) -> None:
+    sim = await start_sim(VENUE)
+    sim.player.faults.arm(Fault(kind=FaultKind.LOST_RESPONSE, path="/fapi/v1/algoOrder", count=1, hang_s=1.5))
+    plan = plan_of(VENUE, [order(SOL, "sell", 150, OrderKind.STOP_MARKET, contracts=400, trigger=144.0)],
+                   {(SOL, "long"): 400})
+    report = await execute(sim, store, plan, sleeps, timeout_s=1.0)
+    cid = client_order_id(VENUE, plan.content_hash, 0)
+    assert create_requests(sim, "/algoOrder") == 1
+    assert [r.path for r in sim.requests if r.method == "GET" and "algoOrder" in r.path] == ["/fapi/v1/algoOrder"]
+    [stop] = sim_orders(sim, cid)
+    assert (stop.status, stop.amount, stop.trigger_price) == (OrderStatus.OPEN, 150.0, 144.0)
+    assert report.orders[0].state is OrderState.SENT and store.order(cid).state is OrderState.SENT
