@@ -5,12 +5,13 @@ with nothing to do, ``reduce_size`` cutting the 5 worst positions, ``close_worst
 pool, and ``staggered_stops`` laddering every position.  The 10,000-position / 1,000-account figure with
 rules is the rule engine's benchmark.
 
-    python bench/bench_plan.py
+    python bench/bench_plan.py [REPEATS]
 """
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -70,33 +71,33 @@ def timed(fn, repeat: int = 30) -> tuple[float, float]:
     return statistics.median(runs), min(runs)
 
 
-def main() -> None:
+def main(repeat: int = 30) -> None:
     account, venue, signals = cross_account()
     ctx = StrategyContext.build(account, venue, signals=signals)
     pool = ctx.risk.cross[0]
     worst = sorted(p.buffer_pct for p in ctx.risk.positions if p.buffer_pct is not None)
-    print(f"one cross account, {N} positions: pool buffer {pool.buffer_pct:.2f}%, worst position buffer "
+    print(f"one cross account, {N} positions: pool buffer {pool.headroom_pct:.2f}%, worst position buffer "
           f"{worst[0]:.2f}%, 5th worst {worst[4]:.2f}%")
     cases = {
         "evaluate_account only": lambda: StrategyContext.build(account, venue, signals=signals),
         "plan, nothing to do (reduce_size 1%)": lambda: make_plan(
             StrategyContext.build(account, venue, signals=signals),
             [ReduceSize({"target": "buffer_pct", "value": 1})]),
-        "reduce_size (5 worst positions cut)": lambda: make_plan(
+        "reduce_size (up to the 5th worst buffer)": lambda: make_plan(
             StrategyContext.build(account, venue, signals=signals),
             [ReduceSize({"target": "buffer_pct", "value": worst[4] + 0.01})]),
         "close_worst_first (pool +1 pt)": lambda: make_plan(
             StrategyContext.build(account, venue, signals=signals),
-            [CloseWorstFirst({"target": "buffer_pct", "value": pool.buffer_pct + 1})]),
+            [CloseWorstFirst({"target": "buffer_pct", "value": pool.headroom_pct + 1})]),
         "staggered_stops (50 ladders)": lambda: make_plan(
             StrategyContext.build(account, venue, signals=signals), [StaggeredStops()]),
     }
     for name, fn in cases.items():
-        median, best = timed(fn)
+        median, best = timed(fn, repeat)
         plan = fn()
         orders = len(plan.orders) if hasattr(plan, "orders") else 0
         print(f"{name:42s} median {median:7.2f} ms  best {best:7.2f} ms  orders {orders}")
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)

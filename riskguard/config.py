@@ -20,7 +20,9 @@ from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_valida
 from riskguard.connectors.redact import remember_secret
 from riskguard.errors import ConfigError
 from riskguard.rules.metric_catalog import suggest
-from riskguard.rules.schema import KnownKeys, PolicyDef, Rule, StrictModel
+from riskguard.rules.schema import KnownKeys, PolicyDef, Rule
+from riskguard.rules.schema import StrictModel as StrictSchema
+from riskguard.strict_model import StrictModel
 from riskguard.yaml_loader import LoadedYaml, load_yaml
 
 if TYPE_CHECKING:
@@ -32,8 +34,9 @@ DEFAULT_POLICY = "default"
 """The policy of an account that names none, when the file defines no policy of that name: the v1 limits."""
 
 
-class _Strict(KnownKeys):
-    """Unknown keys are typos that would silently drop a limit; NaN/inf would make every comparison false."""
+class _Strict(KnownKeys, StrictModel):
+    """Extra keys (with the nearest known one named), lax number/flag conversions and NaN/inf are errors
+    (see riskguard/strict_model.py)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -156,7 +159,7 @@ class ConfigFile(_Strict):
 Mode = Literal["recommend", "execute"]
 
 
-class Defaults(StrictModel):
+class Defaults(StrictSchema):
     policy: str | None = Field(None, description="policy of accounts that name none")
     mode: Mode = Field("recommend", description="recommend: plans are shown; execute: the executor may send them")
 
@@ -170,7 +173,7 @@ class AccountConfigV2(AccountSource):
     mode: Mode | None = Field(None, description="recommend | execute; defaults.mode if absent")
 
 
-class ConfigFileV2(StrictModel):
+class ConfigFileV2(StrictSchema):
     version: Literal[2]
     defaults: Defaults = Defaults.model_validate({})
     policies: dict[str, PolicyDef] = Field(default_factory=dict)

@@ -12,6 +12,8 @@ limit without a word, so this loader:
   a hint to write the number plainly or quote the text;
 * reads everything else that is plain as text (dates stay strings);
 * rejects a duplicated key, naming both lines, and a key that is not a scalar;
+* keeps YAML's merge key (``<<: *defaults``), where keys written in the
+  mapping itself win over merged ones;
 * rejects files above a size limit, nesting deeper than ``MAX_DEPTH`` and
   alias bombs;
 * parses once, with libyaml when available (``CSafeLoader``), and keeps the
@@ -242,23 +244,43 @@ class _Builder:
                 size += n
         else:
             result = {}
+            merged: dict[Any, Any] = {}
             first_line: dict[Any, int] = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise self.error("a mapping key must be a plain value, not a list or mapping", self._at(key_node))
-                key = self.scalar(key_node)
+                is_merge = key_node.value == "<<" and not key_node.style and key_node.tag == _STR
+                key = "<<" if is_merge else self.scalar(key_node)
                 line = key_node.start_mark.line + 1
-                if key in result:
+                if key in first_line:
                     dotted = ".".join(str(p) for p in (*loc, key))
                     raise self.error(
                         f"duplicate key {key!r} ({dotted}): first at line {first_line[key]}, again at line {line}",
                         f"{self.path}:{line}",
                     )
                 first_line[key] = line
-                result[key], n = self._node(value_node, (*loc, key), depth + 1)
-                size += n
+                if is_merge:
+                    size += self._merge(value_node, merged, loc, depth)
+                else:
+                    result[key], n = self._node(value_node, (*loc, key), depth + 1)
+                    size += n
+            for key, value in merged.items():  # keys written in the mapping itself win over merged ones
+                result.setdefault(key, value)
         self.built[id(node)] = (result, size)
         return result, size
+
+    def _merge(self, node: yaml.Node, into: dict[Any, Any], loc: tuple[Any, ...], depth: int) -> int:
+        """A merge key ``<<: *defaults`` (or a list of them, the first winning): shared settings for accounts."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        size = 0
+        for source in sources:
+            value, n = self._node(source, (*loc, "<<"), depth + 1)
+            if not isinstance(value, dict):
+                raise self.error("'<<' merges mappings only (e.g. <<: *defaults)", self._at(source))
+            size += n
+            for key, item in value.items():
+                into.setdefault(key, item)
+        return size
 
     def _at(self, node: yaml.Node) -> str:
         return f"{self.path}:{node.start_mark.line + 1}"

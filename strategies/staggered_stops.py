@@ -48,7 +48,7 @@ class StaggeredStopsParams(StrategyParams):
     grading: Literal["rising", "equal"] = Field(default="rising", description="how sizes grow toward liquidation")
     min_gap_pct: float = Field(default=0.5, ge=0, description="last fill at least this % of price before LP")
     slippage_factor: float = Field(default=2.0, ge=1, description="multiplier on today's book slippage")
-    band_clearance_pct: float = Field(default=0.1, ge=0, description="distance kept ahead of a band's edge, %")
+    band_clearance_pct: float = Field(default=0.1, gt=0, description="distance kept ahead of a band's edge, %")
     tolerance_pct: float = Field(default=0.25, ge=0, description="existing triggers this close (% of mark) match")
 
 
@@ -152,15 +152,17 @@ def _missing(ctx: StrategyContext, r: PositionRisk) -> str | None:
 
 
 def _ahead_of_bands(trigger: float, side: int, bands: tuple[Band, ...], clearance: float) -> float:
-    """Move ``trigger`` out of any band of the position's side, toward mark (where price arrives first)."""
-    own = [b for b in bands if (b.side == "long") == (side > 0)]
-    moved = True
-    while moved:
-        moved = False
-        for b in own:
-            if b.contains(trigger):
-                trigger = b.price_high * (1 + clearance) if side > 0 else b.price_low * (1 - clearance)
-                moved = True
+    """Move ``trigger`` out of any band of the position's side, toward mark (where price arrives first).
+
+    Each move goes strictly past the band's edge and only toward mark, so it ends after at most one move
+    per band."""
+    own = sorted((b for b in bands if (b.side == "long") == (side > 0)),
+                 key=lambda b: -b.price_high if side > 0 else b.price_low)
+    for b in reversed(own):  # farthest from mark first: a move can only land in a band nearer mark
+        if b.contains(trigger):
+            edge = b.price_high * (1 + clearance) if side > 0 else b.price_low * (1 - clearance)
+            trigger = max(edge, math.nextafter(b.price_high, math.inf)) if side > 0 else min(
+                edge, math.nextafter(b.price_low, -math.inf))
     return trigger
 
 
@@ -178,11 +180,11 @@ def _merge(ctx: StrategyContext, r: PositionRisk, triggers: list[float], weights
     market, limits = ctx.market(r.symbol), ctx.limits_for(r.symbol)
     s = 1 if r.side == "long" else -1
     amounts = [limits.floor(total * w / sum(weights)) for w in weights]
-    amounts[-1] = total - sum(amounts[:-1])
+    amounts[-1] = limits.floor(total - sum(amounts[:-1]))
     out: list[tuple[float, float]] = []
     carry = 0.0
     for i, (trigger, amount) in enumerate(zip(triggers, amounts, strict=True)):
-        amount += carry
+        amount = limits.floor(amount + carry)
         carry = 0.0
         is_last = i == len(triggers) - 1
         duplicate = out and out[-1][0] == trigger
@@ -191,10 +193,10 @@ def _merge(ctx: StrategyContext, r: PositionRisk, triggers: list[float], weights
             carry = amount
             continue
         if duplicate:
-            out[-1] = (trigger, out[-1][1] + amount)
+            out[-1] = (trigger, limits.floor(out[-1][1] + amount))
         elif valid:
             out.append((trigger, amount))
         elif out:
-            out[-1] = (out[-1][0], out[-1][1] + amount)
+            out[-1] = (out[-1][0], limits.floor(out[-1][1] + amount))
     out = [(t, a) for t, a in out if limits.accepts(market, a, t)]
     return sorted(out, key=lambda ta: -s * ta[0])

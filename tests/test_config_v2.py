@@ -118,6 +118,7 @@ def test_v1_file_with_v2_sections_gets_a_migration_message(tmp_path):
         ("        release: 10\n", "        release: 6\n", 8, "release 6 must be at or above the threshold 8"),
         ("    limits: {max_effective_leverage: 5}\n", "    limits: {max_efective_leverage: 5}\n", 19,
          "unknown key 'max_efective_leverage' (did you mean 'max_effective_leverage'?)"),
+        ("      - name: lopsided\n", "      - name: thin-buffer\n", 17, "two rules are named 'thin-buffer'"),
         ("          - strategy: alert_only\n", "          - strategy: reduce_sise\n", 16,
          "unknown strategy 'reduce_sise'; did you mean 'reduce_size'?"),
         ("          - strategy: alert_only\n", "          - {strategy: reduce_size, params: {target: buffer_pct}}\n",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,29 @@ def test_load_yaml_when_binary_then_not_utf8(tmp_path):
 def test_load_yaml_when_directory_then_cannot_read(tmp_path):
     with pytest.raises(InputError, match="cannot read config"):
         load_yaml(tmp_path)
+
+
+def test_merge_key_shares_settings_and_explicit_keys_win():
+    text = (
+        "defaults: &d {venue: okx, timeout_s: 5, policy: {max_effective_leverage: 3}}\n"
+        "more: &m {timeout_s: 9, sandbox: true}\n"
+        "accounts:\n"
+        "  a: {<<: *d, timeout_s: 7}\n"
+        "  b:\n"
+        "    <<: [*d, *m]\n"
+    )
+    accounts = parse_yaml(text, P).data["accounts"]
+    assert accounts["a"] == {"venue": "okx", "timeout_s": 7, "policy": {"max_effective_leverage": 3}}
+    assert accounts["b"] == {"venue": "okx", "timeout_s": 5, "policy": {"max_effective_leverage": 3}, "sandbox": True}
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("a: {<<: 5}\n", "'<<' merges mappings only"),
+        ("d: &d {x: 1}\na: {<<: *d, <<: *d}\n", "duplicate key '<<' (a.<<): first at line 2, again at line 2"),
+    ],
+)
+def test_merge_key_when_misused_then_error(text, needle):
+    with pytest.raises(InputError, match=re.escape(needle)):
+        parse_yaml(text, P)

@@ -12,21 +12,22 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from riskguard.errors import SnapshotError
 from riskguard.input_files import MAX_SNAPSHOT_BYTES, loads_json, read_text
+from riskguard.strict_model import StrictModel
 
-FORMAT = "riskguard.snapshot"
-VERSION = 1
+FORMAT: Final = "riskguard.snapshot"
+VERSION: Final = 1
 
 Payload = dict[str, Any]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+class _Strict(StrictModel):
+    """Extra keys, lax number/flag conversions and NaN/inf are errors (see riskguard/strict_model.py)."""
 
 
 class OhlcvSeries(_Strict):
@@ -97,7 +98,8 @@ def parse_snapshot(data: Any, origin: str) -> SnapshotDoc:
     except ValidationError as exc:
         first = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise SnapshotError(f"{first['msg']}{more}", f"{origin}: {_path(first['loc'])}") from None
+        msg = first["msg"].removeprefix("Value error, ")
+        raise SnapshotError(f"{msg}{more}", f"{origin}: {_path(first['loc'])}") from None
     for i, account in enumerate(doc.accounts):
         if account.venue not in doc.venues:
             raise SnapshotError(

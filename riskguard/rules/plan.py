@@ -133,6 +133,7 @@ class PoolOutcome:
     maintenance_margin: float
     margin_ratio: float
     buffer_pct: float
+    """Margin headroom (1 − margin ratio)·100: ``CrossSummary.headroom_pct``, the share of equity above MM."""
     effective_leverage: float
 
 

@@ -272,7 +272,7 @@ def _load_user_strategy(spec: str, where: str | None) -> type[Strategy]:
     target, _, class_name = spec.rpartition(":") if ":" in spec else (spec, "", "")
     try:
         is_file = target.endswith(".py") or "/" in target
-        module = _load_file(Path(target)) if is_file else importlib.import_module(target)
+        module = _load_file(Path(target), where) if is_file else importlib.import_module(target)
     except ConfigError:
         raise
     except Exception as exc:
@@ -290,9 +290,9 @@ def _load_user_strategy(spec: str, where: str | None) -> type[Strategy]:
     return next(iter(classes.values()))
 
 
-def _load_file(path: Path) -> ModuleType:
+def _load_file(path: Path, where: str | None) -> ModuleType:
     if not path.is_file():
-        raise ConfigError(f"strategy file {str(path)!r} does not exist")
+        raise ConfigError(f"strategy file {str(path)!r} does not exist", where)
     name = f"riskguard_user_strategy_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None

@@ -251,3 +251,6 @@ def run(venue: str, port: int = 0, scenario_path: str | Path | None = None, host
             asyncio.run(main())
     except OSError as exc:
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except (ValueError, OrderRejected) as exc:  # raised while building the exchange, before serving
+        where = str(scenario_path) if scenario_path else None
+        raise InputError(f"the scenario is refused: {exc}", where) from None

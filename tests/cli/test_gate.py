@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from riskguard.config import AccountConfig, AccountSpec, Policy
+from riskguard.errors import InputError
 from riskguard.gate import Gate, parse_order
 from riskguard.model import Side, Snapshot
 from riskguard.rules.codes import ReasonCode
@@ -171,9 +172,10 @@ def test_size_is_maximal_the_order_passes_and_one_step_more_fails(
                                           "threshold": asymmetry, "severity": "breach"}))
     gate = gate_for(account(*positions, wallet=wallet), rules,
                     Policy(max_effective_leverage=max_leverage, min_liquidation_buffer_pct=min_buffer))
-    lev = "" if not isolated else " 10x"
-    result = gate.size(BTC, side, 10.0 if isolated else None)
+    lev = " 10x"  # a new position's leverage (its initial margin) must be known to gate it
+    result = gate.size(BTC, side, 10.0)
     step = result.step
+    event("size 0" if result.amount == 0 else "size > 0")
     if result.amount == 0:
         assert gate.check(f"acct {BTC} {side} {step}{lev}").exit_code != 0
         return
@@ -203,3 +205,65 @@ def test_order_the_wallet_cannot_margin_is_refused():
     assert short.margin.value == pytest.approx(-1.0, rel=1e-9) and short.exit_code == 2
     cross = gate_for(account(position(ETH, Side.LONG, 1.0, leverage=None))).check("acct BTC/USDT:USDT buy 1")
     assert cross.exit_code == 3 and "give LEVx" in cross.margin.message
+
+
+def test_size_is_zero_when_the_state_refuses_and_names_it(run):
+    r = run("size", "paper-bybit", "SOL/USDT:USDT", "sell", "--config", EXAMPLE, "--format", "json")
+    assert r.code == 0
+    doc = r.json()
+    assert doc["amount"] == 0.0 and doc["binding_rule"] == "ORDER_REFUSED_HALTED"
+
+
+def test_size_without_a_bound_is_an_error_and_bad_side_exits_3(run):
+    acct = account(position(ETH, Side.LONG, 1.0), wallet=1e30)
+    with pytest.raises(InputError, match="size is unbounded"):
+        gate_for(acct, policy=Policy(max_effective_leverage=1e9, min_liquidation_buffer_pct=0,
+                                     warn_liquidation_buffer_pct=0)).size(BTC, "buy", 10.0)
+    r = run("size", "paper-hyperliquid", "ETH/USDC:USDC", "long", "--config", EXAMPLE)
+    assert r.code == 3 and "side must be buy or sell, got 'long'" in r.err
+
+
+def test_module_functions_read_the_config_each_call():
+    from riskguard.gate import check_order, size
+
+    assert check_order(Path(EXAMPLE), "paper-hyperliquid ETH/USDC:USDC buy 0.5").exit_code == 0
+    assert size(Path(EXAMPLE), "paper-hyperliquid", "ETH/USDC:USDC", "buy").binding_rule == "fragile-cross-pool"
+
+
+def test_size_that_cannot_be_evaluated_is_an_error_not_zero():
+    acct = account(position(ETH, Side.LONG, 1.0))  # a new BTC cross position: leverage, hence IM, unknown
+    with pytest.raises(InputError, match=r"cannot size a buy of BTC/USDT:USDT on acct: .*give LEVx"):
+        gate_for(acct).size(BTC, "buy")
+
+
+def test_reducing_on_an_account_metric_refuses_every_increase():
+    acct = account(position(BTC, Side.LONG, 3.0), position(ETH, Side.SHORT, 1.0), wallet=100.0)  # asymmetry 2
+    rule = Rule.model_validate({"name": "lopsided", "metric": "leverage_asymmetry", "op": "at_or_above",
+                                "threshold": 2.0, "state": "reducing"})
+    gate = gate_for(acct, [rule], Policy(max_effective_leverage=100, min_liquidation_buffer_pct=0.1))
+    refused = gate.check("acct ETH/USDT:USDT sell 0.1")  # grows the short: refused although it would hedge
+    assert refused.refusal is not None and "rule 'lopsided' is reducing the account" in refused.refusal.message
+    assert gate.check("acct ETH/USDT:USDT buy 0.5").refusal is None  # reduces the short
+
+
+def test_hedge_mode_orders_always_add_exposure_so_halted_refuses_them():
+    from dataclasses import replace
+
+    from riskguard.model import PositionSide
+
+    long_leg = replace(position(BTC, Side.LONG, 1.0, isolated_margin=10.0), position_side=PositionSide.LONG)
+    acct = replace(account(long_leg), hedge_mode=True)
+    halt = Rule.model_validate({"name": "halt", "metric": "liquidation_buffer_pct", "op": "below",
+                                "threshold": 50.0, "state": "halted"})
+    result = gate_for(acct, [halt]).check("acct BTC/USDT:USDT sell 0.5 10x")  # opens the short leg
+    assert result.increases_exposure and result.refusal.code is ReasonCode.ORDER_REFUSED_HALTED
+
+
+def test_unrealized_profit_is_not_free_margin():
+    # cross: wallet 100, 1 BTC long from 50 now at 100 (+50 unrealized), IM 100/10 = 10.  Buying 10 ETH at 10x
+    # needs 100 more: 110 > 100 (profit not counted) although 110 < 150 with it.
+    acct = account(position(BTC, Side.LONG, 1.0, entry=50.0), wallet=100.0)
+    policy = Policy(max_effective_leverage=100, min_liquidation_buffer_pct=0.1)
+    result = gate_for(acct, policy=policy).check("acct ETH/USDT:USDT buy 10 10x")
+    assert result.margin is not None and result.margin.code is ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN
+    assert result.margin.value == pytest.approx(100 - 10 - 100 - 0.5, rel=1e-9)  # fee 0.05% of 1000 paid too

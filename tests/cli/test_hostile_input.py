@@ -22,10 +22,12 @@ from pathlib import Path
 import pytest
 import typer
 import typer.models
+from docs_factory import binance_cross_doc
 
 from riskguard.cli import app
 from riskguard.input_files import MAX_CONFIG_BYTES, MAX_SNAPSHOT_BYTES
 from riskguard.rules.codes import ExitCode
+from riskguard.sim.server import build_app
 from tests.cli.live_sim import live_config
 
 ROOT = Path(__file__).parents[2]
@@ -193,7 +195,14 @@ ACCOUNT = "accounts:\n  a:\n    snapshot: bundled:paper\n    snapshot_account: b
         ("policy:\n  max_data_age_s: 1:30\n" + ACCOUNT, ":2", "ambiguous number '1:30'"),
         ("policy:\n  max_data_age_s: 0x10\n" + ACCOUNT, ":2", "ambiguous number '0x10'"),
         ("policy:\n  max_effective_leverage: '20x'\n" + ACCOUNT, ":2 (policy.max_effective_leverage)",
-         "valid number"),
+         "must be a number, not text '20x'"),
+        ("policy:\n  max_effective_leverage: '1_200'\n" + ACCOUNT, ":2 (policy.max_effective_leverage)",
+         "must be a number, not text '1_200'"),
+        ("policy:\n  max_data_age_s: true\n" + ACCOUNT, ":2 (policy.max_data_age_s)", "must be a number, not true"),
+        (ACCOUNT + "    policy: {max_effective_leverage: '3'}\n", ":5 (accounts.a.policy.max_effective_leverage)",
+         "must be a number, not text '3'"),
+        (ACCOUNT + "    execute: 'yes'\n", ":5 (accounts.a.execute)", "must be true or false, not text 'yes'"),
+        (ACCOUNT + "    sandbox: 1\n", ":5 (accounts.a.sandbox)", "must be true or false, not 1"),
         ("policy:\n  max_effective_leverage: 50\n" + ACCOUNT + "policy:\n  max_effective_leverage: 3\n", ":7",
          "duplicate key 'policy' (policy): first at line 1, again at line 7"),
         (ACCOUNT + "  a:\n    venue: okx\n", ":5", "duplicate key 'a' (accounts.a): first at line 2, again at line 5"),
@@ -213,6 +222,25 @@ def test_check_when_config_value_is_hostile_then_file_line_and_path(run, write, 
 def test_check_when_snapshot_number_is_not_finite_then_error(run, write, bad):
     path = write("s.json", '{"format": "riskguard.snapshot", "version": 1, "taken_at": ' + bad + "}")
     _assert_clean_failure(run("check", "--snapshot", str(path)), str(path), "invalid JSON")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        (("taken_at",), True, "taken_at: must be a number, not true"),
+        (("taken_at",), "1796104679831", "taken_at: must be a number, not text '1796104679831'"),
+        (("accounts", 0, "settings", "hedge_mode"), "false", "hedge_mode: must be true or false, not text 'false'"),
+        (("venues", "binanceusdm", "ohlcv"), {"BTC/USDT:USDT": {"timeframe": "1h", "rows": [[1, "6e4", 1, 1, 1, 0]]}},
+         "ohlcv.BTC/USDT:USDT.rows: must be a number, not text '6e4'"),
+    ],
+)
+def test_check_when_snapshot_envelope_number_or_flag_is_text_then_error(run, write, field, value, needle):
+    doc = binance_cross_doc()
+    node = doc
+    for key in field[:-1]:
+        node = node.setdefault(key, {}) if isinstance(key, str) else node[key]
+    node[field[-1]] = value
+    _assert_clean_failure(run("check", "--snapshot", str(write("s.json", doc))), needle)
 
 
 @pytest.mark.parametrize("port", ["99999", "-1", "65536"])
@@ -242,6 +270,21 @@ def test_sim_when_scenario_is_broken_then_file_line_and_path(run, write, name, t
     r = run("sim", "--venue", "binanceusdm", "--scenario", str(path))
     _assert_clean_failure(r, f"{path}{where}", needle)
     assert "the emulator was started" not in r.err
+
+
+def test_sim_when_scenario_is_refused_by_the_exchange_then_names_the_file(run, write, monkeypatch):
+    """Valid YAML and schema, but the exchange refuses it (a position in a market the venue does not list)."""
+
+    async def build_only(venue, host="127.0.0.1", port=0, scenario=None, **_kwargs):
+        build_app(venue, scenario)  # where the exchange refuses a scenario, before any socket is opened
+        raise RuntimeError("the emulator was started")
+
+    monkeypatch.setattr("riskguard.sim.server.serve", build_only)
+    path = write("s.yaml", "accounts:\n  - {api_key: k, secret: s, balances: {USDT: 1000},\n"
+                           "     positions: [{symbol: NOPE, size: 1, entry: 100, leverage: 5}]}\n")
+    r = run("sim", "--venue", "binanceusdm", "--scenario", str(path))
+    _assert_clean_failure(r, f"{path}: the scenario is refused", "NOPE")
+    assert "unexpected" not in r.err and "the emulator was started" not in r.err
 
 
 def test_bands_when_plot_folder_missing_then_names_folder(run, tmp_path):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from riskguard.model import Side
+from riskguard.model import AssetBalance, Side
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.codes import ReasonCode, Severity
 from riskguard.rules.engine import evaluate_rules, fires
@@ -175,3 +175,36 @@ def test_op_words_only():
     with pytest.raises(ValueError, match="'<' is not one of below"):
         rule(op="<")
     assert [o.value for o in Op] == ["below", "at_or_below", "above", "at_or_above"]
+
+
+def test_account_buffer_is_the_smallest_and_cross_ratio_the_largest_pool():
+    # isolated BTC: buffer 9.09%; isolated ETH with margin 20: 20 + (P − 100) = 0.01·P → P = 80/0.99, 19.19%
+    acct = account(position(BTC, Side.LONG, 1.0, isolated_margin=10.0),
+                   position(ETH, Side.LONG, 1.0, isolated_margin=20.0))
+    t = table(acct, venue(BTC, ETH))
+    assert t.account_value("account_buffer_pct")[0] == pytest.approx(100 - 90 / 0.99, rel=1e-12)
+    # two cross pools: USDT (wallet 1000, 1 BTC: MM 1 → ratio 0.001) and USDC (wallet 10, 1 ETH: ratio 0.1)
+    usdc = "ETH/USDC:USDC"
+    two = account(position(BTC, Side.LONG, 1.0), position(usdc, Side.LONG, 1.0))
+    two = type(two)(two.name, two.venue, {**two.balances, "USDC": AssetBalance("USDC", 10.0, 10.0)}, two.positions,
+                    two.fees)
+    t = table(two, venue(BTC, usdc))
+    assert t.account_value("cross_margin_ratio")[0] == pytest.approx(0.1, rel=1e-12)
+    assert t.account_value("cross_headroom_pct")[0] == pytest.approx(90.0, rel=1e-12)
+    assert t.account_value("long_exposure")[1].startswith("MIXED_SETTLE")
+
+
+def test_a_rule_with_an_unknown_metric_plans_nothing():
+    from riskguard.config import AccountConfig, AccountSpec, Policy
+    from riskguard.rules.planner import plan_account
+    from riskguard.rules.strategy import create_strategy
+
+    acct, mk = _isolated_btc()
+    known = rule(name="thin", threshold=10.0, actions=[{"strategy": "alert_only"}])
+    blind = rule(name="adl", metric="adl_rank", op="above", threshold=3.0, actions=[{"strategy": "alert_only"}])
+    actions = {"thin": (create_strategy("alert_only"),), "adl": (create_strategy("alert_only"),)}
+    spec = AccountSpec("acct", AccountConfig(snapshot="m"), Policy(), None, "t", rules=(known, blind), actions=actions)
+    t = table(acct, mk)
+    assert plan_account(spec, acct, mk, t.risk, {}, evaluate_rules([blind], "acct", t)) is None
+    plan = plan_account(spec, acct, mk, t.risk, {}, evaluate_rules([known, blind], "acct", t))
+    assert plan is not None and plan.strategies == ("alert_only",) and plan.reason_codes == ("PLAN_ALERT_ONLY",)

@@ -118,3 +118,23 @@ def test_user_strategy_when_module_path_then_class_loaded(tmp_path, monkeypatch)
 def test_user_strategy_when_module_missing_then_config_error():
     with pytest.raises(ConfigError, match="cannot load strategy module 'no_such_mod_rg'"):
         resolve_strategy("no_such_mod_rg:Thing")
+
+
+def test_plan_when_taker_fee_unknown_then_assumed_rate_used_and_said():
+    # Fee assumed 0.1%: cutting 0.34 BTC at 50 000 costs 17, not 6.8 → wallet 9 983 after the plan.
+    ctx = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000), taker=None), VENUE)
+    plan = make_plan(ctx, [ReduceSize({"target": "buffer_pct", "value": 30})])
+    assert plan.notes[-1] == "taker fee unknown: 0.10% assumed for the figures after the plan"
+    assert plan.after.cross[0].equity == pytest.approx(10_000 - 0.001 * plan.orders[0].amount * 50_000)
+
+
+def test_user_strategy_when_file_missing_then_config_error_says_where(tmp_path):
+    with pytest.raises(ConfigError, match=r"policy.yaml:3: strategy file '.*nope.py' does not exist"):
+        resolve_strategy(str(tmp_path / "nope.py"), where="policy.yaml:3")
+
+
+def test_user_strategy_when_file_fails_to_import_then_config_error_with_the_cause(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(ConfigError, match=r"cannot load strategy module .*broken\.py.*RuntimeError: boom"):
+        resolve_strategy(str(path))

@@ -30,6 +30,7 @@ from riskguard.model import (
     TierBasis,
     VenueMarkets,
 )
+from riskguard.risk.whatif import on_grid
 from riskguard.rules.plan import OrderKind, Plan
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
 from strategies.add_margin import AddMargin
@@ -126,6 +127,9 @@ def _check_orders(ctx: StrategyContext, plan: Plan) -> None:
         price = o.trigger_price if o.kind is OrderKind.STOP_MARKET else o.price
         assert price is not None
         assert limits.accepts(market, o.amount, price), (o.amount, price, limits)
+        step = limits.amount_step
+        assert step is None or o.amount == p.contracts or o.amount == on_grid(round(o.amount / step), step), (
+            "the decimal the venue prints, not binary noise", o.amount)
         if o.kind is OrderKind.STOP_MARKET:
             assert market.price_tick is None or _on_grid(price, market.price_tick)
             assert (price < p.mark_price) if p.side is Side.LONG else (price > p.mark_price)
@@ -163,3 +167,24 @@ def test_plan_when_random_account_then_reduce_only_valid_orders_and_target_met_o
     plan = make_plan(ctx, [strategy])
     _check_orders(ctx, plan)
     _check_target(ctx, strategy, plan)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ctx=cases(), buffer=st.floats(1, 40), pool=st.floats(95, 99.99), levels=st.integers(1, 5))
+def test_plan_when_strategies_chained_then_orders_and_stops_together_never_exceed_the_position(
+    ctx, buffer, pool, levels
+):
+    chain = [AddMargin({"buffer_pct": buffer, "max_amount": 1e4, "margin_step": 1e-4}),
+             ReduceSize({"target": "buffer_pct", "value": buffer}),
+             CloseWorstFirst({"target": "buffer_pct", "value": pool}),
+             StaggeredStops({"levels": levels})]
+    plan = make_plan(ctx, chain)
+    _check_orders(ctx, plan)
+    # Every market order filled and every stop fired still closes at most the position, never flips it.
+    closing: dict[tuple[str, str], float] = defaultdict(float)
+    for o in plan.orders:
+        if o.kind in (OrderKind.MARKET, OrderKind.STOP_MARKET):
+            closing[(o.symbol, o.position_side)] += o.amount
+    held = {(p.symbol, p.position_side.value): p.contracts for p in ctx.account.positions}
+    for key, amount in closing.items():
+        assert amount <= held[key] * (1 + TOL), (key, amount, held[key])

@@ -11,7 +11,8 @@ import math
 import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
-from riskguard.model import MarginTier, Order, OrderSide, Side
+from riskguard.errors import ConfigError
+from riskguard.model import ContractKind, MarginTier, Order, OrderSide, Side
 from riskguard.risk.bands import Band
 from riskguard.risk.volatility import RealizedVolatility
 from riskguard.risk.whatif import Reduce, evaluate_after
@@ -85,6 +86,21 @@ def test_reduce_size_when_sigma_target_then_liquidation_price_moves_that_many_si
     plan = make_plan(ctx, [ReduceSize({"target": "sigma_buffer", "value": 6})])
     assert expected == 0.225 and [o.amount for o in plan.orders] == [expected]
     assert plan.after.positions[0].liquidation_price <= p_star < plan.before.positions[0].liquidation_price
+
+
+def test_reduce_size_when_inverse_coin_margined_then_cut_in_whole_contracts():
+    # COIN-M: 100 contracts of 100 USD long at 50 000, 0.1 BTC cross, mmr 0.5%, taker 0.05%.  Face F = 100q.
+    # Equity at P: W + F(1/50 000 − 1/P) = 0.005·F/P → LP = 1.005F/(W + F/50 000): now 10 050/0.3 = 33 500.
+    # Cut a contracts: W = 0.1 − 0.0005·100a/50 000 = 0.1 − 1e-6·a.  LP ≤ 30 000 (40% buffer):
+    # 1.005F ≤ 30 000W + 0.6F → 40.5q ≤ 3 000 − 0.03a = 2 997 + 0.03q → q ≤ 2 997/40.47 = 74.05 → a = 26.
+    inv = market("BTC/USD:BTC", 0.005, venue="binancecoinm", step=1.0, kind=ContractKind.INVERSE,
+                 contract_size=100.0, settle="BTC")
+    acct = account(position(inv.symbol, 100, 50_000), wallet=0.1, asset="BTC", venue="binancecoinm", taker=0.0005)
+    ctx = StrategyContext.build(acct, venue_of(inv))
+    assert ctx.risk.positions[0].liquidation_price == pytest.approx(33_500, rel=1e-12)
+    plan = make_plan(ctx, [ReduceSize({"target": "buffer_pct", "value": 40})])
+    assert [o.amount for o in plan.orders] == [26]
+    assert plan.after.positions[0].liquidation_price <= 30_000
 
 
 def test_reduce_size_when_sigma_target_without_volatility_then_input_missing_and_no_order():
@@ -210,12 +226,41 @@ def test_staggered_stops_when_no_stops_then_graded_ladder_clear_of_liquidation()
     assert plan.after == plan.before  # stops rest: nothing is filled now
 
 
+def test_staggered_stops_when_short_then_buy_stops_above_mark_rounded_down_toward_it():
+    # Short 1 BTC at 50 000, wallet 10 000: 10 000 + (50 000 − P) = 0.004·P → LP 60 000/1.004.  Buying 1 lifts
+    # the best ask 50 025: 5 bp, ×2 = 0.1%.  last = LP·(1 − 0.005)/(1 + 0.001); levels rounded down to 0.1.
+    acct = account(position(BTC.symbol, 1.0, 50_000, side=Side.SHORT), open_orders=())
+    ctx = StrategyContext.build(acct, VENUE, signals={BTC.symbol: MarketSignals(book=flat_book(50_000))})
+    last = 60_000 / 1.004 * 0.995 / 1.001
+    triggers = [math.floor((50_000 + (last - 50_000) * f) * 10 + 1e-9) / 10 for f in (0.5, 0.75, 1.0)]
+    plan = make_plan(ctx, [StaggeredStops()])
+    assert [(o.side, o.amount) for o in plan.orders] == [("buy", 0.166), ("buy", 0.333), ("buy", 0.501)]
+    assert [o.trigger_price for o in plan.orders] == pytest.approx(triggers, abs=1e-9)
+
+
 def test_staggered_stops_when_level_inside_a_band_then_moved_ahead_of_it():
     triggers, _ = _expected_ladder()
     band = Band("long", triggers[1] - 300, triggers[1] + 200, 5e6, 10.0, triggers[1])
     plan = make_plan(_stops_ctx(bands=(band,)), [StaggeredStops()])
     moved = math.ceil((triggers[1] + 200) * 1.001 * 10 - 1e-9) / 10  # 0.1% above the band's top, up to the tick
     assert [o.trigger_price for o in plan.orders] == pytest.approx([triggers[0], moved, triggers[2]], abs=1e-9)
+
+
+def test_staggered_stops_when_levels_in_nested_bands_then_each_moved_past_all_of_them():
+    # Two overlapping long bands cover levels 2 and 3: both levels end 0.1% above the upper band's top and merge
+    # into one level holding their sizes (0.333 + 0.501).
+    triggers, _ = _expected_ladder()
+    low = Band("long", triggers[2] - 100, triggers[1] + 50, 1e6, 12.0, triggers[2])
+    high = Band("long", triggers[1] - 50, triggers[1] + 400, 1e6, 11.0, triggers[1])
+    plan = make_plan(_stops_ctx(bands=(high, low)), [StaggeredStops()])
+    moved = math.ceil((triggers[1] + 400) * 1.001 * 10 - 1e-9) / 10
+    assert [(o.trigger_price, o.amount) for o in plan.orders] == [
+        (pytest.approx(triggers[0]), 0.166), (pytest.approx(moved), 0.834)]
+
+
+def test_staggered_stops_when_band_clearance_zero_then_parameter_error():
+    with pytest.raises(ConfigError, match="band_clearance_pct: Input should be greater than 0"):
+        StaggeredStops({"band_clearance_pct": 0})
 
 
 def test_staggered_stops_when_existing_ladder_within_tolerance_then_kept():
