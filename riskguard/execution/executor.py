@@ -47,6 +47,9 @@ class ExecutionPolicy:
     max_remainders: int = 2
     """Follow-up orders for the unfilled part of a partially filled market close."""
     verify_tolerance: float = 1e-9
+    max_wait_s: float = 30.0
+    """A venue asking for a longer wait (an IP ban's Retry-After) ends the run with the order left ``unknown``:
+    a later run looks it up first.  Waiting out a ban inside one ``check`` would only hide it."""
 
 
 @dataclass(slots=True)
@@ -77,11 +80,13 @@ class ExecutionReport:
     verified: bool | None = None
     """Every touched position as the plan expected; None when the account could not be read after."""
     mismatches: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    """Orders the run could not finish (a failed read, a lookup that kept failing, a wait too long)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"account": self.account, "plan_hash": self.plan_hash, "run_id": self.run_id,
                 "orders": [o.to_dict() for o in self.orders], "verified": self.verified,
-                "mismatches": self.mismatches}
+                "mismatches": self.mismatches, "errors": self.errors}
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -105,7 +110,10 @@ class Executor:
             try:
                 result = await self._one(report, plan, index, order, cid, reserved)
             except DataUnavailable as exc:
-                result = OrderResult(index, cid, order.kind.value, order.symbol, OrderState.INTENT, message=str(exc))
+                known = self.store.order(cid)
+                state = known.state if known is not None else OrderState.SKIPPED
+                result = OrderResult(index, cid, order.kind.value, order.symbol, state, message=str(exc))
+                report.errors.append(str(exc))
                 self._event(report, EventKind.ERROR, str(exc), {"index": index}, cid, order.symbol)
             report.orders.append(result)
         await self._verify(report, plan)
@@ -238,6 +246,9 @@ class Executor:
         lookups = 0
         while True:
             wait = exc.retry_after_s if exc.retry_after_s is not None else self.policy.backoff_s * 2 ** (attempt - 1)
+            if wait > self.policy.max_wait_s:
+                raise DataUnavailable(f"{call.symbol}: the venue asks to wait {wait:g} s; order {cid} is left "
+                                      "unknown for a later run to look up")
             await self._sleep(wait)
             try:
                 return await self._lookup(report, call.symbol, cid, call.stop)

@@ -34,7 +34,9 @@ class AccountOutcome:
         """An order whose outcome is still unknown, or an execution that failed: the caller exits 3."""
         if self.action == "failed":
             return True
-        return self.report is not None and any(o.state is OrderState.UNKNOWN for o in self.report.orders)
+        if self.report is None:
+            return False
+        return bool(self.report.errors) or any(o.state is OrderState.UNKNOWN for o in self.report.orders)
 
 
 def execute_check(config: Config, result: Any, accounts: Iterable[AccountSpec]) -> list[AccountOutcome]:

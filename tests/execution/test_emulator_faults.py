@@ -227,3 +227,23 @@ async def test_stop_whose_answer_is_lost_is_found_on_the_algo_service(start_sim,
     [stop] = sim_orders(sim, cid)
     assert (stop.status, stop.amount, stop.trigger_price) == (OrderStatus.OPEN, 150.0, 144.0)
     assert report.orders[0].state is OrderState.SENT and store.order(cid).state is OrderState.SENT
+
+
+async def test_a_ban_longer_than_the_run_may_wait_leaves_the_order_unknown_then_resolves(start_sim, store,
+                                                                                         sleeps) -> None:
+    """418 with Retry-After 120: the run stops with the order unknown (never resent blindly); the next run looks
+    it up first, finds it was not placed, and sends it once."""
+    sim = await start_sim(VENUE)
+    sim.player.faults.arm(Fault(kind=FaultKind.BANNED, path="/fapi/v1/order", count=1, retry_after_s=120))
+    plan = close_sol()
+    cid = client_order_id(VENUE, plan.content_hash, 0)
+    first = await execute(sim, store, plan, sleeps)
+    assert first.orders[0].state is OrderState.UNKNOWN and sleeps.waits == []
+    assert first.errors == [f"{SOL}: the venue asks to wait 120 s; order {cid} is left unknown for a later run to "
+                            "look up"]
+    assert sim_orders(sim, cid) == [] and create_requests(sim) == 1
+    second = await execute(sim, store, plan, sleeps)
+    assert second.orders[0].state is OrderState.FILLED and second.errors == []
+    assert len(sim_orders(sim, cid)) == 1 and create_requests(sim) == 2 and sim_size(sim, "SOLUSDT") == 300.0
+    lookups = [r for r in sim.requests if r.method == "GET" and r.path == "/fapi/v1/order"]
+    assert len(lookups) == 1  # the second run asked before it sent
