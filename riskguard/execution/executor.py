@@ -204,8 +204,11 @@ class Executor:
         if order.kind is OrderKind.STOP_MARKET and order.trigger_price is not None:
             sized = _with(sized, trigger_price=self.venue.price_to_precision(order.symbol, order.trigger_price))
         reference = position.mark_price or order.price
-        call = order_call(self.venue.venue, sized, amount, cid, margin_mode=position.margin_mode,
-                          reference_price=reference)
+        try:
+            call = order_call(self.venue.venue, sized, amount, cid, margin_mode=position.margin_mode,
+                              reference_price=reference)
+        except ValueError as exc:  # e.g. no mark to bound a Hyperliquid market order: nothing is sent
+            raise DataUnavailable(str(exc)) from None
         return position, call
 
     async def _send(self, report: ExecutionReport, call: OrderCall, cid: str, result: OrderResult,

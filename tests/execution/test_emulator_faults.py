@@ -247,3 +247,16 @@ async def test_a_ban_longer_than_the_run_may_wait_leaves_the_order_unknown_then_
     assert len(sim_orders(sim, cid)) == 1 and create_requests(sim) == 2 and sim_size(sim, "SOLUSDT") == 300.0
     lookups = [r for r in sim.requests if r.method == "GET" and r.path == "/fapi/v1/order"]
     assert len(lookups) == 1  # the second run asked before it sent
+
+
+async def test_amount_capped_at_the_fresh_position_and_rounded_down_to_the_step(start_sim, store, sleeps) -> None:
+    """The plan asks for more than the position holds now (it shrank by hand since): capped at what is there;
+    a fractional amount on a 1-contract step is rounded down, never up."""
+    sim = await start_sim(VENUE)
+    exchange = sim.player.exchange
+    account = exchange.accounts[sim.player.scenario.accounts[0].api_key]
+    exchange.place_order(account, OrderRequest("SOLUSDT", "sell", OrderType.MARKET, 150, reduce_only=True))
+    plan = plan_of(VENUE, [order(SOL, "sell", 99.9, contracts=400), order(SOL, "sell", 400, contracts=400)], {})
+    report = await execute(sim, store, plan, sleeps)
+    assert [(o.state, o.amount) for o in report.orders] == [(OrderState.FILLED, 99.0), (OrderState.FILLED, 151.0)]
+    assert sim_size(sim, "SOLUSDT") == 0.0 and report.verified is True
