@@ -135,11 +135,18 @@ class Executor:
             result.state, result.filled, result.amount = known.state, known.filled, known.amount
             result.message = f"already {known.state} in an earlier run; not sent again"
             self._event(report, EventKind.STATE, result.message, {}, cid, order.symbol)
+            _hold(reserved, order, result)
+            if known.state is OrderState.PARTIAL and order.kind is OrderKind.MARKET:
+                return await self._follow_remainder(report, order, cid, known.amount, result, reserved)
             return result
         if known is not None:
             found = await self._lookup(report, order.symbol, cid, order.kind is OrderKind.STOP_MARKET)
             if found is not None:
-                return await self._adopt(report, order, result, known.amount, found)
+                adopted = await self._adopt(report, order, result, known.amount, found)
+                _hold(reserved, order, adopted)
+                if adopted.state is OrderState.PARTIAL and order.kind is OrderKind.MARKET:
+                    return await self._follow_remainder(report, order, cid, known.amount, adopted, reserved)
+                return adopted
         return await self._place(report, plan, index, order, cid, result, reserved, known)
 
     async def _place(self, report: ExecutionReport, plan: Plan, index: int, order: IntendedOrder, cid: str,
@@ -310,37 +317,54 @@ class Executor:
 
     async def _follow_remainder(self, report: ExecutionReport, order: IntendedOrder, cid: str, amount: float,
                                 result: OrderResult, reserved: dict[tuple[str, str], float]) -> OrderResult:
-        """A market close that filled in part: send the rest (re-capped at the position) under derived ids."""
+        """A market close that filled in part: send the rest (re-capped at the position) under derived ids.
+
+        Each follow-up goes through the same protocol as its parent: an id an earlier run already decided is
+        taken as it stands (final) or looked up first (intent, unknown), so a restart neither loses the rest nor
+        sends it twice.
+        """
         for attempt in range(1, self.policy.max_remainders + 1):
             if result.state is not OrderState.PARTIAL:
                 break
-            rest = amount - result.filled
             child = client_order_id(self.venue.venue, report.plan_hash, result.index, attempt)
-            follow = _with(order, amount=rest)
-            position, call = await self._fresh_call(follow, child, reserved)
-            if call is None:
-                result.message = "remainder not sent: position gone or below the minimum order"
-                break
-            if (why := refusal(call, position)) is not None:
-                self._event(report, EventKind.REFUSED, why, {"call": call.to_dict()}, child, order.symbol)
-                break
-            known = self.store.order(child)
-            if known is None:
-                self.store.record_intent(
-                    report.run_id,
-                    OrderRecord(child, report.account, self.venue.venue, report.plan_hash, result.index,
-                                order.symbol, order.side, order.kind.value, call.amount, OrderState.INTENT, None, 0.0),
-                    {"remainder_of": cid, "call": call.to_dict()},
-                )
             sub = OrderResult(result.index, child, order.kind.value, order.symbol, OrderState.INTENT)
-            answer = await self._send(report, call, child, sub, retry_blocked=True)
-            result.sent += sub.sent
-            if answer is None:
-                break
-            self._settle(report, child, call.amount, answer, sub)
+            known = self.store.order(child)
+            if known is not None and known.state.final:
+                sub.state, sub.filled, sub.amount = known.state, known.filled, known.amount
+            else:
+                answer = await self._lookup(report, order.symbol, child, False) if known is not None else None
+                if answer is not None:
+                    sub.amount = known.amount if known is not None else 0.0
+                else:
+                    position, call = await self._fresh_call(_with(order, amount=amount - result.filled), child,
+                                                            reserved)
+                    if call is None:
+                        result.message = "remainder not sent: position gone or below the minimum order"
+                        break
+                    if (why := refusal(call, position)) is not None:
+                        self._event(report, EventKind.REFUSED, why, {"call": call.to_dict()}, child, order.symbol)
+                        result.message = why
+                        break
+                    if known is None:
+                        self.store.record_intent(
+                            report.run_id,
+                            OrderRecord(child, report.account, self.venue.venue, report.plan_hash, result.index,
+                                        order.symbol, order.side, order.kind.value, call.amount, OrderState.INTENT,
+                                        None, 0.0),
+                            {"remainder_of": cid, "call": call.to_dict()},
+                        )
+                    sub.amount = call.amount
+                    answer = await self._send(report, call, child, sub, retry_blocked=True)
+                    result.sent += sub.sent
+                    if answer is None:
+                        if sub.state is OrderState.UNKNOWN:
+                            result.state = OrderState.UNKNOWN
+                        result.message = sub.message
+                        break
+                self._settle(report, child, sub.amount, answer, sub)
             result.filled += sub.filled
-            amount = result.filled + (call.amount - sub.filled)
-            result.state = OrderState.FILLED if sub.state is OrderState.FILLED else sub.state
+            if sub.state in (OrderState.FILLED, OrderState.UNKNOWN):
+                result.state = sub.state
         return result
 
     async def _cancel_planned(self, report: ExecutionReport, order: IntendedOrder, result: OrderResult
@@ -395,6 +419,13 @@ def _with(order: IntendedOrder, **changes: Any) -> IntendedOrder:
     for name in IntendedOrder.__slots__:
         object.__setattr__(copy, name, changes.get(name, getattr(order, name)))
     return copy
+
+
+def _hold(reserved: dict[tuple[str, str], float], order: IntendedOrder, result: OrderResult) -> None:
+    """An order an earlier run left resting still holds part of the position: later orders leave it room."""
+    if result.state is OrderState.SENT and order.kind in (OrderKind.LIMIT, OrderKind.STOP_MARKET):
+        key = (order.symbol, order.closes_side or "")
+        reserved[key] = reserved.get(key, 0.0) + max(result.amount - result.filled, 0.0)
 
 
 def _leg_key(position: LivePosition | None) -> tuple[str, str]:

@@ -4,9 +4,14 @@ and the emulator's own order book to check against."""
 from __future__ import annotations
 
 import dataclasses
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 from riskguard.config import AccountConfig, AccountSpec, Credentials, Policy
+from riskguard.execution.guard import LivePosition
+from riskguard.execution.venue_client import OutcomeUnknown, VenueRejected
+from riskguard.execution.venue_orders import OrderCall, hedge_leg
 from riskguard.rules.plan import IntendedOrder, OrderKind, Outcome, Plan, PositionOutcome
 from riskguard.sim import RunningSim, Scenario
 from riskguard.sim.engine import Order
@@ -75,3 +80,82 @@ def sim_size(sim: RunningSim, symbol: str, leg: str = "both") -> float:
 
 def create_requests(sim: RunningSim, path_suffix: str = "/order") -> int:
     return sum(1 for r in sim.requests if r.method == "POST" and r.path.endswith(path_suffix))
+
+
+STEP = 0.001
+
+
+@dataclass
+class Sent:
+    call: OrderCall
+    position: tuple[str, float] | None
+    """(side, contracts) of the leg the order names, at the moment it arrived."""
+    resting: float
+
+
+@dataclass
+class FakeVenue:
+    """A venue in memory that records each order with the position it met; ``faults`` script the answers."""
+
+    venue: str
+    legs: dict[tuple[str, str], tuple[str, float]]
+    """(symbol, position_side) → (side, contracts)."""
+    faults: list[str]
+    sent: list[Sent] = field(default_factory=list)
+    placed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resting: dict[tuple[str, str], float] = field(default_factory=dict)
+    applied: list[str] = field(default_factory=list)
+    """Client ids of the orders the venue took, in order: a doubled order shows as a repeated id."""
+
+    async def positions(self, symbol: str) -> list[LivePosition]:
+        return [LivePosition(s, side, leg, contracts, "cross", 100.0)
+                for (s, leg), (side, contracts) in self.legs.items() if s == symbol and contracts > 0]
+
+    async def create(self, call: OrderCall) -> dict[str, Any]:
+        leg = hedge_leg(call.params) or "both"
+        key = (call.symbol, leg)
+        self.sent.append(Sent(call, self.legs.get(key), self.resting.get(key, 0.0)))
+        fault = self.faults.pop(0) if self.faults else "ok"
+        if fault == "crash_before_send":
+            raise KeyboardInterrupt("killed before the request left")
+        if fault == "reject":
+            raise VenueRejected('{"code":-2022}', "-2022")
+        if fault == "unknown_not_placed":
+            raise OutcomeUnknown("RequestTimeout")
+        answer = self._apply(call, key, partial=fault == "partial")
+        cid = call.params.get("clientOrderId") or call.params.get("algoClOrdId")
+        self.placed[cid] = answer
+        self.applied.append(cid)
+        if fault == "unknown_placed":
+            raise OutcomeUnknown("RequestTimeout")
+        if fault == "crash_after_send":
+            raise KeyboardInterrupt("killed before the answer was recorded")
+        return answer
+
+    def _apply(self, call: OrderCall, key: tuple[str, str], partial: bool) -> dict[str, Any]:
+        side, contracts = self.legs.get(key, ("none", 0.0))
+        if call.stop or call.type == "limit":
+            self.resting[key] = self.resting.get(key, 0.0) + call.amount
+            return {"id": str(len(self.sent)), "status": "open", "filled": 0.0, "symbol": call.symbol}
+        filled = math.floor(call.amount / 2 / STEP) * STEP if partial else call.amount
+        self.legs[key] = (side, max(contracts - filled, 0.0))
+        status = "expired" if partial else "closed"
+        return {"id": str(len(self.sent)), "status": status, "filled": filled, "symbol": call.symbol}
+
+    async def find(self, symbol: str, client_id: str, stop: bool) -> dict[str, Any] | None:
+        return self.placed.get(client_id)
+
+    async def cancel(self, order: dict[str, Any]) -> dict[str, Any]:
+        return order
+
+    async def open_orders(self, symbol: str) -> list[dict[str, Any]]:
+        return []
+
+    def amount_to_precision(self, symbol: str, amount: float) -> float:
+        return math.floor(amount / STEP + 1e-9) * STEP
+
+    def price_to_precision(self, symbol: str, price: float) -> float:
+        return round(price, 2)
+
+    def min_amount(self, symbol: str) -> float:
+        return STEP

@@ -67,3 +67,24 @@ async def test_closes_and_stops_on_every_venue(start_sim, tmp_path, venue) -> No
     assert "request rejected" in text
     leaked = [s for s in SECRETS if s.lower() in text.lower()]
     assert leaked == []
+
+
+@pytest.mark.parametrize("venue", VENUES)
+async def test_lost_answer_is_resolved_by_client_id_on_every_venue(start_sim, tmp_path, venue) -> None:
+    """The close is placed but its answer never comes: each venue's lookup by client id finds it; no resend."""
+    (symbol, sim_id, size, close), _, create_path = CASES[venue]
+    sim = await start_sim(venue)
+    sim.player.faults.arm(Fault(kind=FaultKind.LOST_RESPONSE, path=create_path, count=1, hang_s=1.5))
+    plan = plan_of(venue, [order(symbol, "sell", close, contracts=size)], {(symbol, "long"): size - close})
+    store = AuditStore(tmp_path / "audit.sqlite3")
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    async with open_venue(spec_for(venue, sim, timeout_s=1.0)) as client:
+        report = await Executor(client, store, sleep=no_wait).execute(plan)
+    cid = client_order_id(venue, plan.content_hash, 0)
+    assert sum(1 for r in sim.requests if r.method == "POST" and r.path == create_path) == 1
+    assert len(sim_orders(sim, cid)) == 1 and sim_size(sim, sim_id) == pytest.approx(size - close)
+    assert (report.orders[0].state, report.orders[0].filled) == (OrderState.FILLED, pytest.approx(close))
+    assert store.order(cid).state is OrderState.FILLED and report.verified is True

@@ -10,90 +10,21 @@ every order as it arrives together with the position at that moment.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
+from exec_support import FakeVenue
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from riskguard.execution.audit_store import AuditStore
 from riskguard.execution.executor import Executor
 from riskguard.execution.guard import LivePosition
-from riskguard.execution.venue_client import OutcomeUnknown, VenueRejected
 from riskguard.execution.venue_orders import OrderCall, hedge_leg
 from riskguard.rules.plan import IntendedOrder, OrderKind, Outcome, Plan
 
 SYMBOLS = ("AAA/USDT:USDT", "BBB/USDT:USDT")
-STEP = 0.001
-
-
-@dataclass
-class Sent:
-    call: OrderCall
-    position: tuple[str, float] | None
-    """(side, contracts) of the leg the order names, at the moment it arrived."""
-    resting: float
-
-
-@dataclass
-class FakeVenue:
-    venue: str
-    legs: dict[tuple[str, str], tuple[str, float]]
-    """(symbol, position_side) → (side, contracts)."""
-    faults: list[str]
-    sent: list[Sent] = field(default_factory=list)
-    placed: dict[str, dict[str, Any]] = field(default_factory=dict)
-    resting: dict[tuple[str, str], float] = field(default_factory=dict)
-
-    async def positions(self, symbol: str) -> list[LivePosition]:
-        return [LivePosition(s, side, leg, contracts, "cross", 100.0)
-                for (s, leg), (side, contracts) in self.legs.items() if s == symbol and contracts > 0]
-
-    async def create(self, call: OrderCall) -> dict[str, Any]:
-        leg = hedge_leg(call.params) or "both"
-        key = (call.symbol, leg)
-        self.sent.append(Sent(call, self.legs.get(key), self.resting.get(key, 0.0)))
-        fault = self.faults.pop(0) if self.faults else "ok"
-        if fault == "reject":
-            raise VenueRejected('{"code":-2022}', "-2022")
-        if fault == "unknown_not_placed":
-            raise OutcomeUnknown("RequestTimeout")
-        answer = self._apply(call, key, partial=fault == "partial")
-        cid = call.params.get("clientOrderId") or call.params.get("algoClOrdId")
-        self.placed[cid] = answer
-        if fault == "unknown_placed":
-            raise OutcomeUnknown("RequestTimeout")
-        return answer
-
-    def _apply(self, call: OrderCall, key: tuple[str, str], partial: bool) -> dict[str, Any]:
-        side, contracts = self.legs.get(key, ("none", 0.0))
-        if call.stop or call.type == "limit":
-            self.resting[key] = self.resting.get(key, 0.0) + call.amount
-            return {"id": str(len(self.sent)), "status": "open", "filled": 0.0, "symbol": call.symbol}
-        filled = math.floor(call.amount / 2 / STEP) * STEP if partial else call.amount
-        self.legs[key] = (side, max(contracts - filled, 0.0))
-        status = "expired" if partial else "closed"
-        return {"id": str(len(self.sent)), "status": status, "filled": filled, "symbol": call.symbol}
-
-    async def find(self, symbol: str, client_id: str, stop: bool) -> dict[str, Any] | None:
-        return self.placed.get(client_id)
-
-    async def cancel(self, order: dict[str, Any]) -> dict[str, Any]:
-        return order
-
-    async def open_orders(self, symbol: str) -> list[dict[str, Any]]:
-        return []
-
-    def amount_to_precision(self, symbol: str, amount: float) -> float:
-        return math.floor(amount / STEP + 1e-9) * STEP
-
-    def price_to_precision(self, symbol: str, price: float) -> float:
-        return round(price, 2)
-
-    def min_amount(self, symbol: str) -> float:
-        return STEP
 
 
 def hostile_order(symbol: str, side: str, kind: OrderKind, amount: float, position_side: str,
@@ -139,7 +70,7 @@ async def test_no_order_sent_increases_exposure(tmp_path: Path, venue: str, plan
     async def no_wait(_: float) -> None:
         return None
 
-    with AuditStore(tmp_path / f"{plan.content_hash}.sqlite3") as store:
+    with AuditStore(tmp_path / f"{uuid.uuid4().hex}.sqlite3") as store:
         await Executor(fake, store, sleep=no_wait).execute(plan)
     for sent in fake.sent:
         call = sent.call
