@@ -18,6 +18,7 @@ from riskguard.config import AccountSpec, Config
 from riskguard.errors import RiskguardError
 from riskguard.execution.audit_store import AuditStore, EventKind, OrderState, default_path
 from riskguard.execution.executor import ExecutionReport, Executor
+from riskguard.rules.codes import Status
 from riskguard.rules.plan import OrderKind, Plan
 
 
@@ -25,7 +26,8 @@ from riskguard.rules.plan import OrderKind, Plan
 class AccountOutcome:
     account: str
     action: str
-    """``executed``, ``recommend`` (mode says no), ``no_plan``, ``paper`` or ``failed``."""
+    """``executed``, ``recommend`` (mode says no), ``unknown`` (the evaluation is), ``no_plan``, ``paper`` or
+    ``failed``."""
     message: str
     report: ExecutionReport | None = None
 
@@ -62,6 +64,11 @@ def _account(store: AuditStore, spec: AccountSpec, result: Any) -> AccountOutcom
     orders = [o for o in plan.orders if o.kind is not OrderKind.ADD_MARGIN] if plan else []
     if plan is None or not orders:
         return AccountOutcome(spec.name, "no_plan", "no orders planned")
+    if verdict is None or verdict.status is Status.UNKNOWN:
+        # Fail closed: a plan made from data that could not all be read or trusted is not acted on.
+        store.event(run_id, spec.name, EventKind.PLAN, "not executed: the evaluation is unknown", plan.to_dict())
+        return AccountOutcome(spec.name, "unknown", f"evaluation unknown: would send {len(orders)} order(s), "
+                              "sent none")
     if spec.mode != "execute":
         store.event(run_id, spec.name, EventKind.PLAN, f"not executed: account mode is {spec.mode}", plan.to_dict())
         return AccountOutcome(spec.name, "recommend", f"mode {spec.mode}: would send {len(orders)} order(s), "
