@@ -53,6 +53,17 @@ async def test_closes_and_stops_on_every_venue(start_sim, tmp_path, venue) -> No
     assert (stop.side, stop.amount, stop.reduce_only) == ("sell", close, True)
     assert stop.trigger_price == pytest.approx(mark * 0.9, rel=1e-4)
 
+    # The ladder is replaced: the stale stop is cancelled through the venue's own cancel (algo books included).
+    replace = plan_of(venue, [order(symbol, "sell", close, OrderKind.CANCEL, order_id=str(stop.id)),
+                              order(symbol, "sell", close, OrderKind.STOP_MARKET, contracts=size - close,
+                                    trigger=mark * 0.85)], {(symbol, "long"): size - close})
+    async with open_venue(spec_for(venue, sim)) as client:
+        replaced = await Executor(client, store).execute(replace)
+    assert [o.state for o in replaced.orders] == [OrderState.CANCELED, OrderState.SENT], replaced.orders
+    assert [o.status for o in sim_orders(sim) if o.id == stop.id] == [OrderStatus.CANCELED]
+    [new] = [o for o in sim_orders(sim) if o.type is OrderType.STOP_MARKET and o.status is OrderStatus.OPEN]
+    assert new.trigger_price == pytest.approx(mark * 0.85, rel=1e-4)
+
     # A venue gateway echoes the request (keys, signature, wallet) into its error: stored masked, never in clear.
     sim.player.faults.arm(Fault(kind=FaultKind.ECHO_REQUEST, path=create_path, count=1, status=400))
     echo = plan_of(venue, [order(symbol, "sell", close / 2, contracts=size - close)])

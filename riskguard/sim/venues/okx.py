@@ -338,6 +338,14 @@ class _Api:
                                            int(order_id) if order_id else None, params.get("clOrdId"))
         return [{"ordId": str(order.id), "clOrdId": order.client_id, "sCode": "0", "sMsg": ""}]
 
+    def cancel_algos(self, request: web.Request, account: Account, params: list[dict]) -> list[dict]:
+        """Algo orders by ``algoId`` (a list of ``{algoId, instId}``), as a stop ladder is replaced."""
+        rows = []
+        for entry in params:
+            order = self.exchange.cancel_order(account, entry.get("instId", ""), int(entry.get("algoId") or 0))
+            rows.append({"algoId": str(order.id), "algoClOrdId": order.client_id, "sCode": "0", "sMsg": ""})
+        return rows
+
     def order_details(self, request: web.Request, account: Account, params: dict) -> list[dict]:
         """One order in any status by ``ordId``/``clOrdId`` (``algoId``/``algoClOrdId`` for an algo order)."""
         wanted_id = params.get("ordId") or params.get("algoId")
@@ -443,6 +451,7 @@ class OkxDialect(Dialect):
             web.post("/api/v5/trade/batch-orders", api.private(api.batch_orders)),
             web.post("/api/v5/trade/order-algo", api.private(api.order_algo)),
             web.post("/api/v5/trade/cancel-order", api.private(api.cancel_order)),
+            web.post("/api/v5/trade/cancel-algos", api.private(api.cancel_algos)),
             web.get("/api/v5/trade/orders-pending", api.private(api.orders_pending)),
             web.get("/api/v5/trade/order", api.private(api.order_details)),
             web.get("/api/v5/trade/order-algo", api.private(api.order_details)),
