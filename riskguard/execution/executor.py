@@ -109,7 +109,8 @@ class Executor:
             cid = client_order_id(self.venue.venue, plan.content_hash, index)
             try:
                 result = await self._one(report, plan, index, order, cid, reserved)
-            except DataUnavailable as exc:
+            except (DataUnavailable, OutcomeUnknown, VenueRejected) as exc:
+                # A read or a cancel that failed for good ends this order only; the next one still gets its turn.
                 known = self.store.order(cid)
                 state = known.state if known is not None else OrderState.SKIPPED
                 result = OrderResult(index, cid, order.kind.value, order.symbol, state, message=str(exc))
