@@ -260,3 +260,15 @@ async def test_amount_capped_at_the_fresh_position_and_rounded_down_to_the_step(
     report = await execute(sim, store, plan, sleeps)
     assert [(o.state, o.amount) for o in report.orders] == [(OrderState.FILLED, 99.0), (OrderState.FILLED, 151.0)]
     assert sim_size(sim, "SOLUSDT") == 0.0 and report.verified is True
+
+
+async def test_a_failed_listing_ends_that_order_only(start_sim, store, sleeps) -> None:
+    sim = await start_sim(VENUE)
+    sim.player.faults.arm(Fault(kind=FaultKind.SERVER_ERROR, path="/fapi/v1/openOrders", count=1))
+    plan = plan_of(VENUE, [order(SOL, "sell", 400, OrderKind.CANCEL, order_id="123"),
+                           order(SOL, "sell", 100, contracts=400)], {(SOL, "long"): 300})
+    report = await execute(sim, store, plan, sleeps)
+    assert [o.state for o in report.orders] == [OrderState.SKIPPED, OrderState.FILLED]
+    assert len(report.errors) == 1 and report.errors[0].startswith("ExchangeNotAvailable")
+    assert [e.kind for e in store.events(kinds=("error",))] == ["error"]
+    assert sim_size(sim, "SOLUSDT") == 300.0
