@@ -97,7 +97,7 @@ live_positions = st.one_of(st.none(), st.builds(
     st.sampled_from(["both", "long", "short"]), st.one_of(st.floats(min_value=-1, max_value=60), st.just(math.nan))))
 
 
-@settings(max_examples=3000)
+@settings(max_examples=1500)
 @given(call=calls, position=live_positions, reserved=st.floats(min_value=0, max_value=20))
 def test_the_final_guard_passes_only_orders_that_reduce(call: OrderCall, position: LivePosition | None,
                                                         reserved: float) -> None:
