@@ -303,7 +303,7 @@ class Executor:
         state, filled = _state_of(answer, amount)
         result.state, result.filled = state, filled
         self.store.update_order(report.run_id, cid, state, venue_order_id=str(answer.get("id") or ""),
-                                filled=filled, data=_order_view(answer))
+                                filled=filled, amount=amount, data=_order_view(answer))
         if filled > 0:
             self._event(report, EventKind.FILL, f"filled {filled:g} of {amount:g} at {answer.get('average')}",
                         _order_view(answer), cid, answer.get("symbol"))
