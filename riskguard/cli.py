@@ -79,6 +79,10 @@ def check(
         str | None, typer.Option("--order", help='gate an order: "ACCOUNT SYMBOL buy|sell SIZE [market|limit PRICE] '
                                  '[LEVx]"; evaluated as if filled, the exit code is the answer')
     ] = None,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="send each plan's reduce-only orders, once, for accounts with "
+                           "mode: execute (docs/execution.md); recorded in the audit store")
+    ] = False,
 ) -> None:
     """Evaluate accounts against their policies; the exit code gates a trade."""
     if order is not None:
@@ -100,7 +104,27 @@ def check(
         from riskguard.report.check_table import render
 
         render(result, out, wide=wide)
+    if execute and _execute_plans(config, snapshot, account, result, fmt):
+        raise _exit(int(ExitCode.UNKNOWN))
     raise _exit(int(result.status.exit_code))
+
+
+def _execute_plans(config: Path | None, snapshot: Path | None, account: str | None, result: Any, fmt: Format
+                   ) -> bool:
+    """``check --execute``: run each plan once (docs/execution.md); True when an outcome is left unresolved."""
+    from riskguard.config import load_config
+    from riskguard.execution.run_check import execute_check
+
+    try:
+        if config is None or snapshot is not None:
+            raise RiskguardError("--execute goes with --config FILE (the account's mode decides)")
+        loaded = load_config(config)
+        outcomes = execute_check(loaded, result, loaded.select(account))
+    except RiskguardError as exc:
+        _fail(exc, fmt)
+    for o in outcomes:
+        err.print(f"[bold]{escape(o.account)}[/]: {o.action}: {escape(redact_known(o.message))}", highlight=False)
+    return any(o.unresolved for o in outcomes)
 
 
 @app.command("snapshot")
@@ -293,6 +317,34 @@ def size_command(
         print(json.dumps(size_document(result), indent=2))
     else:
         render_size(result, out)
+    raise _exit(int(ExitCode.OK))
+
+
+@app.command("log")
+def log_command(
+    account: Annotated[str | None, typer.Option("--account", "-a", help="only this account")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="1h, 30m, 2d or an ISO time (UTC)")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+    db: Annotated[Path | None, typer.Option("--db", help="audit store file (default: RISKGUARD_AUDIT_DB or "
+                                            "~/.local/share/riskguard/audit.sqlite3)")] = None,
+) -> None:
+    """Show the audit store: evaluations, plans, order intents, requests, answers, fills, errors."""
+    from riskguard.execution.audit_log import SCHEMA, log_document, parse_since, render_log
+    from riskguard.execution.audit_store import AuditStore, default_path
+
+    try:
+        path = db if db is not None else default_path()
+        if not path.exists():
+            raise RiskguardError(f"no audit store at {path} (nothing executed yet, or give --db FILE)")
+        since_ms = parse_since(since) if since else None
+        with AuditStore(path) as store:
+            events = store.events(account, since_ms)
+    except RiskguardError as exc:
+        _fail(exc, fmt, SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(log_document(events, str(path)), indent=2))
+    else:
+        render_log(events, out)
     raise _exit(int(ExitCode.OK))
 
 

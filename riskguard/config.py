@@ -178,6 +178,8 @@ class ConfigFileV2(StrictSchema):
     defaults: Defaults = Defaults.model_validate({})
     policies: dict[str, PolicyDef] = Field(default_factory=dict)
     accounts: dict[str, AccountConfigV2] = Field(min_length=1)
+    audit_db: str | None = Field(None, description="audit store (SQLite) file, relative to this config; default "
+                                 "$RISKGUARD_AUDIT_DB or ~/.local/share/riskguard/audit.sqlite3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,8 @@ class AccountSpec:
 class Config:
     path: Path
     accounts: Mapping[str, AccountSpec]
+    audit_db: Path | None = None
+    """The audit store file (``audit_db:`` in a version-2 config); None: RISKGUARD_AUDIT_DB or the data directory."""
 
     def select(self, name: str | None) -> list[AccountSpec]:
         if name is None:
@@ -300,7 +304,8 @@ def _load_v2(path: Path, loaded: LoadedYaml, data: dict[str, Any]) -> Config:
             mode=account.mode or parsed.defaults.mode,
             actions=actions,
         )
-    return Config(path=path, accounts=specs)
+    audit_db = _snapshot_path(path, parsed.audit_db) if parsed.audit_db else None
+    return Config(path=path, accounts=specs, audit_db=audit_db)
 
 
 _Resolved = tuple[Policy, tuple[Rule, ...], Mapping[str, tuple["Strategy", ...]]]

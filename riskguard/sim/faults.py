@@ -38,6 +38,12 @@ class FaultKind(StrEnum):
     WRONG_SHAPE = "wrong_shape"
     """HTTP 200 whose JSON holds ``value`` at ``pointer`` (``null``, a string, an object where a list belongs);
     answers without that pointer pass untouched."""
+    LOST_RESPONSE = "lost_response"
+    """The request is executed (an order IS placed), then the answer is held for ``hang_s``: the client times out
+    on a request that took effect, the failure that makes naive retries send an order twice."""
+    PARTIAL_FILL = "partial_fill"
+    """A market order fills only ``fill_ratio`` of its amount (rounded down to the step) and the rest expires, as
+    an IOC close does when the book is thin."""
     ECHO_REQUEST = "echo_request"
     """HTTP ``status`` (4xx) whose JSON body echoes the request back: URL with its query, headers, body.
     Venue gateways and proxies do this; it puts every credential and signature into the client's error text."""
@@ -45,8 +51,8 @@ class FaultKind(StrEnum):
 
 TRANSPORT_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.RATE_LIMIT, FaultKind.BANNED,
                               FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON,
-                              FaultKind.WRONG_SHAPE, FaultKind.ECHO_REQUEST})
-DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS})
+                              FaultKind.WRONG_SHAPE, FaultKind.ECHO_REQUEST, FaultKind.LOST_RESPONSE})
+DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS, FaultKind.PARTIAL_FILL})
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -69,6 +75,7 @@ class Fault:
     pointer: str = ""
     """``wrong_shape``: dot-separated keys into the answer (``result.list``); empty replaces the whole body."""
     value: Any = None
+    fill_ratio: float = 0.5
 
 
 class FaultBook:

@@ -67,6 +67,9 @@ async def _fault_middleware(request: web.Request, handler: Handler) -> web.Strea
         elif fault.kind is FaultKind.ECHO_REQUEST:
             return await _echo(request, fault)
     response = await handler(request)
+    lost = next((f for f in faults if f.kind is FaultKind.LOST_RESPONSE), None)
+    if lost is not None:
+        await asyncio.sleep(lost.hang_s)  # the request took effect; the client gives up before this answer
     if any(f.kind is FaultKind.MALFORMED_JSON for f in faults) and isinstance(response, web.Response):
         broken = (response.text or "{}")[: max(len(response.text or "") // 2, 1)] + '{"'
         return web.Response(status=200, text=broken, content_type="application/json")

@@ -401,6 +401,12 @@ class _Api:
         if category == "linear" and not (symbol or base or settle):
             raise BybitError(10001, "params error: symbol, baseCoin or settleCoin is required for linear")
         kinds = {"Order": (False,), "StopOrder": (True,), None: (False, True)}.get(params.get("orderFilter"), ())
+        wanted_id, wanted_link = params.get("orderId"), params.get("orderLinkId")
+        if wanted_id or wanted_link:
+            # By id Bybit answers for closed orders too (it keeps the most recent ones).
+            found = [o for o in account.orders.values()
+                     if (wanted_id and str(o.id) == wanted_id) or (wanted_link and o.client_id == wanted_link)]
+            return {"category": category, "list": [self._order_view(o) for o in found], "nextPageCursor": ""}
         rows = []
         for o in account.open_orders(symbol or None):
             i = self.exchange.instruments[o.symbol]

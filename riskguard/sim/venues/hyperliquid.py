@@ -22,8 +22,10 @@ from ccxt.static_dependencies.msgpack import packb
 from riskguard.sim.engine import (
     Account,
     AccountSpec,
+    Order,
     OrderRejected,
     OrderRequest,
+    OrderStatus,
     OrderType,
     Position,
     PositionSpec,
@@ -212,17 +214,31 @@ class _Api:
         """Resting and trigger orders; a stop reads "Price below <px>" (sell) or "Price above <px>" (buy),
         the trigger condition the engine applies to the mark."""
         account = self._account(body.get("user", ""))
-        rows = []
-        for o in account.open_orders():
-            trigger = o.type is OrderType.STOP_MARKET
-            condition = f"Price {'below' if o.side == 'sell' else 'above'} {num(o.trigger_price)}" if trigger else "N/A"
-            rows.append({"coin": o.symbol, "side": "B" if o.side == "buy" else "A",
-                         "limitPx": num(o.price or o.trigger_price), "sz": num(o.amount - o.filled), "oid": o.id,
-                         "timestamp": o.created_ms, "triggerCondition": condition, "isTrigger": trigger,
-                         "triggerPx": num(o.trigger_price or 0), "children": [], "isPositionTpsl": False,
-                         "reduceOnly": o.reduce_only, "orderType": "Stop Market" if trigger else "Limit",
-                         "origSz": num(o.amount), "tif": None if trigger else "Gtc", "cloid": None})
-        return rows
+        return [self._frontend_order(o) for o in account.open_orders()]
+
+    @staticmethod
+    def _frontend_order(o: Order) -> dict:
+        trigger = o.type is OrderType.STOP_MARKET
+        condition = f"Price {'below' if o.side == 'sell' else 'above'} {num(o.trigger_price)}" if trigger else "N/A"
+        return {"coin": o.symbol, "side": "B" if o.side == "buy" else "A",
+                "limitPx": num(o.price or o.trigger_price), "sz": num(o.amount - o.filled), "oid": o.id,
+                "timestamp": o.created_ms, "triggerCondition": condition, "isTrigger": trigger,
+                "triggerPx": num(o.trigger_price or 0), "children": [], "isPositionTpsl": False,
+                "reduceOnly": o.reduce_only, "orderType": "Stop Market" if trigger else "Limit",
+                "origSz": num(o.amount), "tif": None if trigger else "Gtc",
+                "cloid": o.client_id if str(o.client_id).startswith("0x") else None}
+
+    def info_orderStatus(self, request: web.Request, body: dict) -> dict:
+        """One order in any status, by ``oid`` (number) or client id (``0x`` + 32 hex)."""
+        account = self._account(body.get("user", ""))
+        oid = body.get("oid")
+        for o in account.orders.values():
+            if o.client_id == oid or o.id == oid:
+                status = {OrderStatus.OPEN: "open", OrderStatus.FILLED: "filled", OrderStatus.CANCELED: "canceled",
+                          OrderStatus.EXPIRED: "canceled"}[o.status]
+                return {"status": "order", "order": {"order": self._frontend_order(o), "status": status,
+                                                     "statusTimestamp": o.updated_ms}}
+        return {"status": "unknownOid"}
 
     # -- /exchange -----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from riskguard.sim.engine import (
     Order,
     OrderRejected,
     OrderRequest,
+    OrderStatus,
     OrderType,
     Position,
     PositionSpec,
@@ -59,6 +60,8 @@ _ERRORS: dict[RejectReason, tuple[str, str]] = {
     RejectReason.POSITION_OR_ORDER_EXISTS: ("59000", "Settings failed. Close positions and orders first"),
     RejectReason.NO_CHANGE: ("59000", "Settings failed"),
 }
+_STATE = {OrderStatus.OPEN: "live", OrderStatus.FILLED: "filled", OrderStatus.CANCELED: "canceled",
+          OrderStatus.EXPIRED: "canceled"}
 _BARS_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000, "1H": HOUR_MS,
             "2H": 2 * HOUR_MS, "4H": 4 * HOUR_MS, "6Hutc": 6 * HOUR_MS, "12Hutc": 12 * HOUR_MS,
             "1Dutc": 24 * HOUR_MS, "6H": 6 * HOUR_MS, "12H": 12 * HOUR_MS, "1D": 24 * HOUR_MS}
@@ -333,7 +336,7 @@ class _Api:
             trigger_price=float(trigger) if trigger else None,
             reduce_only=str(entry.get("reduceOnly", "false")).lower() == "true",
             leg=entry.get("posSide", "both") if entry.get("posSide") in ("long", "short") else "both",
-            client_id=entry.get("clOrdId") or entry.get("algoClOrdId"),
+            client_id=entry.get("algoClOrdId") or entry.get("clOrdId"),
         ))
         key = "algoId" if trigger else "ordId"
         return {key: str(order.id), "clOrdId": order.client_id, "tag": entry.get("tag", ""),
@@ -344,6 +347,23 @@ class _Api:
         order = self.exchange.cancel_order(account, params.get("instId", ""),
                                            int(order_id) if order_id else None, params.get("clOrdId"))
         return [{"ordId": str(order.id), "clOrdId": order.client_id, "sCode": "0", "sMsg": ""}]
+
+    def cancel_algos(self, request: web.Request, account: Account, params: list[dict]) -> list[dict]:
+        """Algo orders by ``algoId`` (a list of ``{algoId, instId}``), as a stop ladder is replaced."""
+        rows = []
+        for entry in params:
+            order = self.exchange.cancel_order(account, entry.get("instId", ""), int(entry.get("algoId") or 0))
+            rows.append({"algoId": str(order.id), "algoClOrdId": order.client_id, "sCode": "0", "sMsg": ""})
+        return rows
+
+    def order_details(self, request: web.Request, account: Account, params: dict) -> list[dict]:
+        """One order in any status by ``ordId``/``clOrdId`` (``algoId``/``algoClOrdId`` for an algo order)."""
+        wanted_id = params.get("ordId") or params.get("algoId")
+        wanted_client = params.get("clOrdId") or params.get("algoClOrdId")
+        for o in account.orders.values():
+            if (wanted_id and str(o.id) == wanted_id) or (wanted_client and o.client_id == wanted_client):
+                return [self._order_view(o)]
+        raise OkxError("51603", "Order does not exist")
 
     def orders_pending(self, request: web.Request, account: Account, params: dict) -> list[dict]:
         return [self._order_view(o) for o in account.open_orders(params.get("instId") or None)
@@ -368,7 +388,7 @@ class _Api:
             "ordType": "conditional" if stop else str(o.type), "sz": num(o.amount), "px": num(o.price),
             "slTriggerPx": num(o.trigger_price) if stop else "", "slOrdPx": "-1" if stop else "",
             "slTriggerPxType": "mark" if stop else "", "accFillSz": num(o.filled), "avgPx": num(o.average),
-            "state": "live", "reduceOnly": str(o.reduce_only).lower(), "fee": "0", "feeCcy": "",
+            "state": _STATE[o.status], "reduceOnly": str(o.reduce_only).lower(), "fee": "0", "feeCcy": "",
             "tdMode": "cross", "cTime": str(o.created_ms), "uTime": str(o.updated_ms),
         }
 
@@ -443,7 +463,10 @@ class OkxDialect(Dialect):
             web.post("/api/v5/trade/batch-orders", api.private(api.batch_orders)),
             web.post("/api/v5/trade/order-algo", api.private(api.order_algo)),
             web.post("/api/v5/trade/cancel-order", api.private(api.cancel_order)),
+            web.post("/api/v5/trade/cancel-algos", api.private(api.cancel_algos)),
             web.get("/api/v5/trade/orders-pending", api.private(api.orders_pending)),
+            web.get("/api/v5/trade/order", api.private(api.order_details)),
+            web.get("/api/v5/trade/order-algo", api.private(api.order_details)),
             web.get("/api/v5/trade/orders-algo-pending", api.private(api.orders_algo_pending)),
         ]
 

@@ -1,0 +1,95 @@
+"""The audit store: where it lives, WAL, versioned schema, atomic intents, redaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from riskguard.connectors.redact import Redactor
+from riskguard.errors import ConfigError
+from riskguard.execution.audit_log import parse_since
+from riskguard.execution.audit_store import SCHEMA_VERSION, AuditStore, EventKind, OrderRecord, OrderState, default_path
+
+KEY = "AuditKey-9Wq2Lm5Rt8Zx"
+
+
+def record(cid: str = "rgabc") -> OrderRecord:
+    return OrderRecord(cid, "acct", "binanceusdm", "f" * 64, 0, "BTC/USDT:USDT", "sell", "market", 0.5,
+                       OrderState.INTENT, None, 0.0)
+
+
+def test_default_path_env_then_config_then_xdg_then_home(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RISKGUARD_AUDIT_DB", str(tmp_path / "env.db"))
+    assert default_path(tmp_path / "cfg.db") == tmp_path / "env.db"
+    monkeypatch.delenv("RISKGUARD_AUDIT_DB")
+    assert default_path(tmp_path / "cfg.db") == tmp_path / "cfg.db"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_path() == tmp_path / "xdg" / "riskguard" / "audit.sqlite3"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_path() == tmp_path / "home" / ".local" / "share" / "riskguard" / "audit.sqlite3"
+
+
+def test_wal_mode_and_versioned_schema(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "audit.sqlite3"
+    with AuditStore(path) as store:
+        assert store.schema_version == SCHEMA_VERSION == 1
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+    with AuditStore(path) as store:  # reopening applies nothing twice
+        assert store.schema_version == 1
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO schema_migrations VALUES (7, 0)")
+    with pytest.raises(ConfigError, match="schema version 7; this riskguard knows up to 1"):
+        AuditStore(path)
+
+
+def test_intent_is_committed_with_its_event_and_cannot_be_written_twice(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    store = AuditStore(path, clock=lambda: 1_700_000_000.0)
+    store.record_intent("run1", record(), {"call": {"amount": 0.5}})
+    # Another connection (a process started after a crash) sees it at once: it was committed, not buffered.
+    with sqlite3.connect(path) as other:
+        assert other.execute("SELECT state, amount FROM orders").fetchall() == [("intent", 0.5)]
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_intent("run2", record(), {})
+    assert [e.kind for e in store.events()] == ["intent"]  # the failed second intent left no event behind
+    store.update_order("run1", "rgabc", OrderState.FILLED, venue_order_id="42", filled=0.5)
+    assert store.order("rgabc") == OrderRecord("rgabc", "acct", "binanceusdm", "f" * 64, 0, "BTC/USDT:USDT",
+                                               "sell", "market", 0.5, OrderState.FILLED, "42", 0.5)
+    [_, change] = store.events()
+    assert (change.kind, change.message, change.ts_ms) == ("state", "intent → filled", 1_700_000_000_000)
+
+
+def test_secrets_are_masked_in_every_field(tmp_path: Path) -> None:
+    store = AuditStore(tmp_path / "audit.sqlite3", Redactor([KEY]))
+    echoed = f'{{"url": "/fapi/v1/order?signature=abcdef0123", "headers": {{"X-MBX-APIKEY": "{KEY}"}}}}'
+    store.event("r", "acct", EventKind.ERROR, f"venue said: {echoed}", {"body": echoed, KEY: KEY.lower()})
+    text = "\n".join(store.dump_text())
+    assert KEY.lower() not in text.lower() and "abcdef0123" not in text
+    assert "***" in text
+
+
+def test_events_filtered_by_account_and_time(tmp_path: Path) -> None:
+    now = [1_000.0]
+    store = AuditStore(tmp_path / "audit.sqlite3", clock=lambda: now[0])
+    store.event("r", "a", EventKind.PLAN, "first")
+    now[0] = 2_000.0
+    store.event("r", "b", EventKind.PLAN, "second")
+    store.event("r", "a", EventKind.ERROR, "third")
+    assert [e.message for e in store.events("a")] == ["first", "third"]
+    assert [e.message for e in store.events(since_ms=1_500_000)] == ["second", "third"]
+    assert [e.message for e in store.events(kinds=("error",))] == ["third"]
+
+
+def test_parse_since() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+    assert parse_since("1h", now) == int(datetime(2026, 12, 1, 5, 0, tzinfo=UTC).timestamp() * 1000)
+    assert parse_since("90m", now) == int(datetime(2026, 12, 1, 4, 30, tzinfo=UTC).timestamp() * 1000)
+    assert parse_since("2026-11-30T06:00:00Z") == int(datetime(2026, 11, 30, 6, tzinfo=UTC).timestamp() * 1000)
+    assert parse_since("2026-11-30T06:00:00") == parse_since("2026-11-30T06:00:00+00:00")
