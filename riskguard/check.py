@@ -73,12 +73,14 @@ def evaluate_loaded(loaded: Loaded, views: SymbolViews, with_plan: bool = True) 
     verdict = replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name)
     table = MetricTable(account, markets, risk, signals, snapshot.taken_at_ms, verdict.uniform_moves)
     outcome = evaluate_rules(spec.rules, spec.name, table)
+    verdict = with_rule_findings(verdict, outcome)
     plan = None
-    if with_plan:
+    # No plan from data that could not be evaluated: fail closed means nothing is recommended either.
+    if with_plan and verdict.status is not Status.UNKNOWN:
         source = source_key(loaded)
         symbol_views = {p.symbol: views.get(source, markets, p.symbol, snapshot.taken_at_ms) for p in risk.positions}
         plan = plan_account(spec, account, markets, risk, symbol_views, outcome)
-    return Evaluated(with_rule_findings(verdict, outcome), signals, outcome, plan)
+    return Evaluated(verdict, signals, outcome, plan)
 
 
 def _result(loaded: list[Loaded]) -> CheckResult:

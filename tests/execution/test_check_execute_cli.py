@@ -119,14 +119,14 @@ def test_check_execute_sends_the_plan_once_and_log_shows_it(threaded_sim, tmp_pa
 
 
 def test_an_unknown_evaluation_is_never_executed(threaded_sim, tmp_path, monkeypatch, capsys) -> None:
-    """Stale marks make the account UNKNOWN (exit 3): its plan is shown but not sent, even with both switches."""
+    """Stale marks make the account UNKNOWN (exit 3): no plan is made from them, so nothing is sent, even with
+    both switches."""
     from riskguard.sim.faults import Fault, FaultKind
 
     config = write_config(tmp_path, threaded_sim, "execute")
     threaded_sim.player.faults.arm(Fault(kind=FaultKind.STALE_TIMESTAMPS, stale_ms=3_600_000))
     code, out, err = cli(monkeypatch, capsys, "check", "--config", str(config), "--execute")
     assert code == 3 and "overall: UNKNOWN" in out
-    assert "plan (reduce-only, in execution order)" in out  # the planner still proposes the close
-    assert "rehearsal: unknown: evaluation unknown: would send 1 order(s), sent none" in err
+    assert "plan (reduce-only, in execution order)" not in out  # fail closed: no plan from stale data
     assert orders_sent(threaded_sim) == []
     assert [r for r in threaded_sim.requests if r.method == "POST"] == []
