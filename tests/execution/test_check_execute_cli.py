@@ -125,7 +125,7 @@ def test_an_unknown_evaluation_is_never_executed(threaded_sim, tmp_path, monkeyp
 
     config = write_config(tmp_path, threaded_sim, "execute")
     threaded_sim.player.faults.arm(Fault(kind=FaultKind.STALE_TIMESTAMPS, stale_ms=3_600_000))
-    code, out, err = cli(monkeypatch, capsys, "check", "--config", str(config), "--execute")
+    code, out, _ = cli(monkeypatch, capsys, "check", "--config", str(config), "--execute")
     assert code == 3 and "overall: UNKNOWN" in out
     assert "plan (reduce-only, in execution order)" not in out  # fail closed: no plan from stale data
     assert orders_sent(threaded_sim) == []
