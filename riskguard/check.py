@@ -133,8 +133,8 @@ def load_selected(
 
     :param also: symbols whose market data live accounts read too (``riskguard bands`` on a symbol not held).
     """
-    if (config is None) == (snapshot is None):
-        raise ConfigError("give exactly one of --config FILE or --snapshot FILE")
-    if snapshot is not None:
+    if snapshot is not None and config is None:
         return load_snapshot_accounts(snapshot, account)
-    return load_accounts(load_config(config).select(account), also=also)
+    if config is not None and snapshot is None:
+        return load_accounts(load_config(config).select(account), also=also)
+    raise ConfigError("give exactly one of --config FILE or --snapshot FILE")

@@ -91,9 +91,12 @@ def check(
     from riskguard.config import load_config
 
     try:
-        if (config is None) == (snapshot is None):
+        if snapshot is not None and config is None:
+            result = check_snapshot(snapshot, account)
+        elif config is not None and snapshot is None:
+            result = check_config(load_config(config), account)
+        else:
             raise RiskguardError("give exactly one of --config FILE or --snapshot FILE")
-        result = check_snapshot(snapshot, account) if snapshot else check_config(load_config(config), account)
     except RiskguardError as exc:
         _fail(exc, fmt)
     if fmt is Format.JSON:
@@ -463,7 +466,7 @@ def main() -> None:
     _outcome.clear()
     install_log_redaction()
     stdout = sys.stdout
-    sys.stdout = _PipeSafeStdout(stdout)  # type: ignore[assignment]
+    sys.stdout = _PipeSafeStdout(stdout)
     try:
         try:
             app()

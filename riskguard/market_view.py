@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 import numpy as np
 
@@ -266,7 +267,7 @@ def estimate_symbol_bands(
     series = venue.series.get(symbol, MarketSeries())
     history, reason = market_history(series)
     if history is None:
-        return _unknown_bands(symbol, mark, reason)
+        return _unknown_bands(symbol, mark, reason or "NO_HISTORY: the snapshot has no market history")
     market = venue.markets[symbol]
     taken = datetime.fromtimestamp(taken_at_ms / 1000, UTC).isoformat(timespec="minutes")
     tiers = _quote_tiers(market, mark)
@@ -383,7 +384,7 @@ def _band_proximity(
     report = view.bands
     if report.profile is None:
         return BandProximity("unknown", f"BANDS_UNKNOWN: {report.reason}", None)
-    proximity = position_proximity(report.profile, report.bands, side=risk.side, liquidation_price=lp,
+    proximity = position_proximity(report.profile, report.bands, side=_side(risk.side), liquidation_price=lp,
                                    stop_prices=stop_prices(stops))
     split = report.side_split()
     if lp_reason is not None:
@@ -500,7 +501,7 @@ def _pool(account: Account, venue: VenueMarkets, risk: AccountRisk, asset: str, 
         entry=[p.entry_price for p in positions],
         mark=[p.mark_price for p in positions],
         cross=cross,
-        isolated_margin=[0.0 if c else p.isolated_margin for p, c in zip(positions, cross, strict=True)],
+        isolated_margin=[0.0 if c else (p.isolated_margin or 0.0) for p, c in zip(positions, cross, strict=True)],
         cross_wallet=balance.cross_wallet if balance else 0.0,
         tiers=TierTable.from_tiers([next(m.tiers for m in markets if m.symbol == s) for s in symbols]),
         table=[symbols.index(m.symbol) for m in markets],
@@ -551,7 +552,14 @@ class CascadeRun:
     positions: tuple[int, ...]
 
 
-def _cascade(view: SymbolView, side: str) -> Cascade:
+def _side(value: str) -> Literal["long", "short"]:
+    if value not in ("long", "short"):
+        raise ValueError(f"a position side is long or short, not {value!r}")
+    return "long" if value == "long" else "short"
+
+
+def _cascade(view: SymbolView, held: str) -> Cascade:
+    side = _side(held)
     if view.bands.status != "ok" or view.mark_price is None:
         return Cascade("unknown", f"BANDS_UNKNOWN: {view.bands.reason}", side, view.mark_price or math.nan, ())
     if view.book is None:
@@ -580,7 +588,8 @@ def cascades(
         for symbol, side in held:
             run = _cascade(views.get(source, venue, symbol, taken_at_ms), side)
             if pool.account is None:
-                survival = StressResult.unknown(pool.result.reason, np.array([math.nan]), len(pool.positions))
+                survival = StressResult.unknown(pool.result.reason or "the pool's stress is unknown",
+                                                np.array([math.nan]), len(pool.positions))
             else:
                 survival = cascade_survival(pool.account, run)
             out.append(CascadeRun(symbol, side, pool.asset, run, survival, pool.positions))

@@ -44,10 +44,16 @@ BandSide = Literal["long", "short"]
 
 
 class BandLike(Protocol):
-    side: str
-    price_low: float
-    price_high: float
-    notional: float
+    """Read-only, so frozen bands (``riskguard.risk.bands.Band``) qualify."""
+
+    @property
+    def side(self) -> str: ...
+    @property
+    def price_low(self) -> float: ...
+    @property
+    def price_high(self) -> float: ...
+    @property
+    def notional(self) -> float: ...
 
 
 @dataclass(frozen=True)

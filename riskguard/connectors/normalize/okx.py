@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from riskguard.connectors.normalize.base import VenueNormalizer
 from riskguard.connectors.normalize.fields import Fields, check_size_vs_notional
@@ -96,7 +97,7 @@ class OkxNormalizer(VenueNormalizer):
         """
         info = o.child("info")
         leg = info.str("posSide", "net").replace("net", "both")
-        common = {
+        common: dict[str, Any] = {
             "side": info.str("side"),
             "order_type": info.str("ordType"),
             "reduce_only": info.flag("reduceOnly"),
@@ -111,7 +112,7 @@ class OkxNormalizer(VenueNormalizer):
             )
         whole = not info.has("sz") and info.opt_num("closeFraction") == 1
         amount = None if whole else info.num("sz", positive=True)
-        legs = [
+        legs: list[tuple[float | None, float | None]] = [
             (trigger, info.opt_num(price_key))
             for trigger_key, price_key in _TRIGGER_LEGS
             if (trigger := info.opt_num(trigger_key, zero_is_missing=True)) is not None

@@ -36,7 +36,7 @@ from riskguard.sim.engine import (
     SimExchange,
 )
 from riskguard.sim.faults import Fault, FaultKind
-from riskguard.sim.margin import Instrument, MarginMode, tier_schedule
+from riskguard.sim.margin import Instrument, Leg, MarginMode, tier_schedule
 from riskguard.sim.market import (
     HOUR_MS,
     candles,
@@ -69,8 +69,8 @@ _INTERVALS_MS = {"1": 60_000, "3": 180_000, "5": 300_000, "15": 900_000, "30": 1
                  "D": 24 * HOUR_MS, "W": 168 * HOUR_MS}
 _OI_INTERVALS_MS = {"5min": 300_000, "15min": 900_000, "30min": 1_800_000, "1h": HOUR_MS, "4h": 4 * HOUR_MS,
                     "1d": 24 * HOUR_MS}
-_LEG_IDX = {"both": 0, "long": 1, "short": 2}
-_IDX_LEG = {v: k for k, v in _LEG_IDX.items()}
+_LEG_IDX: dict[Leg, int] = {"both": 0, "long": 1, "short": 2}
+_IDX_LEG: dict[int, Leg] = {v: k for k, v in _LEG_IDX.items()}
 
 
 class BybitError(Exception):
