@@ -38,7 +38,7 @@ from riskguard.model import (
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
 from riskguard.risk.bands import BandsReport, Proximity, detect_bands, position_proximity
 from riskguard.risk.cascade import Cascade, cascade_survival, simulate_cascade
-from riskguard.risk.exit_liquidity import ExitBuffer, ExitFill, exit_buffer, exit_fill
+from riskguard.risk.exit_liquidity import ExitBuffer, ExitFill, Levels, book_ladder, exit_buffer, exit_fill
 from riskguard.risk.liqlevels import (
     LevelEstimate,
     LevelProfile,
@@ -91,6 +91,9 @@ class SymbolView:
     bands: BandsReport
     volatility: RealizedVolatility
     book: OrderBook | None
+    book_levels: tuple[Levels, Levels]
+    """The book's (bids, asks) as :func:`book_ladder` validates and sorts them, once per symbol rather than
+    once per position holding it; the raw levels when the book is unusable, so the reason stays the same."""
     bar_open_ms: np.ndarray
     """Candle open times (epoch ms) and closes, to draw the price over the heatmap."""
     closes: np.ndarray
@@ -201,6 +204,13 @@ def _volatility(series: MarketSeries, candles: np.ndarray) -> RealizedVolatility
     return realized_volatility(candles, bar)
 
 
+def _book_levels(book: OrderBook | None) -> tuple[Levels, Levels]:
+    if book is None:
+        return (), ()
+    ladder, _ = book_ladder(book.bids, book.asks)
+    return (book.bids, book.asks) if ladder is None else (ladder.bids, ladder.asks)
+
+
 def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolView:
     market = venue.markets[symbol]
     series = venue.series.get(symbol, MarketSeries())
@@ -219,6 +229,7 @@ def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolVie
         bands=estimate_symbol_bands(venue, symbol, taken_at_ms),
         volatility=_volatility(series, candles),
         book=series.order_book,
+        book_levels=_book_levels(series.order_book),
         bar_open_ms=candles[:, 0],
         closes=candles[:, 4],
         open_interest_notional=oi_value,
@@ -335,8 +346,8 @@ def position_signals(
         contract_size=view.market.contract_size,
         inverse=view.market.inverse,
         mark=risk.mark_price,
-        bids=book.bids if book else (),
-        asks=book.asks if book else (),
+        bids=view.book_levels[0],
+        asks=view.book_levels[1],
     )
     if book is None:
         fill = ExitFill("unknown", "EMPTY_BOOK: the snapshot has no order book for this symbol",
