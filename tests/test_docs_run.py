@@ -9,7 +9,7 @@ The convention (docs/testing.md has it for writers):
   ``<!-- doc-test: exit=2 -->`` the exit code of every command of the block (``exit=2,0,3``: one per command);
   ``<!-- doc-test: background -->`` the commands are servers (``riskguard sim``): started, awaited until they
   print their URL, stopped when the page is done;
-  ``<!-- doc-test: file=NAME -->`` a ``yaml``/``json`` block is written to NAME for the blocks after it;
+  ``<!-- doc-test: file=NAME -->`` a ``yaml``/``json`` block is written to NAME before any block runs;
   ``<!-- doc-test: output -->`` a ``text``/``json`` block is what the previous runnable block printed, or
   ``<!-- doc-test: output cmd: COMMAND -->`` what COMMAND prints; ``shape`` instead of ``output`` compares a
   JSON example's field names only (its numbers are illustrations);
@@ -286,9 +286,10 @@ class Session:
         return command
 
     def run(self, command: str) -> Ran:
-        export = re.fullmatch(r"export (\w+)=(\S+)", command)
-        if export:
-            self.env[export.group(1)] = export.group(2)
+        if command.startswith("export "):
+            for assignment in shlex.split(command)[1:]:
+                name, _, value = assignment.partition("=")
+                self.env[name] = value
             return Ran(command, 0, "", "")
         proc = subprocess.run(["bash", "-c", command], cwd=self.cwd, env=self.env, text=True,
                               capture_output=True, timeout=TIMEOUT_S)
@@ -334,6 +335,9 @@ def run_page(page: Path, cwd: Path) -> tuple[list[str], list[str]]:
     previous: list[Ran] = []
     try:
         session = Session(page, cwd)
+        for block in blocks(page):  # a page may name a file it shows further down
+            if "file" in block.marks and block.not_run is None:
+                (cwd / block.marks["file"]).write_text(session.localize(block.text), encoding="utf-8")
         for block in blocks(page):
             if block.not_run is not None:
                 if not block.not_run.strip():
@@ -349,7 +353,7 @@ def run_page(page: Path, cwd: Path) -> tuple[list[str], list[str]]:
                 previous = _run_block(session, block, text, failures)
                 ran_log += [r.command for r in previous]
             elif "file" in block.marks:
-                (cwd / block.marks["file"]).write_text(text, encoding="utf-8")
+                continue  # written before the first block ran
             elif "output" in block.marks or "shape" in block.marks or block.output_of_previous:
                 if "cmd" in block.marks:
                     previous = [session.run(session.prepare(session.localize(block.marks["cmd"])))]
