@@ -27,7 +27,8 @@ What the test provides, because the pages assume a reader's machine:
   replaced by a free port, the same one everywhere on that page, so parallel runs never collide.
 * Live venues: a command with ``--exchange VENUE`` and no ``--endpoint`` gets ``--endpoint`` of a
   ``riskguard sim --venue VENUE`` started for it; nothing leaves 127.0.0.1.
-* Files a reader would have: ``config.example.yaml`` (the repository's), ``recorded.json`` (the bundled paper
+* Files a reader would have: ``config.example.yaml``, ``scripts/`` and ``bench/`` (the repository's),
+  ``recorded.json`` (the bundled paper
   snapshot, as if recorded) and ``my.yaml`` (an account ``binance-main`` whose ``endpoint`` is an emulator,
   credentials in ``BINANCE_API_KEY``/``BINANCE_API_SECRET`` as the default emulator account expects).
 * ``pip install . &&`` is dropped: the tests run inside the installed package.  ``export NAME=VALUE`` lines
@@ -53,6 +54,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+"""docs/testing.md explains the convention below to whoever writes a page."""
 PAPER = ROOT / "riskguard" / "data" / "paper_snapshot.json"
 CONFIG_EXAMPLE = ROOT / "config.example.yaml"
 RUNNABLE = {"bash", "python"}
@@ -247,6 +249,8 @@ class Session:
         self.ports = {p: str(_free_port()) for p in sorted(set(_PORT.findall(text)))}
         shutil.copy(CONFIG_EXAMPLE, cwd / "config.example.yaml")
         shutil.copy(PAPER, cwd / "recorded.json")
+        for folder in ("scripts", "bench"):
+            (cwd / folder).symlink_to(ROOT / folder, target_is_directory=True)
         if "my.yaml" in text:
             url = self.emulator("binanceusdm")
             (cwd / "my.yaml").write_text(
