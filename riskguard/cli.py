@@ -66,6 +66,7 @@ def check(
     snapshot: Annotated[Path | None, typer.Option("--snapshot", "-s", help="evaluate a snapshot file directly")] = None,
     account: Annotated[str | None, typer.Option("--account", "-a", help="only this account")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+    wide: Annotated[bool, typer.Option("--wide", help="every table column, however wide the terminal")] = False,
 ) -> None:
     """Evaluate accounts against their policies; the exit code gates a trade."""
     from riskguard.check import check_config, check_snapshot
@@ -84,7 +85,7 @@ def check(
     else:
         from riskguard.report.check_table import render
 
-        render(result, out)
+        render(result, out, wide=wide)
     raise _exit(int(result.status.exit_code))
 
 
@@ -178,6 +179,7 @@ def bands(
                     title=f"{symbol} on {view.venue}: estimated liquidation levels",
                     quote=view.quote,
                     window_pct=max(12.0, *(abs(b.distance_pct) + 1 for b in view.bands.bands)),
+                    as_of_ms=view.as_of_ms,
                 )
     except RiskguardError as exc:
         _fail(exc, fmt, SCHEMA)

@@ -45,6 +45,16 @@ class Policy(_Strict):
         1.0, ge=0, description="computed vs venue liquidation price gap above this is a finding"
     )
     max_data_age_s: float = Field(120.0, gt=0, description="mark prices or positions older than this are stale")
+    min_uniform_move_pct: float | None = Field(
+        None,
+        ge=0,
+        lt=100,
+        description="cross accounts: breach when a move of every mark together by less than this % (down or up) "
+        "liquidates the pool; defaults to min_liquidation_buffer_pct",
+    )
+    warn_uniform_move_pct: float | None = Field(
+        None, ge=0, lt=100, description="warning below this uniform move; defaults to the liquidation buffer warning"
+    )
 
     @model_validator(mode="after")
     def _warnings_inside_limits(self) -> Policy:
@@ -53,6 +63,8 @@ class Policy(_Strict):
         warn = self.warn_liquidation_buffer_pct
         if warn is not None and warn < self.min_liquidation_buffer_pct:
             raise ValueError("warn_liquidation_buffer_pct must not be below min_liquidation_buffer_pct")
+        if self.uniform_move_warning < self.uniform_move_minimum:
+            raise ValueError("warn_uniform_move_pct must not be below min_uniform_move_pct")
         return self
 
     @property
@@ -62,6 +74,17 @@ class Policy(_Strict):
     @property
     def buffer_warning(self) -> float:
         return self.warn_liquidation_buffer_pct or 2 * self.min_liquidation_buffer_pct
+
+    @property
+    def uniform_move_minimum(self) -> float:
+        """A cross pool's uniform move is its buffer, so by default it answers to the same limits."""
+        return self.min_liquidation_buffer_pct if self.min_uniform_move_pct is None else self.min_uniform_move_pct
+
+    @property
+    def uniform_move_warning(self) -> float:
+        if self.warn_uniform_move_pct is not None:
+            return self.warn_uniform_move_pct
+        return max(self.buffer_warning, self.uniform_move_minimum)
 
 
 class Credentials(_Strict):

@@ -38,6 +38,15 @@ from riskguard.model import (
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
 from riskguard.risk.bands import BandsReport, Proximity, detect_bands, position_proximity
 from riskguard.risk.cascade import Cascade, cascade_survival, simulate_cascade
+from riskguard.risk.crowding import (
+    DEFAULT_THRESHOLDS,
+    CrowdingFlag,
+    FundingSignal,
+    OpenInterestChange,
+    crowding_flag,
+    funding_signal,
+    open_interest_changes,
+)
 from riskguard.risk.exit_liquidity import BookLadder, ExitBuffer, ExitFill, book_ladder, exit_buffer, ladder_fill
 from riskguard.risk.liqlevels import (
     LevelEstimate,
@@ -99,10 +108,44 @@ class SymbolView:
     closes: np.ndarray
     open_interest_notional: float | None
     """Latest open interest valued at mark, quote currency: the ceiling any band must stay under."""
+    crowding: SymbolCrowding
+    as_of_ms: int
+    """The instant the market data is as of (the snapshot's ``taken_at``)."""
 
     @property
     def quote(self) -> str:
         return "USD" if self.market.inverse else self.market.settle
+
+
+@dataclass(frozen=True)
+class SymbolCrowding:
+    """Funding against its own history, open-interest growth, and the flag both decide together
+    (``riskguard.risk.crowding``): observed evidence that the estimated bands are loaded."""
+
+    funding: FundingSignal
+    open_interest: tuple[OpenInterestChange, ...]
+    flag: CrowdingFlag
+
+    @property
+    def flag_window(self) -> OpenInterestChange | None:
+        """The open-interest change the flag reads (the crowding module's default window)."""
+        return next((c for c in self.open_interest if c.window_seconds == DEFAULT_THRESHOLDS.oi_window_seconds), None)
+
+
+def symbol_crowding(series: MarketSeries, funding_now: float | None, taken_at_ms: int) -> SymbolCrowding:
+    """The venue's current (predicted) rate against settled history; without one, the last settled
+    rate against the ones before it, as of its own settlement time."""
+    rates = _sorted_rows(series.funding) if series.funding else np.empty((0, 2))
+    if funding_now is not None:
+        funding = funding_signal(rates[:, 0], rates[:, 1], funding_now, taken_at_ms)
+    elif len(rates):
+        funding = funding_signal(rates[:-1, 0], rates[:-1, 1], float(rates[-1, 1]), int(rates[-1, 0]))
+    else:
+        funding = FundingSignal("unknown", "NO_FUNDING: the snapshot holds no funding rates", None, None, None,
+                                None, 0)
+    oi = _sorted_rows(series.open_interest) if series.open_interest else np.empty((0, 2))
+    changes = open_interest_changes(oi[:, 0], oi[:, 1], taken_at_ms)
+    return SymbolCrowding(funding, changes, crowding_flag(funding, changes))
 
 
 def _unknown_bands(symbol: str, mark: float | None, reason: str) -> BandsReport:
@@ -226,6 +269,8 @@ def symbol_view(venue: VenueMarkets, symbol: str, taken_at_ms: int) -> SymbolVie
         bar_open_ms=candles[:, 0],
         closes=candles[:, 4],
         open_interest_notional=oi_value,
+        crowding=symbol_crowding(series, quote.funding_rate if quote else None, taken_at_ms),
+        as_of_ms=taken_at_ms,
     )
 
 
@@ -275,6 +320,8 @@ class PositionSignals:
     exit: ExitBuffer
     stops: tuple[StopCheck, ...] | None
     """The position's stops (``riskguard.risk.stops``); None when the snapshot did not record open orders."""
+    crowding: SymbolCrowding | None = None
+    """Funding z-score, open-interest change and the crowded flag of the position's symbol."""
 
 
 def _band_proximity(
@@ -350,7 +397,9 @@ def position_signals(
         exit_ = ExitBuffer("unknown", lp_reason, None, None, None)
     stops = own_stops(risk, orders)
     proximity = _band_proximity(view, risk, lp, lp_reason, stops or ())
-    return PositionSignals(proximity, distance, fill, exit_, stop_checks(risk, stops, proximity.proximity))
+    return PositionSignals(
+        proximity, distance, fill, exit_, stop_checks(risk, stops, proximity.proximity), view.crowding
+    )
 
 
 def account_signals(

@@ -60,7 +60,8 @@ def test_check_when_book_too_thin_then_exit_slippage_unknown_with_reason_not_zer
 def test_check_when_market_history_missing_then_signals_unknown_but_risk_status_unchanged(tmp_path):
     out = _check(tmp_path, binance_cross_doc())  # no candles, OI, funding or book at all
     with_history = _check(tmp_path, with_market(binance_cross_doc()))
-    assert out["status"] == with_history["status"] == "ok" and out["exit_code"] == 0
+    # warning, from the cross pool's 7.69 % uniform move (UNIFORM_MOVE_BELOW_WARN), with or without history
+    assert out["status"] == with_history["status"] == "warning" and out["exit_code"] == 1
     for p in out["accounts"][0]["positions"]:
         assert p["liquidation_price"] is not None
         assert p["band_proximity"]["status"] == "unknown"

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from riskguard.market_view import SymbolBands, UserPosition, stop_checks, stop_prices
-from riskguard.report.check_json import stop_entry
+from riskguard.report.check_json import crowding_entry, stop_entry
 from riskguard.risk.bands import Proximity, position_proximity
 from riskguard.risk.stops import StopCheck
 
@@ -61,8 +61,8 @@ def _position(sb: SymbolBands, p: UserPosition) -> dict[str, Any]:
         "contracts": risk.contracts,
         "liquidation_price": _num(risk.liquidation_price),
         "liquidation_price_source": risk.liquidation_source.value,
-        "liquidation_in_band": prox.liquidation_in_band if has_lp else None,
-        "notional_to_liquidation": _num(prox.notional_to_liquidation) if has_lp else None,
+        "liquidation_in_band": prox.liquidation_in_band if has_lp and prox else None,
+        "notional_to_liquidation": _num(prox.notional_to_liquidation) if has_lp and prox else None,
         "stops": None if stops is None else [stop_entry(c) for c in stops],
         "stop_in_band": None if stops is None or prox is None else any(c.in_band for c in stops),
     }
@@ -83,6 +83,7 @@ def bands_document(sb: SymbolBands, plot: Path | None) -> dict[str, Any]:
         "open_interest_notional": _num(view.open_interest_notional),
         "attributed_notional": estimate.attributed_notional if known else None,
         "unplaced_notional": estimate.unplaced_notional if known else None,
+        "crowding": crowding_entry(view.crowding),
         "positions": [_position(sb, p) for p in sb.positions],
         "stop_prices": [
             {"label": label, "price": c.order.trigger_price, "in_band": c.in_band}
@@ -93,6 +94,21 @@ def bands_document(sb: SymbolBands, plot: Path | None) -> dict[str, Any]:
     }
 
 
+def crowding_line(sb: SymbolBands) -> Text:
+    """Observed evidence beside the estimate: funding against its history, OI growth, and the flag."""
+    c = sb.view.crowding
+    f, window = c.funding, c.flag_window
+    funding = f"funding unknown ({f.reason})"
+    if f.zscore is not None and f.rate is not None and f.interval_seconds:
+        funding = f"funding z {f.zscore:+.2f} (rate {f.rate:+.4%} per {f.interval_seconds / 3600:g} h)"
+    hours = f"{window.window_seconds / 3600:g} h" if window else "4 h"
+    oi = (f"OI {window.change_pct:+.1f}% over {hours}" if window and window.change_pct is not None
+          else f"OI over {hours} unknown ({window.reason if window else 'no window'})")
+    state = c.flag.state.replace("_", " ")
+    style = "bold red" if c.flag.state.startswith("crowded") else "magenta" if c.flag.state == "unknown" else "green"
+    return Text.assemble(f"crowding: {funding}; {oi} → ", (state.upper() if state != "not crowded" else state, style))
+
+
 def render(sb: SymbolBands, console: Console, plot: Path | None) -> None:
     view, report = sb.view, sb.view.bands
     mark = report.mark_price
@@ -101,8 +117,10 @@ def render(sb: SymbolBands, console: Console, plot: Path | None) -> None:
     if report.status != "ok":
         console.print(head)
         console.print(Text(f"bands UNKNOWN: {report.reason}", style="bold magenta"))
+        console.print(crowding_line(sb))
         console.print("no bands are shown: an estimate that cannot be made is not 'no crowding'.")
         return
+    console.print(crowding_line(sb))
     t = Table(title=Text.assemble(head, "  estimated crowded liquidation bands"), title_justify="left")
     for col, just in (("whose liquidations", "left"), ("price range", "right"), ("peak", "right"),
                       (f"notional ({view.quote})", "right"), ("distance", "right")):

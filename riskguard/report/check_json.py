@@ -9,10 +9,11 @@ import math
 from typing import Any
 
 from riskguard.check import CheckResult
-from riskguard.market_view import NO_LIQUIDATION_PRICE, PositionSignals
+from riskguard.market_view import NO_LIQUIDATION_PRICE, PositionSignals, SymbolCrowding
 from riskguard.risk.account_risk import PositionRisk
 from riskguard.risk.bands import Band
 from riskguard.risk.stops import StopCheck
+from riskguard.risk.uniform_move import UniformMove
 from riskguard.rules.policy_check import AccountVerdict, Finding, PositionVerdict
 
 SCHEMA = "riskguard.check/1"
@@ -54,6 +55,54 @@ def stop_entry(c: StopCheck) -> dict[str, Any]:
     }
 
 
+def crowding_entry(c: SymbolCrowding | None) -> dict[str, Any]:
+    """Funding z-score, open-interest change and the crowded flag, as docs/check-json.md and docs/bands.md
+    document them; each part carries its own status and reason, and an unknown number is null."""
+    if c is None:
+        unknown = {"status": "unknown", "reason": "not computed"}
+        return {"funding": unknown, "open_interest_change": [], "flag": {"state": "unknown", "reason": "not computed"}}
+    f = c.funding
+    return {
+        "funding": {
+            "status": f.status,
+            "reason": f.reason,
+            "rate": _num(f.rate),
+            "zscore": _num(f.zscore),
+            "interval_seconds": _num(f.interval_seconds),
+            "annualised_pct": _num(f.annualised_pct),
+            "points": f.n_points,
+        },
+        "open_interest_change": [
+            {"window_seconds": w.window_seconds, "status": w.status, "reason": w.reason,
+             "change_pct": _num(w.change_pct)}
+            for w in c.open_interest
+        ],
+        "flag": {"state": c.flag.state, "reason": c.flag.reason},
+    }
+
+
+def uniform_move_entry(m: UniformMove | None) -> dict[str, Any]:
+    """+inf (no move that way liquidates) is null with status "ok"; unknown is null with status "unknown".
+
+    A pool with no move that liquidates it either way says ``NO_LIQUIDATION_PRICE``, a balance without cross
+    positions ``NO_POSITIONS``."""
+    if m is None:  # a cross balance without cross positions: nothing to liquidate
+        return {"status": "ok", "reason": "NO_POSITIONS", "down_pct": None, "up_pct": None,
+                "binding_pct": None, "binding_direction": None}
+    if not m.known:
+        return {"status": "unknown", "reason": m.reason, "down_pct": None, "up_pct": None,
+                "binding_pct": None, "binding_direction": None}
+    finite = math.isfinite(m.binding_pct)
+    return {
+        "status": "ok",
+        "reason": None if finite else NO_LIQUIDATION_PRICE,
+        "down_pct": _num(m.down_pct),
+        "up_pct": _num(m.up_pct),
+        "binding_pct": _num(m.binding_pct),
+        "binding_direction": m.binding_direction.value if finite else None,
+    }
+
+
 def _signals(s: PositionSignals) -> dict[str, Any]:
     """docs/signals.md fields; +inf (no liquidation price) is null with status "ok", unknown is null with
     status "unknown" and a reason, so neither can be mistaken for the other or for zero."""
@@ -66,9 +115,9 @@ def _signals(s: PositionSignals) -> dict[str, Any]:
             "reason": bp.reason,
             "distance_pct": _num(prox.distance_pct) if prox else None,
             "nearest_band": _band(prox.nearest_band) if prox else None,
-            "notional_to_liquidation": _num(prox.notional_to_liquidation) if known else None,
-            "liquidation_in_band": prox.liquidation_in_band if known else None,
-            "liquidation_band": _band(prox.liquidation_band) if known else None,
+            "notional_to_liquidation": _num(prox.notional_to_liquidation) if known and prox else None,
+            "liquidation_in_band": prox.liquidation_in_band if known and prox else None,
+            "liquidation_band": _band(prox.liquidation_band) if known and prox else None,
             "stop_in_band": None if s.stops is None or prox is None else any(c.in_band for c in s.stops),
         },
         "stops": None if s.stops is None else [stop_entry(c) for c in s.stops],
@@ -79,6 +128,7 @@ def _signals(s: PositionSignals) -> dict[str, Any]:
             "reason": dist.reason or (NO_LIQUIDATION_PRICE if dist.sigma_buffer == math.inf else None),
             "horizon_seconds": dist.horizon_seconds,
         },
+        "crowding": crowding_entry(s.crowding),
         "exit_slippage_bp": _num(ex.exit_slippage_bp),
         "buffer_net_of_slippage_pct": _num(ex.buffer_net_of_slippage_pct),
         "exit_liquidity": {
@@ -128,6 +178,7 @@ def _position(v: PositionVerdict, s: PositionSignals) -> dict[str, Any]:
 
 def _account(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> dict[str, Any]:
     cross = a.risk.cross if a.risk else ()
+    moves = {m.asset: m for m in a.uniform_moves}
     return {
         "name": a.name,
         "venue": a.venue,
@@ -140,8 +191,10 @@ def _account(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> dict[st
                 "equity": _num(c.equity),
                 "maintenance_margin": _num(c.maintenance_margin),
                 "margin_ratio": _num(c.margin_ratio),
-                "buffer_pct": _num(c.buffer_pct),
+                "margin_headroom_pct": _num(c.headroom_pct),
+                "buffer_pct": _num(c.headroom_pct),  # deprecated alias of margin_headroom_pct (docs/check-json.md)
                 "effective_leverage": _num(c.effective_leverage),
+                "uniform_move": uniform_move_entry(moves.get(c.asset)),
             }
             for c in cross
         ],

@@ -1,83 +1,139 @@
-"""Rich tables for people: one per account, worst news first in colour."""
+"""Rich tables for people: one per account, worst news first in colour.
+
+The tables fit the console: when a full row would not, the least important columns go first (the
+order is ``priority`` below) and ``--wide`` brings them all back.  Prices are printed at the market's
+tick; a liquidation or bankruptcy price between ticks is rounded toward mark, so the table never shows
+a position further from liquidation than it is.
+"""
 
 from __future__ import annotations
 
-from rich.console import Console
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console, JustifyMethod, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from riskguard.check import CheckResult
-from riskguard.market_view import PositionSignals
-from riskguard.risk.account_risk import PriceSource
+from riskguard.market_view import PositionSignals, SymbolCrowding
+from riskguard.risk.account_risk import PositionRisk, PriceSource
 from riskguard.risk.stops import StopCheck
+from riskguard.risk.uniform_move import UniformMove
 from riskguard.rules.codes import Status
-from riskguard.rules.policy_check import AccountVerdict
+from riskguard.rules.policy_check import AccountVerdict, PositionVerdict
 
 STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.BREACH: "bold red", Status.UNKNOWN: "bold magenta"}
+LEGEND = "liq: liquidation price (~ estimate) · buffer: adverse move from mark to liq · lev: notional÷equity"
+UNKNOWN = Text("unknown", style=STYLE[Status.UNKNOWN])
+Cell = str | Text
 
 
-def _price(x: float | None) -> str:
-    return "—" if x is None else f"{x:,.8g}"
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    cell: Callable[[int], Cell]
+    priority: int
+    """Lower is kept longer when the console is narrow."""
+    justify: JustifyMethod = "right"
+
+
+def fitted_table(title: Text | str, columns: Sequence[Column], rows: int, width: int | None) -> Table:
+    """The table with the most important columns whose rows fit ``width`` (all of them when None)."""
+    keep = list(columns)
+    while True:
+        table = Table(title=title, title_justify="left", expand=False)
+        for c in keep:
+            table.add_column(c.header, justify=c.justify, no_wrap=True)
+        for r in range(rows):
+            table.add_row(*(c.cell(r) for c in keep))
+        if width is None or len(keep) <= 2 or _width(table) <= width:
+            return table
+        keep.remove(max(keep, key=lambda c: c.priority))
+
+
+def _width(renderable: RenderableType) -> int:
+    console = Console(width=10_000)
+    return Measurement.get(console, console.options, renderable).maximum
+
+
+def _decimals(tick: float | None) -> int | None:
+    if tick is None or not (math.isfinite(tick) and tick > 0):
+        return None
+    return max(0, -math.floor(math.log10(tick) + 1e-9))
+
+
+def price_text(x: float | None, tick: float | None, toward: float | None = None) -> str:
+    """``x`` at the tick's decimals; with ``toward`` (mark) the rounding goes that way, never away from it."""
+    if x is None or not math.isfinite(x):
+        return "—"
+    d = _decimals(tick)
+    if d is None:
+        return f"{x:,.8g}"
+    scale = 10.0**d
+    if toward is not None:
+        steps = round(x * scale, 6)
+        x = (math.ceil(steps) if toward > x else math.floor(steps)) / scale
+    return f"{x:,.{d}f}"
+
+
+def signed(x: float, decimals: int = 2) -> str:
+    """+1.25 / −0.40; a value that rounds to zero is 0.00, never −0.00."""
+    text = f"{x:+.{decimals}f}"
+    return f"{0:.{decimals}f}" if float(text) == 0 else text
 
 
 def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.2f}%"
+    return "—" if x is None else "∞" if x == math.inf else f"{x:.2f}%"
 
 
 def _status(s: Status) -> Text:
     return Text(s.value.upper(), style=STYLE[s])
 
 
-def _liq(p) -> str:
+def _liq(p: PositionRisk, tick: float | None) -> str:
     if p.liquidation_source is PriceSource.NONE:
         return "none"
     mark = {PriceSource.VENUE: " (venue)", PriceSource.UNAVAILABLE: ""}.get(p.liquidation_source, "")
     est = " ~" if p.is_estimate else ""
-    return _price(p.liquidation_price) + mark + est
+    return price_text(p.liquidation_price, tick, p.mark_price) + mark + est
 
 
-def account_table(a: AccountVerdict) -> Table:
+def _side(p: PositionRisk) -> str:
+    return p.side if p.position_side == "both" else f"{p.side}/{p.position_side[0]} leg"
+
+
+def position_columns(a: AccountVerdict) -> list[Column]:
+    rows: list[PositionVerdict] = list(a.positions)
+    ticks = [a.price_ticks.get(v.risk.symbol) for v in rows]
+
+    def col(header: str, priority: int, f: Callable[[PositionRisk, float | None], Cell],
+            justify: JustifyMethod = "right") -> Column:
+        return Column(header, lambda r: f(rows[r].risk, ticks[r]), priority, justify)
+
+    return [
+        col("symbol", 0, lambda p, t: p.symbol, "left"),
+        col("side", 1, lambda p, t: _side(p), "left"),
+        col("mode", 6, lambda p, t: "iso" if p.margin_mode == "isolated" else p.margin_mode, "left"),
+        col("size", 7, lambda p, t: f"{p.contracts:,.8g}"),
+        col("entry", 9, lambda p, t: price_text(p.entry_price, t)),
+        col("mark", 4, lambda p, t: price_text(p.mark_price, t)),
+        col("liq", 2, _liq),
+        col("venue liq", 10, lambda p, t: price_text(p.venue_liquidation_price, t)),
+        col("gap bp", 12, lambda p, t: "—" if p.liquidation_gap_bp is None else signed(p.liquidation_gap_bp)),
+        col("bankr.", 13, lambda p, t: price_text(p.bankruptcy_price, t, p.mark_price)),
+        col("buffer", 3, lambda p, t: _pct(p.buffer_pct)),
+        col("m. ratio", 11, lambda p, t: f"{p.margin_ratio:.2%}"),
+        col("lev", 8, lambda p, t: f"{p.effective_leverage:.2f}x"),
+        Column("status", lambda r: _status(rows[r].status), 5, "left"),
+    ]
+
+
+def account_table(a: AccountVerdict, width: int | None = None) -> Table:
     title = Text.assemble((f"{a.name}", "bold"), f"  {a.venue}  ", _status(a.status))
-    t = Table(title=title, title_justify="left", expand=False)
-    for col, just in (
-        ("symbol", "left"),
-        ("side", "left"),
-        ("mode", "left"),
-        ("size", "right"),
-        ("entry", "right"),
-        ("mark", "right"),
-        ("liq (computed)", "right"),
-        ("liq (venue)", "right"),
-        ("gap bp", "right"),
-        ("bankruptcy", "right"),
-        ("buffer", "right"),
-        ("margin ratio", "right"),
-        ("eff. lev", "right"),
-        ("status", "left"),
-    ):
-        t.add_column(col, justify=just, no_wrap=True)
-    for v in a.positions:
-        p = v.risk
-        t.add_row(
-            p.symbol,
-            p.side if p.position_side == "both" else f"{p.side} ({p.position_side} leg)",
-            p.margin_mode,
-            f"{p.contracts:,.8g}",
-            _price(p.entry_price),
-            _price(p.mark_price),
-            _liq(p),
-            _price(p.venue_liquidation_price),
-            "—" if p.liquidation_gap_bp is None else f"{p.liquidation_gap_bp:+.2f}",
-            _price(p.bankruptcy_price),
-            _pct(p.buffer_pct),
-            f"{p.margin_ratio:.2%}",
-            f"{p.effective_leverage:.2f}x",
-            _status(v.status),
-        )
-    return t
-
-
-UNKNOWN = Text("unknown", style=STYLE[Status.UNKNOWN])
+    return fitted_table(title, position_columns(a), len(a.positions), width)
 
 
 def _compact(x: float) -> str:
@@ -119,65 +175,162 @@ def _stop_lines(symbol: str, checks: tuple[StopCheck, ...] | None) -> list[str]:
     return lines
 
 
-def signals_table(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> tuple[Table, list[str]]:
+def funding_z_cell(c: SymbolCrowding | None) -> Cell:
+    if c is None or c.funding.zscore is None:
+        return UNKNOWN
+    return signed(c.funding.zscore)
+
+
+def oi_change_cell(c: SymbolCrowding | None) -> Cell:
+    window = None if c is None else c.flag_window
+    if window is None or window.change_pct is None:
+        return UNKNOWN
+    return signed(window.change_pct, 1) + "%"
+
+
+CROWDED_STYLE = {"crowded_long": "bold red", "crowded_short": "bold red", "not_crowded": "green"}
+
+
+def crowded_cell(c: SymbolCrowding | None) -> Cell:
+    if c is None or c.flag.state == "unknown":
+        return UNKNOWN
+    return Text(c.flag.state.replace("_", " "), style=CROWDED_STYLE[c.flag.state])
+
+
+def _crowding_reasons(symbol: str, c: SymbolCrowding | None) -> list[str]:
+    if c is None:
+        return [f"  {symbol} crowding unknown: not computed"]
+    return [] if c.flag.state != "unknown" else [f"  {symbol} crowding unknown: {c.flag.reason}"]
+
+
+def signals_table(
+    a: AccountVerdict, signals: tuple[PositionSignals, ...], width: int | None = None
+) -> tuple[Table, list[str]]:
     """Market signals beside the positions, and one line per unknown signal or misplaced stop saying why."""
-    t = Table(title="  market signals (estimates; touch probability over 24 h)", title_justify="left")
-    for col in ("symbol", "nearest band", "est. liq. notional to LP", "LP in band", "nearest stop", "σ-buffer",
-                "touch P", "exit slip bp", "net buffer"):
-        t.add_column(col, justify="left" if col == "symbol" else "right", no_wrap=True)
-    why: list[str] = []
-    for v, s in zip(a.positions, signals, strict=True):
-        bp, dist, ex = s.band_proximity, s.distance, s.exit
-        prox, near = bp.proximity, bp.proximity and bp.proximity.nearest_band
-        nearest = "none" if near is None else f"{near.distance_pct:+.1f}% ({_compact(near.notional)})"
+    rows = list(zip(a.positions, signals, strict=True))
+
+    def col(header: str, priority: int, f: Callable[[PositionVerdict, PositionSignals], Cell],
+            justify: JustifyMethod = "right") -> Column:
+        return Column(header, lambda r: f(*rows[r]), priority, justify)
+
+    def nearest(v: PositionVerdict, s: PositionSignals) -> Cell:
+        prox = s.band_proximity.proximity
+        near = prox.nearest_band if prox else None
+        return UNKNOWN if prox is None else "none" if near is None else (
+            f"{signed(near.distance_pct, 1)}% ({_compact(near.notional)})")
+
+    def to_lp(v: PositionVerdict, s: PositionSignals) -> Cell:
+        prox = s.band_proximity.proximity
         in_way = prox.notional_to_liquidation if prox else None
-        t.add_row(
-            v.risk.symbol,
-            UNKNOWN if prox is None else nearest,
-            _known(bp.status, "no LP" if in_way is None else _compact(in_way)),
-            _known(bp.status, "yes" if prox and prox.liquidation_in_band else "no"),
-            _stop_cell(s.stops),
-            _known(dist.status, "∞" if dist.sigma_buffer in (None, float("inf")) else f"{dist.sigma_buffer:.2f}σ"),
-            _known(dist.status, _probability(dist.touch_probability)),
-            _known(ex.status, f"{ex.exit_slippage_bp:.1f}" if ex.exit_slippage_bp is not None else "—"),
-            _known(ex.status, "∞" if ex.buffer_net_of_slippage_pct == float("inf")
-                   else _pct(ex.buffer_net_of_slippage_pct)),
-        )
+        return _known(s.band_proximity.status, "no LP" if in_way is None else _compact(in_way))
+
+    def lp_in_band(v: PositionVerdict, s: PositionSignals) -> Cell:
+        prox = s.band_proximity.proximity
+        return _known(s.band_proximity.status, "yes" if prox and prox.liquidation_in_band else "no")
+
+    def sigma(v: PositionVerdict, s: PositionSignals) -> Cell:
+        d = s.distance
+        return _known(d.status, "∞" if d.sigma_buffer in (None, math.inf) else f"{d.sigma_buffer:.2f}σ")
+
+    def net(v: PositionVerdict, s: PositionSignals) -> Cell:
+        ex = s.exit
+        return _known(ex.status, "∞" if ex.buffer_net_of_slippage_pct == math.inf
+                      else _pct(ex.buffer_net_of_slippage_pct))
+
+    columns = [
+        col("symbol", 0, lambda v, s: v.risk.symbol, "left"),
+        col("nearest band", 1, nearest),
+        col("liq. notional to LP", 9, to_lp),
+        col("LP in band", 6, lp_in_band),
+        col("nearest stop", 2, lambda v, s: _stop_cell(s.stops)),
+        col("σ-buffer", 7, sigma),
+        col("touch P", 8, lambda v, s: _known(s.distance.status, _probability(s.distance.touch_probability))),
+        col("slip bp", 10, lambda v, s: _known(s.exit.status, "—" if s.exit.exit_slippage_bp is None
+                                                 else f"{s.exit.exit_slippage_bp:.1f}")),
+        col("net buffer", 11, net),
+        col("funding z", 4, lambda v, s: funding_z_cell(s.crowding)),
+        col("OI 4h", 5, lambda v, s: oi_change_cell(s.crowding)),
+        col("crowded", 3, lambda v, s: crowded_cell(s.crowding)),
+    ]
+    t = fitted_table("  market signals (estimates; touch probability over 24 h)", columns, len(rows), width)
+    why: list[str] = []
+    for v, s in rows:
+        bp, dist, ex = s.band_proximity, s.distance, s.exit
         for name, status, reason in (("bands", bp.status, bp.reason), ("σ-buffer", dist.status, dist.reason),
                                      ("exit slippage", ex.status, ex.reason)):
             if status != "ok":
                 why.append(f"  {v.risk.symbol} {name} unknown: {reason}")
+        why += _crowding_reasons(v.risk.symbol, s.crowding)
         why += _stop_lines(v.risk.symbol, s.stops)
     return t, why
 
 
-def render(result: CheckResult, console: Console) -> None:
+def move_text(m: UniformMove) -> str:
+    """How far every mark of the pool can move together before it is liquidated, both ways."""
+    if not m.known:
+        return f"  {m.asset} cross buffer (all marks together): unknown: {m.reason}"
+
+    def one(x: float, sign: str) -> str:
+        return "none liquidates" if x == math.inf else f"{sign}{x:.2f}%"
+
+    both = math.isfinite(m.down_pct) and math.isfinite(m.up_pct)
+    binding = f"  ← binding: {m.binding_direction.value}" if both else ""
+    return (f"  {m.asset} cross buffer (all marks together): down {one(m.down_pct, '−')}, "
+            f"up {one(m.up_pct, '+')}{binding}")
+
+
+def _account_lines(a: AccountVerdict) -> list[str]:
+    lines = []
+    moves = {m.asset: m for m in a.uniform_moves}
+    for c in a.risk.cross if a.risk else ():
+        lines.append(
+            f"  cross {c.asset}: equity {c.equity:,.2f}, maintenance {c.maintenance_margin:,.2f}, "
+            f"margin ratio {c.margin_ratio:.2%}, leverage {c.effective_leverage:.2f}x"
+        )
+        if c.asset in moves:
+            lines.append(move_text(moves[c.asset]))
+    return lines
+
+
+def _print_table(console: Console, table: Table, wide: bool) -> None:
+    """--wide: the table at its natural width, wider than the console if need be (the terminal wraps lines,
+    never cells)."""
+    if not wide:
+        console.print(table)
+        return
+    width = console.width
+    console.width = max(width, _width(table))
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
+def render(result: CheckResult, console: Console, wide: bool = False) -> None:
+    width = None if wide else console.width
     for a in result.accounts:
         if a.positions:
-            console.print(account_table(a))
+            _print_table(console, account_table(a, width), wide)
         else:
             console.print(
                 Text.assemble(
                     (a.name, "bold"), f"  {a.venue}  ", _status(a.status), "  no open positions" if a.risk else ""
                 )
             )
-        if a.risk:
-            for c in a.risk.cross:
-                console.print(
-                    f"  cross {c.asset}: equity {c.equity:,.2f}, maintenance {c.maintenance_margin:,.2f}, "
-                    f"margin ratio {c.margin_ratio:.2%}, buffer {c.buffer_pct:.2f}%, "
-                    f"effective leverage {c.effective_leverage:.2f}x"
-                )
+        for line in _account_lines(a):
+            console.print(line, highlight=False)
         findings = [*a.findings, *(f for v in a.positions for f in v.findings)]
         for f in findings:
             if f.severity.value == 0:
                 continue
             where = f" {f.symbol}" if f.symbol else ""
-            console.print(f"  [{STYLE[Status.of(f.severity)]}]{f.code.value}[/]{where}: {f.message}")
+            console.print(f"  [{STYLE[Status.of(f.severity)]}]{f.code.value}[/]{where}: {f.message}", highlight=False)
         if a.positions:
-            table, why = signals_table(a, result.signals[a.name])
-            console.print(table)
+            table, why = signals_table(a, result.signals[a.name], width)
+            _print_table(console, table, wide)
             for line in why:
                 console.print(Text(line, style="magenta"))
         console.print()
+    if any(a.positions for a in result.accounts):
+        console.print(Text(LEGEND, style="dim"))
     console.print(Text.assemble("overall: ", _status(result.status), f"  (exit {int(result.status.exit_code)})"))

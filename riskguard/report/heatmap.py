@@ -2,9 +2,12 @@
 
 Colour uses a power norm (γ = 0.5) on a perceptual colormap so the thin, distant low-leverage levels stay
 visible next to a dense band without saturating it; the colour bar carries absolute units because
-per-chart normalization hides absolute size (venue-margin-math §10).  The user's own mark, liquidation and
-stop prices are drawn as labelled horizontal lines (a legend tells them apart) and a label says IN BAND when
-the price sits inside a detected band, so "is my stop inside a band" is read off directly.
+per-chart normalization hides absolute size (venue-margin-math §10), and it says so, with its unit.  The
+price history (candle closes: last traded prices) is a thin white line; the mark, which is what liquidates,
+is a separate dash-dot line at its value now: two different prices, so never one colour.  The user's own
+liquidation and stop prices are labelled horizontal lines (a legend tells them apart) and a label says IN
+BAND when the price sits inside a detected band, so "is my stop inside a band" is read off directly.  The
+title and a vertical line give the instant the data is as of.
 
 matplotlib is imported inside the function: the risk core and the CLI's other commands must not pay for
 it or need a display.
@@ -30,7 +33,9 @@ class LineStyle:
     width: float
 
 
-MARK = LineStyle("#7fdbff", "-", 1.4)
+MARK = LineStyle("#7fdbff", "-.", 1.4)
+HISTORY = LineStyle("#f5f5f5", "-", 0.8)
+"""Candle closes in white, solid and thin; the mark line is cyan dash-dot."""
 LIQUIDATION = LineStyle("#ff4136", "--", 1.6)
 STOP = LineStyle("#2ecc40", (0, (1, 1.5)), 2.2)
 """Liquidation dashed red, stops densely dotted green and heavier: told apart in colour and in grey."""
@@ -41,6 +46,12 @@ def _compact(value: float) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.1f}{unit}"
     return f"{value:.0f}"
+
+
+def colour_scale_label(bin_width: float, quote: str) -> str:
+    """What one colour means, in what unit, and that the scale is not linear."""
+    return (f"estimated liquidation notional ({quote}) per {bin_width:.4g} {quote} price bin\n"
+            "colour ∝ √notional (power scale, γ = 0.5)")
 
 
 def render_heatmap(
@@ -56,6 +67,7 @@ def render_heatmap(
     title: str = "Estimated liquidation levels",
     quote: str = "USDT",
     window_pct: float = 12.0,
+    as_of_ms: int | None = None,
 ) -> Path:
     """Write the heatmap PNG to ``path`` and return it.
 
@@ -64,6 +76,7 @@ def render_heatmap(
     :param stop_prices: label → price of the user's stops.
     :param bands: annotated with side and notional at the right edge (top five by notional).
     :param window_pct: price range shown around mark; widened to keep every user price in view.
+    :param as_of_ms: the instant the data is as of (the snapshot's); the heatmap's last column when None.
     """
     import matplotlib
 
@@ -93,10 +106,12 @@ def render_heatmap(
         shading="flat", rasterized=True,
     )
     bar = fig.colorbar(mesh, ax=ax, pad=0.01)
-    bar.set_label(f"estimated liquidation notional per {edges[1] - edges[0]:.4g} {quote} bin ({quote})")
+    bar.set_label(colour_scale_label(float(edges[1] - edges[0]), quote))
     bar.ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _compact(v)))
     if prices is not None and price_times is not None:
-        ax.plot(price_times, prices, color="#7fdbff", lw=0.9, label="mark")
+        ax.plot(price_times, prices, color=HISTORY.colour, lw=HISTORY.width, ls=HISTORY.line)
+    as_of = times[-1] if as_of_ms is None else np.datetime64(int(as_of_ms), "ms")
+    ax.axvline(as_of, color="#bbbbbb", lw=0.8, ls=":")  # type: ignore[arg-type]  # matplotlib takes datetimes
 
     right = times[-1]
     lines = [("mark", mark_price, MARK)]
@@ -118,10 +133,16 @@ def render_heatmap(
             ha="right", va="center", bbox={"boxstyle": "round,pad=0.2", "fc": "black", "alpha": 0.6, "lw": 0},
         )
 
+    from matplotlib.artist import Artist
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    legend = [Line2D([], [], color=MARK.colour, lw=MARK.width, ls=MARK.line, label="mark price")]
+    legend: list[Artist] = [
+        Line2D([], [], color=MARK.colour, lw=MARK.width, ls=MARK.line, label="mark price now (liquidates)")
+    ]
+    if prices is not None and price_times is not None:
+        legend.append(Line2D([], [], color=HISTORY.colour, lw=HISTORY.width * 2, ls=HISTORY.line,
+                             label="last price history (candle closes)"))
     if liquidation_prices:
         legend.append(Line2D([], [], color=LIQUIDATION.colour, lw=LIQUIDATION.width, ls=LIQUIDATION.line,
                              label="your liquidation price"))
@@ -134,11 +155,13 @@ def render_heatmap(
               labelcolor="white", framealpha=0.75)
 
     ax.set_ylim(lo, hi)
-    ax.set_xlim(x_edges[0], x_edges[-1])
+    ax.set_xlim(x_edges[0], max(x_edges[-1], as_of))
     ax.set_ylabel(f"price ({quote})")
     ax.set_xlabel("time (UTC)")
     ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
-    ax.set_title(f"{title}\nlong liquidations sit below mark, short liquidations above; estimates, not observations")
+    stamp = np.datetime_as_string(as_of.astype("datetime64[m]"), unit="m").replace("T", " ")
+    ax.set_title(f"{title} · as of {stamp} UTC\n"
+                 "long liquidations sit below mark, short liquidations above; estimates, not observations")
     path = Path(path)
     fig.savefig(path)
     plt.close(fig)

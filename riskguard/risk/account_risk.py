@@ -86,8 +86,12 @@ class CrossSummary:
     effective_leverage: float
 
     @property
-    def buffer_pct(self) -> float:
-        """Share of cross equity that can be lost before maintenance margin is hit."""
+    def headroom_pct(self) -> float:
+        """Margin headroom: share of cross equity above maintenance (1 − margin ratio), in %.
+
+        Not a price distance (that is the pool's uniform move, riskguard.risk.uniform_move), so never
+        called a buffer.
+        """
         return (1 - self.margin_ratio) * 100
 
 

@@ -71,6 +71,20 @@ class ReasonCode(StrEnum):
     DATA_INCONSISTENT = "DATA_INCONSISTENT"
     FETCH_FAILED = "FETCH_FAILED"
     INVALID_INPUT = "INVALID_INPUT"
+    # -- cross pool moved as one (riskguard.risk.uniform_move) --
+    UNIFORM_MOVE_BELOW_MIN = "UNIFORM_MOVE_BELOW_MIN"
+    UNIFORM_MOVE_BELOW_WARN = "UNIFORM_MOVE_BELOW_WARN"
+    # -- deleveraging plans (strategies/, riskguard/rules/plan.py) --
+    PLAN_NO_ACTION = "PLAN_NO_ACTION"
+    PLAN_REDUCES_POSITION = "PLAN_REDUCES_POSITION"
+    PLAN_CLOSES_POSITION = "PLAN_CLOSES_POSITION"
+    PLAN_ADDS_MARGIN = "PLAN_ADDS_MARGIN"
+    PLAN_PLACES_STOPS = "PLAN_PLACES_STOPS"
+    PLAN_STOPS_UNCHANGED = "PLAN_STOPS_UNCHANGED"
+    PLAN_ALERT_ONLY = "PLAN_ALERT_ONLY"
+    PLAN_TARGET_UNREACHABLE = "PLAN_TARGET_UNREACHABLE"
+    PLAN_INPUT_MISSING = "PLAN_INPUT_MISSING"
+    # -- end deleveraging plans --
 
 
 SEVERITY: dict[ReasonCode, Severity] = {
@@ -91,6 +105,20 @@ SEVERITY: dict[ReasonCode, Severity] = {
     ReasonCode.DATA_INCONSISTENT: Severity.UNKNOWN,
     ReasonCode.FETCH_FAILED: Severity.UNKNOWN,
     ReasonCode.INVALID_INPUT: Severity.UNKNOWN,
+    # -- cross pool moved as one --
+    ReasonCode.UNIFORM_MOVE_BELOW_MIN: Severity.BREACH,
+    ReasonCode.UNIFORM_MOVE_BELOW_WARN: Severity.WARNING,
+    # -- deleveraging plans --
+    ReasonCode.PLAN_NO_ACTION: Severity.INFO,
+    ReasonCode.PLAN_REDUCES_POSITION: Severity.INFO,
+    ReasonCode.PLAN_CLOSES_POSITION: Severity.INFO,
+    ReasonCode.PLAN_ADDS_MARGIN: Severity.INFO,
+    ReasonCode.PLAN_PLACES_STOPS: Severity.INFO,
+    ReasonCode.PLAN_STOPS_UNCHANGED: Severity.INFO,
+    ReasonCode.PLAN_ALERT_ONLY: Severity.INFO,
+    ReasonCode.PLAN_TARGET_UNREACHABLE: Severity.WARNING,
+    ReasonCode.PLAN_INPUT_MISSING: Severity.UNKNOWN,
+    # -- end deleveraging plans --
 }
 
 DESCRIPTION: dict[ReasonCode, str] = {
@@ -99,8 +127,10 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.ALREADY_LIQUIDATABLE: "Equity is at or below maintenance margin at the current mark.",
     ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_MAX: "Notional ÷ equity exceeds max_effective_leverage.",
     ReasonCode.EFFECTIVE_LEVERAGE_ABOVE_WARN: "Notional ÷ equity exceeds the warning leverage.",
-    ReasonCode.CROSS_BUFFER_BELOW_MIN: "Cross account: share of equity above maintenance margin is below the minimum.",
-    ReasonCode.CROSS_BUFFER_BELOW_WARN: "Cross account: share of equity above maintenance margin is below the warning.",
+    ReasonCode.CROSS_BUFFER_BELOW_MIN: "Cross account: margin headroom (1 − margin ratio, % of equity) is below "
+    "min_liquidation_buffer_pct. Not a price distance: see UNIFORM_MOVE_*.",
+    ReasonCode.CROSS_BUFFER_BELOW_WARN: "Cross account: margin headroom (1 − margin ratio, % of equity) is below the "
+    "warning buffer. Not a price distance: see UNIFORM_MOVE_*.",
     ReasonCode.LIQUIDATION_PRICE_GAP: "Computed and venue-reported liquidation prices differ by more than the limit.",
     ReasonCode.LIQUIDATION_PRICE_FROM_VENUE: "Inputs were missing; the venue-reported liquidation price is used.",
     ReasonCode.LIQUIDATION_PRICE_ESTIMATE: "Cross position on a venue that itself calls this price an estimate.",
@@ -111,4 +141,22 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.DATA_INCONSISTENT: "Inputs contradict each other (e.g. position mark vs ticker mark).",
     ReasonCode.FETCH_FAILED: "A read from the venue failed; nothing about the account is known.",
     ReasonCode.INVALID_INPUT: "The config or snapshot is malformed.",
+    # -- cross pool moved as one --
+    ReasonCode.UNIFORM_MOVE_BELOW_MIN: "Cross pool: every mark moving together by less than min_uniform_move_pct "
+    "(down or up) liquidates it.",
+    ReasonCode.UNIFORM_MOVE_BELOW_WARN: "Cross pool: every mark moving together by less than the warning uniform "
+    "move liquidates it.",
+    # -- deleveraging plans --
+    ReasonCode.PLAN_NO_ACTION: "The strategy checked the account and nothing needs doing.",
+    ReasonCode.PLAN_REDUCES_POSITION: "The plan reduces a position (reduce-only) to restore the target.",
+    ReasonCode.PLAN_CLOSES_POSITION: "The plan closes a position: the target needs it, or the remainder would be "
+    "below the venue's minimum order.",
+    ReasonCode.PLAN_ADDS_MARGIN: "The plan moves free balance into an isolated position; nothing trades.",
+    ReasonCode.PLAN_PLACES_STOPS: "The plan places or replaces a ladder of reduce-only stop-market orders.",
+    ReasonCode.PLAN_STOPS_UNCHANGED: "The existing stops are within tolerance of the ladder; they are kept.",
+    ReasonCode.PLAN_ALERT_ONLY: "The policy asks for an alert only; the plan holds no orders.",
+    ReasonCode.PLAN_TARGET_UNREACHABLE: "The plan cannot meet its target within its limits; the notes say why.",
+    ReasonCode.PLAN_INPUT_MISSING: "A strategy lacked an input it needs (liquidation price, volatility, book, "
+    "market); it planned nothing for that position.",
+    # -- end deleveraging plans --
 }

@@ -7,11 +7,13 @@ so replaying a recorded snapshot gives the verdict it would have had live.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from riskguard.config import Policy
 from riskguard.model import Account, Snapshot
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource
+from riskguard.risk.uniform_move import UniformMove, uniform_moves
 from riskguard.rules.codes import SEVERITY, ReasonCode, Severity, Status
 
 MARK_DIVERGENCE_LIMIT = 0.005
@@ -48,8 +50,12 @@ class AccountVerdict:
     risk: AccountRisk | None
     positions: tuple[PositionVerdict, ...]
     findings: tuple[Finding, ...]
-    """Account-level findings (cross buffer, missing data, failed reads)."""
+    """Account-level findings (cross pool, missing data, failed reads)."""
     taken_at_ms: int | None
+    uniform_moves: tuple[UniformMove, ...] = ()
+    """Per cross pool, the move of every mark together that liquidates it (its buffer)."""
+    price_ticks: Mapping[str, float | None] = field(default_factory=dict)
+    """Each position's market tick, so prices are shown as the venue shows them."""
 
     @property
     def status(self) -> Status:
@@ -180,26 +186,47 @@ def evaluate_policy(account: Account, snapshot: Snapshot, risk: AccountRisk, pol
                     1.0,
                 )
             )
-        elif c.buffer_pct < policy.min_liquidation_buffer_pct:
+        elif c.headroom_pct < policy.min_liquidation_buffer_pct:
             findings.append(
                 Finding(
                     ReasonCode.CROSS_BUFFER_BELOW_MIN,
-                    f"{c.asset} cross buffer {c.buffer_pct:.2f}%",
+                    f"{c.asset} cross margin headroom {c.headroom_pct:.2f}% of equity",
                     None,
-                    c.buffer_pct,
+                    c.headroom_pct,
                     policy.min_liquidation_buffer_pct,
                 )
             )
-        elif c.buffer_pct < policy.buffer_warning:
+        elif c.headroom_pct < policy.buffer_warning:
             findings.append(
                 Finding(
                     ReasonCode.CROSS_BUFFER_BELOW_WARN,
-                    f"{c.asset} cross buffer {c.buffer_pct:.2f}%",
+                    f"{c.asset} cross margin headroom {c.headroom_pct:.2f}% of equity",
                     None,
-                    c.buffer_pct,
+                    c.headroom_pct,
                     policy.buffer_warning,
                 )
             )
         if math.isfinite(c.effective_leverage):
             findings += _leverage_findings(c.effective_leverage, policy, None)
-    return AccountVerdict(account.name, account.venue, risk, positions, tuple(findings), snapshot.taken_at_ms)
+    moves = uniform_moves(account, snapshot.venues[account.venue])
+    liquidatable = {c.asset for c in risk.cross if c.equity <= 0 or c.margin_ratio >= 1}
+    judged = [m for m in moves if not (m.known and m.asset in liquidatable)]  # a pool at maintenance needs no move
+    findings += [f for m in judged for f in _uniform_move_findings(m, policy)]
+    venue = snapshot.venues[account.venue]
+    ticks = {p.symbol: venue.markets[p.symbol].price_tick for p in account.positions}
+    return AccountVerdict(
+        account.name, account.venue, risk, positions, tuple(findings), snapshot.taken_at_ms, moves, ticks
+    )
+
+
+def _uniform_move_findings(m: UniformMove, policy: Policy) -> list[Finding]:
+    """The pool's buffer: every mark moved together, down and up; the smaller move is the one judged."""
+    if not m.known:
+        return [Finding(ReasonCode.DATA_MISSING, f"{m.asset} cross pool: uniform move unknown: {m.reason}")]
+    move, direction = m.binding_pct, m.binding_direction.value
+    text = f"{m.asset} cross pool liquidated by a {move:.2f}% move of every mark {direction}"
+    if move < policy.uniform_move_minimum:
+        return [Finding(ReasonCode.UNIFORM_MOVE_BELOW_MIN, text, None, move, policy.uniform_move_minimum)]
+    if move < policy.uniform_move_warning:
+        return [Finding(ReasonCode.UNIFORM_MOVE_BELOW_WARN, text, None, move, policy.uniform_move_warning)]
+    return []

@@ -24,11 +24,17 @@ POSITION_KEYS = {
 
 def test_check_when_faq_cross_account_then_reproduces_binance_liquidation_prices(run, write):
     r = run("check", "--snapshot", str(write("s.json", binance_cross_doc())), "--format", "json")
-    assert r.code == ExitCode.OK
     doc = r.json()
-    assert doc["status"] == "ok" and doc["exit_code"] == 0
     (account,) = doc["accounts"]
-    assert account["name"] == "faq-cross" and account["status"] == "ok"
+    # Each position alone is 13.6 % / 17.7 % from liquidation; all marks falling together, 7.69 % liquidates the
+    # pool, below the default warning (2 × the 5 % minimum): the account warns, exit 1.
+    (cross,) = account["cross"]
+    assert cross["uniform_move"]["down_pct"] == pytest.approx(7.694211146, abs=1e-8)
+    (finding,) = account["findings"]
+    assert (finding["code"], finding["severity"], finding["limit"]) == ("UNIFORM_MOVE_BELOW_WARN", "warning", 10.0)
+    assert r.code == ExitCode.WARNING and doc["status"] == "warning" and doc["exit_code"] == 1
+    assert account["name"] == "faq-cross" and account["status"] == "warning"
+    assert {p["status"] for p in account["positions"]} == {"ok"}
     prices = {p["symbol"]: p for p in account["positions"]}
     assert set(prices["BTC/USDT:USDT"]) >= POSITION_KEYS
     assert round(prices["BTC/USDT:USDT"]["liquidation_price"], 2) == 26316.89
@@ -68,7 +74,10 @@ def test_check_when_mark_price_is_stale_then_unknown_exit_3(run, write):
     assert any(f["code"] == "DATA_STALE" for f in r.json()["accounts"][0]["findings"])
 
 
-def test_check_when_table_format_then_prints_both_prices_and_status(run, write):
+def test_check_when_table_format_then_prints_both_prices_at_tick_and_status(run, write):
     r = run("check", "--snapshot", str(write("s.json", binance_cross_doc())))
-    assert r.code == ExitCode.OK
-    assert "26,316.893" in r.out and "26,316.89" in r.out and "overall: OK" in r.out
+    assert r.code == ExitCode.WARNING
+    # BTC tick 0.1: computed 26,316.893 and venue 26,316.89 both print as 26,316.9 (long: rounded toward mark)
+    btc = next(line for line in r.out.splitlines() if line.startswith("│ BTC/USDT:USDT"))  # the positions table
+    assert btc.count(" 26,316.9 ") == 2 and "26,316.89" not in btc
+    assert "down −7.69%, up none liquidates" in r.out and "overall: WARNING" in r.out

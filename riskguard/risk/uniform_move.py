@@ -1,0 +1,238 @@
+"""The uniform adverse move that liquidates a cross margin pool.
+
+A cross position's liquidation price freezes every other position at its mark
+(venue-margin-math §0), so five positions can each show an 18% buffer while a
+9% move of all of them together empties the pool: in a crash majors move
+together.  This module answers the account-level question instead: the
+smallest fraction x such that, with *every* mark of the pool moved to
+mark·(1 − x) (down) or mark·(1 + x) (up), the pool's equity falls to its
+maintenance margin, the trigger cross accounts are liquidated on.
+
+The terms are those of the check's cross margin ratio (riskguard.risk.account_risk):
+wallet + Σ uPnL against Σ MM, with the venue's tier rule (the tier of the
+size at the moved price, or the pinned OKX/Bybit tier), the taker fee in the
+rate (OKX), maintenance at entry (Bybit classic) and the closing-fee reserve
+(Bybit).  So the move is 0 exactly when that ratio is already ≥ 1, and a pool
+with one position moves exactly as far as that position's own buffer.
+
+Exact, not searched: with t = P/mark the same for every position, each
+position adds α + β·t + γ/t to equity − MM inside one tier (linear positions
+give β, inverse ones γ, both constant until a position's size crosses a tier
+floor).  The pool's margin left is therefore that same shape on every stretch
+between tier crossings, whose root is a quadratic's.  Tier crossings are
+sorted once and their coefficient changes summed with one cumsum, so a pool of
+n positions costs O(n·tiers·log) with no per-position Python.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from riskguard.model import Account, MarginMode, VenueMarkets
+from riskguard.risk.account_risk import _arrays, _close_fee_reserve
+from riskguard.risk.solver import maintenance_margin
+from riskguard.risk.tiers import TierTable
+from riskguard.risk.venue_rules import MaintenanceBasis, rules_for
+
+
+class Direction(StrEnum):
+    DOWN = "down"
+    """Every mark × (1 − x): what liquidates longs."""
+    UP = "up"
+    """Every mark × (1 + x): what liquidates shorts."""
+
+
+@dataclass(frozen=True, slots=True)
+class CrossPool:
+    """Cross positions backed by one settle-asset wallet, as parallel (n,) arrays in the solver's units.
+
+    ``qty`` is base units (linear) or quote units, contracts × contract size (inverse).
+    """
+
+    inverse: np.ndarray
+    side: np.ndarray
+    qty: np.ndarray
+    entry: np.ndarray
+    mark: np.ndarray
+    tiers: TierTable
+    table: np.ndarray
+    fixed_tier: np.ndarray
+    """Pinned tier per position (OKX contracts, Bybit risk limit); −1 takes the tier at the moved price."""
+    mmr_add: np.ndarray
+    """Added to the tier rate (OKX taker fee)."""
+    fixed_mm: np.ndarray
+    """NaN where MM follows the price; the requirement itself where the venue takes it at entry (Bybit classic)."""
+    constant: float
+    """Wallet less every requirement that no price move changes (Bybit's closing-fee reserve)."""
+
+
+def _coefficients(pool: CrossPool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, width) α, β, γ of each position's equity − MM in each tier (module doc)."""
+    q, m, e, s = pool.qty[:, None], pool.mark[:, None], pool.entry[:, None], pool.side[:, None]
+    inverse = pool.inverse[:, None]
+    rate = pool.tiers.mmr[pool.table] + pool.mmr_add[:, None]
+    cum = pool.tiers.cum[pool.table]
+    at_entry = np.isfinite(pool.fixed_mm)[:, None]
+    rate = np.where(at_entry, 0.0, rate)
+    cum = np.where(at_entry, -np.nan_to_num(pool.fixed_mm)[:, None], cum)
+    alpha = np.where(inverse, s * q / e, -s * q * e) + cum
+    beta = np.where(inverse, 0.0, q * m * (s - rate))
+    gamma = np.where(inverse, -(q / m) * (s + rate), 0.0)
+    return alpha, beta, gamma
+
+
+def _first_root(alpha, beta, gamma, start, end, direction: Direction) -> np.ndarray:
+    """Per stretch, the first t from ``start`` toward ``end`` where β·t² + α·t + γ ≤ 0 (t > 0); NaN if none.
+
+    t·(α + β·t + γ/t) has the sign of the margin left for t > 0, so its roots are the pool's.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        disc = alpha * alpha - 4 * beta * gamma
+        sign = np.where(alpha >= 0, 1.0, -1.0)
+        q = -0.5 * (alpha + sign * np.sqrt(np.maximum(disc, 0.0)))
+        quad = beta != 0
+        r1 = np.where(quad, q / beta, -gamma / alpha)
+        r2 = np.where(quad, gamma / q, np.nan)
+        real = np.where(quad, disc >= 0, alpha != 0)
+    lo, hi = np.minimum(start, end), np.maximum(start, end)
+    roots = np.stack([r1, r2])
+    ok = real & np.isfinite(roots) & (roots > 0) & (roots >= lo) & (roots <= hi)
+    if direction is Direction.UP:
+        root = np.where(ok, roots, np.inf).min(axis=0)
+        root = np.where(np.isfinite(root), root, np.nan)
+    else:
+        root = np.where(ok, roots, -np.inf).max(axis=0)
+        root = np.where(np.isfinite(root), root, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        at_start = beta * start * start + alpha * start + gamma
+    return np.where((start > 0) & np.isfinite(start) & (at_start <= 0), start, root)
+
+
+def solve_uniform_move(pool: CrossPool, direction: Direction) -> float:
+    """Smallest x ≥ 0 whose uniform move in ``direction`` brings equity to maintenance; +inf if none does.
+
+    Down moves stop short of a zero price (x < 1); up moves are unbounded.
+    """
+    n = pool.side.shape[0]
+    if n == 0:
+        return math.inf
+    alpha, beta, gamma = _coefficients(pool)
+    rows = np.arange(n)
+    size_now = np.where(pool.inverse, pool.qty / pool.mark, pool.qty * pool.mark)
+    by_price = (pool.fixed_tier < 0) & ~np.isfinite(pool.fixed_mm)
+    tier0 = np.where(pool.fixed_tier >= 0, np.minimum(pool.fixed_tier, pool.tiers.size[pool.table] - 1), 0)
+    tier0 = np.where(by_price, pool.tiers.tier_at(pool.table, size_now), tier0)
+    a0 = pool.constant + alpha[rows, tier0].sum()
+    b0, g0 = beta[rows, tier0].sum(), gamma[rows, tier0].sum()
+
+    # Tier crossings: the t at which position i's size reaches floor k (k ≥ 1), and the coefficient change.
+    width = pool.tiers.floor.shape[1]
+    floors = pool.tiers.floor[pool.table][:, 1:] if width > 1 else np.empty((n, 0))
+    k = np.arange(1, width)[None, :]
+    qm = (pool.qty * pool.mark)[:, None]
+    with np.errstate(divide="ignore"):
+        t_cross = np.where(pool.inverse[:, None], (pool.qty / pool.mark)[:, None] / floors, floors / qm)
+    rising = pool.inverse[:, None] == (direction is Direction.DOWN)  # size grows along the move
+    above = k <= tier0[:, None]
+    crossed = by_price[:, None] & np.isfinite(floors) & np.where(rising, ~above, above)
+    i_idx, k_idx = np.nonzero(crossed)
+    k_tier = k_idx + 1
+    old = np.where(rising[i_idx, 0], k_tier - 1, k_tier)
+    new = np.where(rising[i_idx, 0], k_tier, k_tier - 1)
+    t_ev = t_cross[i_idx, k_idx]
+    order = np.argsort(t_ev if direction is Direction.UP else -t_ev, kind="stable")
+    i_idx, old, new, t_ev = i_idx[order], old[order], new[order], t_ev[order]
+
+    def path(coef: np.ndarray, first: float) -> np.ndarray:
+        return first + np.concatenate([[0.0], np.cumsum(coef[i_idx, new] - coef[i_idx, old])])
+
+    end = math.inf if direction is Direction.UP else 0.0
+    start = np.concatenate([[1.0], t_ev])
+    stop = np.concatenate([t_ev, [end]])
+    t = _first_root(path(alpha, a0), path(beta, b0), path(gamma, g0), start, stop, direction)
+    hit = np.flatnonzero(~np.isnan(t))
+    if hit.size == 0:
+        return math.inf
+    root = float(t[hit[0]])
+    return max(0.0, root - 1.0 if direction is Direction.UP else 1.0 - root)
+
+
+@dataclass(frozen=True, slots=True)
+class UniformMove:
+    """The uniform adverse move of one cross pool, in % of every mark; inf where no move that way liquidates."""
+
+    asset: str
+    down_pct: float
+    up_pct: float
+    positions: int
+    reason: str | None = None
+    """Why the move is unknown (both figures NaN); None when computed."""
+
+    @property
+    def known(self) -> bool:
+        return self.reason is None
+
+    @property
+    def binding_direction(self) -> Direction:
+        return Direction.DOWN if self.down_pct <= self.up_pct else Direction.UP
+
+    @property
+    def binding_pct(self) -> float:
+        """The smaller of the two moves: the one that liquidates first."""
+        return min(self.down_pct, self.up_pct)
+
+
+def pool_move(pool: CrossPool, asset: str) -> UniformMove:
+    down = solve_uniform_move(pool, Direction.DOWN) * 100
+    up = solve_uniform_move(pool, Direction.UP) * 100
+    return UniformMove(asset, down, up, int(pool.side.shape[0]))
+
+
+def _unknown(asset: str, n: int, reason: str) -> UniformMove:
+    return UniformMove(asset, math.nan, math.nan, n, reason)
+
+
+def uniform_moves(account: Account, venue: VenueMarkets) -> tuple[UniformMove, ...]:
+    """One figure per cross pool (settle asset with cross positions) of the account, in asset order."""
+    rules = rules_for(account.venue, account.account_type)
+    members: dict[str, list[int]] = defaultdict(list)
+    positions = list(account.positions)
+    for i, p in enumerate(positions):
+        if p.margin_mode is MarginMode.CROSS:
+            members[venue.markets[p.symbol].settle].append(i)
+    taker = account.fees.taker if account.fees else None
+    out = []
+    for asset in sorted(members):
+        chosen = [positions[i] for i in members[asset]]
+        markets = [venue.markets[p.symbol] for p in chosen]
+        n = len(chosen)
+        if asset not in account.balances:
+            out.append(_unknown(asset, n, f"no {asset} balance for the cross account"))
+            continue
+        if rules.needs_taker_fee and taker is None:
+            out.append(_unknown(asset, n, "taker fee rate unavailable (the venue counts it in maintenance)"))
+            continue
+        a = _arrays(chosen, markets, rules, taker)
+        missing: dict[int, str] = {}
+        reserve = _close_fee_reserve(chosen, a, taker or 0.0, missing) if rules.close_fee_reserve else np.zeros(n)
+        if missing:
+            out.append(_unknown(asset, n, next(iter(missing.values()))))
+            continue
+        fixed_mm = np.full(n, np.nan)
+        if rules.maintenance_basis is MaintenanceBasis.AT_ENTRY:
+            fixed_mm, _ = maintenance_margin(
+                inverse=a.inverse, qty=a.qty, price=a.entry, tiers=a.tiers, table=a.table,
+                fixed_tier=a.fixed_tier, mmr_add=a.mmr_add,
+            )
+        pool = CrossPool(
+            inverse=a.inverse, side=a.side.astype(float), qty=a.qty, entry=a.entry, mark=a.mark, tiers=a.tiers,
+            table=a.table, fixed_tier=a.fixed_tier, mmr_add=a.mmr_add, fixed_mm=fixed_mm,
+            constant=float(account.balances[asset].cross_wallet - reserve.sum()),
+        )
+        out.append(pool_move(pool, asset))
+    return tuple(out)

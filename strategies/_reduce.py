@@ -1,0 +1,216 @@
+"""What ``reduce_size`` and ``close_worst_first`` share: targets, and the smallest reduction that meets one.
+
+The smallest reduction is found by bisection over whole amount steps, each trial replayed by the what-if
+engine and re-evaluated by ``evaluate_account``: no shortcut formula, so tier changes as the size shrinks,
+the taker fee, a Bybit closing-fee reserve or an OKX fee term, and in cross margin the whole pool moving,
+are all in the answer.  Bisection needs the metric to improve as the reduction grows, which holds for
+every target here: a smaller position needs less maintenance margin and the fee grows only in proportion.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from riskguard.model import Account, Side
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
+from riskguard.risk.exit_liquidity import exit_fill
+from riskguard.risk.volatility import liquidation_distance
+from riskguard.risk.whatif import Reduce, apply_fills, on_grid
+from riskguard.rules.codes import ReasonCode
+from riskguard.rules.plan import IntendedOrder, OrderKind
+from riskguard.rules.strategy import PositionRef, StrategyContext
+
+
+class Target(StrEnum):
+    BUFFER_PCT = "buffer_pct"
+    """Adverse move from mark to the liquidation price, % of mark; at least the value."""
+    SIGMA_BUFFER = "sigma_buffer"
+    """The same distance in σ of the symbol's realized volatility over the context's horizon; at least."""
+    EFFECTIVE_LEVERAGE = "effective_leverage"
+    """Notional ÷ the equity that backs it; at most the value."""
+
+
+def position_metric(ctx: StrategyContext, r: PositionRisk, target: Target) -> float | None:
+    """The position's value of ``target``; +inf when no price liquidates it; None when unknown."""
+    if target is Target.EFFECTIVE_LEVERAGE:
+        return r.effective_leverage
+    if r.liquidation_source is PriceSource.NONE:
+        return math.inf
+    if r.liquidation_price is None or r.buffer_pct is None:
+        return None
+    if target is Target.BUFFER_PCT:
+        return r.buffer_pct
+    signals = ctx.signals.get(r.symbol)
+    if signals is None or signals.volatility is None:
+        return None
+    side = 1 if r.side == "long" else -1
+    return liquidation_distance(side, r.mark_price, r.liquidation_price, signals.volatility,
+                                ctx.horizon_seconds).sigma_buffer
+
+
+def meets(value: float, target: Target, threshold: float) -> bool:
+    return margin(value, target, threshold) >= 0
+
+
+def margin(value: float, target: Target, threshold: float) -> float:
+    """By how much ``value`` beats ``threshold`` (≥ 0 meets it)."""
+    return threshold - value if target is Target.EFFECTIVE_LEVERAGE else value - threshold
+
+
+def find(risk: AccountRisk, ref: PositionRef) -> PositionRisk | None:
+    return next((p for p in risk.positions if ref.matches(p)), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """A reduction of one position and the account after it."""
+
+    amount: float
+    closes: bool
+    met: bool
+    """The target holds after the cut (False: even the whole position was not enough)."""
+    price: float
+    account: Account
+    risk: AccountRisk
+    why_not: str | None = None
+    """Why no order could be placed at all (the position is below the venue's minimum order)."""
+
+    def context(self, ctx: StrategyContext) -> StrategyContext:
+        return replace(ctx, account=self.account, risk=self.risk)
+
+
+def fill_price(ctx: StrategyContext, ref: PositionRef, r: PositionRisk, amount: float) -> float:
+    """Where a market reduction of ``amount`` fills: the book's VWAP when the book can take it, else mark."""
+    signals = ctx.signals.get(ref.symbol)
+    if signals is None or signals.book is None:
+        return r.mark_price
+    market = ctx.market(ref.symbol)
+    fill = exit_fill(side=ref.side.sign, contracts=amount, contract_size=market.contract_size,
+                     inverse=market.inverse, mark=r.mark_price, bids=signals.book.bids, asks=signals.book.asks)
+    return fill.vwap if fill.status == "ok" and fill.vwap is not None else r.mark_price
+
+
+Slack = Callable[[AccountRisk], float]
+"""How far a target is beaten on an evaluated account: ≥ 0 it holds (+inf once the position or pool is gone),
+< 0 it misses, NaN unknown (a miss)."""
+
+
+def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: float | None = None,
+                 closing_meets: bool = False) -> Cut:
+    """The smallest venue-valid reduction of ``ref`` after which ``slack`` ≥ 0, looked for up to ``limit``
+    contracts (the whole position when None); the cut of ``limit`` with ``met`` False when even that misses.
+    ``closing_meets`` says a target on the position itself holds once it is gone: no need to evaluate that."""
+    p, r = ctx.position(ref)
+    market, limits = ctx.market(ref.symbol), ctx.limits_for(ref.symbol)
+    memo: dict[float, tuple[Account, AccountRisk, float, float]] = {}
+
+    def trial(amount: float) -> tuple[Account, AccountRisk, float, float]:
+        if amount not in memo:
+            price = fill_price(ctx, ref, r, amount)
+            fills = [Reduce(ref.symbol, ref.side, amount, price, ref.position_side)]
+            account = apply_fills(ctx.account, ctx.venue, fills, ctx.taker_fee)
+            risk = evaluate_account(account, ctx.venue)
+            memo[amount] = (account, risk, price, slack(risk))
+        return memo[amount]
+
+    def cut(amount: float, met: bool) -> Cut:
+        account, risk, price, _ = trial(amount)
+        return Cut(amount, amount >= p.contracts, met, price, account, risk)
+
+    def venue_valid(amount: float) -> float:
+        """At least the minimum order; the whole position when the remainder would be under the minimum (it
+        could not be reduced again later)."""
+        amount = max(limits.ceil(amount), limits.ceil(limits.min_amount),
+                     limits.ceil(limits.min_notional / max(limits.notional(market, 1.0, r.mark_price), 1e-300)))
+        remainder = p.contracts - amount
+        if remainder < limits.min_amount or limits.notional(market, remainder, r.mark_price) < limits.min_notional:
+            return p.contracts
+        return amount
+
+    if not limits.accepts(market, p.contracts, r.mark_price):
+        why = (f"{ref}: the whole position ({p.contracts:g} contracts) is below the venue's minimum order "
+               f"({limits.min_amount:g} contracts, {limits.min_notional:g} notional)")
+        return Cut(0.0, False, False, r.mark_price, ctx.account, ctx.risk, why)
+    cap = p.contracts if limit is None else venue_valid(min(limit, p.contracts))
+    if not (closing_meets and cap >= p.contracts) and not trial(cap)[3] >= 0:
+        return cut(cap, False)
+    amount = _search(cap, limits.amount_step, lambda a: trial(a)[3], slack(ctx.risk))
+    return cut(venue_valid(amount), True)
+
+
+def _search(cap: float, step: float | None, g: Callable[[float], float], g0: float) -> float:
+    """Smallest amount in (0, cap] (whole steps, or ``cap`` itself) with g ≥ 0, given g(cap) ≥ 0 > g(0) = g0.
+
+    The slack is smooth in the amount between tier boundaries (and convex: the liquidation price runs away
+    faster as the size shrinks), so a secant through the two latest points, then a look at the neighbouring
+    step, lands on the answer in a handful of evaluations; bisection takes over whenever the secant leaves
+    the bracket or the slack is not finite (+inf once no price liquidates).
+    """
+    if step is None:
+        lo_x, hi_x = 0.0, cap
+        for _ in range(48):
+            mid = (lo_x + hi_x) / 2
+            lo_x, hi_x = (lo_x, mid) if g(mid) >= 0 else (mid, hi_x)
+        return hi_x
+    top = max(1, math.floor(cap / step + 1e-9))
+
+    def at(k: int) -> float:
+        return cap if k >= top else on_grid(k, step)
+
+    lo, hi = 0, top
+    recent: list[tuple[int, float]] = [(0, g0)]
+
+    def probe(k: int) -> float:
+        nonlocal lo, hi
+        value = g(at(k))
+        if value >= 0:
+            hi = min(hi, k)
+        else:
+            lo = max(lo, k)
+        if math.isfinite(value):
+            recent.append((k, value))
+        return value
+
+    if top > 1:
+        probe(1)
+    for attempt in range(64):
+        if hi - lo <= 1:
+            break
+        guess = _secant(recent)
+        if guess is None or not lo < guess < hi or attempt >= 12:
+            probe((lo + hi) // 2)
+            continue
+        k = min(max(math.ceil(guess - 1e-9), lo + 1), hi - 1)
+        # the answer is usually k itself: settle it with the step on the other side of the root
+        neighbour = k - 1 if probe(k) >= 0 else k + 1
+        if lo < neighbour < hi:
+            probe(neighbour)
+    return at(hi)
+
+
+def _secant(points: list[tuple[int, float]]) -> float | None:
+    (k1, g1), (k2, g2) = points[-2:] if len(points) >= 2 else (points[0], points[0])
+    if k1 == k2 or g1 == g2:
+        return None
+    return k2 - g2 * (k2 - k1) / (g2 - g1)
+
+
+def reduce_order(ctx: StrategyContext, ref: PositionRef, cut: Cut, strategy: str, rationale: str) -> IntendedOrder:
+    p, _ = ctx.position(ref)
+    code = ReasonCode.PLAN_CLOSES_POSITION if cut.closes else ReasonCode.PLAN_REDUCES_POSITION
+    return IntendedOrder(
+        account=ctx.account.name,
+        symbol=ref.symbol,
+        side="sell" if ref.side is Side.LONG else "buy",
+        kind=OrderKind.MARKET,
+        amount=cut.amount,
+        strategy=strategy,
+        rationale=rationale,
+        position_side=ref.position_side.value,
+        position_contracts=p.contracts,
+        price=cut.price,
+        reason_codes=(code.value,),
+    )

@@ -1,0 +1,37 @@
+"""The cut search finds the smallest whole number of steps that meets the target, whatever the slack's shape."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from riskguard.risk.whatif import on_grid
+from strategies._reduce import _search
+
+STEP = 0.001
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    top=st.integers(1, 50_000),
+    root=st.floats(0.0, 1.0),
+    power=st.sampled_from([0.3, 1.0, 2.0, 6.0]),
+    inf_beyond=st.one_of(st.none(), st.floats(0.0, 1.0)),
+)
+def test_search_when_monotone_slack_then_smallest_step_that_meets_it(top, root, power, inf_beyond):
+    cap = top * STEP
+    threshold = root * cap
+    calls = []
+
+    def slack(amount: float) -> float:
+        calls.append(amount)
+        if inf_beyond is not None and amount >= threshold + inf_beyond * (cap - threshold):
+            return math.inf  # past some size no price liquidates
+        return (amount / cap) ** power - (threshold / cap) ** power
+
+    g0 = slack(0.0) if threshold > 0 else -1.0
+    found = _search(cap, STEP, slack, g0 if g0 < 0 else -1e-12)
+    grid = [on_grid(k, STEP) for k in range(1, top)] + [cap]  # the amounts a venue accepts, then the whole
+    assert found == next(a for a in grid if slack(a) >= 0)
