@@ -12,13 +12,15 @@ The convention (docs/testing.md has it for writers):
   ``<!-- doc-test: file=NAME -->`` a ``yaml``/``json`` block is written to NAME before any block runs;
   ``<!-- doc-test: output -->`` a ``text``/``json`` block is what the previous runnable block printed, or
   ``<!-- doc-test: output cmd: COMMAND -->`` what COMMAND prints; ``shape`` instead of ``output`` compares a
-  JSON example's field names only (its numbers are illustrations);
+  JSON example's field names only (its numbers are illustrations); ``excerpt`` finds each of the block's lines,
+  in order, in the output (a few lines of a table);
   ``<!-- not-run: REASON -->`` the block cannot run offline; the reason is required.
 * A ``text`` block right after a runnable block with only an ``Output:`` line between them is its output.
 * Text output is compared exactly, line by line (trailing blanks ignored).  JSON output is compared field by
   field: every field the page shows must exist in the real document, and every number must equal the real one
   rounded to the decimals the page shows; a string ending in ``...`` matches any string that starts with what
-  precedes it, and one starting with ``...`` stands for an elided value of any kind.  ``//`` comments in JSON examples are dropped first.  A failure prints a diff of page vs actual.
+  precedes it, and one starting with ``...`` stands for an elided value of any kind.  ``//`` comments in JSON
+  examples are dropped first.  A failure prints a diff of page vs actual.
 * Blocks between ``<!-- BEGIN GENERATED`` markers are generated and checked by tests/test_generated_docs.py.
 
 What the test provides, because the pages assume a reader's machine:
@@ -220,6 +222,18 @@ def text_mismatch(shown: str, actual: str) -> str | None:
     return "\n".join(difflib.unified_diff(page, real, "page", "actual", lineterm=""))
 
 
+def excerpt_missing(shown: str, actual: str) -> str | None:
+    """The first page line (blanks squeezed) not found, in order, among the output's lines; None when all are."""
+    def squeeze(line: str) -> str:
+        return " ".join(line.split())
+
+    real = iter(squeeze(line) for line in actual.splitlines())
+    for line in filter(None, map(squeeze, shown.splitlines())):
+        if not any(line in candidate for candidate in real):
+            return line
+    return None
+
+
 # -- running --------------------------------------------------------------------------------------------
 
 
@@ -360,7 +374,7 @@ def run_page(page: Path, cwd: Path) -> tuple[list[str], list[str]]:
                 ran_log += [r.command for r in previous]
             elif "file" in block.marks:
                 continue  # written before the first block ran
-            elif "output" in block.marks or "shape" in block.marks or block.output_of_previous:
+            elif {"output", "shape", "excerpt"} & set(block.marks) or block.output_of_previous:
                 if "cmd" in block.marks:
                     previous = [session.run(session.prepare(session.localize(block.marks["cmd"])))]
                     ran_log.append(previous[0].command)
@@ -402,6 +416,11 @@ def _compare(block: Block, text: str, previous: list[Ran], failures: list[str]) 
         wrong = json_mismatches(_load_page_json(text), doc, values="shape" not in block.marks)
         if wrong:
             failures.append(f"{block.where}: page vs actual JSON ({previous[-1].command}):\n  " + "\n  ".join(wrong))
+    elif "excerpt" in block.marks:
+        missing = excerpt_missing(text, actual)
+        if missing is not None:
+            failures.append(f"{block.where}: page line not in the output, in order ({previous[-1].command}):\n"
+                            f"  {missing!r}\nactual:\n{actual}")
     elif (diff := text_mismatch(text, actual)) is not None:
         failures.append(f"{block.where}: page vs actual output ({previous[-1].command}):\n{diff}")
 
