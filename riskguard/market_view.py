@@ -48,7 +48,7 @@ from riskguard.risk.crowding import (
     funding_signal,
     open_interest_changes,
 )
-from riskguard.risk.exit_liquidity import ExitBuffer, ExitFill, exit_buffer, exit_fill
+from riskguard.risk.exit_liquidity import BookLadder, ExitBuffer, ExitFill, book_ladder, exit_buffer, ladder_fill
 from riskguard.risk.liqlevels import (
     EstimatorConfig,
     LevelEstimate,
@@ -74,6 +74,7 @@ from riskguard.risk.volatility import (
 
 _TIMEFRAME = re.compile(r"^(\d+)([smhdwM])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800, "M": 2_592_000}
+_NO_BOOK = "EMPTY_BOOK: the snapshot has no order book for this symbol"
 OI_GAP_FACTOR = 2.0
 """An open-interest step longer than this many times its usual step is a hole, not a coarser feed:
 interpolating across it would invent the positions opened inside it."""
@@ -106,6 +107,8 @@ class SymbolView:
     bands: BandsReport
     volatility: RealizedVolatility
     book: OrderBook | None
+    ladder: tuple[BookLadder | None, str | None]
+    """:func:`book_ladder` of the book, once per symbol rather than once per position closing into it."""
     bar_open_ms: np.ndarray
     """Candle open times (epoch ms) and closes, to draw the price over the heatmap."""
     closes: np.ndarray
@@ -318,6 +321,7 @@ def symbol_view(
         bands=estimate_symbol_bands(venue, symbol, taken_at_ms, config),
         volatility=_volatility(series, candles),
         book=series.order_book,
+        ladder=book_ladder(book.bids, book.asks) if (book := series.order_book) else (None, _NO_BOOK),
         bar_open_ms=candles[:, 0],
         closes=candles[:, 4],
         open_interest_notional=oi_value,
@@ -435,17 +439,16 @@ def position_signals(
     else:
         distance = LiquidationDistance("unknown", lp_reason, horizon_seconds, None, None)
     book = view.book
-    fill = exit_fill(
+    fill = ladder_fill(
+        view.ladder,
         side=side,
         contracts=risk.contracts,
         contract_size=view.market.contract_size,
         inverse=view.market.inverse,
         mark=risk.mark_price,
-        bids=book.bids if book else (),
-        asks=book.asks if book else (),
     )
     if book is None:
-        fill = ExitFill("unknown", "EMPTY_BOOK: the snapshot has no order book for this symbol",
+        fill = ExitFill("unknown", _NO_BOOK,
                         0.0, risk.contracts, None, None, None, None, None)
     if lp_reason is None:
         exit_ = exit_buffer(side, risk.mark_price, lp, fill)
@@ -563,7 +566,7 @@ def _cascade(view: SymbolView, held: str) -> Cascade:
     if view.bands.status != "ok" or view.mark_price is None:
         return Cascade("unknown", f"BANDS_UNKNOWN: {view.bands.reason}", side, view.mark_price or math.nan, ())
     if view.book is None:
-        return Cascade("unknown", "EMPTY_BOOK: the snapshot has no order book for this symbol", side,
+        return Cascade("unknown", _NO_BOOK, side,
                        view.mark_price, ())
     return simulate_cascade(
         side=side,

@@ -39,6 +39,15 @@ def _from_doc(spec: AccountSpec, doc: SnapshotDoc, origin: str) -> Loaded:
     return Loaded(spec, snapshot, _pick(spec, snapshot, origin), None)
 
 
+def _normalized(path: Path, preloaded: dict[Path, SnapshotDoc]) -> Snapshot | RiskguardError:
+    """One snapshot file read and normalized, or why it could not be."""
+    try:
+        doc = preloaded[path] if path in preloaded else read_snapshot(path)
+        return build_snapshot(doc, str(path))
+    except RiskguardError as exc:
+        return exc
+
+
 async def _live(spec: AccountSpec, also: Sequence[str]) -> Loaded:
     from riskguard.connectors.live import fetch_snapshot_doc  # ccxt lives behind this import
 
@@ -61,24 +70,23 @@ def load_accounts(
 
     :param also: symbols whose market data live accounts read too where their venue lists them.
     """
-    docs: dict[Path, SnapshotDoc | RiskguardError] = dict(preloaded or {})
+    # Normalized once per file, whatever the number of accounts in it: the accounts share its markets and
+    # history, and normalizing per account made `check` quadratic in accounts (issue 8).
+    snapshots: dict[Path, Snapshot | RiskguardError] = {}
     results: dict[str, Loaded] = {}
     for spec in specs:
         if spec.config.is_live:
             continue
         path = spec.snapshot_path
         assert path is not None  # guaranteed by AccountConfig validation
-        if path not in docs:
-            try:
-                docs[path] = read_snapshot(path)
-            except RiskguardError as exc:
-                docs[path] = exc
-        doc = docs[path]
-        if isinstance(doc, RiskguardError):
-            results[spec.name] = Loaded(spec, None, None, doc)
+        if path not in snapshots:
+            snapshots[path] = _normalized(path, preloaded or {})
+        snapshot = snapshots[path]
+        if isinstance(snapshot, RiskguardError):
+            results[spec.name] = Loaded(spec, None, None, snapshot)
             continue
         try:
-            results[spec.name] = _from_doc(spec, doc, str(path))
+            results[spec.name] = Loaded(spec, snapshot, _pick(spec, snapshot, str(path)), None)
         except RiskguardError as exc:
             results[spec.name] = Loaded(spec, None, None, exc)
     live = [s for s in specs if s.config.is_live]

@@ -235,7 +235,9 @@ async def serve(venue: str, host: str = "127.0.0.1", port: int = 0, scenario: Sc
     app = build_app(venue, scenario, clock)
     if autoplay:
         app.cleanup_ctx.append(_autoplay_context)
-    runner = web.AppRunner(app, access_log=None)
+    # close() gives requests still in flight (a hanging TIMEOUT fault) 10 ms, then cancels them, instead of
+    # waiting up to aiohttp's 60 s: nobody is left to read their answers.  (0 would mean "no limit" to aiohttp.)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.01)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -93,7 +93,8 @@ def ccxt_config(venue: str, base_url: str, account: AccountSpec | None = None) -
     This is what riskguard's live connector merges in when an account has ``endpoint:`` set.
     """
     urls, extra = _wiring(venue)
-    config: dict[str, Any] = {"urls": urls(base_url.rstrip("/")), **extra()}
+    # The emulator speaks plain HTTP: no TLS teardown for ccxt's 250 ms exit grace to wait for on close().
+    config: dict[str, Any] = {"urls": urls(base_url.rstrip("/")), "timeout_on_exit": 0, **extra()}
     if account is not None:
         if venue == "hyperliquid":  # signs with a wallet key, not an API key/secret pair
             config |= {"walletAddress": account.api_key, "privateKey": account.secret}
