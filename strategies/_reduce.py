@@ -22,7 +22,7 @@ from riskguard.model import Account, Side
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, Variants, evaluate_account
 from riskguard.risk.exit_liquidity import exit_fill
 from riskguard.risk.volatility import liquidation_distance
-from riskguard.risk.whatif import Reduce, apply_fills, evaluate_reductions, on_grid
+from riskguard.risk.whatif import Reduce, Reductions, apply_fills, on_grid
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.plan import IntendedOrder, OrderKind
 from riskguard.rules.strategy import PositionRef, StrategyContext
@@ -147,17 +147,18 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
     if not (closing_meets and cap >= p.contracts) and not trial(cap)[3] >= 0:
         return cut(cap, False)
     scan: Scan | None = None
-    if rows_slack is not None:
-        row = next(i for i, q in enumerate(ctx.account.positions) if ref.matches(q))
+    row = next(i for i, q in enumerate(ctx.account.positions) if ref.matches(q))
+    reductions = None if rows_slack is None else Reductions.of(ctx.account, ctx.venue, row, ctx.taker_fee)
+    if rows_slack is not None and reductions is not None:
         signals = ctx.signals.get(ref.symbol)
         # without a book every size fills at mark, so the scan is exact; with one it fills at the book's VWAP,
         # which the scan leaves out (priced at mark it only predicts, and the search checks around it)
         exact = signals is None or signals.book is None
 
-        def rows(amounts: np.ndarray) -> np.ndarray | None:
+        def rows(amounts: np.ndarray, reductions: Reductions = reductions, rows_slack: VariantSlack = rows_slack,
+                 ) -> np.ndarray:
             prices = np.full(len(amounts), r.mark_price)
-            v = evaluate_reductions(ctx.account, ctx.venue, row, amounts, prices, ctx.taker_fee)
-            return None if v is None else rows_slack(v, row)
+            return rows_slack(reductions.evaluate(amounts, prices, reductions.changed), row)
 
         scan = Scan(rows, exact)
     amount = _search(cap, limits.amount_step, lambda a: trial(a)[3], slack(ctx.risk), scan)
@@ -169,22 +170,21 @@ class Scan:
     """Slack of many sizes at once (None where the vectorized path does not apply); ``exact``: equal to the
     one-by-one slack, not a prediction."""
 
-    rows: Callable[[np.ndarray], np.ndarray | None]
+    rows: Callable[[np.ndarray], np.ndarray]
     exact: bool
 
 
-SCAN_WIDTH = 64
-"""Sizes per vectorized scan: three scans narrow 250,000 steps to one."""
+SCAN_WIDTH = 256
+"""Most sizes per vectorized scan: two scans narrow 65,536 steps to one."""
 
 
-def _scan(scan: Scan, lo: int, hi: int, at: Callable[[int], float]) -> tuple[int, int] | None:
+def _scan(scan: Scan, lo: int, hi: int, at: Callable[[int], float]) -> tuple[int, int]:
     """The bracket (k − 1, k) around the smallest k in (lo, hi) whose scanned slack is ≥ 0 (hi when none)."""
+    width = min(SCAN_WIDTH, math.isqrt(hi - lo) + 2)  # two scans cover up to SCAN_WIDTH² steps
     while hi - lo > 1:
-        ks = np.unique(np.linspace(lo, hi, SCAN_WIDTH + 2)[1:-1].round().astype(np.int64))
-        ks = ks[(ks > lo) & (ks < hi)]
+        ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
+        ks = ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)]  # ascending already: drop repeats and the ends
         values = scan.rows(np.array([at(int(k)) for k in ks]))
-        if values is None:
-            return None
         ok = np.flatnonzero(values >= 0)
         if ok.size:
             lo, hi = (int(ks[ok[0] - 1]) if ok[0] > 0 else lo), int(ks[ok[0]])

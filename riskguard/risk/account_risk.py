@@ -25,7 +25,7 @@ from riskguard.risk.venue_math import (
     solve,
     solve_shared_legs,
 )
-from riskguard.risk.venue_rules import InitialMarginBasis, rules_for
+from riskguard.risk.venue_rules import InitialMarginBasis, VenueRules, rules_for
 
 
 class PriceSource(StrEnum):
@@ -128,13 +128,31 @@ def _arrays(positions: list[Position], markets: list[Market], taker: float | Non
         entry=np.array([p.entry_price for p in positions], dtype=float),
         mark=np.array([p.mark_price for p in positions], dtype=float),
         table=np.array([index[m.symbol] for m in markets], dtype=np.int64),
-        tiers=TierTable.from_tiers([by_symbol[s].tiers for s in symbols]),
+        tiers=_tier_table([by_symbol[s].tiers for s in symbols]),
         by_contracts=np.array([m.tier_basis is TierBasis.CONTRACTS for m in markets]),
         reported_tier=np.array([-1 if p.tier_index is None else p.tier_index for p in positions], dtype=np.int64),
         taker=np.full(n, np.nan if taker is None else taker),
         leverage=np.array([p.leverage or np.nan for p in positions]),
         isolated=np.array([p.margin_mode is MarginMode.ISOLATED for p in positions]),
     )
+
+
+_TIER_TABLES: dict[tuple[int, ...], tuple[list, TierTable]] = {}
+
+
+def _tier_table(tables: list) -> TierTable:
+    """``TierTable.from_tiers``, built once per set of tier tuples: every evaluation of an account (and each
+    what-if of it) reads the same markets.  Keyed by identity, and the tuples are kept alive with the table,
+    so a key can never be reused by other tiers."""
+    key = tuple(id(t) for t in tables)
+    hit = _TIER_TABLES.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], tables, strict=True)):
+        return hit[1]
+    if len(_TIER_TABLES) >= 512:
+        _TIER_TABLES.clear()
+    table = TierTable.from_tiers(tables)
+    _TIER_TABLES[key] = (list(tables), table)
+    return table
 
 
 def _pnl(a: PositionArrays, price: np.ndarray) -> np.ndarray:
@@ -360,82 +378,109 @@ class Variants:
     pools: dict[str, PoolFigures]
 
 
-def evaluate_variants(
-    account: Account,
-    venue: VenueMarkets,
-    contracts: np.ndarray,
-    isolated_margin: np.ndarray,
-    wallets: dict[str, np.ndarray],
-    changed: np.ndarray,
-) -> Variants | None:
-    """``evaluate_account`` on K variants of ``account`` that differ only in position sizes (``contracts``,
-    (K, n), 0 where closed), isolated margins ((K, n)) and cross wallets (asset → (K,)); ``changed`` (n,)
-    marks positions whose venue-reported tier no longer holds.  None where the account needs a path this
-    does not take (Binance hedge legs sharing a price, missing taker fee or leverage, a cross position
-    without a balance): the caller then evaluates the variants one by one.
+class VariantEvaluator:
+    """``evaluate_account`` on K variants of one account that differ only in position sizes, isolated margins
+    and cross wallets; the per-account arrays are built once, so each batch is a few array operations.
+
+    :meth:`of` is None where the account needs a path this does not take (Binance hedge legs sharing a
+    price, a missing taker fee or leverage, a cross position without a balance): the caller then evaluates
+    the variants one by one.
     """
-    rules = rules_for(account.venue, account.account_type)
-    positions = list(account.positions)
-    if not positions:
-        return None
-    markets = [venue.markets[p.symbol] for p in positions]
-    taker = account.fees.taker if account.fees else None
-    if rules.needs_taker_fee and taker is None:
-        return None
-    base = _arrays(positions, markets, 0.0 if taker is None else taker)
-    if rules.close_fee_reserve and np.isnan(base.leverage).any():
-        return None
-    isolated = base.isolated
-    settle = np.array([m.settle for m in markets])
-    if any(not isolated[i] and settle[i] not in wallets for i in range(len(positions))):
-        return None
-    if rules.shared_hedge_cross_price and _hedge_groups(positions, isolated, list(settle), wallets):
-        return None
-    k, n = contracts.shape
-    present = contracts > 0
-    sizes = np.where(present, contracts, base.contracts)  # a closed row is solved but never read
 
-    def tile(x: np.ndarray) -> np.ndarray:
-        return np.tile(x, k)
+    def __init__(self, account: Account, venue: VenueMarkets, rules: VenueRules, base: PositionArrays,
+                 markets: list[Market]) -> None:
+        self.account, self.rules, self.base = account, rules, base
+        self.settle = np.array([m.settle for m in markets])
+        self.contract_size = np.array([m.contract_size for m in markets])
+        self.ticks = np.array([m.price_tick or np.nan for m in markets])
+        self.assets = sorted(set(self.settle[~base.isolated]))
+        req = requirement(base, RuleColumns.build([rules], np.zeros(base.n, dtype=np.int64), base.isolated))
+        self.mm, self.reserve = req.maintenance, req.reserve
+        self.upnl = _pnl(base, base.mark)
+        self.notional = np.where(base.inverse, base.qty / base.mark, base.qty * base.mark)
 
-    cs = np.array([m.contract_size for m in markets])
-    a = PositionArrays(
-        inverse=tile(base.inverse), side=tile(base.side), qty=sizes.ravel() * tile(cs), contracts=sizes.ravel(),
-        entry=tile(base.entry), mark=tile(base.mark), table=tile(base.table), tiers=base.tiers,
-        by_contracts=tile(base.by_contracts), reported_tier=tile(np.where(changed, -1, base.reported_tier)),
-        taker=tile(base.taker), leverage=tile(base.leverage), isolated=tile(isolated),
-    )
-    cols = RuleColumns.build([rules], np.zeros(k * n, dtype=np.int64), a.isolated)
-    req = requirement(a, cols)
-    mm, reserve = req.maintenance.reshape(k, n), req.reserve.reshape(k, n)
-    upnl = _pnl(a, a.mark).reshape(k, n)
-    notional = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark).reshape(k, n)
-    collateral = np.where(isolated, isolated_margin, np.nan)
-    equity = np.where(isolated, isolated_margin + upnl, np.nan)
-    pools: dict[str, PoolFigures] = {}
-    for asset in sorted(set(settle[~isolated])):
-        member = (~isolated & (settle == asset)) & present
-        # running sums in position order: the order evaluate_account adds them in, so the totals are equal
-        cross_upnl = np.cumsum(np.where(member, upnl, 0.0), axis=1)[:, -1:]
-        cross_mm = np.cumsum(np.where(member, mm + reserve, 0.0), axis=1)[:, -1:]
-        exposure = np.cumsum(np.where(member, notional, 0.0), axis=1)[:, -1]
-        wallet = wallets[asset][:, None]
-        mine = ~isolated & (settle == asset)
-        collateral = np.where(mine, wallet + (cross_upnl - upnl) - (cross_mm - mm - reserve), collateral)
-        pool_equity = wallet[:, 0] + cross_upnl[:, 0]
-        equity = np.where(mine, pool_equity[:, None], equity)
+    @classmethod
+    def of(cls, account: Account, venue: VenueMarkets) -> VariantEvaluator | None:
+        rules = rules_for(account.venue, account.account_type)
+        positions = list(account.positions)
+        if not positions:
+            return None
+        markets = [venue.markets[p.symbol] for p in positions]
+        taker = account.fees.taker if account.fees else None
+        if rules.needs_taker_fee and taker is None:
+            return None
+        base = _arrays(positions, markets, 0.0 if taker is None else taker)
+        if rules.close_fee_reserve and np.isnan(base.leverage).any():
+            return None
+        settle = [m.settle for m in markets]
+        if any(not base.isolated[i] and settle[i] not in account.balances for i in range(len(positions))):
+            return None
+        if rules.shared_hedge_cross_price and _hedge_groups(positions, base.isolated, settle, account.balances):
+            return None
+        return cls(account, venue, rules, base, markets)
+
+    def _rows(self, columns: np.ndarray, contracts: np.ndarray, changed: np.ndarray) -> PositionArrays:
+        """Arrays for ``columns`` of every variant, variant-major; ``contracts`` (K, len(columns))."""
+        base, k = self.base, contracts.shape[0]
+
+        def tile(x: np.ndarray) -> np.ndarray:
+            return np.tile(x[columns], k)
+
+        return PositionArrays(
+            inverse=tile(base.inverse), side=tile(base.side), qty=contracts.ravel() * tile(self.contract_size),
+            contracts=contracts.ravel(), entry=tile(base.entry), mark=tile(base.mark), table=tile(base.table),
+            tiers=base.tiers, by_contracts=tile(base.by_contracts),
+            reported_tier=tile(np.where(changed, -1, base.reported_tier)), taker=tile(base.taker),
+            leverage=tile(base.leverage), isolated=tile(base.isolated),
+        )
+
+    def evaluate(self, contracts: np.ndarray, isolated_margin: np.ndarray, wallets: dict[str, np.ndarray],
+                 changed: np.ndarray, solve_for: np.ndarray | None = None) -> Variants:
+        """``contracts`` (K, n), 0 where closed, differing from the account only where ``changed`` (n,), whose
+        venue-reported tier no longer holds either; ``isolated_margin`` (K, n); ``wallets`` asset → (K,) cross
+        wallet.  Liquidation prices and buffers are solved for the ``solve_for`` mask of positions (all when
+        None) and NaN elsewhere; the rest is computed for all.  Only the changed and solved positions are
+        priced as rows, so a variant costs a row per such position, not per position of the account."""
+        base, settle, isolated = self.base, self.settle, self.base.isolated
+        k, n = contracts.shape
+        present = contracts > 0
+        sizes = np.where(present, contracts, base.contracts)  # a closed row is solved but never read
+        wanted = np.ones(n, dtype=bool) if solve_for is None else solve_for
+        columns = np.flatnonzero(changed | wanted)
+        m = len(columns)
+        a = self._rows(columns, sizes[:, columns], changed)
+        cols = RuleColumns.build([self.rules], np.zeros(k * m, dtype=np.int64), a.isolated)
+        req = requirement(a, cols)
+        mm, reserve = np.tile(self.mm, (k, 1)), np.tile(self.reserve, (k, 1))
+        upnl, notional = np.tile(self.upnl, (k, 1)), np.tile(self.notional, (k, 1))
+        mm[:, columns], reserve[:, columns] = req.maintenance.reshape(k, m), req.reserve.reshape(k, m)
+        upnl[:, columns] = _pnl(a, a.mark).reshape(k, m)
+        notional[:, columns] = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark).reshape(k, m)
+        collateral = np.where(isolated, isolated_margin, np.nan)
+        equity = np.where(isolated, isolated_margin + upnl, np.nan)
+        pools: dict[str, PoolFigures] = {}
+        for asset in self.assets:
+            mine = ~isolated & (settle == asset)
+            member = mine & present
+            # running sums in position order, the order evaluate_account adds in, so the totals are equal
+            cross_upnl = np.cumsum(np.where(member, upnl, 0.0), axis=1)[:, -1:]
+            cross_mm = np.cumsum(np.where(member, mm + reserve, 0.0), axis=1)[:, -1:]
+            exposure = np.cumsum(np.where(member, notional, 0.0), axis=1)[:, -1]
+            wallet = wallets[asset][:, None]
+            collateral = np.where(mine, wallet + (cross_upnl - upnl) - (cross_mm - mm - reserve), collateral)
+            pool_equity = wallet[:, 0] + cross_upnl[:, 0]
+            equity = np.where(mine, pool_equity[:, None], equity)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(pool_equity > 0, cross_mm[:, 0] / pool_equity, math.inf)
+                leverage = np.where(pool_equity > 0, exposure / pool_equity, math.inf)
+            pools[asset] = PoolFigures(member.any(axis=1), (1 - ratio) * 100, leverage)
+        liq, _ = solve(a, cols, req, collateral[:, columns].ravel())
+        shown, _ = display(liq, a.side, np.tile(self.ticks[columns], k), cols.liquidation_convention)
+        known = ~np.isnan(collateral)
+        price = np.full((k, n), np.nan)
+        price[:, columns] = np.where(np.isnan(shown), liq, shown).reshape(k, m)
+        price = np.where(known & wanted, price, np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(pool_equity > 0, cross_mm[:, 0] / pool_equity, math.inf)
-            leverage = np.where(pool_equity > 0, exposure / pool_equity, math.inf)
-        pools[asset] = PoolFigures(member.any(axis=1), (1 - ratio) * 100, leverage)
-    liq, _ = solve(a, cols, req, collateral.ravel())
-    ticks = tile(np.array([m.price_tick or np.nan for m in markets]))
-    shown, _ = display(liq, a.side, ticks, cols.liquidation_convention)
-    price = np.where(np.isnan(shown), liq, shown).reshape(k, n)
-    known = ~np.isnan(collateral)
-    price = np.where(known, price, np.nan)
-    mark = base.mark
-    with np.errstate(divide="ignore", invalid="ignore"):
-        buffer = base.side * (mark - price) / mark * 100
-        effective = np.where(equity > 0, notional / equity, math.inf)
-    return Variants(present, known, price, buffer, effective, pools)
+            buffer = base.side * (base.mark - price) / base.mark * 100
+            effective = np.where(equity > 0, notional / equity, math.inf)
+        return Variants(present, known, price, buffer, effective, pools)

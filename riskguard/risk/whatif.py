@@ -42,7 +42,7 @@ from riskguard.model import (
     Side,
     VenueMarkets,
 )
-from riskguard.risk.account_risk import AccountRisk, Variants, evaluate_account, evaluate_variants
+from riskguard.risk.account_risk import AccountRisk, VariantEvaluator, Variants, evaluate_account
 
 
 class WhatIfError(ValueError):
@@ -127,43 +127,57 @@ def evaluate_after(
     return after, evaluate_account(after, venue)
 
 
-def evaluate_reductions(
-    account: Account, venue: VenueMarkets, index: int, amounts: np.ndarray, prices: np.ndarray, taker: float
-) -> Variants | None:
-    """Row k: what ``evaluate_account`` reports after ``Reduce`` of ``amounts[k]`` contracts of position
-    ``index`` at ``prices[k]``, as :func:`apply_fills` books it; all K in one vectorized call.
+class Reductions:
+    """What ``evaluate_account`` reports after ``Reduce`` of each of many amounts of one position, as
+    :func:`apply_fills` books it, evaluated as the rows of one vectorized call.
 
     Why: a search for the smallest cut tries many sizes; this prices them together.  The books move as in
     :meth:`_Book.reduce`, in the same floating-point order, so each row equals the one-by-one evaluation.
-    None where :func:`~riskguard.risk.account_risk.evaluate_variants` does not apply.
+    :meth:`of` is None where :class:`~riskguard.risk.account_risk.VariantEvaluator` does not apply.
     """
-    p = account.positions[index]
-    market = venue.markets[p.symbol]
-    sign = p.side.sign
-    qty = amounts * market.contract_size
-    if market.inverse:
-        pnl = sign * qty * (1 / p.entry_price - 1 / prices)
-        value = qty / prices
-    else:
-        pnl = sign * qty * (prices - p.entry_price)
-        value = qty * prices
-    cash = pnl - taker * value
-    remaining = _on_step_array(p.contracts - amounts, market.amount_step)
-    closed = remaining <= p.contracts * 1e-12
-    released = np.zeros_like(amounts)
-    if p.margin_mode is MarginMode.ISOLATED:
-        assert p.isolated_margin is not None
-        released = np.where(closed, p.isolated_margin, p.isolated_margin * amounts / p.contracts)
-    k, n = len(amounts), len(account.positions)
-    contracts = np.tile(np.array([q.contracts for q in account.positions], dtype=float), (k, 1))
-    contracts[:, index] = np.where(closed, 0.0, remaining)
-    margins = np.tile(np.array([np.nan if q.isolated_margin is None else q.isolated_margin
-                                for q in account.positions], dtype=float), (k, 1))
-    margins[:, index] = margins[:, index] - released
-    wallets = {asset: np.full(k, b.cross_wallet) for asset, b in account.balances.items()}
-    wallets[market.settle] = wallets.get(market.settle, np.zeros(k)) + (cash + released)
-    changed = np.arange(n) == index
-    return evaluate_variants(account, venue, contracts, margins, wallets, changed)
+
+    def __init__(self, account: Account, venue: VenueMarkets, index: int, taker: float,
+                 evaluator: VariantEvaluator) -> None:
+        self.position, self.market = account.positions[index], venue.markets[account.positions[index].symbol]
+        self.index, self.taker, self.evaluator = index, taker, evaluator
+        self.contracts = np.array([q.contracts for q in account.positions], dtype=float)
+        self.margins = np.array([np.nan if q.isolated_margin is None else q.isolated_margin
+                                 for q in account.positions], dtype=float)
+        self.wallets = {asset: b.cross_wallet for asset, b in account.balances.items()}
+        self.changed = np.arange(len(account.positions)) == index
+
+    @classmethod
+    def of(cls, account: Account, venue: VenueMarkets, index: int, taker: float) -> Reductions | None:
+        evaluator = VariantEvaluator.of(account, venue)
+        return None if evaluator is None else cls(account, venue, index, taker, evaluator)
+
+    def evaluate(self, amounts: np.ndarray, prices: np.ndarray, solve_for: np.ndarray | None = None) -> Variants:
+        """Row k: the account after reducing ``amounts[k]`` contracts at ``prices[k]``; liquidation prices of
+        the ``solve_for`` mask of positions (all when None)."""
+        p, market = self.position, self.market
+        sign = p.side.sign
+        qty = amounts * market.contract_size
+        if market.inverse:
+            pnl = sign * qty * (1 / p.entry_price - 1 / prices)
+            value = qty / prices
+        else:
+            pnl = sign * qty * (prices - p.entry_price)
+            value = qty * prices
+        cash = pnl - self.taker * value
+        remaining = _on_step_array(p.contracts - amounts, market.amount_step)
+        closed = remaining <= p.contracts * 1e-12
+        released = np.zeros_like(amounts)
+        if p.margin_mode is MarginMode.ISOLATED:
+            assert p.isolated_margin is not None
+            released = np.where(closed, p.isolated_margin, p.isolated_margin * amounts / p.contracts)
+        k = len(amounts)
+        contracts = np.tile(self.contracts, (k, 1))
+        contracts[:, self.index] = np.where(closed, 0.0, remaining)
+        margins = np.tile(self.margins, (k, 1))
+        margins[:, self.index] = margins[:, self.index] - released
+        wallets = {asset: np.full(k, w) for asset, w in self.wallets.items()}
+        wallets[market.settle] = wallets.get(market.settle, np.zeros(k)) + (cash + released)
+        return self.evaluator.evaluate(contracts, margins, wallets, self.changed, solve_for)
 
 
 def traded_value(market: Market, contracts: float, price: float) -> float:
