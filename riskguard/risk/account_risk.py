@@ -474,6 +474,13 @@ class VariantEvaluator:
                 ratio = np.where(pool_equity > 0, cross_mm[:, 0] / pool_equity, math.inf)
                 leverage = np.where(pool_equity > 0, exposure / pool_equity, math.inf)
             pools[asset] = PoolFigures(member.any(axis=1), (1 - ratio) * 100, leverage)
+        empty = ~present.any(axis=1)
+        if empty.any():  # no position left: evaluate_account then reports each funded wallet as an idle pool
+            for asset, wallet in wallets.items():
+                idle = empty & (wallet > 0)
+                was = pools.get(asset, PoolFigures(np.zeros(k, dtype=bool), np.full(k, np.nan), np.full(k, np.nan)))
+                pools[asset] = PoolFigures(was.present | idle, np.where(idle, 100.0, was.headroom_pct),
+                                           np.where(idle, 0.0, was.effective_leverage))
         liq, _ = solve(a, cols, req, collateral[:, columns].ravel())
         shown, _ = display(liq, a.side, np.tile(self.ticks[columns], k), cols.liquidation_convention)
         known = ~np.isnan(collateral)
