@@ -1,5 +1,6 @@
-"""The vectorized what-if (``Reductions``: many cut sizes as rows of one call) against the straightforward
-path, ``evaluate_account`` on the account ``apply_fills`` books, on random accounts: equal, not close."""
+"""The vectorized paths against the straightforward one, ``evaluate_account`` on the what-if account, on random
+accounts: ``Reductions`` (many cut sizes as rows of one call), the funding-drain buffers, and the cut search
+that scans with them.  Equal, not close."""
 
 from __future__ import annotations
 
@@ -19,11 +20,16 @@ from riskguard.model import (
     Market,
     Position,
     PositionSide,
+    Quote,
     Side,
     VenueMarkets,
 )
-from riskguard.risk.account_risk import evaluate_account
+from riskguard.risk.account_risk import AccountRisk, PriceSource, evaluate_account
 from riskguard.risk.whatif import Reduce, Reductions, apply_fills
+from riskguard.rules.metrics import MetricTable
+from riskguard.rules.strategy import PositionRef, StrategyContext
+from strategies._reduce import Target, find, margin, position_metric, smallest_cut
+from strategies.reduce_size import _rows_slack
 
 VENUES = ("binanceusdm", "bybit", "okx", "hyperliquid")
 
@@ -104,3 +110,45 @@ def test_binance_hedge_legs_sharing_a_price_take_the_one_by_one_path():
     venue = VenueMarkets("binanceusdm", {m.symbol: m})
     assert Reductions.of(account, venue, 0, 0.0004) is None
     assert Reductions.of(account, VenueMarkets("binanceusdm", {m.symbol: m}), 0, 0.0004) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(accounts(), st.floats(-0.003, 0.003))
+def test_buffer_after_funding_when_one_row_then_equals_evaluate_account_on_the_paid_account(case, rate):
+    account, venue, *_ = case
+    quotes = {s: Quote(1.0, None, funding_rate=rate) for s, m in venue.markets.items()}
+    venue = VenueMarkets(venue.venue, venue.markets, quotes)
+    risk = evaluate_account(account, venue)
+    table = MetricTable(account, venue, risk, None, 0)
+    paid = table.paid_funding()
+    assert paid is not None
+    full = evaluate_account(paid, venue)  # the straightforward path: the whole venue math on the paid account
+    for i, r in enumerate(full.positions):
+        expected = math.inf if r.liquidation_source is PriceSource.NONE else r.buffer_pct
+        assert table.position("buffer_after_funding_pct", i) == (expected, None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(accounts(), st.sampled_from([Target.BUFFER_PCT, Target.EFFECTIVE_LEVERAGE]), st.floats(0.5, 1.5))
+def test_reduce_size_cut_when_scanned_then_same_as_the_one_by_one_search(case, target, scale):
+    account, venue, index, *_ = case
+    ctx = StrategyContext.build(account, venue)
+    r = ctx.risk.positions[index]
+    now = position_metric(ctx, r, target)
+    if now is None or not math.isfinite(now):
+        return
+    value = now * (2 - scale) if target is Target.EFFECTIVE_LEVERAGE else now * (1 + scale)
+    ref = PositionRef.of(r)
+
+    def slack(risk: AccountRisk) -> float:
+        after = find(risk, ref)
+        if after is None:
+            return math.inf
+        m = position_metric(ctx, after, target)
+        return math.nan if m is None else margin(m, target, value)
+
+    if not slack(ctx.risk) < 0:
+        return
+    plain = smallest_cut(ctx, ref, slack, closing_meets=True)
+    fast = smallest_cut(ctx, ref, slack, closing_meets=True, rows_slack=_rows_slack(target, value))
+    assert (fast.amount, fast.met, fast.closes) == (plain.amount, plain.met, plain.closes)
