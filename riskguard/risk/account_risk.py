@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 import numpy as np
@@ -19,6 +19,7 @@ from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_math import (
     RULE_NAMES,
     PositionArrays,
+    Requirement,
     RuleColumns,
     display,
     requirement,
@@ -394,8 +395,9 @@ class VariantEvaluator:
         self.contract_size = np.array([m.contract_size for m in markets])
         self.ticks = np.array([m.price_tick or np.nan for m in markets])
         self.assets = sorted(set(self.settle[~base.isolated]))
-        req = requirement(base, RuleColumns.build([rules], np.zeros(base.n, dtype=np.int64), base.isolated))
-        self.mm, self.reserve = req.maintenance, req.reserve
+        self.cols = RuleColumns.build([rules], np.zeros(base.n, dtype=np.int64), base.isolated)
+        self.req = requirement(base, self.cols)
+        self.mm, self.reserve = self.req.maintenance, self.req.reserve
         self.upnl = _pnl(base, base.mark)
         self.notional = np.where(base.inverse, base.qty / base.mark, base.qty * base.mark)
 
@@ -449,8 +451,12 @@ class VariantEvaluator:
         columns = np.flatnonzero(changed | wanted)
         m = len(columns)
         a = self._rows(columns, sizes[:, columns], changed)
-        cols = RuleColumns.build([self.rules], np.zeros(k * m, dtype=np.int64), a.isolated)
-        req = requirement(a, cols)
+        # every column is per row: the account's own, gathered, are the variants' wherever nothing changed
+        cols = RuleColumns(*(np.tile(getattr(self.cols, f.name)[columns], k) for f in fields(RuleColumns)))
+        if changed.any():
+            req = requirement(a, cols)
+        else:
+            req = Requirement(*(np.tile(getattr(self.req, f.name)[columns], k) for f in fields(Requirement)))
         mm, reserve = np.tile(self.mm, (k, 1)), np.tile(self.reserve, (k, 1))
         upnl, notional = np.tile(self.upnl, (k, 1)), np.tile(self.notional, (k, 1))
         mm[:, columns], reserve[:, columns] = req.maintenance.reshape(k, m), req.reserve.reshape(k, m)

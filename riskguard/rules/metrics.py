@@ -108,6 +108,26 @@ class MetricTable:
                 positions[j] = replace(pos, venue_liquidation_price=None)
         return replace(self.account, positions=tuple(positions), balances=balances)
 
+    def _funded_rows(self, evaluator: VariantEvaluator, drains: list) -> tuple[Reading | None, ...]:
+        """:meth:`paid_funding`'s margins and wallets, debited in the same order, as one variant row."""
+        positions = self.account.positions
+        margins = [math.nan if p.isolated_margin is None else p.isolated_margin for p in positions]
+        wallets = {asset: b.cross_wallet for asset, b in self.account.balances.items()}
+        for j, (pos, d) in enumerate(zip(positions, drains, strict=True)):
+            if pos.margin_mode is MarginMode.ISOLATED and pos.isolated_margin is not None:
+                margins[j] = pos.isolated_margin - d
+            else:
+                settle = self.risk.positions[j].settle
+                wallets[settle] = wallets.get(settle, 0.0) - d
+        n = len(positions)
+        v = evaluator.evaluate(np.array([[p.contracts for p in positions]], dtype=float), np.array([margins]),
+                               {asset: np.array([w]) for asset, w in wallets.items()}, np.zeros(n, dtype=bool))
+        return tuple(
+            ((float(v.buffer_pct[0, j]) if not math.isnan(v.price[0, j]) else math.inf), None)
+            if v.known[0, j] else None
+            for j in range(n)
+        )
+
     def after_funding(self) -> AccountRisk | None:
         """``evaluate_account`` on :meth:`paid_funding`: the venue math run again."""
         if self._after_funding is None:
@@ -123,24 +143,11 @@ class MetricTable:
         :meth:`after_funding` at a fraction of its cost; the full evaluation runs only for the reason text
         of a price it cannot compute."""
         if self._funded_buffers is None:
-            paid = self.paid_funding()
-            if paid is None:
+            drains = [self.drain(i) for i in range(len(self.risk.positions))]
+            if any(d is None for d in drains):
                 return None, "NO_FUNDING: a position of the account has no funding rate"
             evaluator = VariantEvaluator.of(self.account, self.venue)
-            n = len(paid.positions)
-            if evaluator is None or n == 0:
-                self._funded_buffers = ()
-            else:
-                margins = np.array([[np.nan if p.isolated_margin is None else p.isolated_margin
-                                     for p in paid.positions]])
-                wallets = {asset: np.array([b.cross_wallet]) for asset, b in paid.balances.items()}
-                v = evaluator.evaluate(np.array([[p.contracts for p in paid.positions]]), margins, wallets,
-                                       np.zeros(n, dtype=bool))
-                self._funded_buffers = tuple(
-                    (float(v.buffer_pct[0, j]) if not math.isnan(v.price[0, j]) else math.inf, None)
-                    if v.known[0, j] else None
-                    for j in range(n)
-                )
+            self._funded_buffers = () if evaluator is None else self._funded_rows(evaluator, drains)
         fast = self._funded_buffers[i] if i < len(self._funded_buffers) else None
         if fast is not None:
             return fast
