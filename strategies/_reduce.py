@@ -22,7 +22,7 @@ from riskguard.model import Account, Side
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, Variants, evaluate_account
 from riskguard.risk.exit_liquidity import exit_fill
 from riskguard.risk.volatility import liquidation_distance
-from riskguard.risk.whatif import Reduce, Reductions, apply_fills, on_grid
+from riskguard.risk.whatif import Reduce, Reductions, apply_fills, on_grid, on_grid_array
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.plan import IntendedOrder, OrderKind
 from riskguard.rules.strategy import PositionRef, StrategyContext
@@ -178,13 +178,13 @@ SCAN_WIDTH = 256
 """Most sizes per vectorized scan: two scans narrow 65,536 steps to one."""
 
 
-def _scan(scan: Scan, lo: int, hi: int, at: Callable[[int], float]) -> tuple[int, int]:
+def _scan(scan: Scan, lo: int, hi: int, step: float) -> tuple[int, int]:
     """The bracket (k − 1, k) around the smallest k in (lo, hi) whose scanned slack is ≥ 0 (hi when none)."""
     width = min(SCAN_WIDTH, math.isqrt(hi - lo) + 2)  # two scans cover up to SCAN_WIDTH² steps
     while hi - lo > 1:
         ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
         ks = ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)]  # ascending already: drop repeats and the ends
-        values = scan.rows(np.array([at(int(k)) for k in ks]))
+        values = scan.rows(on_grid_array(ks.astype(float), step))  # ks < hi ≤ top: all on the grid
         ok = np.flatnonzero(values >= 0)
         if ok.size:
             lo, hi = (int(ks[ok[0] - 1]) if ok[0] > 0 else lo), int(ks[ok[0]])
@@ -231,7 +231,7 @@ def _search(cap: float, step: float | None, g: Callable[[float], float], g0: flo
             recent.append((k, value))
         return value
 
-    bracket = _scan(scan, lo, hi, at) if scan is not None and top > 1 else None
+    bracket = _scan(scan, lo, hi, step) if scan is not None and top > 1 else None
     if bracket is not None:
         below, k = bracket
         if probe(k) >= 0 and scan is not None and scan.exact:

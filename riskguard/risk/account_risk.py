@@ -424,9 +424,10 @@ class VariantEvaluator:
     def _rows(self, columns: np.ndarray, contracts: np.ndarray, changed: np.ndarray) -> PositionArrays:
         """Arrays for ``columns`` of every variant, variant-major; ``contracts`` (K, len(columns))."""
         base, k = self.base, contracts.shape[0]
+        whole = k == 1 and len(columns) == base.n  # one variant of every position: the arrays as they are
 
         def tile(x: np.ndarray) -> np.ndarray:
-            return np.tile(x[columns], k)
+            return x if whole else np.tile(x[columns], k)
 
         return PositionArrays(
             inverse=tile(base.inverse), side=tile(base.side), qty=contracts.ravel() * tile(self.contract_size),
@@ -452,9 +453,13 @@ class VariantEvaluator:
         m = len(columns)
         a = self._rows(columns, sizes[:, columns], changed)
         # every column is per row: the account's own, gathered, are the variants' wherever nothing changed
-        cols = RuleColumns(*(np.tile(getattr(self.cols, f.name)[columns], k) for f in fields(RuleColumns)))
+        whole = k == 1 and m == n
+        cols = self.cols if whole else RuleColumns(
+            *(np.tile(getattr(self.cols, f.name)[columns], k) for f in fields(RuleColumns)))
         if changed.any():
             req = requirement(a, cols)
+        elif whole:
+            req = self.req
         else:
             req = Requirement(*(np.tile(getattr(self.req, f.name)[columns], k) for f in fields(Requirement)))
         mm, reserve = np.tile(self.mm, (k, 1)), np.tile(self.reserve, (k, 1))

@@ -328,14 +328,18 @@ def _on_step(contracts: float, step: float | None) -> float:
     return contracts if abs(k - contracts / step) > 1e-6 else on_grid(k, step)
 
 
+def on_grid_array(k: np.ndarray, step: float) -> np.ndarray:
+    """:func:`on_grid` for an array of step counts, with the same values."""
+    per_unit = round(1 / step)
+    return k / per_unit if abs(per_unit * step - 1) < 1e-12 else k * step
+
+
 def _on_step_array(contracts: np.ndarray, step: float | None) -> np.ndarray:
     """:func:`_on_step` for an array, with the same rounding."""
     if not step:
         return contracts
     k = np.round(contracts / step)
-    per_unit = round(1 / step)
-    grid = k / per_unit if abs(per_unit * step - 1) < 1e-12 else k * step
-    return np.where(np.abs(k - contracts / step) > 1e-6, contracts, grid)
+    return np.where(np.abs(k - contracts / step) > 1e-6, contracts, on_grid_array(k, step))
 
 
 def _positive(symbol: str, **values: float) -> None:
