@@ -235,6 +235,11 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     im_value = np.where(im_at_entry, entry_value, notional)
     cross = _cross_summaries(account, positions, notional, (settle, isolated, upnl, mm_report))
     cross_by_asset = {c.asset: c for c in cross}
+    # Python floats for the per-position figures (the same values; a list read is cheaper than an array's)
+    notional_l, upnl_l, mm_l, tier_l = notional.tolist(), upnl.tolist(), mm_report.tolist(), tier_mark.tolist()
+    liq_l, shown_l, bankrupt_l, bshown_l = liq.tolist(), liq_shown.tolist(), bankrupt.tolist(), bankrupt_shown.tolist()
+    mmr_l = (a.tiers.mmr[a.table, tier_mark] + req.mmr_add).tolist()
+    estimate_l, rule_l, collateral_l = cols.estimate.tolist(), liq_rule.tolist(), collateral.tolist()
     out = []
     for i, p in enumerate(positions):
         equity_i = (
@@ -250,8 +255,8 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             else (cross_by_asset[settle[i]].margin_ratio if settle[i] in cross_by_asset else math.nan)
         )
         reason = unavailable.get(i)
-        shown = liq[i] if math.isnan(liq_shown[i]) else liq_shown[i]  # display unknown: the raw root stands
-        price, source = _choose_price(shown, p.venue_liquidation_price, reason, collateral[i])
+        shown = liq_l[i] if math.isnan(shown_l[i]) else shown_l[i]  # display unknown: the raw root stands
+        price, source = _choose_price(shown, p.venue_liquidation_price, reason, collateral_l[i])
         computed = source is PriceSource.COMPUTED
         gap = None
         if computed and price is not None and p.venue_liquidation_price:
@@ -267,9 +272,9 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
                 contracts=p.contracts,
                 entry_price=p.entry_price,
                 mark_price=p.mark_price,
-                notional=float(notional[i]),
-                unrealized_pnl=float(upnl[i]),
-                maintenance_margin=float(mm_report[i]),
+                notional=notional_l[i],
+                unrealized_pnl=upnl_l[i],
+                maintenance_margin=mm_l[i],
                 initial_margin=float(im_value[i] / p.leverage + reserve[i]) if p.leverage else p.venue_initial_margin,
                 equity=float(equity_i),
                 margin_ratio=float(ratio),
@@ -278,17 +283,17 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
                 liquidation_source=source,
                 venue_liquidation_price=p.venue_liquidation_price,
                 liquidation_gap_bp=gap,
-                bankruptcy_price=None if math.isnan(bankrupt[i]) or reason else _or(bankrupt_shown[i], bankrupt[i]),
+                bankruptcy_price=None if math.isnan(bankrupt_l[i]) or reason else _or(bshown_l[i], bankrupt_l[i]),
                 buffer_pct=buffer,
-                tier=int(tier_mark[i]),
-                mmr=float(a.tiers.mmr[a.table[i], tier_mark[i]] + req.mmr_add[i]),
-                is_estimate=bool(cols.estimate[i]),
+                tier=tier_l[i],
+                mmr=mmr_l[i],
+                is_estimate=estimate_l[i],
                 unavailable_reason=reason if source is PriceSource.UNAVAILABLE else None,
                 timestamp_ms=p.timestamp_ms,
-                liquidation_price_raw=float(liq[i]) if computed else None,
-                liquidation_price_displayed=float(liq_shown[i]) if computed and not math.isnan(liq_shown[i]) else None,
-                bankruptcy_price_raw=None if math.isnan(bankrupt[i]) or reason else float(bankrupt[i]),
-                display_rule=RULE_NAMES[liq_rule[i]] if computed else None,
+                liquidation_price_raw=liq_l[i] if computed else None,
+                liquidation_price_displayed=shown_l[i] if computed and not math.isnan(shown_l[i]) else None,
+                bankruptcy_price_raw=None if math.isnan(bankrupt_l[i]) or reason else bankrupt_l[i],
+                display_rule=RULE_NAMES[rule_l[i]] if computed else None,
                 method=rules.method,
             )
         )

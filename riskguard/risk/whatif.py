@@ -200,7 +200,8 @@ class _Book:
     def account(self) -> Account:
         positions = []
         for p in self.positions:
-            if p.margin_mode is MarginMode.CROSS and self._market(p.symbol).settle in self.touched_pools:
+            stale = p.venue_liquidation_price is not None or p.venue_bankruptcy_price is not None
+            if stale and p.margin_mode is MarginMode.CROSS and self._market(p.symbol).settle in self.touched_pools:
                 p = replace(p, venue_liquidation_price=None, venue_bankruptcy_price=None)
             positions.append(p)
         return replace(self.base, positions=tuple(positions), balances=self.balances)
