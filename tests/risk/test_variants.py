@@ -5,6 +5,7 @@ that scans with them.  Equal, not close."""
 from __future__ import annotations
 
 import math
+from unittest.mock import patch
 
 import numpy as np
 from hypothesis import given, settings
@@ -27,8 +28,9 @@ from riskguard.model import (
 from riskguard.risk.account_risk import AccountRisk, PriceSource, evaluate_account
 from riskguard.risk.whatif import Reduce, Reductions, apply_fills
 from riskguard.rules.metrics import MetricTable
-from riskguard.rules.strategy import PositionRef, StrategyContext
+from riskguard.rules.strategy import PositionRef, StrategyContext, make_plan
 from strategies._reduce import Target, find, margin, position_metric, smallest_cut
+from strategies.close_worst_first import CloseWorstFirst
 from strategies.reduce_size import _rows_slack
 
 VENUES = ("binanceusdm", "bybit", "okx", "hyperliquid")
@@ -152,3 +154,18 @@ def test_reduce_size_cut_when_scanned_then_same_as_the_one_by_one_search(case, t
     plain = smallest_cut(ctx, ref, slack, closing_meets=True)
     fast = smallest_cut(ctx, ref, slack, closing_meets=True, rows_slack=_rows_slack(target, value))
     assert (fast.amount, fast.met, fast.closes) == (plain.amount, plain.met, plain.closes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(accounts(), st.floats(1, 30))
+def test_close_worst_first_plan_when_scanned_then_same_orders_as_the_one_by_one_search(case, points):
+    account, venue, *_ = case
+    ctx = StrategyContext.build(account, venue)
+    if not ctx.risk.cross:
+        return
+    strategy = CloseWorstFirst({"target": "buffer_pct", "value": min(max(ctx.risk.cross[0].headroom_pct + points, 1), 99)})
+    fast = make_plan(StrategyContext.build(account, venue), [strategy])
+    with patch.object(Reductions, "of", return_value=None):  # no scan: every size evaluated one by one
+        plain = make_plan(StrategyContext.build(account, venue), [strategy])
+    assert [(o.symbol, o.side, o.amount) for o in fast.orders] == [(o.symbol, o.side, o.amount) for o in plain.orders]
+    assert fast.reason_codes == plain.reason_codes
