@@ -163,7 +163,8 @@ def test_close_worst_first_plan_when_scanned_then_same_orders_as_the_one_by_one_
     ctx = StrategyContext.build(account, venue)
     if not ctx.risk.cross:
         return
-    strategy = CloseWorstFirst({"target": "buffer_pct", "value": min(max(ctx.risk.cross[0].headroom_pct + points, 1), 99)})
+    value = min(max(ctx.risk.cross[0].headroom_pct + points, 1), 99)
+    strategy = CloseWorstFirst({"target": "buffer_pct", "value": value})
     fast = make_plan(StrategyContext.build(account, venue), [strategy])
     with patch.object(Reductions, "of", return_value=None):  # no scan: every size evaluated one by one
         plain = make_plan(StrategyContext.build(account, venue), [strategy])
