@@ -3,7 +3,9 @@
 The smallest reduction is found by bisection over whole amount steps, each trial replayed by the what-if
 engine and re-evaluated by ``evaluate_account``: no shortcut formula, so tier changes as the size shrinks,
 the taker fee, a Bybit closing-fee reserve or an OKX fee term, and in cross margin the whole pool moving,
-are all in the answer.  Bisection needs the metric to improve as the reduction grows, which holds for
+are all in the answer.  The search first scans candidate sizes in batches (``evaluate_reductions``: the same
+math as the one-by-one evaluation, row by row, so the same answer), then confirms the size it lands on with
+the full evaluation.  Bisection needs the metric to improve as the reduction grows, which holds for
 every target here: a smaller position needs less maintenance margin and the fee grows only in proportion.
 """
 
@@ -14,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+import numpy as np
+
 from riskguard.model import Account, Side
-from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, Variants, evaluate_account
 from riskguard.risk.exit_liquidity import exit_fill
 from riskguard.risk.volatility import liquidation_distance
-from riskguard.risk.whatif import Reduce, apply_fills, on_grid
+from riskguard.risk.whatif import Reduce, Reductions, apply_fills, on_grid, on_grid_array
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.plan import IntendedOrder, OrderKind
 from riskguard.rules.strategy import PositionRef, StrategyContext
@@ -98,11 +102,16 @@ Slack = Callable[[AccountRisk], float]
 < 0 it misses, NaN unknown (a miss)."""
 
 
+VariantSlack = Callable[[Variants, int], np.ndarray]
+"""The same ``Slack`` for each row of :class:`Variants` (the int: the row of the position being cut)."""
+
+
 def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: float | None = None,
-                 closing_meets: bool = False) -> Cut:
+                 closing_meets: bool = False, rows_slack: VariantSlack | None = None) -> Cut:
     """The smallest venue-valid reduction of ``ref`` after which ``slack`` ≥ 0, looked for up to ``limit``
     contracts (the whole position when None); the cut of ``limit`` with ``met`` False when even that misses.
-    ``closing_meets`` says a target on the position itself holds once it is gone: no need to evaluate that."""
+    ``closing_meets`` says a target on the position itself holds once it is gone: no need to evaluate that.
+    ``rows_slack``, when given, lets the search scan many sizes in one vectorized evaluation."""
     p, r = ctx.position(ref)
     market, limits = ctx.market(ref.symbol), ctx.limits_for(ref.symbol)
     memo: dict[float, tuple[Account, AccountRisk, float, float]] = {}
@@ -137,12 +146,60 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
     cap = p.contracts if limit is None else venue_valid(min(limit, p.contracts))
     if not (closing_meets and cap >= p.contracts) and not trial(cap)[3] >= 0:
         return cut(cap, False)
-    amount = _search(cap, limits.amount_step, lambda a: trial(a)[3], slack(ctx.risk))
+    scan: Scan | None = None
+    row = next(i for i, q in enumerate(ctx.account.positions) if ref.matches(q))
+    reductions = None if rows_slack is None else Reductions.of(ctx.account, ctx.venue, row, ctx.taker_fee)
+    if rows_slack is not None and reductions is not None:
+        signals = ctx.signals.get(ref.symbol)
+        # without a book every size fills at mark, so the scan is exact; with one it fills at the book's VWAP,
+        # which the scan leaves out (priced at mark it only predicts, and the search checks around it)
+        exact = signals is None or signals.book is None
+
+        def rows(amounts: np.ndarray, reductions: Reductions = reductions, rows_slack: VariantSlack = rows_slack,
+                 ) -> np.ndarray:
+            prices = np.full(len(amounts), r.mark_price)
+            return rows_slack(reductions.evaluate(amounts, prices, reductions.changed), row)
+
+        scan = Scan(rows, exact)
+    amount = _search(cap, limits.amount_step, lambda a: trial(a)[3], slack(ctx.risk), scan)
     return cut(venue_valid(amount), True)
 
 
-def _search(cap: float, step: float | None, g: Callable[[float], float], g0: float) -> float:
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """Slack of many sizes at once (None where the vectorized path does not apply); ``exact``: equal to the
+    one-by-one slack, not a prediction."""
+
+    rows: Callable[[np.ndarray], np.ndarray]
+    exact: bool
+
+
+SCAN_WIDTH = 256
+"""Most sizes per vectorized scan: two scans narrow 65,536 steps to one."""
+
+
+def _scan(scan: Scan, lo: int, hi: int, step: float) -> tuple[int, int]:
+    """The bracket (k − 1, k) around the smallest k in (lo, hi) whose scanned slack is ≥ 0 (hi when none)."""
+    width = min(SCAN_WIDTH, math.isqrt(hi - lo) + 2)  # two scans cover up to SCAN_WIDTH² steps
+    while hi - lo > 1:
+        ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
+        ks = ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)]  # ascending already: drop repeats and the ends
+        values = scan.rows(on_grid_array(ks.astype(float), step))  # ks < hi ≤ top: all on the grid
+        ok = np.flatnonzero(values >= 0)
+        if ok.size:
+            lo, hi = (int(ks[ok[0] - 1]) if ok[0] > 0 else lo), int(ks[ok[0]])
+        else:
+            lo = int(ks[-1])
+    return lo, hi
+
+
+def _search(cap: float, step: float | None, g: Callable[[float], float], g0: float,
+            scan: Scan | None = None) -> float:
     """Smallest amount in (0, cap] (whole steps, or ``cap`` itself) with g ≥ 0, given g(cap) ≥ 0 > g(0) = g0.
+
+    With a ``scan``, the bracket comes from it and g is evaluated where it lands: an exact scan needs just
+    that one evaluation (the cut itself), a predicting one its neighbour too, and the steps below resume if
+    either disagrees.
 
     The slack is smooth in the amount between tier boundaries (and convex: the liquidation price runs away
     faster as the size shrinks), so a secant through the two latest points, then a look at the neighbouring
@@ -174,7 +231,16 @@ def _search(cap: float, step: float | None, g: Callable[[float], float], g0: flo
             recent.append((k, value))
         return value
 
-    if top > 1:
+    bracket = _scan(scan, lo, hi, step) if scan is not None and top > 1 else None
+    if bracket is not None:
+        below, k = bracket
+        if probe(k) >= 0 and scan is not None and scan.exact:
+            lo = max(lo, below)  # the scan is the same computation: g(below) < 0 needs no second look
+        elif lo < k - 1 < hi:
+            probe(k - 1)
+        elif lo < k + 1 < hi:
+            probe(k + 1)
+    elif top > 1:
         probe(1)
     for attempt in range(64):
         if hi - lo <= 1:

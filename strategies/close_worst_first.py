@@ -19,10 +19,11 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
+import numpy as np
 from pydantic import Field
 
 from riskguard.model import TierBasis
-from riskguard.risk.account_risk import AccountRisk, CrossSummary, PositionRisk
+from riskguard.risk.account_risk import AccountRisk, CrossSummary, PositionRisk, Variants
 from riskguard.risk.venue_rules import TierSelection, rules_for
 from riskguard.risk.whatif import on_grid
 from riskguard.rules.codes import ReasonCode
@@ -66,6 +67,16 @@ class CloseWorstFirst(Strategy):
         def slack(risk: AccountRisk) -> float:
             return self._slack(next((c for c in risk.cross if c.asset == asset), None))
 
+        def pool_rows(v: Variants, row: int) -> np.ndarray:
+            pool = v.pools.get(asset)
+            if pool is None:
+                return np.full(len(v.present), math.inf)
+            if self.params.target is PoolTarget.BUFFER_PCT:
+                out = pool.headroom_pct - self.params.value
+            else:
+                out = self.params.value - pool.effective_leverage
+            return np.where(pool.present, out, math.inf)
+
         current, skipped = ctx, set[PositionRef]()
         while True:
             candidates = [
@@ -80,7 +91,7 @@ class CloseWorstFirst(Strategy):
                 return out, current
             best = max(candidates, key=lambda r: (r.mmr, r.notional))
             ref = PositionRef.of(best)
-            cut = smallest_cut(current, ref, slack, limit=tier_exit(current, best))
+            cut = smallest_cut(current, ref, slack, limit=tier_exit(current, best), rows_slack=pool_rows)
             if cut.why_not:
                 skipped.add(ref)
                 out += Proposal(notes=(cut.why_not,))

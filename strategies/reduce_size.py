@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from pydantic import Field
 
-from riskguard.risk.account_risk import AccountRisk
+from riskguard.risk.account_risk import AccountRisk, Variants
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.strategy import PositionRef, Proposal, Strategy, StrategyContext, StrategyParams
-from strategies._reduce import Target, find, margin, meets, position_metric, reduce_order, smallest_cut
+from strategies._reduce import (
+    Target,
+    VariantSlack,
+    find,
+    margin,
+    meets,
+    position_metric,
+    reduce_order,
+    smallest_cut,
+)
 
 
 class ReduceSizeParams(StrategyParams):
@@ -79,7 +89,7 @@ class ReduceSize(Strategy):
                 m = position_metric(ctx, after, target)
                 return math.nan if m is None else margin(m, target, value)
 
-            cut = smallest_cut(current, ref, slack, closing_meets=True)
+            cut = smallest_cut(current, ref, slack, closing_meets=True, rows_slack=_rows_slack(target, value))
             if cut.why_not:
                 given_up.add(ref)
                 out += Proposal(reason_codes=(ReasonCode.PLAN_TARGET_UNREACHABLE,), notes=(cut.why_not,))
@@ -92,6 +102,23 @@ class ReduceSize(Strategy):
             out += Proposal((order,), tuple(ReasonCode(c) for c in order.reason_codes))
             current = cut.context(current)
         return out, current
+
+
+def _rows_slack(target: Target, value: float) -> VariantSlack | None:
+    """``slack`` above for each row of :class:`Variants`: +inf once the position is gone or no price
+    liquidates it, NaN when its price is unknown.  None for σ-buffers (they need the volatility model)."""
+    if target is Target.SIGMA_BUFFER:
+        return None
+
+    def rows(v: Variants, row: int) -> np.ndarray:
+        if target is Target.EFFECTIVE_LEVERAGE:
+            out = value - v.effective_leverage[:, row]
+        else:
+            liquidates = ~np.isnan(v.price[:, row])
+            out = np.where(liquidates, v.buffer_pct[:, row] - value, np.where(v.known[:, row], math.inf, math.nan))
+        return np.where(v.present[:, row], out, math.inf)
+
+    return rows
 
 
 def _badness(metric: float | None, target: Target) -> float:

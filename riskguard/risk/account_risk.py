@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 import numpy as np
@@ -19,13 +19,14 @@ from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_math import (
     RULE_NAMES,
     PositionArrays,
+    Requirement,
     RuleColumns,
     display,
     requirement,
     solve,
     solve_shared_legs,
 )
-from riskguard.risk.venue_rules import InitialMarginBasis, rules_for
+from riskguard.risk.venue_rules import InitialMarginBasis, VenueRules, rules_for
 
 
 class PriceSource(StrEnum):
@@ -128,13 +129,31 @@ def _arrays(positions: list[Position], markets: list[Market], taker: float | Non
         entry=np.array([p.entry_price for p in positions], dtype=float),
         mark=np.array([p.mark_price for p in positions], dtype=float),
         table=np.array([index[m.symbol] for m in markets], dtype=np.int64),
-        tiers=TierTable.from_tiers([by_symbol[s].tiers for s in symbols]),
+        tiers=_tier_table([by_symbol[s].tiers for s in symbols]),
         by_contracts=np.array([m.tier_basis is TierBasis.CONTRACTS for m in markets]),
         reported_tier=np.array([-1 if p.tier_index is None else p.tier_index for p in positions], dtype=np.int64),
         taker=np.full(n, np.nan if taker is None else taker),
         leverage=np.array([p.leverage or np.nan for p in positions]),
         isolated=np.array([p.margin_mode is MarginMode.ISOLATED for p in positions]),
     )
+
+
+_TIER_TABLES: dict[tuple[int, ...], tuple[list, TierTable]] = {}
+
+
+def _tier_table(tables: list) -> TierTable:
+    """``TierTable.from_tiers``, built once per set of tier tuples: every evaluation of an account (and each
+    what-if of it) reads the same markets.  Keyed by identity, and the tuples are kept alive with the table,
+    so a key can never be reused by other tiers."""
+    key = tuple(id(t) for t in tables)
+    hit = _TIER_TABLES.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], tables, strict=True)):
+        return hit[1]
+    if len(_TIER_TABLES) >= 512:
+        _TIER_TABLES.clear()
+    table = TierTable.from_tiers(tables)
+    _TIER_TABLES[key] = (list(tables), table)
+    return table
 
 
 def _pnl(a: PositionArrays, price: np.ndarray) -> np.ndarray:
@@ -216,6 +235,11 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     im_value = np.where(im_at_entry, entry_value, notional)
     cross = _cross_summaries(account, positions, notional, (settle, isolated, upnl, mm_report))
     cross_by_asset = {c.asset: c for c in cross}
+    # Python floats for the per-position figures (the same values; a list read is cheaper than an array's)
+    notional_l, upnl_l, mm_l, tier_l = notional.tolist(), upnl.tolist(), mm_report.tolist(), tier_mark.tolist()
+    liq_l, shown_l, bankrupt_l, bshown_l = liq.tolist(), liq_shown.tolist(), bankrupt.tolist(), bankrupt_shown.tolist()
+    mmr_l = (a.tiers.mmr[a.table, tier_mark] + req.mmr_add).tolist()
+    estimate_l, rule_l, collateral_l = cols.estimate.tolist(), liq_rule.tolist(), collateral.tolist()
     out = []
     for i, p in enumerate(positions):
         equity_i = (
@@ -231,8 +255,8 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             else (cross_by_asset[settle[i]].margin_ratio if settle[i] in cross_by_asset else math.nan)
         )
         reason = unavailable.get(i)
-        shown = liq[i] if math.isnan(liq_shown[i]) else liq_shown[i]  # display unknown: the raw root stands
-        price, source = _choose_price(shown, p.venue_liquidation_price, reason, collateral[i])
+        shown = liq_l[i] if math.isnan(shown_l[i]) else shown_l[i]  # display unknown: the raw root stands
+        price, source = _choose_price(shown, p.venue_liquidation_price, reason, collateral_l[i])
         computed = source is PriceSource.COMPUTED
         gap = None
         if computed and price is not None and p.venue_liquidation_price:
@@ -248,9 +272,9 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
                 contracts=p.contracts,
                 entry_price=p.entry_price,
                 mark_price=p.mark_price,
-                notional=float(notional[i]),
-                unrealized_pnl=float(upnl[i]),
-                maintenance_margin=float(mm_report[i]),
+                notional=notional_l[i],
+                unrealized_pnl=upnl_l[i],
+                maintenance_margin=mm_l[i],
                 initial_margin=float(im_value[i] / p.leverage + reserve[i]) if p.leverage else p.venue_initial_margin,
                 equity=float(equity_i),
                 margin_ratio=float(ratio),
@@ -259,17 +283,17 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
                 liquidation_source=source,
                 venue_liquidation_price=p.venue_liquidation_price,
                 liquidation_gap_bp=gap,
-                bankruptcy_price=None if math.isnan(bankrupt[i]) or reason else _or(bankrupt_shown[i], bankrupt[i]),
+                bankruptcy_price=None if math.isnan(bankrupt_l[i]) or reason else _or(bshown_l[i], bankrupt_l[i]),
                 buffer_pct=buffer,
-                tier=int(tier_mark[i]),
-                mmr=float(a.tiers.mmr[a.table[i], tier_mark[i]] + req.mmr_add[i]),
-                is_estimate=bool(cols.estimate[i]),
+                tier=tier_l[i],
+                mmr=mmr_l[i],
+                is_estimate=estimate_l[i],
                 unavailable_reason=reason if source is PriceSource.UNAVAILABLE else None,
                 timestamp_ms=p.timestamp_ms,
-                liquidation_price_raw=float(liq[i]) if computed else None,
-                liquidation_price_displayed=float(liq_shown[i]) if computed and not math.isnan(liq_shown[i]) else None,
-                bankruptcy_price_raw=None if math.isnan(bankrupt[i]) or reason else float(bankrupt[i]),
-                display_rule=RULE_NAMES[liq_rule[i]] if computed else None,
+                liquidation_price_raw=liq_l[i] if computed else None,
+                liquidation_price_displayed=shown_l[i] if computed and not math.isnan(shown_l[i]) else None,
+                bankruptcy_price_raw=None if math.isnan(bankrupt_l[i]) or reason else bankrupt_l[i],
+                display_rule=RULE_NAMES[rule_l[i]] if computed else None,
                 method=rules.method,
             )
         )
@@ -329,3 +353,157 @@ def _cross_summaries(account: Account, positions, notional, parts) -> tuple[Cros
             )
         )
     return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFigures:
+    """One cross pool's summary under each variant (K rows); ``present`` False where the pool holds nothing."""
+
+    present: np.ndarray
+    headroom_pct: np.ndarray
+    effective_leverage: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Variants:
+    """The figures ``evaluate_account`` would report for K variants of one account, one row per variant.
+
+    Why: a strategy's search tries many sizes of one reduction; evaluating them as rows of one array costs
+    one vectorized call instead of K evaluations.  Every entry is computed by the same venue math in the same
+    floating-point order as ``evaluate_account``, so it is equal to it, not close (property-tested).
+    """
+
+    present: np.ndarray
+    """(K, n): the position still exists in the variant."""
+    known: np.ndarray
+    """(K, n): its collateral is known (else the price is unavailable)."""
+    price: np.ndarray
+    """(K, n): ``PositionRisk.liquidation_price``; NaN where no price liquidates or it is unknown."""
+    buffer_pct: np.ndarray
+    effective_leverage: np.ndarray
+    pools: dict[str, PoolFigures]
+
+
+class VariantEvaluator:
+    """``evaluate_account`` on K variants of one account that differ only in position sizes, isolated margins
+    and cross wallets; the per-account arrays are built once, so each batch is a few array operations.
+
+    :meth:`of` is None where the account needs a path this does not take (Binance hedge legs sharing a
+    price, a missing taker fee or leverage, a cross position without a balance): the caller then evaluates
+    the variants one by one.
+    """
+
+    def __init__(self, account: Account, venue: VenueMarkets, rules: VenueRules, base: PositionArrays,
+                 markets: list[Market]) -> None:
+        self.account, self.rules, self.base = account, rules, base
+        self.settle = np.array([m.settle for m in markets])
+        self.contract_size = np.array([m.contract_size for m in markets])
+        self.ticks = np.array([m.price_tick or np.nan for m in markets])
+        self.assets = sorted(set(self.settle[~base.isolated]))
+        self.cols = RuleColumns.build([rules], np.zeros(base.n, dtype=np.int64), base.isolated)
+        self.req = requirement(base, self.cols)
+        self.mm, self.reserve = self.req.maintenance, self.req.reserve
+        self.upnl = _pnl(base, base.mark)
+        self.notional = np.where(base.inverse, base.qty / base.mark, base.qty * base.mark)
+
+    @classmethod
+    def of(cls, account: Account, venue: VenueMarkets) -> VariantEvaluator | None:
+        rules = rules_for(account.venue, account.account_type)
+        positions = list(account.positions)
+        if not positions:
+            return None
+        markets = [venue.markets[p.symbol] for p in positions]
+        taker = account.fees.taker if account.fees else None
+        if rules.needs_taker_fee and taker is None:
+            return None
+        base = _arrays(positions, markets, 0.0 if taker is None else taker)
+        if rules.close_fee_reserve and np.isnan(base.leverage).any():
+            return None
+        settle = [m.settle for m in markets]
+        if any(not base.isolated[i] and settle[i] not in account.balances for i in range(len(positions))):
+            return None
+        if rules.shared_hedge_cross_price and _hedge_groups(positions, base.isolated, settle, account.balances):
+            return None
+        return cls(account, venue, rules, base, markets)
+
+    def _rows(self, columns: np.ndarray, contracts: np.ndarray, changed: np.ndarray) -> PositionArrays:
+        """Arrays for ``columns`` of every variant, variant-major; ``contracts`` (K, len(columns))."""
+        base, k = self.base, contracts.shape[0]
+        whole = k == 1 and len(columns) == base.n  # one variant of every position: the arrays as they are
+
+        def tile(x: np.ndarray) -> np.ndarray:
+            return x if whole else np.tile(x[columns], k)
+
+        return PositionArrays(
+            inverse=tile(base.inverse), side=tile(base.side), qty=contracts.ravel() * tile(self.contract_size),
+            contracts=contracts.ravel(), entry=tile(base.entry), mark=tile(base.mark), table=tile(base.table),
+            tiers=base.tiers, by_contracts=tile(base.by_contracts),
+            reported_tier=tile(np.where(changed, -1, base.reported_tier)), taker=tile(base.taker),
+            leverage=tile(base.leverage), isolated=tile(base.isolated),
+        )
+
+    def evaluate(self, contracts: np.ndarray, isolated_margin: np.ndarray, wallets: dict[str, np.ndarray],
+                 changed: np.ndarray, solve_for: np.ndarray | None = None) -> Variants:
+        """``contracts`` (K, n), 0 where closed, differing from the account only where ``changed`` (n,), whose
+        venue-reported tier no longer holds either; ``isolated_margin`` (K, n); ``wallets`` asset → (K,) cross
+        wallet.  Liquidation prices and buffers are solved for the ``solve_for`` mask of positions (all when
+        None) and NaN elsewhere; the rest is computed for all.  Only the changed and solved positions are
+        priced as rows, so a variant costs a row per such position, not per position of the account."""
+        base, settle, isolated = self.base, self.settle, self.base.isolated
+        k, n = contracts.shape
+        present = contracts > 0
+        sizes = np.where(present, contracts, base.contracts)  # a closed row is solved but never read
+        wanted = np.ones(n, dtype=bool) if solve_for is None else solve_for
+        columns = np.flatnonzero(changed | wanted)
+        m = len(columns)
+        a = self._rows(columns, sizes[:, columns], changed)
+        # every column is per row: the account's own, gathered, are the variants' wherever nothing changed
+        whole = k == 1 and m == n
+        cols = self.cols if whole else RuleColumns(
+            *(np.tile(getattr(self.cols, f.name)[columns], k) for f in fields(RuleColumns)))
+        if changed.any():
+            req = requirement(a, cols)
+        elif whole:
+            req = self.req
+        else:
+            req = Requirement(*(np.tile(getattr(self.req, f.name)[columns], k) for f in fields(Requirement)))
+        mm, reserve = np.tile(self.mm, (k, 1)), np.tile(self.reserve, (k, 1))
+        upnl, notional = np.tile(self.upnl, (k, 1)), np.tile(self.notional, (k, 1))
+        mm[:, columns], reserve[:, columns] = req.maintenance.reshape(k, m), req.reserve.reshape(k, m)
+        upnl[:, columns] = _pnl(a, a.mark).reshape(k, m)
+        notional[:, columns] = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark).reshape(k, m)
+        collateral = np.where(isolated, isolated_margin, np.nan)
+        equity = np.where(isolated, isolated_margin + upnl, np.nan)
+        pools: dict[str, PoolFigures] = {}
+        for asset in self.assets:
+            mine = ~isolated & (settle == asset)
+            member = mine & present
+            # running sums in position order, the order evaluate_account adds in, so the totals are equal
+            cross_upnl = np.cumsum(np.where(member, upnl, 0.0), axis=1)[:, -1:]
+            cross_mm = np.cumsum(np.where(member, mm + reserve, 0.0), axis=1)[:, -1:]
+            exposure = np.cumsum(np.where(member, notional, 0.0), axis=1)[:, -1]
+            wallet = wallets[asset][:, None]
+            collateral = np.where(mine, wallet + (cross_upnl - upnl) - (cross_mm - mm - reserve), collateral)
+            pool_equity = wallet[:, 0] + cross_upnl[:, 0]
+            equity = np.where(mine, pool_equity[:, None], equity)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(pool_equity > 0, cross_mm[:, 0] / pool_equity, math.inf)
+                leverage = np.where(pool_equity > 0, exposure / pool_equity, math.inf)
+            pools[asset] = PoolFigures(member.any(axis=1), (1 - ratio) * 100, leverage)
+        empty = ~present.any(axis=1)
+        if empty.any():  # no position left: evaluate_account then reports each funded wallet as an idle pool
+            for asset, wallet in wallets.items():
+                idle = empty & (wallet > 0)
+                was = pools.get(asset, PoolFigures(np.zeros(k, dtype=bool), np.full(k, np.nan), np.full(k, np.nan)))
+                pools[asset] = PoolFigures(was.present | idle, np.where(idle, 100.0, was.headroom_pct),
+                                           np.where(idle, 0.0, was.effective_leverage))
+        liq, _ = solve(a, cols, req, collateral[:, columns].ravel())
+        shown, _ = display(liq, a.side, np.tile(self.ticks[columns], k), cols.liquidation_convention)
+        known = ~np.isnan(collateral)
+        price = np.full((k, n), np.nan)
+        price[:, columns] = np.where(np.isnan(shown), liq, shown).reshape(k, m)
+        price = np.where(known & wanted, price, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            buffer = base.side * (base.mark - price) / base.mark * 100
+            effective = np.where(equity > 0, notional / equity, math.inf)
+        return Variants(present, known, price, buffer, effective, pools)

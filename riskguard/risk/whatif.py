@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from riskguard.model import (
     Account,
     AssetBalance,
@@ -40,7 +42,7 @@ from riskguard.model import (
     Side,
     VenueMarkets,
 )
-from riskguard.risk.account_risk import AccountRisk, evaluate_account
+from riskguard.risk.account_risk import AccountRisk, VariantEvaluator, Variants, evaluate_account
 
 
 class WhatIfError(ValueError):
@@ -128,6 +130,59 @@ def evaluate_after(
     return after, evaluate_account(after, venue)
 
 
+class Reductions:
+    """What ``evaluate_account`` reports after ``Reduce`` of each of many amounts of one position, as
+    :func:`apply_fills` books it, evaluated as the rows of one vectorized call.
+
+    Why: a search for the smallest cut tries many sizes; this prices them together.  The books move as in
+    :meth:`_Book.reduce`, in the same floating-point order, so each row equals the one-by-one evaluation.
+    :meth:`of` is None where :class:`~riskguard.risk.account_risk.VariantEvaluator` does not apply.
+    """
+
+    def __init__(self, account: Account, venue: VenueMarkets, index: int, taker: float,
+                 evaluator: VariantEvaluator) -> None:
+        self.position, self.market = account.positions[index], venue.markets[account.positions[index].symbol]
+        self.index, self.taker, self.evaluator = index, taker, evaluator
+        self.contracts = np.array([q.contracts for q in account.positions], dtype=float)
+        self.margins = np.array([np.nan if q.isolated_margin is None else q.isolated_margin
+                                 for q in account.positions], dtype=float)
+        self.wallets = {asset: b.cross_wallet for asset, b in account.balances.items()}
+        self.changed = np.arange(len(account.positions)) == index
+
+    @classmethod
+    def of(cls, account: Account, venue: VenueMarkets, index: int, taker: float) -> Reductions | None:
+        evaluator = VariantEvaluator.of(account, venue)
+        return None if evaluator is None else cls(account, venue, index, taker, evaluator)
+
+    def evaluate(self, amounts: np.ndarray, prices: np.ndarray, solve_for: np.ndarray | None = None) -> Variants:
+        """Row k: the account after reducing ``amounts[k]`` contracts at ``prices[k]``; liquidation prices of
+        the ``solve_for`` mask of positions (all when None)."""
+        p, market = self.position, self.market
+        sign = p.side.sign
+        qty = amounts * market.contract_size
+        if market.inverse:
+            pnl = sign * qty * (1 / p.entry_price - 1 / prices)
+            value = qty / prices
+        else:
+            pnl = sign * qty * (prices - p.entry_price)
+            value = qty * prices
+        cash = pnl - self.taker * value
+        remaining = _on_step_array(p.contracts - amounts, market.amount_step)
+        closed = remaining <= p.contracts * 1e-12
+        released = np.zeros_like(amounts)
+        if p.margin_mode is MarginMode.ISOLATED:
+            assert p.isolated_margin is not None
+            released = np.where(closed, p.isolated_margin, p.isolated_margin * amounts / p.contracts)
+        k = len(amounts)
+        contracts = np.tile(self.contracts, (k, 1))
+        contracts[:, self.index] = np.where(closed, 0.0, remaining)
+        margins = np.tile(self.margins, (k, 1))
+        margins[:, self.index] = margins[:, self.index] - released
+        wallets = {asset: np.full(k, w) for asset, w in self.wallets.items()}
+        wallets[market.settle] = wallets.get(market.settle, np.zeros(k)) + (cash + released)
+        return self.evaluator.evaluate(contracts, margins, wallets, self.changed, solve_for)
+
+
 def traded_value(market: Market, contracts: float, price: float) -> float:
     """Value of ``contracts`` at ``price`` in the settle asset: the base for fees and initial margin."""
     qty = contracts * market.contract_size
@@ -148,7 +203,8 @@ class _Book:
     def account(self) -> Account:
         positions = []
         for p in self.positions:
-            if p.margin_mode is MarginMode.CROSS and self._market(p.symbol).settle in self.touched_pools:
+            stale = p.venue_liquidation_price is not None or p.venue_bankruptcy_price is not None
+            if stale and p.margin_mode is MarginMode.CROSS and self._market(p.symbol).settle in self.touched_pools:
                 p = replace(p, venue_liquidation_price=None, venue_bankruptcy_price=None)
             positions.append(p)
         return replace(self.base, positions=tuple(positions), balances=self.balances)
@@ -275,6 +331,20 @@ def _on_step(contracts: float, step: float | None) -> float:
         return contracts
     k = round(contracts / step)
     return contracts if abs(k - contracts / step) > 1e-6 else on_grid(k, step)
+
+
+def on_grid_array(k: np.ndarray, step: float) -> np.ndarray:
+    """:func:`on_grid` for an array of step counts, with the same values."""
+    per_unit = round(1 / step)
+    return k / per_unit if abs(per_unit * step - 1) < 1e-12 else k * step
+
+
+def _on_step_array(contracts: np.ndarray, step: float | None) -> np.ndarray:
+    """:func:`_on_step` for an array, with the same rounding."""
+    if not step:
+        return contracts
+    k = np.round(contracts / step)
+    return np.where(np.abs(k - contracts / step) > 1e-6, contracts, on_grid_array(k, step))
 
 
 def _positive(symbol: str, **values: float) -> None:

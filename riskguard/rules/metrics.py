@@ -2,9 +2,9 @@
 
 Every number comes from the risk core (``evaluate_account``) or the market signals (``market_view``), never
 from a second copy of a formula: this module only picks fields, takes minima, and for the funding drain
-re-runs ``evaluate_account`` on the account with the funding paid.  Values are computed on first use and
-memoized, so a metric read by many rules is computed once per evaluation; an unknown value is ``None`` with
-a reason, and a rule that reads it gives an UNKNOWN finding.
+re-evaluates the account with the funding paid (``VariantEvaluator``: the same math, as one row).  Values
+are computed on first use and memoized, so a metric read by many rules is computed once per evaluation; an
+unknown value is ``None`` with a reason, and a rule that reads it gives an UNKNOWN finding.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from riskguard.market_view import PositionSignals
 from riskguard.model import Account, AssetBalance, MarginMode, VenueMarkets
-from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, VariantEvaluator, evaluate_account
 from riskguard.risk.crowding import funding_signal, open_interest_changes
 from riskguard.risk.uniform_move import UniformMove, uniform_moves
 
@@ -47,6 +47,7 @@ class MetricTable:
     """The cross pools' uniform moves when the caller already has them (the verdict); else computed on use."""
     _memo: dict[tuple[str, int], Reading] = field(default_factory=dict)
     _after_funding: AccountRisk | None = None
+    _funded_buffers: tuple[Reading | None, ...] | None = None
 
     def position(self, name: str, index: int) -> Reading:
         key = (name, index)
@@ -88,27 +89,72 @@ class MetricTable:
         sign = 1 if p.side == "long" else -1
         return sign * rate * p.notional * FUNDING_HORIZON_SECONDS / interval
 
-    def after_funding(self) -> AccountRisk | None:
+    def paid_funding(self) -> Account | None:
         """The account once every position has paid the horizon's funding: isolated margins and cross
-        wallets debited, then the venue math run again."""
+        wallets debited (None when a rate is missing)."""
+        drains = [self.drain(i) for i in range(len(self.risk.positions))]
+        if any(d is None for d in drains):
+            return None
+        positions = list(self.account.positions)
+        balances = dict(self.account.balances)
+        for j, (pos, d) in enumerate(zip(positions, drains, strict=True)):
+            assert d is not None
+            if pos.margin_mode is MarginMode.ISOLATED and pos.isolated_margin is not None:
+                positions[j] = replace(pos, isolated_margin=pos.isolated_margin - d, venue_liquidation_price=None)
+            else:
+                settle = self.risk.positions[j].settle
+                b = balances.get(settle, AssetBalance(settle, 0.0, 0.0))
+                balances[settle] = AssetBalance(settle, b.wallet - d, b.cross_wallet - d)
+                positions[j] = replace(pos, venue_liquidation_price=None)
+        return replace(self.account, positions=tuple(positions), balances=balances)
+
+    def _funded_rows(self, evaluator: VariantEvaluator, drains: list) -> tuple[Reading | None, ...]:
+        """:meth:`paid_funding`'s margins and wallets, debited in the same order, as one variant row."""
+        positions = self.account.positions
+        margins = [math.nan if p.isolated_margin is None else p.isolated_margin for p in positions]
+        wallets = {asset: b.cross_wallet for asset, b in self.account.balances.items()}
+        for j, (pos, d) in enumerate(zip(positions, drains, strict=True)):
+            if pos.margin_mode is MarginMode.ISOLATED and pos.isolated_margin is not None:
+                margins[j] = pos.isolated_margin - d
+            else:
+                settle = self.risk.positions[j].settle
+                wallets[settle] = wallets.get(settle, 0.0) - d
+        n = len(positions)
+        v = evaluator.evaluate(np.array([[p.contracts for p in positions]], dtype=float), np.array([margins]),
+                               {asset: np.array([w]) for asset, w in wallets.items()}, np.zeros(n, dtype=bool))
+        return tuple(
+            ((float(v.buffer_pct[0, j]) if not math.isnan(v.price[0, j]) else math.inf), None)
+            if v.known[0, j] else None
+            for j in range(n)
+        )
+
+    def after_funding(self) -> AccountRisk | None:
+        """``evaluate_account`` on :meth:`paid_funding`: the venue math run again."""
         if self._after_funding is None:
-            drains = [self.drain(i) for i in range(len(self.risk.positions))]
-            if any(d is None for d in drains):
+            paid = self.paid_funding()
+            if paid is None:
                 return None
-            positions = list(self.account.positions)
-            balances = dict(self.account.balances)
-            for j, (pos, d) in enumerate(zip(positions, drains, strict=True)):
-                assert d is not None
-                if pos.margin_mode is MarginMode.ISOLATED and pos.isolated_margin is not None:
-                    positions[j] = replace(pos, isolated_margin=pos.isolated_margin - d, venue_liquidation_price=None)
-                else:
-                    settle = self.risk.positions[j].settle
-                    b = balances.get(settle, AssetBalance(settle, 0.0, 0.0))
-                    balances[settle] = AssetBalance(settle, b.wallet - d, b.cross_wallet - d)
-                    positions[j] = replace(pos, venue_liquidation_price=None)
-            paid = replace(self.account, positions=tuple(positions), balances=balances)
             self._after_funding = evaluate_account(paid, self.venue)
         return self._after_funding
+
+    def buffer_after_funding(self, i: int) -> Reading:
+        """Position ``i``'s buffer once the funding is paid.  Funding moves collateral only (sizes and marks
+        stay), so every buffer comes from one :class:`VariantEvaluator` row, the same math as
+        :meth:`after_funding` at a fraction of its cost; the full evaluation runs only for the reason text
+        of a price it cannot compute."""
+        if self._funded_buffers is None:
+            drains = [self.drain(i) for i in range(len(self.risk.positions))]
+            if any(d is None for d in drains):
+                return None, "NO_FUNDING: a position of the account has no funding rate"
+            evaluator = VariantEvaluator.of(self.account, self.venue)
+            self._funded_buffers = () if evaluator is None else self._funded_rows(evaluator, drains)
+        fast = self._funded_buffers[i] if i < len(self._funded_buffers) else None
+        if fast is not None:
+            return fast
+        after = self.after_funding()
+        if after is None:
+            return None, "NO_FUNDING: a position of the account has no funding rate"
+        return _buffer(after.positions[i])
 
 
 # -- POSITION METRICS --------------------------------------------------------------------------------------
@@ -190,10 +236,7 @@ def _drain(t: MetricTable, i: int) -> Reading:
 
 
 def _after_funding(t: MetricTable, i: int) -> Reading:
-    after = t.after_funding()
-    if after is None:
-        return None, "NO_FUNDING: a position of the account has no funding rate"
-    return _buffer(after.positions[i])
+    return t.buffer_after_funding(i)
 
 
 def _oi_change(t: MetricTable, i: int) -> Reading:
