@@ -218,7 +218,9 @@ def _wall_ms() -> int:
 # -- the ccxt client ---------------------------------------------------------------------------
 
 
-def _client(ccxt: ModuleType, spec: AccountSpec, credentials: dict[str, str], redactor: Redactor, retry: RetryPolicy):
+def _client(
+    ccxt: ModuleType, spec: AccountSpec, credentials: dict[str, str], redactor: Redactor, retry: RetryPolicy
+) -> Any:
     venue = spec.config.venue
     assert venue is not None
     if venue not in ccxt.exchanges:
@@ -264,14 +266,16 @@ def _instrumented(ccxt: ModuleType, base: type) -> type:
     a parser walking a string can come back with an empty position list.
     """
 
-    class Instrumented(base):  # type: ignore[misc, valid-type]
-        def handle_errors(self, code, reason, url, method, headers, body, response, request_headers, request_body):
+    class Instrumented(base):
+        def handle_errors(  # type: ignore[no-untyped-def]  # ccxt's own untyped signature
+            self, code, reason, url, method, headers, body, response, request_headers, request_body
+        ):
             _response.set((code, headers))
             return super().handle_errors(
                 code, reason, url, method, headers, body, response, request_headers, request_body
             )
 
-        async def fetch(self, url, method="GET", headers=None, body=None):
+        async def fetch(self, url, method="GET", headers=None, body=None):  # type: ignore[no-untyped-def]
             _response.set(None)
             try:
                 result = await super().fetch(url, method, headers, body)
