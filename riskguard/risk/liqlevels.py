@@ -38,7 +38,14 @@ if TYPE_CHECKING:  # pandas only where frames come in: the check path never load
     import pandas as pd
 
 from riskguard.model.market import MarginTier
-from riskguard.risk.side_attribution import SOURCES, AttributionConfig, SideAttribution, attribute_sides
+from riskguard.risk.side_attribution import (
+    SOURCES,
+    AttributionConfig,
+    SideAttribution,
+    attribute_closes,
+    attribute_sides,
+    side_decay,
+)
 from riskguard.risk.solver import solve_liquidation
 from riskguard.risk.tiers import TierTable
 
@@ -501,26 +508,29 @@ def estimate_levels(
         long_short_ratio=history.long_short_ratio, funding_rate=history.funding_rate,
         bar_seconds=bar_seconds, config=config.attribution,
     )
-    share = sides.share
+    closes = attribute_closes(
+        close=history.close, oi_units=oi_units, share=sides.share,
+        taker_buy=history.taker_buy_volume, taker_sell=history.taker_sell_volume, config=config.attribution,
+    )
+    opens = closes.opens
     weights = np.asarray(config.weights)
-
-    e = entry[opened]
-    new_notional = bar_notional[opened]
-    attributed = float(new_notional.sum())
-    side_notional = (new_notional * share[opened], new_notional * (1.0 - share[opened]))
-
+    value = 1.0 if venue.inverse else entry
+    attributed = float((opens * value).sum())
     placed = np.isfinite(ratios)
-    unplaced = float(sum((side_notional[s][:, None] * weights[None, ~placed[s]]).sum() for s in (0, 1)))
 
     # one flat array per side of (bar, price, notional) for every placed leverage slice and entry point
-    points = _entry_points(e, history.low[opened], history.high[opened], bar_seconds, config.coarse_entry_points)
-    k = points.shape[1]
+    unplaced = 0.0
     levels = []
     for s in (0, 1):
+        at = np.flatnonzero(opens[s] > 0)
+        side_notional = (opens[s] * value)[at]
+        unplaced += float((side_notional[:, None] * weights[None, ~placed[s]]).sum())
+        points = _entry_points(entry[at], history.low[at], history.high[at], bar_seconds, config.coarse_entry_points)
+        k = points.shape[1]
         lev_ok = np.flatnonzero(placed[s])
-        t = np.repeat(opened, k * lev_ok.size)
+        t = np.repeat(at, k * lev_ok.size)
         price = (points[:, :, None] * ratios[s, lev_ok][None, None, :]).ravel()
-        notional = np.repeat(side_notional[s][:, None] * weights[None, lev_ok] / k, k, axis=0).ravel()
+        notional = np.repeat(side_notional[:, None] * weights[None, lev_ok] / k, k, axis=0).ravel()
         levels.append((t, price, notional))
     all_prices = np.concatenate([lv[1] for lv in levels])
     if all_prices.size == 0:
@@ -538,15 +548,19 @@ def estimate_levels(
     n = history.size
     per_col = max(1, math.ceil(n / config.max_time_columns))
     n_cols = math.ceil(n / per_col)
-    log_keep = np.log(np.minimum(1.0, oi_units[1:] / oi_units[:-1]))
-    log_decay = np.concatenate([[0.0], np.cumsum(log_keep)])
     col_end = np.minimum(np.arange(n_cols) * per_col + per_col - 1, n - 1)
-    log_decay_end = log_decay[col_end]
+    crossings = (np.asarray(kill_low, dtype=float), -np.asarray(kill_high, dtype=float))
+    deaths = [
+        _death_columns(levels[side][0], (1.0, -1.0)[side] * levels[side][1], crossings[side], per_col, n_cols)
+        for side in (0, 1)
+    ]
+    log_decay = side_decay(oi_units, closes, _liquidated_units(levels, deaths, value, oi_units, per_col, n_cols))
+    log_decay_end = log_decay[:, col_end]
 
     changes = np.zeros((n_cols, 2, n_bins))
-    for side, sign, crossing in ((0, 1.0, kill_low), (1, -1.0, kill_high)):
+    for side in (0, 1):
         t, price, notional = levels[side]
-        death = _death_columns(t, sign * price, sign * crossing, per_col, n_cols)
+        death = deaths[side]
         bins = np.clip(((price - edge0) / width).astype(np.int64), 0, n_bins - 1)
         col = t // per_col
         # a level enters the snapshot of its own column and leaves in the column that reaches it, valued
@@ -554,13 +568,13 @@ def estimate_levels(
         born = np.flatnonzero(death > col)
         changes[:, side] += np.bincount(
             col[born] * n_bins + bins[born],
-            weights=notional[born] * np.exp(log_decay_end[col[born]] - log_decay[t[born]]),
+            weights=notional[born] * np.exp(log_decay_end[side, col[born]] - log_decay[side, t[born]]),
             minlength=n_cols * n_bins,
         ).reshape(n_cols, n_bins)
         dies = born[death[born] < n_cols]
         changes[:, side] -= np.bincount(
             death[dies] * n_bins + bins[dies],
-            weights=notional[dies] * np.exp(log_decay_end[death[dies]] - log_decay[t[dies]]),
+            weights=notional[dies] * np.exp(log_decay_end[side, death[dies]] - log_decay[side, t[dies]]),
             minlength=n_cols * n_bins,
         ).reshape(n_cols, n_bins)
     densities = _roll_forward(changes, log_decay_end).transpose(1, 0, 2)
@@ -606,6 +620,30 @@ def _entry_points(entry: np.ndarray, low: np.ndarray, high: np.ndarray, bar_seco
     return np.where(u[None, :] < cut, below, above)
 
 
+def _liquidated_units(
+    levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]], deaths: list[np.ndarray], value: np.ndarray | float,
+    oi_units: np.ndarray, per_col: int, n_cols: int,
+) -> np.ndarray:
+    """Units of each side the estimate itself liquidates per bar, shape (2, bars), spread over the column.
+
+    Liquidations shrink open interest too; without this the side whose levels the path crossed would lose
+    them twice, once as levels removed and again as closes.  Values them under the pro-rata decay.
+    """
+    n = oi_units.shape[0]
+    log_keep = np.concatenate([[0.0], np.cumsum(np.log(np.minimum(1.0, oi_units[1:] / oi_units[:-1])))])
+    end = np.minimum(np.arange(n_cols) * per_col + per_col - 1, n - 1)
+    value_at = np.broadcast_to(np.asarray(value, dtype=float), (n,))
+    out = np.zeros((2, n))
+    for side in (0, 1):
+        t, _, notional = levels[side]
+        death = deaths[side]
+        dies = np.flatnonzero((death > t // per_col) & (death < n_cols))
+        units = notional[dies] / value_at[t[dies]] * np.exp(log_keep[end[death[dies]]] - log_keep[t[dies]])
+        per_column = np.bincount(death[dies], weights=units, minlength=n_cols)
+        out[side] = np.repeat(per_column / (end - np.arange(n_cols) * per_col + 1), per_col)[:n]
+    return out
+
+
 def _death_columns(
     t: np.ndarray, level: np.ndarray, crossing: np.ndarray, per_col: int, n_cols: int
 ) -> np.ndarray:
@@ -646,7 +684,7 @@ def _roll_forward(change: np.ndarray, log_decay_end: np.ndarray) -> np.ndarray:
     """Turn per-column changes into per-column totals, shrinking the carried total by each column's decay."""
     out = np.empty_like(change)
     state = np.zeros(change.shape[1:])
-    keep = np.exp(np.diff(log_decay_end, prepend=log_decay_end[0]))
+    keep = np.exp(np.diff(log_decay_end, axis=1, prepend=log_decay_end[:, :1])).T[:, :, None]
     for c in range(change.shape[0]):
         state *= keep[c]
         state += change[c]

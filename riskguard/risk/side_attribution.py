@@ -47,6 +47,9 @@ class AttributionConfig:
     funding_weight: float = 0.4
     funding_floor: float = FUNDING_FLOOR
     funding_scale: float = 0.0005
+    close_flow_weight: float = 0.5
+    close_price_weight: float = 0.3
+    """How closes are split (``attribute_closes``): net taker flow, else price direction; 0 gives pro rata."""
     max_vote: float = 3.0
     """Cap on the summed log-odds: no single bar is attributed more than ~95 % to one side."""
 
@@ -193,3 +196,71 @@ def _weighted_share(share: np.ndarray, weight: np.ndarray, mask: np.ndarray) -> 
     w = np.where(mask, weight, 0.0)
     total = float(w.sum())
     return None if total <= 0 else round(float((share * w).sum()) / total, 4)
+
+
+@dataclass(frozen=True, eq=False)
+class SideFlows:
+    """Per side and bar (shape (2, bars), row 0 long): units opened, and units that left other than by
+    liquidation as far as the evidence tells (``net`` holds the signed net change where flow gave it)."""
+
+    opens: np.ndarray
+    net: np.ndarray | None
+    """ΔOI split by net taker flow: long = (ΔOI + w·(buy − sell))/2; None without taker volume."""
+    tilt: np.ndarray
+    """Log-odds a closed unit was long, where ``net`` is None (0: pro rata)."""
+
+
+def attribute_closes(
+    *,
+    close: np.ndarray,
+    oi_units: np.ndarray,
+    share: np.ndarray,
+    taker_buy: np.ndarray | None = None,
+    taker_sell: np.ndarray | None = None,
+    config: AttributionConfig | None = None,
+) -> SideFlows:
+    """Which side each bar's closed open interest came from.
+
+    A long closes by selling and a short by buying, and an opener's trade is its side's, so net taker flow
+    buy − sell = ΔL − ΔS (every opening and closing trade of the leveraged side crosses the spread) while
+    ΔOI = ΔL + ΔS: the two give each side's net change.  Churn that neither opens nor closes adds noise,
+    which ``close_flow_weight`` < 1 shrinks.  Without taker volume the price direction votes instead:
+    open interest falling on a falling price is longs leaving (stop-outs, capitulation), on a rising one
+    shorts covering.
+    """
+    cfg = config or AttributionConfig()
+    d_oi = np.diff(oi_units, prepend=oi_units[0])
+    up = np.maximum(d_oi, 0.0)
+    opens = np.stack([up * share, up * (1.0 - share)])
+    n = close.shape[0]
+    tilt = np.zeros(n)
+    if taker_buy is not None and taker_sell is not None and cfg.close_flow_weight > 0:
+        imbalance = np.where(np.isfinite(taker_buy - taker_sell), taker_buy - taker_sell, 0.0)
+        net = 0.5 * np.stack([d_oi + cfg.close_flow_weight * imbalance, d_oi - cfg.close_flow_weight * imbalance])
+        net[:, 0] = 0.0
+        return SideFlows(opens, net, tilt)
+    log_close = np.log(close)
+    ret = np.diff(log_close, prepend=log_close[0])
+    scale = float(np.median(np.abs(ret[1:]))) if n > 1 else 0.0
+    if scale > 0:
+        tilt = -cfg.close_price_weight * np.clip(ret / scale, -cfg.max_vote, cfg.max_vote)
+    return SideFlows(opens, None, tilt)
+
+
+def side_decay(oi_units: np.ndarray, flows: SideFlows, liquidated: np.ndarray) -> np.ndarray:
+    """Cumulative log survival of each side's levels, shape (2, bars), row 0 long.
+
+    Units a side lost other than by the liquidations the estimate already removed (``liquidated``) are
+    taken pro rata from that side's levels, each side assumed to hold half the open interest.  With no
+    evidence (tilt 0) both sides lose ΔOI⁻/OI, the pro-rata rule.  A side never loses more than it holds.
+    """
+    if flows.net is not None:
+        lost = np.maximum(-(flows.net + liquidated), 0.0)
+    else:
+        gone = np.maximum(-(np.diff(oi_units, prepend=oi_units[0]) + liquidated.sum(axis=0)), 0.0)
+        p_long = _sigmoid(flows.tilt)
+        lost = np.stack([gone * p_long, gone * (1.0 - p_long)])
+    hazard = np.minimum(2.0 * lost[:, 1:] / oi_units[None, :-1], 0.999)
+    out = np.zeros((2, oi_units.shape[0]))
+    out[:, 1:] = np.cumsum(np.log1p(-hazard), axis=1)
+    return out
