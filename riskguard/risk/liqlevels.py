@@ -409,9 +409,8 @@ def data_problem(history: MarketHistory) -> str | None:
     if history.size < 2:
         return f"need at least 2 bars, got {history.size}"
     required = {"high": history.high, "low": history.low, "close": history.close, "volume": history.volume}
-    if history.mark_high is not None:
-        required |= {"mark_high": history.mark_high, "mark_low": history.mark_low,
-                     "mark_close": history.mark_close}
+    marks = {"mark_high": history.mark_high, "mark_low": history.mark_low, "mark_close": history.mark_close}
+    required |= {name: arr for name, arr in marks.items() if arr is not None}
     for name, arr in required.items():
         i = _first_bad(arr, ~np.isfinite(arr))
         if i is not None:
@@ -489,15 +488,17 @@ def estimate_levels(
     if opened.size == 0:
         return _unknown("open interest never rose in the window: no new positions to place")
 
-    has_vwap = history.vwap is not None
+    vwap = history.vwap
+    has_vwap = vwap is not None
     entry = (history.high + history.low + history.close) / 3.0
-    if has_vwap:
-        ok = np.isfinite(history.vwap) & (history.vwap > 0) & (history.volume > 0)
-        entry = np.where(ok, history.vwap, entry)
-    has_mark = history.mark_high is not None
-    kill_high = history.mark_high if has_mark else history.high
-    kill_low = history.mark_low if has_mark else history.low
-    mark_price = float((history.mark_close if has_mark else history.close)[-1])
+    if vwap is not None:
+        ok = np.isfinite(vwap) & (vwap > 0) & (history.volume > 0)
+        entry = np.where(ok, vwap, entry)
+    mark_high, mark_low, mark_close = history.mark_high, history.mark_low, history.mark_close
+    has_mark = mark_high is not None and mark_low is not None and mark_close is not None
+    kill_high = mark_high if mark_high is not None else history.high
+    kill_low = mark_low if mark_low is not None else history.low
+    mark_price = float((mark_close if mark_close is not None else history.close)[-1])
 
     ratios = liquidation_ratios(venue, config, mark_price)
     bar_seconds = float((history.times[1] - history.times[0]) / np.timedelta64(1, "s"))
@@ -549,7 +550,7 @@ def estimate_levels(
     per_col = max(1, math.ceil(n / config.max_time_columns))
     n_cols = math.ceil(n / per_col)
     col_end = np.minimum(np.arange(n_cols) * per_col + per_col - 1, n - 1)
-    crossings = (np.asarray(kill_low, dtype=float), -np.asarray(kill_high, dtype=float))
+    crossings = (kill_low, -kill_high)
     deaths = [
         _death_columns(levels[side][0], (1.0, -1.0)[side] * levels[side][1], crossings[side], per_col, n_cols)
         for side in (0, 1)
