@@ -18,8 +18,12 @@ stated assumptions (venue-margin-math §10).  The method, in one pass and fully 
 5. Removal.  Liquidation triggers on mark, so a long level is removed by the first *later* bar whose mark
    low reaches it (shorts: mark high).  The bar that opened a level cannot remove it: the order of events
    inside a bar is unknown.  Without a mark series the last-price high/low stand in for mark.
-6. Decay.  When open interest falls every surviving level shrinks by the same factor OI_t / OI_{t-1};
-   which positions closed is unknown.  This keeps estimated notional ≤ open interest at all times.
+6. Closes.  A long closes by selling and a short by buying, so net taker flow (buy − sell = ΔL − ΔS) and
+   ΔOI (= ΔL + ΔS) give each side's net change; what a side lost beyond the levels the path liquidated
+   (step 5, so a liquidation is not counted twice) shrinks that side's levels pro rata, each side taken to
+   hold half the open interest (``side_attribution.side_decay``).  Without taker volume every level
+   shrinks by OI_t / OI_{t-1}.  Which positions *within* a side closed is unknown.  Either way estimated
+   notional stays ≤ open interest.
 
 Missing or inconsistent inputs give ``status == "unknown"`` with a reason, never an empty map that
 would read as "nobody is at risk".
@@ -53,7 +57,8 @@ Status = Literal["ok", "unknown"]
 
 DECAY_RULE = (
     "levels are removed when a later bar's mark low (longs) / mark high (shorts) reaches them; "
-    "all surviving levels shrink by OI_t/OI_(t-1) when open interest falls"
+    "each side's surviving levels shrink by what its net taker flow, (dOI +/- 0.5*(buy - sell))/2, says it lost "
+    "beyond those liquidations (without taker volume: every level by OI_t/OI_(t-1))"
 )
 
 
@@ -510,7 +515,7 @@ def estimate_levels(
         bar_seconds=bar_seconds, config=config.attribution,
     )
     closes = attribute_closes(
-        close=history.close, oi_units=oi_units, share=sides.share,
+        oi_units=oi_units, share=sides.share,
         taker_buy=history.taker_buy_volume, taker_sell=history.taker_sell_volume, config=config.attribution,
     )
     opens = closes.opens
