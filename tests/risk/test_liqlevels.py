@@ -78,6 +78,16 @@ def test_estimate_levels_when_oi_falls_on_selling_then_longs_lose_more():
     assert est.profile.short_notional.sum() == pytest.approx(250 * (1 - 2.5 / 55))
 
 
+@pytest.mark.parametrize("minutes", [5, 60])
+def test_estimate_levels_when_bars_are_5_minutes_or_more_then_closes_stay_pro_rata(minutes):
+    # the same bars as above at a coarser step: the flow split cost recall there (docs/bands.md), both keep 10/11
+    h = history(high=[100] * 3, low=[100] * 3, oi=[100, 110, 100], buy=[5, 7.5, 2], sell=[5, 2.5, 12])
+    h = MarketHistory(**{**h.__dict__, "times": np.arange(3, dtype=np.int64) * minutes * MINUTE_MS})
+    est = estimate_levels(h, FLAT, TEN_X)
+    assert est.profile.long_notional.sum() == pytest.approx(750 * 100 / 110)
+    assert est.profile.short_notional.sum() == pytest.approx(250 * 100 / 110)
+
+
 def test_estimate_levels_when_shorts_liquidated_then_their_oi_drop_is_not_counted_twice():
     # bar 1 opens 5+5 units at 100, bar 2 5+5 at 104 (shorts liquidate at ×1.0945: 109.45 and 113.83);
     # bar 3 reaches 110: the first short level (5 units) is liquidated, OI falls by those 5 on taker buying.
