@@ -70,13 +70,29 @@ _BYBIT_LINEAR_SETTLE = ("USDC", "USDT")
 _OKX_ORDER_PAGE = 100
 """OKX lists at most this many orders per query (ccxt asks for its default page)."""
 
+_PAGE_ROWS = {
+    "fetch_ohlcv": {"binance": 1500, "bybit": 1000, "okx": 100, "hyperliquid": 5000},
+    "fetch_open_interest_history": {"binance": 500, "bybit": 200, "okx": 100},
+    "fetch_long_short_ratio_history": {"binance": 500, "bybit": 500, "okx": 100},
+    "taker_volume": {"binance": 500},
+}
+"""Most rows one history request returns, by method and venue family (the venues' documented maxima);
+unknown venues get ``_DEFAULT_PAGE_ROWS``."""
+_DEFAULT_PAGE_ROWS = 100
+
 _response: ContextVar[tuple[int, dict[str, str]] | None] = ContextVar("riskguard_ccxt_response", default=None)
 """Status and headers of the response ccxt is handling, so its exceptions can carry them."""
 
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """How much market history a snapshot keeps per symbol: a week of hourly data for the crowding analytics."""
+    """How much market history a snapshot keeps per symbol: by default a week of hourly data.
+
+    ``FINE_HISTORY`` keeps a week of 5-minute data, the finest open-interest step Binance, Bybit and OKX
+    publish (hourly bars move band peaks by 0.1-0.7 % and lose a quarter of the clusters, docs/bands.md).
+    It takes several requests per series (``_PAGE_ROWS``), sent side by side.  Not the default yet: the
+    document is 12x larger and a check spends about a second more on it (mostly redacting the document).
+    """
 
     timeframe: str = "1h"
     lookback_s: int = 7 * 24 * 3600
@@ -87,6 +103,7 @@ class History:
 
 DEFAULT_RETRY = RetryPolicy()
 DEFAULT_HISTORY = History()
+FINE_HISTORY = History(timeframe="5m", bars=7 * 24 * 12)
 
 
 async def fetch_snapshot_doc(
@@ -735,33 +752,63 @@ class _Reader:
             self._read("fetch_order_book", symbol, h.book_depth),
             self._optional("fetch_funding_rate", symbol),
             self._optional("fetch_funding_rate_history", symbol, since, h.funding_points),
-            self._optional("fetch_ohlcv", symbol, h.timeframe, since, h.bars),
-            self._optional("fetch_open_interest_history", symbol, h.timeframe, since, h.bars),
-            self._optional("fetch_long_short_ratio_history", symbol, h.timeframe, since, h.bars),
-            self.taker_volume(symbol),
+            self._paged("fetch_ohlcv", symbol, since),
+            self._paged("fetch_open_interest_history", symbol, since),
+            self._paged("fetch_long_short_ratio_history", symbol, since),
+            self.taker_volume(symbol, since),
         )
         return _Market(symbol, ticker, book, funding, funding_history, ohlcv, oi, ratio, taker)
 
-    async def taker_volume(self, symbol: str) -> list | None:
+    def _pages(self, method: str, since: int) -> list[tuple[int, int]]:
+        """(since, limit) of each request covering ``history.bars`` bars from ``since``, at the venue's page size."""
+        family = next((f for f in _PAGE_ROWS[method] if self.venue.startswith(f)), None)
+        page = _PAGE_ROWS[method].get(family or "", _DEFAULT_PAGE_ROWS)
+        step = int(self.x.parse_timeframe(self.history.timeframe) * 1000)
+        bars = self.history.bars
+        return [(since + first * step, min(page, bars - first)) for first in range(0, bars, page)]
+
+    async def _paged(self, name: str, symbol: str, since: int) -> list | None:
+        """A history series read in pages side by side; None (said so) when any page is missing: a series
+        with a hole would read as a quiet market."""
+        if not self.x.has.get(_camel(name)):
+            return None
+        tf = self.history.timeframe
+        params = {}
+        if name == "fetch_long_short_ratio_history" and self.venue == "bybit" and tf.endswith("m"):
+            params = {"period": tf + "in"}  # ccxt passes the timeframe verbatim; Bybit spells minutes "5min"
+        pages = await _all(*(self._optional(name, symbol, tf, start, limit, params)
+                             for start, limit in self._pages(name, since)))
+        if any(p is None for p in pages):
+            said = [m for m in self.unavailable if _label(name, (symbol, tf)) in m]
+            self.unavailable[:] = [m for m in self.unavailable if m not in said[1:]]  # one line per series
+            return None
+        return _merged(pages)
+
+    async def taker_volume(self, symbol: str, since: int) -> list | None:
         """Taker buy/sell volume per candle period: Binance USDⓈ-M publishes it (no ccxt unified method).
 
         Kept as {timestamp, buyVolume, sellVolume, info}; the normalizer checks each number and names the row.
         """
         if self.venue != "binanceusdm":
             return None
-        h = self.history
-        request = {"symbol": self.x.market(symbol)["id"], "period": h.timeframe, "limit": min(h.bars, 500)}
+        step = int(self.x.parse_timeframe(self.history.timeframe) * 1000)
+        requests = [
+            {"symbol": self.x.market(symbol)["id"], "period": self.history.timeframe, "limit": limit,
+             "startTime": start, "endTime": start + limit * step - 1}
+            for start, limit in self._pages("taker_volume", since)
+        ]
         try:
-            rows = _rows(await self._read("fapiDataGetTakerlongshortRatio", request, label=f"taker volume {symbol}"),
-                         self.venue, "taker volume")
+            pages = await _all(*(self._read("fapiDataGetTakerlongshortRatio", r, label=f"taker volume {symbol}")
+                                 for r in requests))
+            rows = [r for page in pages for r in _rows(page, self.venue, "taker volume")]
             if not all(isinstance(r, dict) for r in rows):
                 raise DataUnavailable(f"{self.venue} taker volume {symbol}: rows are not objects")
         except DataUnavailable as exc:
             self.unavailable.append(str(exc))
             log.warning("%s", exc)
             return None
-        return [{"timestamp": r.get("timestamp"), "buyVolume": r.get("buyVol"), "sellVolume": r.get("sellVol"),
-                 "info": r} for r in rows]
+        return _merged([[{"timestamp": r.get("timestamp"), "buyVolume": r.get("buyVol"),
+                          "sellVolume": r.get("sellVol"), "info": r} for r in rows]])
 
     async def fees(self, symbols: list[str]) -> dict[str, dict]:
         if self.x.has.get("fetchTradingFee"):
@@ -811,6 +858,18 @@ def _rows(value: Any, venue: str, call: str) -> list:
     if not isinstance(value, list):
         raise DataUnavailable(f"{venue} {call} returned {type(value).__name__}, not a list")
     return value
+
+
+def _merged(pages: list[list]) -> list:
+    """Pages joined oldest first, a bar two pages both returned kept once.  Rows are ccxt OHLCV lists or
+    dicts with a ``timestamp``; a row without a usable one is kept in place for the normalizer to name."""
+    by_time: dict[Any, Any] = {}
+    for page in pages:
+        for row in page:
+            key = row[0] if isinstance(row, list) and row else row.get("timestamp") if isinstance(row, dict) else None
+            by_time[key if isinstance(key, int | float) else ("row", len(by_time))] = row
+    timed = sorted((k, r) for k, r in by_time.items() if not isinstance(k, tuple))
+    return [r for _, r in timed] + [r for k, r in by_time.items() if isinstance(k, tuple)]
 
 
 def _label(name: str, args: tuple) -> str:

@@ -166,18 +166,20 @@ def position_proximity(
     """Nearest adverse band (long → below mark, short → above), notional in the way, band membership."""
     adverse = [b for b in bands if b.side == side]
     nearest = min(adverse, key=lambda b: abs(b.distance_pct), default=None)
-    has_liq = liquidation_price is not None and math.isfinite(liquidation_price) and liquidation_price > 0
+    liq = liquidation_price if liquidation_price is not None and math.isfinite(liquidation_price) else None
+    if liq is not None and liq <= 0:
+        liq = None
     in_way = None
-    if has_liq:
+    if liq is not None:
         values = profile.long_notional if side == "long" else profile.short_notional
-        lo, hi = sorted((profile.mark_price, float(liquidation_price)))
+        lo, hi = sorted((profile.mark_price, float(liq)))
         in_way = notional_between(profile.price_edges, values, lo, hi)
     return Proximity(
         side=side,
         nearest_band=nearest,
         distance_pct=None if nearest is None else nearest.distance_pct,
         notional_to_liquidation=in_way,
-        liquidation_band=_band_at(bands, liquidation_price) if has_liq else None,
+        liquidation_band=None if liq is None else _band_at(bands, liq),
         stop_bands=tuple((float(p), _band_at(bands, p)) for p in stop_prices),
     )
 

@@ -6,6 +6,7 @@ two requests at the same moment see the same book, candles and histories.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,12 +56,13 @@ def candles(history: Sequence[tuple[int, float]], timeframe_ms: int, now_ms: int
     step = timeframe_ms
     first = current - (limit - 1) * step if since_ms is None else since_ms - since_ms % step
     bars: list[Candle] = []
+    times = [t for t, _ in history]  # recorded in clock order
     for start in range(first, current + 1, timeframe_ms):
         if len(bars) == limit:
             break
-        before = [p for t, p in history if t < start]
-        inside = [p for t, p in history if start <= t < start + timeframe_ms]
-        opening = before[-1] if before else (inside[0] if inside else history[0][1])
+        lo, hi = bisect.bisect_left(times, start), bisect.bisect_left(times, start + timeframe_ms)
+        inside = [p for _, p in history[lo:hi]]
+        opening = history[lo - 1][1] if lo else (inside[0] if inside else history[0][1])
         prices = [opening, *inside]
         bars.append(Candle(start, opening, max(prices), min(prices), prices[-1], 10.0 * (1 + len(inside))))
     return bars

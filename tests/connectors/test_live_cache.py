@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
 import pytest
 
-from riskguard.connectors.live import fetch_snapshot_doc
+from riskguard.connectors.live import DEFAULT_RETRY, FINE_HISTORY, fetch_snapshot_doc
 from riskguard.connectors.snapshot_doc import SnapshotDoc
 from riskguard.connectors.venue_cache import VenueCache
 from riskguard.errors import DataUnavailable, SnapshotError
@@ -242,3 +243,29 @@ async def test_fetch_when_the_venue_itself_sends_an_unreadable_tier_then_nothing
                                             r"\[0\]\.info\.riskLimitValue: expected a number, got '1_200'$"):
         await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache)
     assert not [k for k in _cached(cache, "bybit", sim) if k.startswith("tiers:")]
+
+
+async def test_fetch_when_history_is_a_week_of_5_minutes_then_paged_side_by_side_and_recorded_whole(
+    start_sim, tmp_path
+) -> None:
+    sim = await start_sim("bybit")
+    cache = _cache(tmp_path)
+    await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
+    sim.requests.clear()
+    sim.player.faults.arm(Fault(FaultKind.LATENCY, latency_ms=LATENCY_MS))
+
+    doc = await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
+
+    # ~17 pages a symbol, none waiting for another: as many go out at once as the in-flight cap lets through
+    arrived = sorted(r.at_s for r in sim.requests)
+    cap = DEFAULT_RETRY.max_in_flight
+    assert len(arrived) > cap and arrived[cap - 1] - arrived[0] < LATENCY_MS / 1000 * 0.8
+    venue = doc.venues["bybit"]
+    assert not venue.raw.get("unavailable")
+    oi_pages = [r for r in sim.requests if r.path == "/v5/market/open-interest"]
+    assert len(oi_pages) == len(venue.open_interest_history) * -(-FINE_HISTORY.bars // 200)  # Bybit: 200 a page
+    for symbol, rows in venue.open_interest_history.items():
+        times = [r["timestamp"] for r in rows]
+        assert len(times) == FINE_HISTORY.bars, symbol
+        assert all(b - a == 300_000 for a, b in itertools.pairwise(times)), symbol
+        assert venue.ohlcv[symbol].timeframe == "5m" and len(venue.ohlcv[symbol].rows) == FINE_HISTORY.bars

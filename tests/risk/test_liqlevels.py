@@ -69,6 +69,37 @@ def test_estimate_levels_when_oi_rises_then_falls_then_long_level_is_crossed():
     assert est.sides.long_share == pytest.approx(0.75)
 
 
+def test_estimate_levels_when_oi_falls_on_selling_then_longs_lose_more():
+    # bar 2: ΔOI −10 on taker flow 2 buy / 12 sell: net long (−10 + 0.5·(−10))/2 = −7.5, short −2.5 units;
+    # each side holds half of OI 110, so longs keep 1 − 7.5/55, shorts 1 − 2.5/55 (pro rata: both 1 − 10/110)
+    h = history(high=[100] * 3, low=[100] * 3, oi=[100, 110, 100], buy=[5, 7.5, 2], sell=[5, 2.5, 12])
+    est = estimate_levels(h, FLAT, TEN_X)
+    assert est.profile.long_notional.sum() == pytest.approx(750 * (1 - 7.5 / 55))
+    assert est.profile.short_notional.sum() == pytest.approx(250 * (1 - 2.5 / 55))
+
+
+@pytest.mark.parametrize("minutes", [5, 60])
+def test_estimate_levels_when_bars_are_5_minutes_or_more_then_closes_stay_pro_rata(minutes):
+    # the same bars as above at a coarser step: the flow split cost recall there (docs/bands.md), both keep 10/11
+    h = history(high=[100] * 3, low=[100] * 3, oi=[100, 110, 100], buy=[5, 7.5, 2], sell=[5, 2.5, 12])
+    h = MarketHistory(**{**h.__dict__, "times": np.arange(3, dtype=np.int64) * minutes * MINUTE_MS})
+    est = estimate_levels(h, FLAT, TEN_X)
+    assert est.profile.long_notional.sum() == pytest.approx(750 * 100 / 110)
+    assert est.profile.short_notional.sum() == pytest.approx(250 * 100 / 110)
+
+
+def test_estimate_levels_when_shorts_liquidated_then_their_oi_drop_is_not_counted_twice():
+    # bar 1 opens 5+5 units at 100, bar 2 5+5 at 104 (shorts liquidate at ×1.0945: 109.45 and 113.83);
+    # bar 3 reaches 110: the first short level (5 units) is liquidated, OI falls by those 5 on taker buying.
+    # Net short flow (−5 − 0.5·5)/2 = −3.75 is more than explained by the 5 liquidated: the surviving short
+    # level keeps all 520; longs lose the residual 1.25 units of 120/2 held.
+    h = history(high=[100, 100, 104, 110], low=[100, 100, 104, 110], oi=[100, 110, 120, 115],
+                buy=[5, 5, 5, 7.5], sell=[5, 5, 5, 2.5])
+    est = estimate_levels(h, FLAT, TEN_X)
+    assert est.profile.short_notional.sum() == pytest.approx(520.0)
+    assert est.profile.long_notional.sum() == pytest.approx((500 + 520) * (1 - 1.25 / 60))
+
+
 def test_liquidation_ratios_when_scaled_by_entry_then_match_solver_at_that_entry():
     config = EstimatorConfig(representative_notional=400_000.0)  # second/third tier on these brackets
     for inverse in (False, True):
@@ -144,32 +175,61 @@ def test_leverage_prior_when_venue_caps_leverage_then_no_level_above_the_cap():
 # -- brute-force oracle ----------------------------------------------------------------------------------
 
 
-def oracle_profiles(h: MarketHistory, venue: VenueTerms, config: EstimatorConfig, edges: np.ndarray):
-    """Bar-by-bar loop over every level: the definition the vectorized estimator must reproduce."""
+def oracle_profiles(h: MarketHistory, venue: VenueTerms, config: EstimatorConfig, edges: np.ndarray, per_col: int = 1):
+    """Bar-by-bar loop over every level: the definition the vectorized estimator must reproduce.
+
+    Pass 1 finds the units each side loses to liquidation (levels valued under the pro-rata decay, each
+    column's total spread evenly over its bars; a level reached in its own column never counted); pass 2
+    shrinks each side by what its net taker flow says it lost beyond those liquidations.
+    """
     ratios = liquidation_ratios(venue, config, float(h.close[-1]))
     entry = (h.high + h.low + h.close) / 3
-    d_oi = np.diff(h.open_interest, prepend=h.open_interest[0])
-    share = attribute_sides(close=h.close, oi_units=h.open_interest, new_notional=np.maximum(d_oi, 0) * entry,
+    oi = h.open_interest
+    d_oi = np.diff(oi, prepend=oi[0])
+    share = attribute_sides(close=h.close, oi_units=oi, new_notional=np.maximum(d_oi, 0) * entry,
                             taker_buy=h.taker_buy_volume, taker_sell=h.taker_sell_volume).share
-    levels = []  # [side, price, notional]
-    out = np.zeros((h.size, 2, edges.size - 1))
-    for s in range(h.size):
-        levels = [lv for lv in levels if not (h.low[s] <= lv[1] if lv[0] == 0 else h.high[s] >= lv[1])]
-        if s > 0:
-            keep = min(1.0, h.open_interest[s] / h.open_interest[s - 1])
-            for lv in levels:
-                lv[2] *= keep
-            new = (h.open_interest[s] - h.open_interest[s - 1]) * venue.contract_size * entry[s]
-            if new > 0:
+    w = config.attribution.close_flow_weight
+    imbalance = h.taker_buy_volume - h.taker_sell_volume
+    net = [0.5 * (d_oi + w * imbalance), 0.5 * (d_oi - w * imbalance)]
+
+    def run(keep_of):
+        levels, dying = [], []  # [side, price, notional, entry, birth bar]; dying: crossed in this column
+        out = np.zeros((h.size, 2, edges.size - 1))
+        liquidated = np.zeros((2, h.size))
+        for s in range(h.size):
+            crossed = [lv for lv in levels if (h.low[s] <= lv[1] if lv[0] == 0 else h.high[s] >= lv[1])]
+            levels = [lv for lv in levels if lv not in crossed]
+            dying += [lv for lv in crossed if lv[4] // per_col != s // per_col]
+            for lv in levels + dying:
+                lv[2] *= keep_of(s, lv[0])
+            if s % per_col == per_col - 1 or s == h.size - 1:  # valued at the end of the column reaching them
+                for lv in dying:
+                    liquidated[lv[0], s] += lv[2] / lv[3]
+                dying = []
+            new = d_oi[s] * venue.contract_size * entry[s]
+            if s > 0 and new > 0:
                 for side, part in ((0, share[s]), (1, 1 - share[s])):
-                    for i, w in enumerate(config.weights):
-                        levels.append([side, entry[s] * ratios[side, i], new * part * w])
-        for side in (0, 1):
-            pts = [(p, v) for sd, p, v in levels if sd == side]
-            if pts:
-                p, v = zip(*pts, strict=True)
-                out[s, side] = np.histogram(np.clip(p, edges[0], edges[-1] - 1e-9), edges, weights=v)[0]
-    return out
+                    for i, wt in enumerate(config.weights):
+                        levels.append([side, entry[s] * ratios[side, i], new * part * wt, entry[s], s])
+            for side in (0, 1):
+                pts = [(p, v) for sd, p, v, _, _ in levels if sd == side]
+                if pts:
+                    p, v = zip(*pts, strict=True)
+                    out[s, side] = np.histogram(np.clip(p, edges[0], edges[-1] - 1e-9), edges, weights=v)[0]
+        return out, liquidated
+
+    _, liquidated = run(lambda s, side: 1.0 if s == 0 else min(1.0, oi[s] / oi[s - 1]))
+    for c in range(0, h.size, per_col):  # spread each column's liquidations over its bars
+        column = liquidated[:, c:c + per_col]
+        column[:] = column.sum(axis=1, keepdims=True) / column.shape[1]
+
+    def keep(s, side):
+        if s == 0:
+            return 1.0
+        lost = max(-(net[side][s] + liquidated[side, s]), 0.0)
+        return 1.0 - min(2.0 * lost / oi[s - 1], 0.999)
+
+    return run(keep)[0]
 
 
 bar_histories = st.integers(min_value=3, max_value=40).flatmap(
@@ -196,11 +256,12 @@ def random_history(data) -> MarketHistory:
 @given(bar_histories, st.integers(min_value=1, max_value=7))
 def test_estimate_levels_when_compared_to_bar_loop_then_snapshots_match(data, per_col):
     h = random_history(data)
-    est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=-(-h.size // per_col)))
+    columns = -(-h.size // per_col)
+    est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=columns))
     if est.status == "unknown":
         assert est.reason == "open interest never rose in the window: no new positions to place"
         return
-    oracle = oracle_profiles(h, FLAT, EstimatorConfig(), est.heatmap.price_edges)
+    oracle = oracle_profiles(h, FLAT, EstimatorConfig(), est.heatmap.price_edges, -(-h.size // columns))
     col_end = np.searchsorted(h.times, est.heatmap.times)
     assert col_end[-1] == h.size - 1
     np.testing.assert_allclose(est.heatmap.long_density, oracle[col_end, 0], rtol=1e-9, atol=1e-6)
@@ -211,6 +272,7 @@ def test_estimate_levels_when_compared_to_bar_loop_then_snapshots_match(data, pe
 @given(bar_histories)
 def test_estimate_levels_properties_hold_for_any_history(data):
     h = random_history(data)
+    buy_share = np.asarray(data[3])
     est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=10_000))
     if est.status == "unknown":
         return
@@ -224,7 +286,7 @@ def test_estimate_levels_properties_hold_for_any_history(data):
         if d_oi[s - 1] <= 0:  # no new positions: nothing may grow
             assert np.all(long_d[s] <= long_d[s - 1] * (1 + 1e-9) + 1e-9)
             assert np.all(short_d[s] <= short_d[s - 1] * (1 + 1e-9) + 1e-9)
-        if d_oi[s - 1] >= 0:  # no OI fall: only levels the bar reached may shrink
+        if d_oi[s - 1] >= 0 and buy_share[s] == 0.5:  # no OI fall, balanced flow: only levels reached may shrink
             untouched_long = edges[1:] < h.low[s]
             untouched_short = edges[:-1] > h.high[s]
             assert np.all(long_d[s][untouched_long] >= long_d[s - 1][untouched_long] * (1 - 1e-9) - 1e-9)

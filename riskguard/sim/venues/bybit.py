@@ -220,7 +220,7 @@ class _Api:
             raise BybitError(10001, f"interval {interval} invalid")
         start = int(params["start"]) if "start" in params else None
         bars = candles(self.exchange.mark_history[i.symbol], _INTERVALS_MS[interval], self.exchange.now_ms(),
-                       start, int(params.get("limit", "200")))
+                       start, min(int(params.get("limit", "200")), 1000))
         # Bybit lists newest first.
         rows = [[str(b.open_ms), num(b.open), num(b.high), num(b.low), num(b.close), num(b.volume),
                  num(b.volume * b.close)] for b in reversed(bars)]
@@ -242,7 +242,8 @@ class _Api:
         if period is None:
             raise BybitError(10001, "intervalTime invalid")
         start = int(params["startTime"]) if "startTime" in params else None
-        points = open_interest_history(i, period, self.exchange.now_ms(), start, int(params.get("limit", "50")))
+        points = open_interest_history(i, period, self.exchange.now_ms(), start,
+                                       min(int(params.get("limit", "50")), 200))  # Bybit serves 200 a page
         rows = [{"openInterest": _qty(i, oi), "timestamp": str(t)} for t, oi in reversed(points)]
         return {"symbol": i.symbol, "category": _category(i), "list": rows, "nextPageCursor": ""}
 
@@ -253,7 +254,8 @@ class _Api:
         if period is None:
             raise BybitError(10001, "period invalid")
         start = int(params["startTime"]) if "startTime" in params else None
-        points = long_short_ratio_history(period, self.exchange.now_ms(), start, int(params.get("limit", "50")))
+        points = long_short_ratio_history(period, self.exchange.now_ms(), start,
+                                          min(int(params.get("limit", "50")), 500))
         rows = [{"symbol": i.symbol, "buyRatio": num(round(r / (1 + r), 4)), "sellRatio": num(round(1 / (1 + r), 4)),
                  "timestamp": str(t)} for t, r in reversed(points)]
         return {"list": rows, "nextPageCursor": ""}
