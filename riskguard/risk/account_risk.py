@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
@@ -166,7 +167,7 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     positions = list(account.positions)
     missing: list[str] = []
     if not positions:
-        return AccountRisk(account.name, account.venue, (), _cross_summaries(account, [], None, None), ())
+        return AccountRisk(account.name, account.venue, (), _cross_summaries(account, [], np.zeros(0), None), ())
     markets = [venue.markets[p.symbol] for p in positions]
     taker = account.fees.taker if account.fees else None
     unavailable: dict[int, str] = {}
@@ -318,7 +319,9 @@ def _or(x: float, fallback: float) -> float:
     return float(fallback if math.isnan(x) else x)
 
 
-def _hedge_groups(positions: list[Position], isolated, settle, cross_wallet) -> list[list[int]]:
+def _hedge_groups(
+    positions: list[Position], isolated: np.ndarray, settle: list[str], cross_wallet: Mapping[str, float]
+) -> list[list[int]]:
     """Cross hedge legs of one symbol, two or more, whose settle asset has a balance."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(positions):
@@ -327,7 +330,12 @@ def _hedge_groups(positions: list[Position], isolated, settle, cross_wallet) -> 
     return [idx for idx in groups.values() if len(idx) > 1]
 
 
-def _cross_summaries(account: Account, positions, notional, parts) -> tuple[CrossSummary, ...]:
+def _cross_summaries(
+    account: Account,
+    positions: Sequence[Position],
+    notional: np.ndarray,
+    parts: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None,
+) -> tuple[CrossSummary, ...]:
     out = []
     if parts is None:
         return tuple(
