@@ -74,14 +74,33 @@ class TierTable:
     def tier_at(self, table: np.ndarray, size: np.ndarray) -> np.ndarray:
         """Index of the tier containing ``size`` (in the table's basis) for each row.
 
-        One gather and compare per floor column: no (positions × tiers) temporary.
+        One gather and compare per floor column, over the rows still climbing
+        (``count_floors``): no (positions × tiers) temporary.
         """
         size = np.asarray(size, dtype=float)
         table = np.asarray(table, dtype=np.int64)
-        tier = np.zeros(size.shape[0], dtype=np.int64)
-        for k in range(1, self.floor.shape[1]):
-            beyond = self.floor[:, k].take(table) <= size
-            if not beyond.any():  # floors rise with k: no row reaches a later one either
-                break
-            tier += beyond
-        return tier
+        if self.floor.shape[1] == 1:
+            return np.zeros(size.shape[0], dtype=np.int64)
+        return count_floors(self.floor[:, 1:], table, size)
+
+
+def count_floors(
+    thresholds: np.ndarray,
+    row: np.ndarray,
+    x: np.ndarray,
+    fee: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """For each position, how many k satisfy thresholds[row, k] ≤ x (+ slope·floors[table, k]).
+
+    ``fee`` is (slope, floors, table): the fee term of the solver's tier search.  One
+    gather and one compare per column, no (positions × tiers) temporary; the
+    loop stops at the first column no row reaches (thresholds rise with k).
+    """
+    tier = np.zeros(x.shape[0], dtype=np.int64)
+    for k in range(thresholds.shape[1]):
+        lhs = x if fee is None else x + fee[0] * fee[1][:, k].take(fee[2])
+        beyond = thresholds[:, k].take(row) <= lhs
+        if not beyond.any():
+            break
+        tier += beyond
+    return tier
