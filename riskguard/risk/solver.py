@@ -41,20 +41,26 @@ def _as_float(x: np.ndarray | float, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=float), (n,))
 
 
-def pick(cond: np.ndarray, if_true: np.ndarray | float, if_false: np.ndarray | float) -> np.ndarray:
+def pick(
+    cond: np.ndarray, if_true: np.ndarray | float, if_false: np.ndarray | float, *, reuse: bool = False
+) -> np.ndarray:
     """``np.where(cond, if_true, if_false)`` bit for bit, without a branch per element.
 
     ``np.where`` branches on every element: on a mask that alternates at random
     (mixed venues, margin modes, linear and inverse rows) half the branches are
     mispredicted and it costs as much as ten arithmetic passes.  Selecting with
     bit masks, f ^ ((t ^ f) & m), costs three and copies NaN and −0.0 exactly.
-    Fresh full-size arrays cost page faults on top, so it allocates one.
+    Fresh full-size arrays cost page faults on top, so it allocates one, or
+    none with ``reuse`` (``if_true`` is the caller's temporary: it is overwritten).
     """
     t, f = np.asarray(if_true), np.asarray(if_false)
     dtype = np.result_type(t, f)
     bits = np.dtype(f"i{dtype.itemsize}")
     tb, fb = t.astype(dtype, copy=False).view(bits), f.astype(dtype, copy=False).view(bits)
-    out = np.bitwise_xor(tb, fb)
+    if reuse and t.dtype == dtype and t.shape == np.shape(cond) and t.flags.writeable:
+        out = np.bitwise_xor(tb, fb, out=tb)
+    else:
+        out = np.bitwise_xor(tb, fb)
     if out.shape != np.shape(cond):
         out = np.broadcast_to(out, np.shape(cond)).copy()
     # The int8 mask (0 or −1) widens chunk by chunk inside the ufunc: no full-size temporary to fault in.
@@ -74,7 +80,7 @@ def per_kind(inverse: np.ndarray, qty: np.ndarray, price: np.ndarray) -> np.ndar
     if inverse.all():
         return np.divide(qty, price, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return pick(inverse, np.divide(qty, price, dtype=float), np.multiply(qty, price, dtype=float))
+        return pick(inverse, np.divide(qty, price, dtype=float), np.multiply(qty, price, dtype=float), reuse=True)
 
 
 def affine_terms(
@@ -86,7 +92,7 @@ def affine_terms(
     """
     inverse = np.asarray(inverse, dtype=bool)
     side = np.asarray(side, dtype=float)
-    d = pick(inverse, -side, side) if inverse.any() else side
+    d = pick(inverse, -side, side, reuse=True) if inverse.any() else side
     return margin - d * per_kind(inverse, qty, entry), d
 
 
@@ -99,7 +105,7 @@ def size_to_price(inverse: np.ndarray, qty: np.ndarray, size: np.ndarray) -> np.
         elif inverse.all():
             price = qty / size
         else:
-            price = pick(inverse, qty / size, size / qty)
+            price = pick(inverse, qty / size, size / qty, reuse=True)
         bad = ~((size > 0) & np.isfinite(price))
     if bad.any():  # few rows: a sparse mask predicts well, so plain masked assignment is cheapest
         price[bad] = np.nan
@@ -146,25 +152,33 @@ def solve_affine(
     table: np.ndarray,
     fixed_tier: np.ndarray | None = None,
     mmr_add: np.ndarray | None = None,
+    equity_a: np.ndarray | None = None,
 ) -> LiquidationSolution:
     """``solve_liquidation`` from A and d (``affine_terms``), for callers that already hold the entry value.
 
-    Only rows without a pinned tier search for theirs.
+    Only rows without a pinned tier search for theirs.  ``equity_a`` is A of
+    equity alone where it differs from the requirement's (MM at entry moved
+    into the collateral), for the bankruptcy price.
     """
     n = inverse.shape[0]
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
     add = None if mmr_add is None else _as_float(mmr_add, n)
     if fixed_tier is None:
-        tier = _tier_at_liquidation(a, d, tiers, table, add)
+        tier, searching = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
     else:
         fixed = np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
-        tier = np.minimum(fixed, tiers.size.take(table) - 1)
-        free = fixed < 0
-        if free.all():
-            tier = _tier_at_liquidation(a, d, tiers, table, add)
-        elif free.any():
-            rows = np.flatnonzero(free)
-            tier[rows] = _tier_at_liquidation(a, d, tiers, table, add, rows)
+        tier, searching = np.minimum(fixed, tiers.size.take(table) - 1), fixed < 0
+    # Rows with no fee term skip it: x + 0·F_k is x, so their count is the same without the extra gathers.
+    groups: list[tuple[np.ndarray, np.ndarray | None]] = [(searching, None)]
+    if add is not None:
+        has_fee = add != 0
+        groups = [(searching & ~has_fee, None), (searching & has_fee, add)]
+    for rows_mask, fee in groups:
+        if rows_mask.all():
+            tier = _tier_at_liquidation(a, d, tiers, table, fee)
+        elif rows_mask.any():
+            rows = np.flatnonzero(rows_mask)
+            tier[rows] = _tier_at_liquidation(a, d, tiers, table, fee, rows)
 
     flat = table * tiers.floor.shape[1] + tier  # one gather from the raveled table beats 2-D fancy indexing
     mmr = tiers.mmr.ravel().take(flat)
@@ -175,7 +189,7 @@ def solve_affine(
         liq_size = (a + cum) / (mmr - d)
     return LiquidationSolution(
         liquidation_price=size_to_price(inverse, qty, liq_size),
-        bankruptcy_price=size_to_price(inverse, qty, -d * a),
+        bankruptcy_price=size_to_price(inverse, qty, -d * (a if equity_a is None else equity_a)),
         tier=tier,
         mmr=mmr,
         cum=cum,

@@ -19,7 +19,7 @@ import numpy as np
 
 from riskguard.model import MarginTier
 from riskguard.risk.shared_price import Leg, shared_bankruptcy_price, shared_liquidation_price
-from riskguard.risk.solver import per_kind, pick, requirement_in_tier, size_to_price, solve_affine
+from riskguard.risk.solver import per_kind, pick, requirement_in_tier, solve_affine
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import (
     CONVENTIONS,
@@ -69,7 +69,7 @@ class PositionArrays:
 
     def entry_value(self) -> tuple[np.ndarray, np.ndarray]:
         """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
-        slope = pick(self.inverse, -self.side, self.side) if self.inverse.any() else self.side
+        slope = pick(self.inverse, -self.side, self.side, reuse=True) if self.inverse.any() else self.side
         return per_kind(self.inverse, self.qty, self.entry), slope
 
 
@@ -149,15 +149,13 @@ def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
         tier = pick(rules.current_tier, now, tier)
     tier = np.minimum(tier, pos.tiers.size.take(pos.table) - 1)  # the tier at the mark (or the venue's)
     mmr_add = pick(rules.fee_in_maintenance, pos.taker, 0.0) if rules.fee_in_maintenance.any() else np.zeros(pos.n)
-    size = size_now
-    if rules.at_entry.any():
-        size = pick(rules.at_entry, per_kind(pos.inverse, pos.qty, pos.entry), size_now)
-    mm = requirement_in_tier(size, pos.tiers, pos.table, tier, mmr_add)
     value, d = pos.entry_value()
+    size = pick(rules.at_entry, value, size_now) if rules.at_entry.any() else size_now  # entry value: size at entry
+    mm = requirement_in_tier(size, pos.tiers, pos.table, tier, mmr_add)
     reserve = np.zeros(pos.n)
     if rules.close_fee_reserve.any():
         with np.errstate(divide="ignore", invalid="ignore"):
-            reserve = pick(rules.close_fee_reserve, pos.taker * value * (1 - d / pos.leverage), 0.0)
+            reserve = pick(rules.close_fee_reserve, pos.taker * value * (1 - d / pos.leverage), 0.0, reuse=True)
     return Requirement(
         maintenance=mm, reserve=reserve, tier=tier, fixed_tier=fixed, mmr_add=mmr_add, entry_value=(value, d)
     )
@@ -181,7 +179,7 @@ def solve(
     if rules.close_fee_reserve.any():
         with np.errstate(invalid="ignore", divide="ignore"):
             netted = (collateral - pos.taker * value) / (1 - d * pos.taker)
-        collateral = pick(rules.close_fee_reserve, netted, collateral)
+        collateral = pick(rules.close_fee_reserve, netted, collateral, reuse=True)
     tiers, table, fixed = pos.tiers, pos.table, req.fixed_tier
     mmr_add: np.ndarray | None = req.mmr_add
     equity_at_zero = collateral - d * value  # A of equity alone
@@ -190,16 +188,22 @@ def solve(
         tiers, zero_row = tiers.with_zero_row()
         table = pick(rules.at_entry, zero_row, table)
         fixed = pick(rules.at_entry, 0, fixed)
-        a = pick(rules.at_entry, collateral - req.maintenance, collateral) - d * value
+        a = pick(rules.at_entry, collateral - req.maintenance, collateral, reuse=True) - d * value
         mmr_add = pick(rules.at_entry, 0.0, req.mmr_add)
     if not rules.fee_in_maintenance.any():
         mmr_add = None
     sol = solve_affine(
-        a=a, d=d, inverse=pos.inverse, qty=pos.qty, tiers=tiers, table=table, fixed_tier=fixed, mmr_add=mmr_add
+        a=a,
+        d=d,
+        inverse=pos.inverse,
+        qty=pos.qty,
+        tiers=tiers,
+        table=table,
+        fixed_tier=fixed,
+        mmr_add=mmr_add,
+        equity_a=equity_at_zero,
     )
-    if a is equity_at_zero:
-        return sol.liquidation_price, sol.bankruptcy_price
-    return sol.liquidation_price, size_to_price(pos.inverse, pos.qty, -d * equity_at_zero)
+    return sol.liquidation_price, sol.bankruptcy_price
 
 
 def solve_shared_legs(
