@@ -96,11 +96,20 @@ def count_floors(
     gather and one compare per column, no (positions × tiers) temporary; the
     loop stops at the first column no row reaches (thresholds rise with k).
     """
-    tier = np.zeros(x.shape[0], dtype=np.int64)
-    for k in range(thresholds.shape[1]):
-        lhs = x if fee is None else x + fee[0] * fee[1][:, k].take(fee[2])
-        beyond = thresholds[:, k].take(row) <= lhs
+    n, width = x.shape[0], thresholds.shape[1]
+    # A one-byte counter and reused buffers: each column costs a gather, a compare and a byte add, no allocation.
+    tier = np.zeros(n, dtype=np.int8 if width < 127 else np.int64)
+    gathered, beyond = np.empty(n), np.empty(n, dtype=bool)
+    lhs = x if fee is None else np.empty(n)
+    for k in range(width):
+        if fee is not None:
+            slope, floor, table = fee
+            floor[:, k].take(table, out=lhs, mode="clip")
+            np.multiply(slope, lhs, out=lhs)
+            np.add(x, lhs, out=lhs)
+        thresholds[:, k].take(row, out=gathered, mode="clip")  # "raise" would buffer `out`
+        np.less_equal(gathered, lhs, out=beyond)
         if not beyond.any():
             break
-        tier += beyond
-    return tier
+        np.add(tier, beyond, out=tier)
+    return tier.astype(np.int64, copy=False)
