@@ -70,17 +70,24 @@ def pick(
 
 
 def per_kind(inverse: np.ndarray, qty: np.ndarray, price: np.ndarray) -> np.ndarray:
-    """qty·price on linear rows, qty/price on inverse rows: entry value, or tier size at ``price``.
+    """qty·price on linear rows, qty/price on inverse rows: entry value, or tier size at ``price``."""
+    return _linear_or_inverse(inverse, np.multiply, qty, price)
 
-    Each operation runs over the rows of its kind only when both kinds occur; a
-    value not picked never reaches the result, so its warnings are silenced.
+
+def _linear_or_inverse(inverse: np.ndarray, linear: np.ufunc, qty: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``linear(other or qty …)`` on every row, then qty/other recomputed on the inverse rows only.
+
+    Inverse rows are usually few, so dividing just them beats dividing every
+    row and selecting; the values are the same operations on the same numbers.
     """
-    if not inverse.any():
-        return np.multiply(qty, price, dtype=float)
-    if inverse.all():
-        return np.divide(qty, price, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return pick(inverse, np.divide(qty, price, dtype=float), np.multiply(qty, price, dtype=float), reuse=True)
+    inverse = np.asarray(inverse, dtype=bool)
+    qty = np.broadcast_to(np.asarray(qty, dtype=float), inverse.shape)
+    other = np.broadcast_to(np.asarray(other, dtype=float), inverse.shape)
+    out = linear(other, qty) if linear is np.divide else linear(qty, other)
+    rows = np.flatnonzero(inverse)
+    if rows.size:
+        out[rows] = np.divide(qty.take(rows), other.take(rows))
+    return out
 
 
 def affine_terms(
@@ -98,14 +105,8 @@ def affine_terms(
 
 def size_to_price(inverse: np.ndarray, qty: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Map tier size back to price: N = qty·P (linear) or N = qty/P (inverse); NaN where no price fits."""
-    inverse = np.asarray(inverse, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if not inverse.any():
-            price = size / qty
-        elif inverse.all():
-            price = qty / size
-        else:
-            price = pick(inverse, qty / size, size / qty, reuse=True)
+        price = _linear_or_inverse(inverse, np.divide, qty, size)  # size/qty, or qty/size
         bad = ~((size > 0) & np.isfinite(price))
     if bad.any():  # few rows: a sparse mask predicts well, so plain masked assignment is cheapest
         price[bad] = np.nan
@@ -163,11 +164,14 @@ def solve_affine(
     n = inverse.shape[0]
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
     add = None if mmr_add is None else _as_float(mmr_add, n)
+    last = tiers.size.take(table) - 1
+    searching = last > 0  # a one-tier market has nothing to search
     if fixed_tier is None:
-        tier, searching = np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)
+        tier = np.zeros(n, dtype=np.int64)
     else:
         fixed = np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
-        tier, searching = np.minimum(fixed, tiers.size.take(table) - 1), fixed < 0
+        tier = np.clip(fixed, 0, last)  # unpinned rows: 0 until searched
+        searching &= fixed < 0
     # Rows with no fee term skip it: x + 0·F_k is x, so their count is the same without the extra gathers.
     groups: list[tuple[np.ndarray, np.ndarray | None]] = [(searching, None)]
     if add is not None:
