@@ -41,6 +41,10 @@ def _as_float(x: np.ndarray | float, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=float), (n,))
 
 
+_FEW = 4096
+"""Below this many rows mispredicted branches cost less than the bit operations' Python overhead."""
+
+
 def pick(
     cond: np.ndarray, if_true: np.ndarray | float, if_false: np.ndarray | float, *, reuse: bool = False
 ) -> np.ndarray:
@@ -54,6 +58,8 @@ def pick(
     none with ``reuse`` (``if_true`` is the caller's temporary: it is overwritten).
     """
     t, f = np.asarray(if_true), np.asarray(if_false)
+    if np.size(cond) < _FEW:
+        return np.where(cond, t, f)
     dtype = np.result_type(t, f)
     bits = np.dtype(f"i{dtype.itemsize}")
     tb, fb = t.astype(dtype, copy=False).view(bits), f.astype(dtype, copy=False).view(bits)

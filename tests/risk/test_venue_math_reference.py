@@ -6,13 +6,17 @@ import numpy as np
 import pytest
 from venue_reference import FIXTURE, OUTPUTS, evaluate
 
+from riskguard.risk import solver
+
 SAVED = np.load(FIXTURE)
 INPUTS = {k: SAVED[k] for k in SAVED.files if not k.startswith("out_")}
 
 
-@pytest.fixture(scope="module")
-def now() -> dict[str, np.ndarray]:
-    with np.errstate(all="ignore"):
+@pytest.fixture(scope="module", params=[0, len(INPUTS["qty"]) + 1], ids=["bit selects", "np.where below _FEW"])
+def now(request) -> dict[str, np.ndarray]:
+    """Both ways ``solver.pick`` selects: bit masks (large batches) and ``np.where`` (a few rows)."""
+    with pytest.MonkeyPatch.context() as patch, np.errstate(all="ignore"):
+        patch.setattr(solver, "_FEW", request.param)
         return evaluate(INPUTS)
 
 
