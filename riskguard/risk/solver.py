@@ -206,21 +206,6 @@ def solve_affine(
     )
 
 
-def bankruptcy_price(
-    *, inverse: np.ndarray, side: np.ndarray, qty: np.ndarray, entry: np.ndarray, margin: np.ndarray
-) -> np.ndarray:
-    """Price where equity reaches zero (N = −d·A); NaN where it never does.
-
-    Needs no tier table, which is why venues that take MM at entry can ask for
-    it apart from the liquidation solve.
-    """
-    inverse = np.asarray(inverse, dtype=bool)
-    n = inverse.shape[0]
-    qty = _as_float(qty, n)
-    a, d = affine_terms(inverse, side, qty, _as_float(entry, n), _as_float(margin, n))
-    return size_to_price(inverse, qty, -d * a)
-
-
 def _tier_at_liquidation(
     a: np.ndarray,
     d: np.ndarray,
