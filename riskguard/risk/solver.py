@@ -171,7 +171,7 @@ def solve_affine(
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
     add = None if mmr_add is None else _as_float(mmr_add, n)
     last = tiers.size.take(table) - 1
-    searching = last > 0  # a one-tier market has nothing to search
+    searching = np.ones(n, dtype=bool)
     if fixed_tier is None:
         tier = np.zeros(n, dtype=np.int64)
     else:
