@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from riskguard.risk.tiers import TierTable
+from riskguard.risk.tiers import TierTable, count_floors
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,61 @@ def _as_float(x: np.ndarray | float, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(x, dtype=float), (n,))
 
 
+_FEW = 4096
+"""Below this many rows mispredicted branches cost less than the bit operations' Python overhead."""
+
+
+def pick(
+    cond: np.ndarray, if_true: np.ndarray | float, if_false: np.ndarray | float, *, reuse: bool = False
+) -> np.ndarray:
+    """``np.where(cond, if_true, if_false)`` bit for bit, without a branch per element.
+
+    ``np.where`` branches on every element: on a mask that alternates at random
+    (mixed venues, margin modes, linear and inverse rows) half the branches are
+    mispredicted and it costs as much as ten arithmetic passes.  Selecting with
+    bit masks, f ^ ((t ^ f) & m), costs three and copies NaN and −0.0 exactly.
+    Fresh full-size arrays cost page faults on top, so it allocates one, or
+    none with ``reuse`` (``if_true`` is the caller's temporary: it is overwritten).
+    """
+    t, f = np.asarray(if_true), np.asarray(if_false)
+    if np.size(cond) < _FEW:
+        return np.where(cond, t, f)
+    dtype = np.result_type(t, f)
+    bits = np.dtype(f"i{dtype.itemsize}")
+    tb, fb = t.astype(dtype, copy=False).view(bits), f.astype(dtype, copy=False).view(bits)
+    if reuse and t.dtype == dtype and t.shape == np.shape(cond) and t.flags.writeable:
+        out = np.bitwise_xor(tb, fb, out=tb)
+    else:
+        out = np.bitwise_xor(tb, fb)
+    if out.shape != np.shape(cond):
+        out = np.broadcast_to(out, np.shape(cond)).copy()
+    # The int8 mask (0 or −1) widens chunk by chunk inside the ufunc: no full-size temporary to fault in.
+    np.bitwise_and(out, np.negative(np.asarray(cond, dtype=bool).view(np.int8)), out=out)
+    out ^= fb
+    return out.view(dtype)
+
+
+def per_kind(inverse: np.ndarray, qty: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """qty·price on linear rows, qty/price on inverse rows: entry value, or tier size at ``price``."""
+    return _linear_or_inverse(inverse, np.multiply, qty, price)
+
+
+def _linear_or_inverse(inverse: np.ndarray, linear: np.ufunc, qty: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``linear(other or qty …)`` on every row, then qty/other recomputed on the inverse rows only.
+
+    Inverse rows are usually few, so dividing just them beats dividing every
+    row and selecting; the values are the same operations on the same numbers.
+    """
+    inverse = np.asarray(inverse, dtype=bool)
+    qty = np.broadcast_to(np.asarray(qty, dtype=float), inverse.shape)
+    other = np.broadcast_to(np.asarray(other, dtype=float), inverse.shape)
+    out = linear(other, qty) if linear is np.divide else linear(qty, other)
+    rows = np.flatnonzero(inverse)
+    if rows.size:
+        out[rows] = np.divide(qty.take(rows), other.take(rows))
+    return out
+
+
 def affine_terms(
     inverse: np.ndarray, side: np.ndarray, qty: np.ndarray, entry: np.ndarray, margin: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -49,18 +104,18 @@ def affine_terms(
     A = margin − d·V with V the entry value (qty·entry, or qty/entry for inverse).
     """
     inverse = np.asarray(inverse, dtype=bool)
-    d = np.asarray(side, dtype=float) * np.where(inverse, -1.0, 1.0)
-    value = np.multiply(qty, entry)
-    np.divide(qty, entry, out=value, where=inverse)
-    return margin - d * value, d
+    side = np.asarray(side, dtype=float)
+    d = pick(inverse, -side, side, reuse=True) if inverse.any() else side
+    return margin - d * per_kind(inverse, qty, entry), d
 
 
 def size_to_price(inverse: np.ndarray, qty: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Map tier size back to price: N = qty·P (linear) or N = qty/P (inverse); NaN where no price fits."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        price = size / qty
-        np.divide(qty, size, out=price, where=np.asarray(inverse, dtype=bool))
-        price[~((size > 0) & np.isfinite(price))] = np.nan
+        price = _linear_or_inverse(inverse, np.divide, qty, size)  # size/qty, or qty/size
+        bad = ~((size > 0) & np.isfinite(price))
+    if bad.any():  # few rows: a sparse mask predicts well, so plain masked assignment is cheapest
+        price[bad] = np.nan
     return price
 
 
@@ -88,14 +143,52 @@ def solve_liquidation(
     inverse = np.asarray(inverse, dtype=bool)
     n = inverse.shape[0]
     qty = _as_float(qty, n)
+    a, d = affine_terms(inverse, side, qty, _as_float(entry, n), _as_float(margin, n))
+    return solve_affine(
+        a=a, d=d, inverse=inverse, qty=qty, tiers=tiers, table=table, fixed_tier=fixed_tier, mmr_add=mmr_add
+    )
+
+
+def solve_affine(
+    *,
+    a: np.ndarray,
+    d: np.ndarray,
+    inverse: np.ndarray,
+    qty: np.ndarray,
+    tiers: TierTable,
+    table: np.ndarray,
+    fixed_tier: np.ndarray | None = None,
+    mmr_add: np.ndarray | None = None,
+    equity_a: np.ndarray | None = None,
+) -> LiquidationSolution:
+    """``solve_liquidation`` from A and d (``affine_terms``), for callers that already hold the entry value.
+
+    Only rows without a pinned tier search for theirs.  ``equity_a`` is A of
+    equity alone where it differs from the requirement's (MM at entry moved
+    into the collateral), for the bankruptcy price.
+    """
+    n = inverse.shape[0]
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
     add = None if mmr_add is None else _as_float(mmr_add, n)
-    a, d = affine_terms(inverse, side, qty, _as_float(entry, n), _as_float(margin, n))
-
-    tier = _tier_at_liquidation(a, d, tiers, table, add)
-    if fixed_tier is not None:
+    last = tiers.size.take(table) - 1
+    searching = np.ones(n, dtype=bool)
+    if fixed_tier is None:
+        tier = np.zeros(n, dtype=np.int64)
+    else:
         fixed = np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
-        tier = np.where(fixed >= 0, np.minimum(fixed, tiers.size[table] - 1), tier)
+        tier = np.clip(fixed, 0, last)  # unpinned rows: 0 until searched
+        searching &= fixed < 0
+    # Rows with no fee term skip it: x + 0·F_k is x, so their count is the same without the extra gathers.
+    groups: list[tuple[np.ndarray, np.ndarray | None]] = [(searching, None)]
+    if add is not None:
+        has_fee = add != 0
+        groups = [(searching & ~has_fee, None), (searching & has_fee, add)]
+    for rows_mask, fee in groups:
+        if rows_mask.all():
+            tier = _tier_at_liquidation(a, d, tiers, table, fee)
+        elif rows_mask.any():
+            rows = np.flatnonzero(rows_mask)
+            tier[rows] = _tier_at_liquidation(a, d, tiers, table, fee, rows)
 
     flat = table * tiers.floor.shape[1] + tier  # one gather from the raveled table beats 2-D fancy indexing
     mmr = tiers.mmr.ravel().take(flat)
@@ -106,32 +199,22 @@ def solve_liquidation(
         liq_size = (a + cum) / (mmr - d)
     return LiquidationSolution(
         liquidation_price=size_to_price(inverse, qty, liq_size),
-        bankruptcy_price=size_to_price(inverse, qty, -d * a),
+        bankruptcy_price=size_to_price(inverse, qty, -d * (a if equity_a is None else equity_a)),
         tier=tier,
         mmr=mmr,
         cum=cum,
     )
 
 
-def bankruptcy_price(
-    *, inverse: np.ndarray, side: np.ndarray, qty: np.ndarray, entry: np.ndarray, margin: np.ndarray
-) -> np.ndarray:
-    """Price where equity reaches zero (N = −d·A); NaN where it never does.
-
-    Needs no tier table, which is why venues that take MM at entry can ask for
-    it apart from the liquidation solve.
-    """
-    inverse = np.asarray(inverse, dtype=bool)
-    n = inverse.shape[0]
-    qty = _as_float(qty, n)
-    a, d = affine_terms(inverse, side, qty, _as_float(entry, n), _as_float(margin, n))
-    return size_to_price(inverse, qty, -d * a)
-
-
 def _tier_at_liquidation(
-    a: np.ndarray, d: np.ndarray, tiers: TierTable, table: np.ndarray, add: np.ndarray | None
+    a: np.ndarray,
+    d: np.ndarray,
+    tiers: TierTable,
+    table: np.ndarray,
+    add: np.ndarray | None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Count tier floors the root lies at or beyond.
+    """Count tier floors the root lies at or beyond (for ``rows`` only, when given).
 
     f is increasing in N when d = +1 and decreasing when d = −1, so the root is
     at or above floor F_k exactly when d·f(F_k) ≤ 0, i.e. when
@@ -141,9 +224,11 @@ def _tier_at_liquidation(
     temporaries.  Padding floors are +inf and never count.
     """
     width = tiers.floor.shape[1]
-    tier = np.zeros(a.shape[0], dtype=np.int64)
+    if rows is not None:
+        a, d, table = a.take(rows), d.take(rows), table.take(rows)
+        add = None if add is None else add.take(rows)
     if width == 1:
-        return tier
+        return np.zeros(a.shape[0], dtype=np.int64)
     floor, mmr, cum = tiers.floor[:, 1:], tiers.mmr[:, 1:], tiers.cum[:, 1:]
     finite = np.isfinite(floor)
     with np.errstate(invalid="ignore"):
@@ -152,15 +237,9 @@ def _tier_at_liquidation(
     thresholds = np.stack([short_side, long_side], axis=1).reshape(-1, width - 1)  # row 2·table + (d > 0)
     row = 2 * table + (d > 0)
     x = -d * a
-    fee_slope = None if add is None else d * add
-    safe_floor = np.where(finite, floor, 0.0)
-    for k in range(width - 1):
-        lhs = x if fee_slope is None else x + fee_slope * safe_floor[:, k].take(table)
-        beyond = thresholds[:, k].take(row) <= lhs
-        if not beyond.any():  # thresholds rise with the floor (f is monotone): no root lies further out
-            break
-        tier += beyond
-    return tier
+    if add is None:
+        return count_floors(thresholds, row, x)
+    return count_floors(thresholds, row, x, (d * add, np.where(finite, floor, 0.0), table))
 
 
 def maintenance_margin(
@@ -176,11 +255,8 @@ def maintenance_margin(
     """Maintenance margin (settle asset) and tier index at ``price``; ``fixed_tier`` ≥ 0 pins the tier."""
     inverse = np.asarray(inverse, dtype=bool)
     n = inverse.shape[0]
-    qty = _as_float(qty, n)
-    price = _as_float(price, n)
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
-    size = qty * price
-    np.divide(qty, price, out=size, where=inverse)
+    size = per_kind(inverse, _as_float(qty, n), _as_float(price, n))
     fixed = None if fixed_tier is None else np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
     if fixed is not None and bool((fixed >= 0).all()):
         tier = fixed  # every row pinned: no lookup
@@ -189,11 +265,18 @@ def maintenance_margin(
         if fixed is not None:
             tier = np.where(fixed >= 0, fixed, tier)
     tier = np.minimum(tier, tiers.size.take(table) - 1)
+    return requirement_in_tier(size, tiers, table, tier, mmr_add), tier
+
+
+def requirement_in_tier(
+    size: np.ndarray, tiers: TierTable, table: np.ndarray, tier: np.ndarray, mmr_add: np.ndarray | None = None
+) -> np.ndarray:
+    """size·(mmr_k + add) − cum_k in a known tier, at most the table's last."""
     flat = table * tiers.floor.shape[1] + tier
     rate = tiers.mmr.ravel().take(flat)
     if mmr_add is not None:
-        rate += _as_float(mmr_add, n)
-    return size * rate - tiers.cum.ravel().take(flat), tier
+        rate += _as_float(mmr_add, size.shape[0])
+    return size * rate - tiers.cum.ravel().take(flat)
 
 
 def equity(

@@ -74,14 +74,42 @@ class TierTable:
     def tier_at(self, table: np.ndarray, size: np.ndarray) -> np.ndarray:
         """Index of the tier containing ``size`` (in the table's basis) for each row.
 
-        One gather and compare per floor column: no (positions × tiers) temporary.
+        One gather and compare per floor column, over the rows still climbing
+        (``count_floors``): no (positions × tiers) temporary.
         """
         size = np.asarray(size, dtype=float)
         table = np.asarray(table, dtype=np.int64)
-        tier = np.zeros(size.shape[0], dtype=np.int64)
-        for k in range(1, self.floor.shape[1]):
-            beyond = self.floor[:, k].take(table) <= size
-            if not beyond.any():  # floors rise with k: no row reaches a later one either
-                break
-            tier += beyond
-        return tier
+        if self.floor.shape[1] == 1:
+            return np.zeros(size.shape[0], dtype=np.int64)
+        return count_floors(self.floor[:, 1:], table, size)
+
+
+def count_floors(
+    thresholds: np.ndarray,
+    row: np.ndarray,
+    x: np.ndarray,
+    fee: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """For each position, how many k satisfy thresholds[row, k] ≤ x (+ slope·floors[table, k]).
+
+    ``fee`` is (slope, floors, table): the fee term of the solver's tier search.  One
+    gather and one compare per column, no (positions × tiers) temporary; the
+    loop stops at the first column no row reaches (thresholds rise with k).
+    """
+    n, width = x.shape[0], thresholds.shape[1]
+    # A one-byte counter and reused buffers: each column costs a gather, a compare and a byte add, no allocation.
+    tier = np.zeros(n, dtype=np.int8 if width < 127 else np.int64)
+    gathered, beyond = np.empty(n), np.empty(n, dtype=bool)
+    lhs = x if fee is None else np.empty(n)
+    for k in range(width):
+        if fee is not None:
+            slope, floor, table = fee
+            floor[:, k].take(table, out=lhs, mode="clip")
+            np.multiply(slope, lhs, out=lhs)
+            np.add(x, lhs, out=lhs)
+        thresholds[:, k].take(row, out=gathered, mode="clip")  # "raise" would buffer `out`
+        np.less_equal(gathered, lhs, out=beyond)
+        if not beyond.any():
+            break
+        np.add(tier, beyond, out=tier)
+    return tier.astype(np.int64, copy=False)

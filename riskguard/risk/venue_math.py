@@ -19,7 +19,7 @@ import numpy as np
 
 from riskguard.model import MarginTier
 from riskguard.risk.shared_price import Leg, shared_bankruptcy_price, shared_liquidation_price
-from riskguard.risk.solver import bankruptcy_price, maintenance_margin, solve_liquidation
+from riskguard.risk.solver import per_kind, pick, requirement_in_tier, solve_affine
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import (
     CONVENTIONS,
@@ -69,9 +69,8 @@ class PositionArrays:
 
     def entry_value(self) -> tuple[np.ndarray, np.ndarray]:
         """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
-        value = np.multiply(self.qty, self.entry, dtype=float)
-        np.divide(self.qty, self.entry, out=value, where=self.inverse)
-        return value, np.where(self.inverse, -self.side, self.side)
+        slope = pick(self.inverse, -self.side, self.side, reuse=True) if self.inverse.any() else self.side
+        return per_kind(self.inverse, self.qty, self.entry), slope
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +103,7 @@ class RuleColumns:
             fee_in_maintenance=col([r.fee_in_maintenance for r in rules], bool),
             close_fee_reserve=col([r.close_fee_reserve for r in rules], bool),
             at_entry=col([r.maintenance_basis is MaintenanceBasis.AT_ENTRY for r in rules], bool),
-            liquidation_convention=np.where(isolated, iso, cross),
+            liquidation_convention=pick(isolated, iso, cross),
             bankruptcy_convention=col([CONVENTIONS.index(r.bankruptcy_convention) for r in rules], np.int8),
             estimate=generic | (~isolated & col([r.cross_is_estimate for r in rules], bool)),
             generic=generic,
@@ -125,6 +124,8 @@ class Requirement:
     fixed_tier: np.ndarray
     """Tier the solver must use, −1 where it picks the tier at the liquidation price."""
     mmr_add: np.ndarray
+    entry_value: tuple[np.ndarray, np.ndarray] | None = None
+    """``PositionArrays.entry_value()``, kept for ``solve`` so it is computed once."""
 
     @property
     def total(self) -> np.ndarray:
@@ -132,30 +133,32 @@ class Requirement:
 
 
 def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
-    """Maintenance margin now, each row by its venue's rules: tier choice, fee term, basis, fee reserve."""
-    size_now = pos.qty * pos.mark
-    np.divide(pos.qty, pos.mark, out=size_now, where=pos.inverse)
-    tier = pos.tiers.tier_at(pos.table, np.where(pos.by_contracts, pos.contracts, size_now))
+    """Maintenance margin now, each row by its venue's rules: tier choice, fee term, basis, fee reserve.
+
+    Every rule is applied by a branch-free select (``pick``) and only when some
+    row has it: with venues mixed at random, ``np.where`` would mispredict on
+    every other row and cost more than the arithmetic.
+    """
+    size_now = per_kind(pos.inverse, pos.qty, pos.mark)
+    tier = pos.tiers.tier_at(pos.table, pick(pos.by_contracts, pos.contracts, size_now)
+                             if pos.by_contracts.any() else size_now)
     fixed = np.full(pos.n, -1, dtype=np.int64)
     if rules.current_tier.any():
-        now = np.where(pos.reported_tier >= 0, pos.reported_tier, tier)
-        fixed = np.where(rules.current_tier, now, fixed)
-        tier = np.where(rules.current_tier, now, tier)
-    mmr_add = np.where(rules.fee_in_maintenance, pos.taker, 0.0)
-    mm, tier = maintenance_margin(
-        inverse=pos.inverse,
-        qty=pos.qty,
-        price=np.where(rules.at_entry, pos.entry, pos.mark) if rules.at_entry.any() else pos.mark,
-        tiers=pos.tiers,
-        table=pos.table,
-        fixed_tier=tier,  # the tier at the mark (or the venue's), looked up once
-        mmr_add=mmr_add,
-    )
+        now = pick(pos.reported_tier >= 0, pos.reported_tier, tier)
+        fixed = pick(rules.current_tier, now, fixed)
+        tier = pick(rules.current_tier, now, tier)
+    tier = np.minimum(tier, pos.tiers.size.take(pos.table) - 1)  # the tier at the mark (or the venue's)
+    mmr_add = pick(rules.fee_in_maintenance, pos.taker, 0.0) if rules.fee_in_maintenance.any() else np.zeros(pos.n)
+    value, d = pos.entry_value()
+    size = pick(rules.at_entry, value, size_now) if rules.at_entry.any() else size_now  # entry value: size at entry
+    mm = requirement_in_tier(size, pos.tiers, pos.table, tier, mmr_add)
     reserve = np.zeros(pos.n)
     if rules.close_fee_reserve.any():
-        value, d = pos.entry_value()
-        reserve = np.where(rules.close_fee_reserve, pos.taker * value * (1 - d / pos.leverage), 0.0)
-    return Requirement(maintenance=mm, reserve=reserve, tier=tier, fixed_tier=fixed, mmr_add=mmr_add)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reserve = pick(rules.close_fee_reserve, pos.taker * value * (1 - d / pos.leverage), 0.0, reuse=True)
+    return Requirement(
+        maintenance=mm, reserve=reserve, tier=tier, fixed_tier=fixed, mmr_add=mmr_add, entry_value=(value, d)
+    )
 
 
 def solve(
@@ -168,46 +171,39 @@ def solve(
     the fee to close, only the collateral net of that fee at the bankruptcy
     price absorbs losses: M = (B − fee·V)/(1 − d·fee).  Where MM is fixed at
     entry it is a constant, moved into the collateral and solved against a
-    zero requirement row.
+    zero requirement row; equity alone (the bankruptcy price) still uses the
+    collateral.
     """
+    value, d = pos.entry_value() if req.entry_value is None else req.entry_value
+    collateral = np.asarray(collateral, dtype=float)
     if rules.close_fee_reserve.any():
-        value, d = pos.entry_value()
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             netted = (collateral - pos.taker * value) / (1 - d * pos.taker)
-        collateral = np.where(rules.close_fee_reserve, netted, collateral)
-    tiers, table, fixed, margin = pos.tiers, pos.table, req.fixed_tier, collateral
+        collateral = pick(rules.close_fee_reserve, netted, collateral, reuse=True)
+    tiers, table, fixed = pos.tiers, pos.table, req.fixed_tier
     mmr_add: np.ndarray | None = req.mmr_add
+    equity_at_zero = collateral - d * value  # A of equity alone
+    a = equity_at_zero
     if rules.at_entry.any():
         tiers, zero_row = tiers.with_zero_row()
-        table = np.where(rules.at_entry, zero_row, table)
-        fixed = np.where(rules.at_entry, 0, fixed)
-        margin = np.where(rules.at_entry, collateral - req.maintenance, collateral)
-        mmr_add = np.where(rules.at_entry, 0.0, req.mmr_add)
+        table = pick(rules.at_entry, zero_row, table)
+        fixed = pick(rules.at_entry, 0, fixed)
+        a = pick(rules.at_entry, collateral - req.maintenance, collateral, reuse=True) - d * value
+        mmr_add = pick(rules.at_entry, 0.0, req.mmr_add)
     if not rules.fee_in_maintenance.any():
         mmr_add = None
-    sol = solve_liquidation(
+    sol = solve_affine(
+        a=a,
+        d=d,
         inverse=pos.inverse,
-        side=pos.side,
         qty=pos.qty,
-        entry=pos.entry,
-        margin=margin,
         tiers=tiers,
         table=table,
         fixed_tier=fixed,
         mmr_add=mmr_add,
+        equity_a=equity_at_zero,
     )
-    bankrupt = sol.bankruptcy_price
-    if rules.at_entry.any():  # those rows were solved against collateral − MM; equity alone uses the collateral
-        rows = np.flatnonzero(rules.at_entry)
-        bankrupt = bankrupt.copy()
-        bankrupt[rows] = bankruptcy_price(
-            inverse=pos.inverse[rows],
-            side=pos.side[rows],
-            qty=pos.qty[rows],
-            entry=pos.entry[rows],
-            margin=collateral[rows],
-        )
-    return sol.liquidation_price, bankrupt
+    return sol.liquidation_price, sol.bankruptcy_price
 
 
 def solve_shared_legs(
@@ -245,27 +241,32 @@ def display(
 
     A convention that needs the market's tick and finds none leaves the display
     NaN under the rule "unknown": the raw root is still the caller's, never
-    dropped, and never read as "no price liquidates".
+    dropped, and never read as "no price liquidates".  Each rounding runs on
+    the rows that use it only.
     """
     shown = price.copy()
+    price, side, tick = (np.broadcast_to(np.asarray(x, dtype=float), shown.shape) for x in (price, side, tick))
     with np.errstate(invalid="ignore", divide="ignore"):
-        toward = convention == _TOWARD_ENTRY
-        if toward.any():
-            steps = np.round(price / tick, 9)
-            steps = np.where(side > 0, np.ceil(steps), np.floor(steps))
+        rows = np.flatnonzero(convention == _TOWARD_ENTRY)
+        if rows.size:
+            p, s, t = price.take(rows), side.take(rows), tick.take(rows)
+            steps = np.round(p / t, 9)
+            steps = pick(s > 0, np.ceil(steps), np.floor(steps))
             # k ÷ (1/tick) is the double nearest the decimal the venue prints (913.15, not 913.1500000000001).
-            per_unit = np.round(1 / tick)
-            rounded = np.where(np.abs(per_unit * tick - 1) < 1e-12, steps / per_unit, steps * tick)
-            shown = np.where(toward, rounded, shown)
-        one_tick = convention == _ONE_TICK
-        if one_tick.any():
-            shown = np.where(one_tick, price + side * tick, shown)
-        nearest = convention == _NEAREST_8
-        if nearest.any():
-            shown = np.where(nearest, np.round(price, 8), shown)
-    unknown = _NEEDS_TICK.take(convention) & ~(tick > 0)
-    shown[unknown] = np.nan
-    return shown, np.where(unknown, _UNKNOWN, convention).astype(np.int8)
+            per_unit = np.round(1 / t)
+            shown[rows] = pick(np.abs(per_unit * t - 1) < 1e-12, steps / per_unit, steps * t)
+        rows = np.flatnonzero(convention == _ONE_TICK)
+        if rows.size:
+            shown[rows] = price.take(rows) + side.take(rows) * tick.take(rows)
+        rows = np.flatnonzero(convention == _NEAREST_8)
+        if rows.size:
+            shown[rows] = np.round(price.take(rows), 8)
+        unknown = _NEEDS_TICK.take(convention) & ~(tick > 0)
+    rule = np.asarray(convention).astype(np.int8)
+    if unknown.any():
+        shown = pick(unknown, np.nan, shown)
+        rule = pick(unknown, np.array(_UNKNOWN, dtype=np.int8), rule)
+    return shown, rule
 
 
 __all__ = [
