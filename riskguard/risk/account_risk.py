@@ -320,7 +320,7 @@ def _or(x: float, fallback: float) -> float:
 
 
 def _hedge_groups(
-    positions: list[Position], isolated: np.ndarray, settle: list[str], cross_wallet: Mapping[str, float]
+    positions: list[Position], isolated: np.ndarray, settle: list[str], cross_wallet: Mapping[str, object]
 ) -> list[list[int]]:
     """Cross hedge legs of one symbol, two or more, whose settle asset has a balance."""
     groups: dict[str, list[int]] = defaultdict(list)
@@ -474,7 +474,13 @@ class VariantEvaluator:
         elif whole:
             req = self.req
         else:
-            req = Requirement(*(np.tile(getattr(self.req, f.name)[columns], k) for f in fields(Requirement)))
+            def tiled(a: np.ndarray) -> np.ndarray:
+                return np.tile(a[columns], k)
+
+            # entry_value is a cache that solve() recomputes when absent
+            r = self.req
+            req = Requirement(maintenance=tiled(r.maintenance), reserve=tiled(r.reserve), tier=tiled(r.tier),
+                              fixed_tier=tiled(r.fixed_tier), mmr_add=tiled(r.mmr_add))
         mm, reserve = np.tile(self.mm, (k, 1)), np.tile(self.reserve, (k, 1))
         upnl, notional = np.tile(self.upnl, (k, 1)), np.tile(self.notional, (k, 1))
         mm[:, columns], reserve[:, columns] = req.maintenance.reshape(k, m), req.reserve.reshape(k, m)

@@ -264,8 +264,11 @@ def test_estimate_levels_when_compared_to_bar_loop_then_snapshots_match(data, pe
     oracle = oracle_profiles(h, FLAT, EstimatorConfig(), est.heatmap.price_edges, -(-h.size // columns))
     col_end = np.searchsorted(h.times, est.heatmap.times)
     assert col_end[-1] == h.size - 1
-    np.testing.assert_allclose(est.heatmap.long_density, oracle[col_end, 0], rtol=1e-9, atol=1e-6)
-    np.testing.assert_allclose(est.heatmap.short_density, oracle[col_end, 1], rtol=1e-9, atol=1e-6)
+    # The estimator zeroes remnants below 1e-9 of the largest change (additions and removals of a level cancel
+    # to rounding error there); the bar loop keeps them, so allow that much dust and no more.
+    dust = max(1e-6, 1e-8 * float(np.abs(oracle).max()))
+    np.testing.assert_allclose(est.heatmap.long_density, oracle[col_end, 0], rtol=1e-9, atol=dust)
+    np.testing.assert_allclose(est.heatmap.short_density, oracle[col_end, 1], rtol=1e-9, atol=dust)
 
 
 @settings(max_examples=60, deadline=None)
