@@ -12,6 +12,7 @@ def test_ci_runs_the_readme_test_command_when_both_are_read_then_they_are_the_sa
     blocks = re.findall(r"```bash\n(.*?)\n```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
     install_and_check, tests = blocks[0].strip(), blocks[1].strip()
     assert install_and_check.startswith("pip install . && riskguard check --config config.example.yaml")
-    ci = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines() if line.startswith("python3")]
+    run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    ci = [line for line in run.splitlines() if line.startswith("python3")]
     assert ci == [tests]
     assert "ruff check ." in tests and "mypy riskguard" in tests and tests.endswith("pytest")
