@@ -168,7 +168,7 @@ def _fail(df: pd.DataFrame, mask: np.ndarray | pd.Series, column: str, problem: 
         row = df.index[bad[0]]
         more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
         got = df[column].iloc[bad[0]] if column in df else "no such column"
-        raise InputError(f"{problem}, got {got!r}{more}", f"df[{row!r}].{column}")
+        raise InputError(f"{problem}, got {np.asarray(got).item()!r}{more}", f"df[{row!r}].{column}")
 
 
 def _require_rule_inputs(df: pd.DataFrame, pos: PositionArrays, cols: RuleColumns) -> None:

@@ -16,7 +16,7 @@ from riskguard.cli import main
 from riskguard.sim import serve
 
 PAGE = (Path(__file__).parents[2] / "docs" / "execution.md").read_text()
-COMMANDS = re.findall(r"^\$ (riskguard .+?)\s+# exit (\d)$", PAGE, re.M)
+COMMANDS = re.findall(r"^(riskguard .+?)\s+# exit (\d)$", PAGE, re.M)
 [CONFIG] = re.findall(r"```yaml\n(.*?)```", PAGE, re.S)
 [LOG_JSON] = re.findall(r"```json\n(.*?)```", PAGE, re.S)
 
