@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
 import numpy as np
 
 from riskguard.model import Account, MarginMode, VenueMarkets
-from riskguard.risk.account_risk import _arrays
+from riskguard.risk.account_risk import SolvedInputs, _arrays
 from riskguard.risk.tiers import TierTable
-from riskguard.risk.venue_math import RuleColumns, requirement
+from riskguard.risk.venue_math import PositionArrays, Requirement, RuleColumns, requirement
 from riskguard.risk.venue_rules import MaintenanceBasis, rules_for
 
 
@@ -199,8 +199,26 @@ def _unknown(asset: str, n: int, reason: str) -> UniformMove:
     return UniformMove(asset, math.nan, math.nan, n, reason)
 
 
-def uniform_moves(account: Account, venue: VenueMarkets) -> tuple[UniformMove, ...]:
-    """One figure per cross pool (settle asset with cross positions) of the account, in asset order."""
+def _rows(a: PositionArrays, rows: list[int]) -> PositionArrays:
+    """The pool's rows of the account's arrays; the tier table stays whole (``table`` still indexes it)."""
+    return replace(a, **{f.name: getattr(a, f.name)[rows] for f in fields(a) if f.name != "tiers"})
+
+
+def _requirement_rows(req: Requirement, rows: list[int]) -> Requirement:
+    return Requirement(maintenance=req.maintenance[rows], reserve=req.reserve[rows], tier=req.tier[rows],
+                       fixed_tier=req.fixed_tier[rows], mmr_add=req.mmr_add[rows])
+
+
+def uniform_moves(
+    account: Account, venue: VenueMarkets, solved: SolvedInputs | None = None
+) -> tuple[UniformMove, ...]:
+    """One figure per cross pool (settle asset with cross positions) of the account, in asset order.
+
+    :param solved: ``AccountRisk.solved`` of this account: its arrays and requirement, row for row the same
+        as a pool's own (both are per position), sliced rather than built again for each pool.
+    """
+    if solved is not None and solved.positions is not account.positions:
+        solved = None
     rules = rules_for(account.venue, account.account_type)
     members: dict[str, list[int]] = defaultdict(list)
     positions = list(account.positions)
@@ -219,8 +237,11 @@ def uniform_moves(account: Account, venue: VenueMarkets) -> tuple[UniformMove, .
         if rules.needs_taker_fee and taker is None:
             out.append(_unknown(asset, n, "taker fee rate unavailable (the venue counts it in maintenance)"))
             continue
-        a = _arrays(chosen, markets, taker or 0.0)
-        req = requirement(a, RuleColumns.build([rules], np.zeros(n, dtype=np.int64), a.isolated))
+        if solved is None:
+            a = _arrays(chosen, markets, taker or 0.0)
+            req = requirement(a, RuleColumns.build([rules], np.zeros(n, dtype=np.int64), a.isolated))
+        else:
+            a, req = _rows(solved.arrays, members[asset]), _requirement_rows(solved.requirement, members[asset])
         reserve = req.reserve
         if rules.close_fee_reserve and np.isnan(a.leverage).any():
             out.append(_unknown(asset, n, "leverage unavailable (Bybit reserves the closing fee from it)"))

@@ -247,7 +247,7 @@ def evaluate_policy(account: Account, snapshot: Snapshot, risk: AccountRisk, pol
             )
         if math.isfinite(c.effective_leverage):
             findings += _leverage_findings(c.effective_leverage, policy, None)
-    moves = uniform_moves(account, snapshot.venues[account.venue])
+    moves = uniform_moves(account, snapshot.venues[account.venue], risk.solved)
     liquidatable = {c.asset for c in risk.cross if c.equity <= 0 or c.margin_ratio >= 1}
     judged = [m for m in moves if not (m.known and m.asset in liquidatable)]  # a pool at maintenance needs no move
     findings += [f for m in judged for f in _uniform_move_findings(m, policy)]
