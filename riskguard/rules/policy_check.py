@@ -41,8 +41,14 @@ class PositionVerdict:
     findings: tuple[Finding, ...]
 
     @property
+    def severity(self) -> Severity:
+        """The worst finding's; read by the account's status for every position, without a round trip through
+        ``Status``."""
+        return max([SEVERITY[f.code] for f in self.findings], default=Severity.INFO)
+
+    @property
     def status(self) -> Status:
-        return Status.of(max((f.severity for f in self.findings), default=Severity.INFO))
+        return Status.of(self.severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,7 @@ class AccountVerdict:
     @property
     def status(self) -> Status:
         worst = max(
-            [f.severity for f in self.findings] + [p.status.severity for p in self.positions], default=Severity.INFO
+            [f.severity for f in self.findings] + [p.severity for p in self.positions], default=Severity.INFO
         )
         return Status.of(worst)
 
