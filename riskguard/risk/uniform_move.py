@@ -115,14 +115,22 @@ def _first_root(
     return np.where((start > 0) & np.isfinite(start) & (at_start <= 0), start, root)
 
 
-def solve_uniform_move(pool: CrossPool, direction: Direction) -> float:
-    """Smallest x ≥ 0 whose uniform move in ``direction`` brings equity to maintenance; +inf if none does.
+@dataclass(frozen=True, slots=True)
+class _AtMarks:
+    """What both directions start from: each position's coefficients per tier, its tier now and the pool's sums."""
 
-    Down moves stop short of a zero price (x < 1); up moves are unbounded.
-    """
+    alpha: np.ndarray
+    beta: np.ndarray
+    gamma: np.ndarray
+    by_price: np.ndarray
+    tier0: np.ndarray
+    a0: float
+    b0: float
+    g0: float
+
+
+def _at_marks(pool: CrossPool) -> _AtMarks:
     n = pool.side.shape[0]
-    if n == 0:
-        return math.inf
     alpha, beta, gamma = _coefficients(pool)
     rows = np.arange(n)
     size_now = np.where(pool.inverse, pool.qty / pool.mark, pool.qty * pool.mark)
@@ -131,6 +139,22 @@ def solve_uniform_move(pool: CrossPool, direction: Direction) -> float:
     tier0 = np.where(by_price, pool.tiers.tier_at(pool.table, size_now), tier0)
     a0 = pool.constant + alpha[rows, tier0].sum()
     b0, g0 = beta[rows, tier0].sum(), gamma[rows, tier0].sum()
+    return _AtMarks(alpha, beta, gamma, by_price, tier0, a0, b0, g0)
+
+
+def solve_uniform_move(pool: CrossPool, direction: Direction, at_marks: _AtMarks | None = None) -> float:
+    """Smallest x ≥ 0 whose uniform move in ``direction`` brings equity to maintenance; +inf if none does.
+
+    Down moves stop short of a zero price (x < 1); up moves are unbounded.
+
+    :param at_marks: ``_at_marks(pool)``, when the caller solves both directions of one pool.
+    """
+    n = pool.side.shape[0]
+    if n == 0:
+        return math.inf
+    s = _at_marks(pool) if at_marks is None else at_marks
+    alpha, beta, gamma, by_price, tier0 = s.alpha, s.beta, s.gamma, s.by_price, s.tier0
+    a0, b0, g0 = s.a0, s.b0, s.g0
 
     # Tier crossings: the t at which position i's size reaches floor k (k ≥ 1), and the coefficient change.
     width = pool.tiers.floor.shape[1]
@@ -190,8 +214,9 @@ class UniformMove:
 
 
 def pool_move(pool: CrossPool, asset: str) -> UniformMove:
-    down = solve_uniform_move(pool, Direction.DOWN) * 100
-    up = solve_uniform_move(pool, Direction.UP) * 100
+    at_marks = _at_marks(pool) if pool.side.shape[0] else None
+    down = solve_uniform_move(pool, Direction.DOWN, at_marks) * 100
+    up = solve_uniform_move(pool, Direction.UP, at_marks) * 100
     return UniformMove(asset, down, up, int(pool.side.shape[0]))
 
 
