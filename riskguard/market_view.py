@@ -117,6 +117,8 @@ class SymbolView:
     crowding: SymbolCrowding
     as_of_ms: int
     """The instant the market data is as of (the snapshot's ``taken_at``)."""
+    side_split: dict | None
+    """``bands.side_split()``, once per symbol: every position in the symbol carries the same split."""
 
     @property
     def quote(self) -> str:
@@ -313,12 +315,13 @@ def symbol_view(
     if series.open_interest and mark is not None:
         contracts = max(series.open_interest, key=lambda row: row[0])[1]
         oi_value = contracts * market.contract_size * (1.0 if market.inverse else mark)
+    bands = estimate_symbol_bands(venue, symbol, taken_at_ms, config)
     return SymbolView(
         venue=venue.venue,
         symbol=symbol,
         market=market,
         mark_price=mark,
-        bands=estimate_symbol_bands(venue, symbol, taken_at_ms, config),
+        bands=bands,
         volatility=_volatility(series, candles),
         book=series.order_book,
         ladder=book_ladder(book.bids, book.asks) if (book := series.order_book) else (None, _NO_BOOK),
@@ -327,6 +330,7 @@ def symbol_view(
         open_interest_notional=oi_value,
         crowding=symbol_crowding(series, quote.funding_rate if quote else None, taken_at_ms),
         as_of_ms=taken_at_ms,
+        side_split=bands.side_split(),
     )
 
 
@@ -390,7 +394,7 @@ def _band_proximity(
         return BandProximity("unknown", f"BANDS_UNKNOWN: {report.reason}", None)
     proximity = position_proximity(report.profile, report.bands, side=_side(risk.side), liquidation_price=lp,
                                    stop_prices=stop_prices(stops))
-    split = report.side_split()
+    split = view.side_split
     if lp_reason is not None:
         return BandProximity("unknown", lp_reason, proximity, split)
     return BandProximity("ok", NO_LIQUIDATION_PRICE if lp is None else None, proximity, split)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
@@ -23,34 +24,85 @@ from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 _NUMBER = (int, float)
 
 
-def _check(annotation: Any, value: Any) -> None:
-    """Raise ``ValueError`` if ``value`` is text or a boolean where ``annotation`` wants a number, or not a
-    boolean where it wants a flag; other types are left to pydantic."""
+Checker = Callable[[Any], None]
+
+
+def _compile(annotation: Any) -> Checker | None:
+    """The check for ``annotation`` as a function, or None when nothing in it is a number or a flag: a
+    snapshot's candle rows hold hundreds of thousands of cells, so the annotation is read once per model
+    field, not once per cell.  The check raises ``ValueError`` if a value is text or a boolean where the
+    annotation wants a number, or not a boolean where it wants a flag; other types are left to pydantic."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        _check(typing.get_args(annotation)[0], value)
-    elif origin in (Union, types.UnionType):
-        if value is None:
-            return
+        return _compile(typing.get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
         options = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(options) == 1:
-            _check(options[0], value)
+            inner = _compile(options[0])
         elif all(a in _NUMBER for a in options):
-            _check(float, value)
-    elif origin in (list, tuple, set, frozenset) and isinstance(value, list | tuple):
+            inner = _check_number
+        else:
+            return None
+        return None if inner is None else _optional(inner)
+    if origin in (list, tuple, set, frozenset):
         args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
-        if len(args) == 1:
-            for item in value:
-                _check(args[0], item)
-    elif origin is dict and isinstance(value, dict):
+        item = _compile(args[0]) if len(args) == 1 else None
+        if item is None:
+            return None
+        return _number_items if item is _check_number else _items(item)
+    if origin is dict:
         key_and_value = typing.get_args(annotation)
-        if len(key_and_value) == 2:
-            for item in value.values():
-                _check(key_and_value[1], item)
-    elif annotation in _NUMBER and isinstance(value, bool | str):
+        value_check = _compile(key_and_value[1]) if len(key_and_value) == 2 else None
+        return None if value_check is None else _dict_values(value_check)
+    if origin is None and annotation in _NUMBER:
+        return _check_number
+    if origin is None and annotation is bool:
+        return _check_flag
+    return None
+
+
+def _check_number(value: Any) -> None:
+    if isinstance(value, bool | str):
         raise ValueError(f"must be a number, not {_shown(value)}")
-    elif annotation is bool and not isinstance(value, bool):
+
+
+def _check_flag(value: Any) -> None:
+    if not isinstance(value, bool):
         raise ValueError(f"must be true or false, not {_shown(value)}")
+
+
+def _number_items(value: Any) -> None:
+    """The fast path for a list of numbers (a candle row): one loop, no call per cell unless one is wrong."""
+    if isinstance(value, list | tuple):
+        for item in value:
+            if isinstance(item, bool | str):
+                _check_number(item)
+
+
+def _optional(inner: Checker) -> Checker:
+    def check(value: Any) -> None:
+        if value is not None:
+            inner(value)
+
+    return check
+
+
+def _items(inner: Checker) -> Checker:
+    def check(value: Any) -> None:
+        if isinstance(value, list | tuple):
+            for item in value:
+                inner(item)
+
+    return check
+
+
+def _dict_values(inner: Checker) -> Checker:
+    def check(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                inner(item)
+
+    return check
 
 
 def _shown(value: Any) -> str:
@@ -67,27 +119,20 @@ class StrictModel(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _strict_numbers_and_flags(cls, value: Any, info: ValidationInfo) -> Any:
-        annotation = _checked_fields(cls).get(info.field_name or "")
-        if annotation is not None:
-            _check(annotation, value)
+        check = _checked_fields(cls).get(info.field_name or "")
+        if check is not None:
+            check(value)
         return value
 
 
-_CHECKED: dict[type, dict[str, Any]] = {}
+_CHECKED: dict[type, dict[str, Checker]] = {}
 
 
-def _checked_fields(cls: type[BaseModel]) -> dict[str, Any]:
-    """Field name → annotation, for the fields that hold numbers or flags somewhere (computed once per model:
-    a config with thousands of accounts validates each field thousands of times)."""
+def _checked_fields(cls: type[BaseModel]) -> dict[str, Checker]:
+    """Field name → its compiled check, for the fields that hold numbers or flags somewhere (computed once per
+    model: a config with thousands of accounts validates each field thousands of times)."""
     fields = _CHECKED.get(cls)
     if fields is None:
-        fields = _CHECKED[cls] = {
-            name: field.annotation for name, field in cls.model_fields.items() if _mentions(field.annotation)
-        }
+        compiled = {name: _compile(field.annotation) for name, field in cls.model_fields.items()}
+        fields = _CHECKED[cls] = {name: check for name, check in compiled.items() if check is not None}
     return fields
-
-
-def _mentions(annotation: Any) -> bool:
-    if annotation in (*_NUMBER, bool):
-        return True
-    return any(_mentions(arg) for arg in typing.get_args(annotation) if arg is not Ellipsis)

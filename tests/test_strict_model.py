@@ -22,6 +22,8 @@ class Limits(StrictModel):
     tags: tuple[str, ...] = ()
     mode: Literal["a", "b"] = "a"
     label: str | int = "x"
+    rows: list[Annotated[list[float], Field(min_length=2)]] = Field(default_factory=list)
+    flags: dict[str, list[bool]] | None = None
 
 
 @pytest.mark.parametrize(
@@ -54,6 +56,8 @@ def test_other_types_keep_pydantic_behaviour():
         ({"on": 1}, "must be true or false, not 1"),
         ({"series": [[1, "2"]]}, "must be a number, not text '2'"),
         ({"by_name": {"a": "on"}}, "must be a number, not text 'on'"),
+        ({"rows": [[1, 2], [3.5, True]]}, "rows\n  Value error, must be a number, not true"),
+        ({"flags": {"a": [True, "no"]}}, "must be true or false, not text 'no'"),
         ({"cap": float("nan")}, "finite number"),
         ({"bounded": float("inf")}, "finite number"),
         ({"nope": 1}, "Extra inputs are not permitted"),

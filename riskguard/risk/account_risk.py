@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
 import numpy as np
@@ -114,6 +114,18 @@ class AccountRisk:
     cross: tuple[CrossSummary, ...]
     missing: tuple[str, ...]
     """Inputs that were needed and absent, each naming where."""
+    solved: SolvedInputs | None = field(default=None, compare=False, repr=False)
+    """The arrays the figures came from, for ``uniform_moves`` to reuse rather than rebuild."""
+
+
+@dataclass(frozen=True, slots=True)
+class SolvedInputs:
+    """``evaluate_account``'s position arrays and requirement, with the positions they were built from (a
+    reader checks it holds the same tuple, so arrays of another account are never read as this one's)."""
+
+    positions: tuple[Position, ...]
+    arrays: PositionArrays
+    requirement: Requirement
 
 
 def _arrays(positions: list[Position], markets: list[Market], taker: float | None) -> PositionArrays:
@@ -298,7 +310,8 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
                 method=rules.method,
             )
         )
-    return AccountRisk(account.name, account.venue, tuple(out), cross, tuple(missing))
+    return AccountRisk(account.name, account.venue, tuple(out), cross, tuple(missing),
+                       SolvedInputs(account.positions, a, req))
 
 
 def _choose_price(

@@ -11,7 +11,7 @@ Book amounts are in contracts (ccxt's unit for derivatives books), the same unit
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -27,6 +27,13 @@ class BookLadder:
 
     bids: np.ndarray
     asks: np.ndarray
+    bids_ahead: np.ndarray = field(init=False, repr=False, compare=False)
+    """:func:`depth_ahead` of the bids (and below, the asks): once per book, not once per position closing."""
+    asks_ahead: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bids_ahead", depth_ahead(self.bids[:, 1]))
+        object.__setattr__(self, "asks_ahead", depth_ahead(self.asks[:, 1]))
 
     @property
     def mid(self) -> float:
@@ -35,6 +42,9 @@ class BookLadder:
     def closing_side(self, side: int) -> np.ndarray:
         """Levels a position of ``side`` closes into: a long sells to the bids, a short lifts the asks."""
         return self.bids if side > 0 else self.asks
+
+    def closing_ahead(self, side: int) -> np.ndarray:
+        return self.bids_ahead if side > 0 else self.asks_ahead
 
 
 def _side_levels(levels: Levels, name: str, descending: bool) -> tuple[np.ndarray | None, str | None]:
@@ -79,8 +89,12 @@ def walk_levels(amounts: np.ndarray, quantity: float) -> np.ndarray:
     large level from a running total that includes it cancels a tiny depth ahead of it to zero.
     """
     amounts = np.asarray(amounts, dtype=float)
-    before = np.concatenate(([0.0], np.cumsum(amounts)[:-1]))
-    return np.clip(quantity - before, 0.0, amounts)
+    return np.clip(quantity - depth_ahead(amounts), 0.0, amounts)
+
+
+def depth_ahead(amounts: np.ndarray) -> np.ndarray:
+    """The amount on the levels before each one (an exclusive running sum: see :func:`walk_levels`)."""
+    return np.concatenate(([0.0], np.cumsum(amounts)[:-1]))
 
 
 @dataclass(frozen=True)
@@ -149,10 +163,12 @@ def ladder_fill(
     ladder, reason = book
     if ladder is None:
         return _unknown_fill(reason or "BAD_BOOK: the book cannot be priced against", contracts)
-    levels = ladder.closing_side(side)
-    taken = walk_levels(levels[:, 1], contracts)
-    used = taken > 0
-    prices, taken = levels[used, 0], taken[used]
+    # walk_levels on the levels the close reaches: every ladder amount is > 0, so a level is used exactly
+    # when the depth ahead of it is below the size, and those are the first ``reached``.
+    levels, ahead = ladder.closing_side(side), ladder.closing_ahead(side)
+    reached = int(np.searchsorted(ahead, contracts, side="left"))
+    prices = levels[:reached, 0]
+    taken = np.clip(contracts - ahead[:reached], 0.0, levels[:reached, 1])
     filled = float(taken.sum())
     vwap = float(filled / (taken / prices).sum()) if inverse else float((taken * prices).sum() / filled)
     unfilled = contracts - filled

@@ -28,15 +28,15 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
 
 import numpy as np
 
 from riskguard.model import Account, MarginMode, VenueMarkets
-from riskguard.risk.account_risk import _arrays
+from riskguard.risk.account_risk import SolvedInputs, _arrays
 from riskguard.risk.tiers import TierTable
-from riskguard.risk.venue_math import RuleColumns, requirement
+from riskguard.risk.venue_math import PositionArrays, Requirement, RuleColumns, requirement
 from riskguard.risk.venue_rules import MaintenanceBasis, rules_for
 
 
@@ -115,14 +115,22 @@ def _first_root(
     return np.where((start > 0) & np.isfinite(start) & (at_start <= 0), start, root)
 
 
-def solve_uniform_move(pool: CrossPool, direction: Direction) -> float:
-    """Smallest x ≥ 0 whose uniform move in ``direction`` brings equity to maintenance; +inf if none does.
+@dataclass(frozen=True, slots=True)
+class _AtMarks:
+    """What both directions start from: each position's coefficients per tier, its tier now and the pool's sums."""
 
-    Down moves stop short of a zero price (x < 1); up moves are unbounded.
-    """
+    alpha: np.ndarray
+    beta: np.ndarray
+    gamma: np.ndarray
+    by_price: np.ndarray
+    tier0: np.ndarray
+    a0: float
+    b0: float
+    g0: float
+
+
+def _at_marks(pool: CrossPool) -> _AtMarks:
     n = pool.side.shape[0]
-    if n == 0:
-        return math.inf
     alpha, beta, gamma = _coefficients(pool)
     rows = np.arange(n)
     size_now = np.where(pool.inverse, pool.qty / pool.mark, pool.qty * pool.mark)
@@ -131,6 +139,22 @@ def solve_uniform_move(pool: CrossPool, direction: Direction) -> float:
     tier0 = np.where(by_price, pool.tiers.tier_at(pool.table, size_now), tier0)
     a0 = pool.constant + alpha[rows, tier0].sum()
     b0, g0 = beta[rows, tier0].sum(), gamma[rows, tier0].sum()
+    return _AtMarks(alpha, beta, gamma, by_price, tier0, a0, b0, g0)
+
+
+def solve_uniform_move(pool: CrossPool, direction: Direction, at_marks: _AtMarks | None = None) -> float:
+    """Smallest x ≥ 0 whose uniform move in ``direction`` brings equity to maintenance; +inf if none does.
+
+    Down moves stop short of a zero price (x < 1); up moves are unbounded.
+
+    :param at_marks: ``_at_marks(pool)``, when the caller solves both directions of one pool.
+    """
+    n = pool.side.shape[0]
+    if n == 0:
+        return math.inf
+    s = _at_marks(pool) if at_marks is None else at_marks
+    alpha, beta, gamma, by_price, tier0 = s.alpha, s.beta, s.gamma, s.by_price, s.tier0
+    a0, b0, g0 = s.a0, s.b0, s.g0
 
     # Tier crossings: the t at which position i's size reaches floor k (k ≥ 1), and the coefficient change.
     width = pool.tiers.floor.shape[1]
@@ -190,8 +214,9 @@ class UniformMove:
 
 
 def pool_move(pool: CrossPool, asset: str) -> UniformMove:
-    down = solve_uniform_move(pool, Direction.DOWN) * 100
-    up = solve_uniform_move(pool, Direction.UP) * 100
+    at_marks = _at_marks(pool) if pool.side.shape[0] else None
+    down = solve_uniform_move(pool, Direction.DOWN, at_marks) * 100
+    up = solve_uniform_move(pool, Direction.UP, at_marks) * 100
     return UniformMove(asset, down, up, int(pool.side.shape[0]))
 
 
@@ -199,8 +224,26 @@ def _unknown(asset: str, n: int, reason: str) -> UniformMove:
     return UniformMove(asset, math.nan, math.nan, n, reason)
 
 
-def uniform_moves(account: Account, venue: VenueMarkets) -> tuple[UniformMove, ...]:
-    """One figure per cross pool (settle asset with cross positions) of the account, in asset order."""
+def _rows(a: PositionArrays, rows: list[int]) -> PositionArrays:
+    """The pool's rows of the account's arrays; the tier table stays whole (``table`` still indexes it)."""
+    return replace(a, **{f.name: getattr(a, f.name)[rows] for f in fields(a) if f.name != "tiers"})
+
+
+def _requirement_rows(req: Requirement, rows: list[int]) -> Requirement:
+    return Requirement(maintenance=req.maintenance[rows], reserve=req.reserve[rows], tier=req.tier[rows],
+                       fixed_tier=req.fixed_tier[rows], mmr_add=req.mmr_add[rows])
+
+
+def uniform_moves(
+    account: Account, venue: VenueMarkets, solved: SolvedInputs | None = None
+) -> tuple[UniformMove, ...]:
+    """One figure per cross pool (settle asset with cross positions) of the account, in asset order.
+
+    :param solved: ``AccountRisk.solved`` of this account: its arrays and requirement, row for row the same
+        as a pool's own (both are per position), sliced rather than built again for each pool.
+    """
+    if solved is not None and solved.positions is not account.positions:
+        solved = None
     rules = rules_for(account.venue, account.account_type)
     members: dict[str, list[int]] = defaultdict(list)
     positions = list(account.positions)
@@ -219,8 +262,11 @@ def uniform_moves(account: Account, venue: VenueMarkets) -> tuple[UniformMove, .
         if rules.needs_taker_fee and taker is None:
             out.append(_unknown(asset, n, "taker fee rate unavailable (the venue counts it in maintenance)"))
             continue
-        a = _arrays(chosen, markets, taker or 0.0)
-        req = requirement(a, RuleColumns.build([rules], np.zeros(n, dtype=np.int64), a.isolated))
+        if solved is None:
+            a = _arrays(chosen, markets, taker or 0.0)
+            req = requirement(a, RuleColumns.build([rules], np.zeros(n, dtype=np.int64), a.isolated))
+        else:
+            a, req = _rows(solved.arrays, members[asset]), _requirement_rows(solved.requirement, members[asset])
         reserve = req.reserve
         if rules.close_fee_reserve and np.isnan(a.leverage).any():
             out.append(_unknown(asset, n, "leverage unavailable (Bybit reserves the closing fee from it)"))

@@ -41,8 +41,14 @@ class PositionVerdict:
     findings: tuple[Finding, ...]
 
     @property
+    def severity(self) -> Severity:
+        """The worst finding's; read by the account's status for every position, without a round trip through
+        ``Status``."""
+        return max([SEVERITY[f.code] for f in self.findings], default=Severity.INFO)
+
+    @property
     def status(self) -> Status:
-        return Status.of(max((f.severity for f in self.findings), default=Severity.INFO))
+        return Status.of(self.severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +68,7 @@ class AccountVerdict:
     @property
     def status(self) -> Status:
         worst = max(
-            [f.severity for f in self.findings] + [p.status.severity for p in self.positions], default=Severity.INFO
+            [f.severity for f in self.findings] + [p.severity for p in self.positions], default=Severity.INFO
         )
         return Status.of(worst)
 
@@ -247,7 +253,7 @@ def evaluate_policy(account: Account, snapshot: Snapshot, risk: AccountRisk, pol
             )
         if math.isfinite(c.effective_leverage):
             findings += _leverage_findings(c.effective_leverage, policy, None)
-    moves = uniform_moves(account, snapshot.venues[account.venue])
+    moves = uniform_moves(account, snapshot.venues[account.venue], risk.solved)
     liquidatable = {c.asset for c in risk.cross if c.equity <= 0 or c.margin_ratio >= 1}
     judged = [m for m in moves if not (m.known and m.asset in liquidatable)]  # a pool at maintenance needs no move
     findings += [f for m in judged for f in _uniform_move_findings(m, policy)]

@@ -52,6 +52,17 @@ def test_exit_fill_when_book_is_too_thin_then_insufficient_depth_without_a_cost(
     assert fill.slippage_bp_vs_mark is None and fill.slippage_bp_vs_mid is None and fill.slippage_cost is None
 
 
+@pytest.mark.parametrize(("contracts", "vwap", "worst"), [(0.5, 100.0, 100.0), (1.0, 100.0, 100.0),
+                                                         (1.5, 149.5 / 1.5, 99.0), (2.0, 99.5, 99.0)])
+def test_exit_fill_when_the_book_is_deeper_than_the_close_then_it_stops_at_the_last_level_reached(
+    contracts, vwap, worst
+):
+    # A level exactly used up (1.0, 2.0 contracts) ends the walk: the next level's price is not the worst fill.
+    fill = close_long(contracts)
+    assert fill.status == "ok" and fill.worst_price == worst and fill.vwap == pytest.approx(vwap, rel=1e-12)
+    assert fill.slippage_bp_vs_mark == pytest.approx((100.0 - vwap) / 100.0 * 1e4, rel=1e-12, abs=1e-12)
+
+
 def test_exit_fill_sorts_levels_and_drops_deleted_ones():
     shuffled = [[98.0, 2.0], [100.0, 1.0], [97.0, 0.0], [99.0, 1.0]]
     assert close_long(3.0, bids=shuffled).vwap == pytest.approx(99.0, rel=1e-12)

@@ -30,6 +30,7 @@ from riskguard.model import (
     Side,
     VenueMarkets,
 )
+from riskguard.risk.account_risk import evaluate_account
 from riskguard.risk.solver import equity, maintenance_margin, solve_liquidation
 from riskguard.risk.stress import StressAccount, stress
 from riskguard.risk.tiers import TierTable
@@ -266,48 +267,68 @@ def _account(venue: str, *positions: Position, wallet: float = 1_000.0, fees: Fe
     return account, VenueMarkets(venue, {BTC: market, "ETH/USDT:USDT": eth})
 
 
+def _moves(account, venue, reuse: bool):
+    """The pool figures built from the account, or sliced from ``evaluate_account``'s arrays as `check` does."""
+    return uniform_moves(account, venue, evaluate_account(account, venue).solved if reuse else None)
+
+
 def _long(mode: MarginMode = MarginMode.CROSS, symbol: str = BTC, **kw) -> Position:
     return Position(symbol, Side.LONG, 1.0, 10_000.0, 10_000.0, mode,
                     isolated_margin=500.0 if mode is MarginMode.ISOLATED else None, **kw)
 
 
-def test_uniform_moves_when_okx_then_taker_fee_counts_in_the_rate():
+@pytest.mark.parametrize("reuse", [False, True], ids=["built", "from_evaluate_account"])
+def test_uniform_moves_when_okx_then_taker_fee_counts_in_the_rate(reuse):
     # W + q·(P − e) = q·P·(mmr + fee)  ⇒  P = (e − W/q)/(1 − mmr − fee) = 9 000/0.9945
     account, venue = _account("okx", _long(), fees=FeeRates(0.0002, 0.0005))
-    (move,) = uniform_moves(account, venue)
+    (move,) = _moves(account, venue, reuse)
     assert move.down_pct == pytest.approx((1 - 9_000 / 0.9945 / 10_000) * 100, rel=1e-12)
 
 
-def test_uniform_moves_when_taker_fee_needed_but_missing_then_unknown_with_reason():
+@pytest.mark.parametrize("reuse", [False, True], ids=["built", "from_evaluate_account"])
+def test_uniform_moves_when_taker_fee_needed_but_missing_then_unknown_with_reason(reuse):
     account, venue = _account("okx", _long())
-    (move,) = uniform_moves(account, venue)
+    (move,) = _moves(account, venue, reuse)
     assert not move.known and "taker fee" in (move.reason or "")
     assert math.isnan(move.down_pct) and math.isnan(move.up_pct)
 
 
-def test_uniform_moves_when_bybit_classic_then_mm_at_entry_and_closing_fee_reserve():
+@pytest.mark.parametrize("reuse", [False, True], ids=["built", "from_evaluate_account"])
+def test_uniform_moves_when_bybit_classic_then_mm_at_entry_and_closing_fee_reserve(reuse):
     # MM fixed at entry: 10 000·0.5 % = 50; reserve = fee·V·(1 − 1/lev) = 0.00055·10 000·0.9 = 4.95.
     # 1 000 + (P − 10 000) = 50 + 4.95  ⇒  P = 9 054.95
     account, venue = _account("bybit", _long(leverage=10.0), fees=FeeRates(0.0002, 0.00055),
                               account_type=AccountType.CLASSIC)
-    (move,) = uniform_moves(account, venue)
+    (move,) = _moves(account, venue, reuse)
     assert move.down_pct == pytest.approx((10_000 - 9_054.95) / 10_000 * 100, rel=1e-12)
 
 
-def test_uniform_moves_when_bybit_leverage_missing_then_unknown():
+@pytest.mark.parametrize("reuse", [False, True], ids=["built", "from_evaluate_account"])
+def test_uniform_moves_when_bybit_leverage_missing_then_unknown(reuse):
     account, venue = _account("bybit", _long(), fees=FeeRates(0.0002, 0.00055), account_type=AccountType.UNIFIED)
-    (move,) = uniform_moves(account, venue)
+    (move,) = _moves(account, venue, reuse)
     assert not move.known and "leverage" in (move.reason or "")
 
 
-def test_uniform_moves_when_isolated_position_beside_the_pool_then_left_out():
+@pytest.mark.parametrize("reuse", [False, True], ids=["built", "from_evaluate_account"])
+def test_uniform_moves_when_isolated_position_beside_the_pool_then_left_out(reuse):
     # The isolated ETH long has its own margin: only the cross BTC long moves the pool (P = 9 000/0.995).
     account, venue = _account("binanceusdm", _long(), _long(MarginMode.ISOLATED, symbol="ETH/USDT:USDT"))
-    (move,) = uniform_moves(account, venue)
+    (move,) = _moves(account, venue, reuse)
     assert move.positions == 1
     assert move.down_pct == pytest.approx((1 - 9_000 / 0.995 / 10_000) * 100, rel=1e-12)
 
 
-def test_uniform_moves_when_only_isolated_positions_then_no_pool():
+@pytest.mark.parametrize("reuse", [False, True], ids=["built", "from_evaluate_account"])
+def test_uniform_moves_when_only_isolated_positions_then_no_pool(reuse):
     account, venue = _account("binanceusdm", _long(MarginMode.ISOLATED))
-    assert uniform_moves(account, venue) == ()
+    assert _moves(account, venue, reuse) == ()
+
+
+def test_uniform_moves_when_arrays_belong_to_another_account_then_ignored():
+    # Row 0 of the other account is an ETH long: read as this account's BTC long it would move the pool.
+    eth = Position("ETH/USDT:USDT", Side.LONG, 2.0, 3_000.0, 3_100.0, MarginMode.CROSS)
+    other, venue = _account("binanceusdm", eth, _long())
+    account, _ = _account("binanceusdm", _long())
+    (move,) = uniform_moves(account, venue, evaluate_account(other, venue).solved)
+    assert move.down_pct == pytest.approx((1 - 9_000 / 0.995 / 10_000) * 100, rel=1e-12)

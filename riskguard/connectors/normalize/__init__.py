@@ -6,8 +6,10 @@ calls, the paper connector reads one from disk.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from riskguard.connectors.normalize.base import VenueNormalizer
 from riskguard.connectors.normalize.binance import BinanceCoinMNormalizer, BinanceNormalizer
@@ -65,37 +67,64 @@ def _book(payload: Fields) -> OrderBook:
     return OrderBook(bids=levels("bids"), asks=levels("asks"), timestamp_ms=int(ts) if ts is not None else None)
 
 
+def _quick(value: Any) -> float | None:
+    """The float of a plain finite JSON number; None for anything else, which takes ``Fields.num``'s full parse
+    (and its error).  History rows hold tens of thousands of numbers per symbol."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return None
+    return None
+
+
+def _numbers(
+    rows: list[dict], where: str, keys: tuple[str, ...], *, only_with: str | None = None,
+    positive: tuple[str, ...] = (), nonnegative: tuple[str, ...] = (),
+) -> tuple[tuple[float, ...], ...]:
+    """``Fields(row, where[i]).num(key)`` for each key of each row (rows lacking ``only_with`` left out), the
+    same numbers and the same first error; a row of plain numbers skips the per-row ``Fields``.  (The document
+    model has already made each row an object.)"""
+    out: list[tuple[float, ...]] = []
+    for i, row in enumerate(rows):
+        if only_with is not None and (row.get(only_with) is None or row.get(only_with) == ""):
+            continue
+        values = [_quick(row.get(k)) for k in keys]
+        if (None in values or any(not values[keys.index(k)] > 0 for k in positive)  # type: ignore[operator]
+                or any(values[keys.index(k)] < 0 for k in nonnegative)):  # type: ignore[operator]
+            fields = Fields(row, f"{where}[{i}]")
+            out.append(tuple(fields.num(k, positive=k in positive, nonnegative=k in nonnegative) for k in keys))
+        else:
+            out.append(tuple(values))  # type: ignore[arg-type]
+    return tuple(out)
+
+
 def _series(vd: VenueData, symbol: str, path: str) -> MarketSeries:
     ohlcv = vd.ohlcv.get(symbol)
-    oi = [
-        Fields(r, f"{path}.open_interest_history[{symbol!r}][{i}]")
-        for i, r in enumerate(vd.open_interest_history.get(symbol, []))
-    ]
-    funding = [
-        Fields(r, f"{path}.funding_history[{symbol!r}][{i}]") for i, r in enumerate(vd.funding_history.get(symbol, []))
-    ]
+    where = {name: f"{path}.{name}[{symbol!r}]" for name in
+             ("open_interest_history", "funding_history", "long_short_ratio_history", "taker_volume")}
+    oi = vd.open_interest_history.get(symbol, [])
+    funding = vd.funding_history.get(symbol, [])
     book = vd.order_books.get(symbol)
-    ratios = [
-        Fields(r, f"{path}.long_short_ratio_history[{symbol!r}][{i}]")
-        for i, r in enumerate(vd.long_short_ratio_history.get(symbol, []))
-    ]
-    taker = [Fields(r, f"{path}.taker_volume[{symbol!r}][{i}]") for i, r in enumerate(vd.taker_volume.get(symbol, []))]
+    ratios = vd.long_short_ratio_history.get(symbol, [])
+    taker = vd.taker_volume.get(symbol, [])
+    oi_where = where["open_interest_history"]
     return MarketSeries(
         timeframe=ohlcv.timeframe if ohlcv else None,
         ohlcv=tuple(tuple(r) for r in ohlcv.rows) if ohlcv else (),  # type: ignore[misc]
-        open_interest=tuple(
-            (r.num("timestamp"), r.num("openInterestAmount")) for r in oi if r.has("openInterestAmount")
-        ),
-        open_interest_value=tuple(
-            (r.num("timestamp"), r.num("openInterestValue")) for r in oi if r.has("openInterestValue")
-        ),
-        funding=tuple((r.num("timestamp"), r.num("fundingRate")) for r in funding),
+        open_interest=_numbers(oi, oi_where, ("timestamp", "openInterestAmount"),  # type: ignore[arg-type]
+                               only_with="openInterestAmount"),
+        open_interest_value=_numbers(oi, oi_where, ("timestamp", "openInterestValue"),  # type: ignore[arg-type]
+                                     only_with="openInterestValue"),
+        funding=_numbers(funding, where["funding_history"], ("timestamp", "fundingRate")),  # type: ignore[arg-type]
         order_book=_book(Fields(book, f"{path}.order_books[{symbol!r}]")) if book else None,
-        long_short_ratio=tuple((r.num("timestamp"), r.num("longShortRatio", positive=True)) for r in ratios),
-        taker_volume=tuple(
-            (r.num("timestamp"), r.num("buyVolume", nonnegative=True), r.num("sellVolume", nonnegative=True))
-            for r in taker
-        ),
+        long_short_ratio=_numbers(ratios, where["long_short_ratio_history"],  # type: ignore[arg-type]
+                                  ("timestamp", "longShortRatio"), positive=("longShortRatio",)),
+        taker_volume=_numbers(taker, where["taker_volume"],  # type: ignore[arg-type]
+                              ("timestamp", "buyVolume", "sellVolume"), nonnegative=("buyVolume", "sellVolume")),
     )
 
 
