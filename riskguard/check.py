@@ -18,6 +18,10 @@ from riskguard.errors import ConfigError, DataUnavailable, RiskguardError, Stale
 from riskguard.market_view import PositionSignals, SymbolViews, account_signals, source_key
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.codes import ReasonCode, Severity, Status
+from riskguard.rules.engine import UNREAD, RulesOutcome, evaluate_rules, with_rule_findings
+from riskguard.rules.metrics import MetricTable
+from riskguard.rules.plan import Plan
+from riskguard.rules.planner import plan_account
 from riskguard.rules.policy_check import AccountVerdict, evaluate_policy, failed_verdict
 
 
@@ -26,6 +30,10 @@ class CheckResult:
     accounts: tuple[AccountVerdict, ...]
     signals: Mapping[str, tuple[PositionSignals, ...]] = field(default_factory=dict)
     """Per account name, one entry per position of the verdict, in the same order."""
+    rules: Mapping[str, RulesOutcome] = field(default_factory=dict)
+    """Per account name: the policy rules that fired and the trading state."""
+    plans: Mapping[str, Plan | None] = field(default_factory=dict)
+    """Per account name: what the fired rules' strategies would do; None when no rule with actions fires."""
 
     @property
     def status(self) -> Status:
@@ -40,24 +48,48 @@ def _error_code(error: RiskguardError) -> ReasonCode:
     return ReasonCode.INVALID_INPUT
 
 
-def _verdict(loaded: Loaded, views: SymbolViews) -> tuple[AccountVerdict, tuple[PositionSignals, ...]]:
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """One account through limits, rules and strategies: what `check` reports and the gate judges."""
+
+    verdict: AccountVerdict
+    signals: tuple[PositionSignals, ...]
+    rules: RulesOutcome
+    plan: Plan | None
+
+
+def evaluate_loaded(loaded: Loaded, views: SymbolViews, with_plan: bool = True) -> Evaluated:
     spec = loaded.spec
     venue = spec.config.venue or "snapshot"
     if loaded.error is not None:
-        return failed_verdict(spec.name, venue, _error_code(loaded.error), str(loaded.error)), ()
+        return Evaluated(failed_verdict(spec.name, venue, _error_code(loaded.error), str(loaded.error)), (), UNREAD,
+                          None)
     assert loaded.snapshot is not None and loaded.account is not None
     account, snapshot = loaded.account, loaded.snapshot
     markets = snapshot.venues[account.venue]
     risk = evaluate_account(account, markets)
     signals = account_signals(views, source_key(loaded), markets, snapshot.taken_at_ms, risk, account.open_orders)
     # Report under the name the user configured, not the name inside the snapshot.
-    return replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name), signals
+    verdict = replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name)
+    table = MetricTable(account, markets, risk, signals, snapshot.taken_at_ms, verdict.uniform_moves)
+    outcome = evaluate_rules(spec.rules, spec.name, table)
+    plan = None
+    if with_plan:
+        source = source_key(loaded)
+        symbol_views = {p.symbol: views.get(source, markets, p.symbol, snapshot.taken_at_ms) for p in risk.positions}
+        plan = plan_account(spec, account, markets, risk, symbol_views, outcome)
+    return Evaluated(with_rule_findings(verdict, outcome), signals, outcome, plan)
 
 
 def _result(loaded: list[Loaded]) -> CheckResult:
     views = SymbolViews()
-    pairs = [_verdict(x, views) for x in loaded]
-    return CheckResult(tuple(v for v, _ in pairs), {v.name: s for v, s in pairs})
+    done = [evaluate_loaded(x, views) for x in loaded]
+    return CheckResult(
+        tuple(e.verdict for e in done),
+        {e.verdict.name: e.signals for e in done},
+        {e.verdict.name: e.rules for e in done},
+        {e.verdict.name: e.plan for e in done},
+    )
 
 
 def check_config(config: Config, account: str | None) -> CheckResult:

@@ -7,15 +7,20 @@ script can never mistake a typo for a breach.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+import traceback
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from riskguard.connectors.redact import install_log_redaction, redact_known
 from riskguard.errors import ConfigError, RiskguardError
 from riskguard.rules.codes import ExitCode
 
@@ -45,7 +50,7 @@ class Format(StrEnum):
 def _fail(exc: RiskguardError, fmt: Format = Format.TABLE, schema: str = "riskguard.check/1") -> None:
     if fmt is Format.JSON:
         where = getattr(exc, "where", None)
-        message = getattr(exc, "message", str(exc))
+        message = redact_known(getattr(exc, "message", str(exc)))
         doc = {
             "schema": schema,
             "status": "unknown",
@@ -54,7 +59,7 @@ def _fail(exc: RiskguardError, fmt: Format = Format.TABLE, schema: str = "riskgu
             "accounts": [],
         }
         print(json.dumps(doc, indent=2))
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact_known(str(exc)))}", highlight=False, markup=True, soft_wrap=True)
     raise _exit(int(ExitCode.UNKNOWN))
 
 
@@ -67,8 +72,14 @@ def check(
     account: Annotated[str | None, typer.Option("--account", "-a", help="only this account")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
     wide: Annotated[bool, typer.Option("--wide", help="every table column, however wide the terminal")] = False,
+    order: Annotated[
+        str | None, typer.Option("--order", help='gate an order: "ACCOUNT SYMBOL buy|sell SIZE [market|limit PRICE] '
+                                 '[LEVx]"; evaluated as if filled, the exit code is the answer')
+    ] = None,
 ) -> None:
     """Evaluate accounts against their policies; the exit code gates a trade."""
+    if order is not None:
+        _gate_order(config, snapshot, order, fmt)
     from riskguard.check import check_config, check_snapshot
     from riskguard.config import load_config
 
@@ -129,8 +140,7 @@ def sim(
     except RiskguardError as exc:
         _fail(exc)
     except (ValueError, KeyError, OSError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise _exit(int(ExitCode.UNKNOWN)) from None
+        _fail(RiskguardError(str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)))
 
 
 @app.command()
@@ -224,15 +234,178 @@ def stress(
     raise _exit(EXIT[overall(result)])
 
 
-def main() -> None:
-    _outcome.clear()
+def _gate_order(config: Path | None, snapshot: Path | None, order: str, fmt: Format) -> None:
+    from riskguard.report.gate_report import GATE_SCHEMA, gate_document, render_gate
+
     try:
-        app()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else int(ExitCode.UNKNOWN))
-        if not _outcome and code != 0:
-            code = int(ExitCode.UNKNOWN)  # click usage errors exit 2, which a gate script would read as "breach"
-        sys.exit(code)
+        if config is None or snapshot is not None:
+            raise RiskguardError("--order goes with --config FILE (the account's policy decides)")
+        from riskguard.gate import check_order
+
+        result = check_order(config, order)
+    except RiskguardError as exc:
+        _fail(exc, fmt, GATE_SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(gate_document(result), indent=2))
+    else:
+        render_gate(result, out)
+    raise _exit(result.exit_code)
+
+
+@app.command("size")
+def size_command(
+    account: Annotated[str, typer.Argument(help="account name in the config")],
+    symbol: Annotated[str, typer.Argument(help="unified symbol, e.g. BTC/USDT:USDT")],
+    side: Annotated[str, typer.Argument(help="buy or sell")],
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config with accounts and policies")],
+    leverage: Annotated[float | None, typer.Option("--leverage", help="leverage of a new isolated position")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+) -> None:
+    """The largest order that keeps every rule of the account's policy satisfied (gate exit 0), and what binds."""
+    from riskguard.report.gate_report import SIZE_SCHEMA, render_size, size_document
+
+    try:
+        from riskguard.gate import size
+
+        result = size(config, account, symbol, side, leverage)
+    except RiskguardError as exc:
+        _fail(exc, fmt, SIZE_SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(size_document(result), indent=2))
+    else:
+        render_size(result, out)
+    raise _exit(int(ExitCode.OK))
+
+
+config_app = typer.Typer(no_args_is_help=True, help="Check or show a config file without touching any venue.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("validate")
+def config_validate(file: Annotated[Path, typer.Argument(help="YAML config file")]) -> None:
+    """Exit 0 when FILE is valid (schema, policies, strategies, credential variables set), else 3 with file:line."""
+    from riskguard.config import load_config, validate_for_use
+
+    try:
+        config = load_config(file)
+        validate_for_use(config)
+    except RiskguardError as exc:
+        _fail(exc)
+    policies = sorted({s.policy_name for s in config.accounts.values()})
+    out.print(f"{file}: valid, {len(config.accounts)} account(s), policies: {', '.join(policies)}", highlight=False)
+    raise _exit(int(ExitCode.OK))
+
+
+@config_app.command("show")
+def config_show(
+    file: Annotated[Path, typer.Argument(help="YAML config file")],
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table for people, json for machines")] = Format.TABLE,
+) -> None:
+    """Print each account's resolved policy (extends and defaults applied); secrets are never shown."""
+    from riskguard.config import load_config
+    from riskguard.report.config_show import SCHEMA, config_document, render
+
+    try:
+        config = load_config(file)
+    except RiskguardError as exc:
+        _fail(exc, fmt, SCHEMA)
+    if fmt is Format.JSON:
+        print(json.dumps(config_document(config), indent=2))
+    else:
+        render(config, out)
+    raise _exit(int(ExitCode.OK))
+def _print_version(requested: bool) -> None:
+    if requested:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"riskguard {version('riskguard')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            print("riskguard (version unknown: package not installed)")
+        raise _exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version")
+    ] = False,
+) -> None:
+    """Options before the command (typer calls this first)."""
+
+
+class _PipeSafeStdout:
+    """stdout that turns into /dev/null when the reader goes away (``riskguard check | head -1``).
+
+    A closed pipe must not change the verdict: the command keeps running to its
+    own exit code instead of dying on BrokenPipeError, which would exit 3 (or 1).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._closed = False
+
+    def write(self, text: str) -> int:
+        if not self._closed:
+            try:
+                self._stream.write(text)
+            except BrokenPipeError:
+                self._silence()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._silence()
+
+    def _silence(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError, ValueError):  # no real file descriptor (captured in tests)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())  # the interpreter's final flush goes nowhere, silently
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+DEBUG_ENV = "RISKGUARD_DEBUG"
+
+
+def _unexpected(exc: BaseException) -> int:
+    """Any exception a command did not handle: one line on stderr and exit 3, never a traceback or exit 1."""
+    if os.environ.get(DEBUG_ENV):
+        print(redact_known(traceback.format_exc()), file=sys.stderr, end="")
+    if isinstance(exc, RiskguardError):
+        text = str(exc)
+    else:
+        first = next((line for line in str(exc).splitlines() if line.strip()), "")
+        text = f"unexpected {type(exc).__name__}" + (f": {first[:300]}" if first else "")
+        text += f" (a bug in riskguard; run with {DEBUG_ENV}=1 for the traceback)"
+    err.print(f"[bold red]error:[/] {escape(redact_known(text))}", highlight=False, markup=True, soft_wrap=True)
+    return int(ExitCode.UNKNOWN)
+
+
+def main() -> None:
+    """Console entry point: runs the typer app and enforces the exit-code contract on whatever happens."""
+    _outcome.clear()
+    install_log_redaction()
+    stdout = sys.stdout
+    sys.stdout = _PipeSafeStdout(stdout)  # type: ignore[assignment]
+    try:
+        try:
+            app()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else int(ExitCode.UNKNOWN))
+            if not _outcome and code != 0:
+                code = int(ExitCode.UNKNOWN)  # click usage errors exit 2, which a gate script would read as "breach"
+        except Exception as exc:
+            code = _unexpected(exc)
+        sys.stdout.flush()
+    finally:
+        sys.stdout = stdout
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,31 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from riskguard.connectors.redact import remember_secret
 from riskguard.errors import ConfigError
+from riskguard.rules.metric_catalog import suggest
+from riskguard.rules.schema import KnownKeys, PolicyDef, Rule, StrictModel
+from riskguard.yaml_loader import LoadedYaml, load_yaml
+
+if TYPE_CHECKING:
+    from riskguard.rules.strategy import Strategy
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 BUNDLED_PREFIX = "bundled:"
+DEFAULT_POLICY = "default"
+"""The policy of an account that names none, when the file defines no policy of that name: the v1 limits."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Strict(KnownKeys):
+    """Unknown keys are typos that would silently drop a limit; NaN/inf would make every comparison false."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Policy(_Strict):
@@ -102,7 +112,9 @@ class Credentials(_Strict):
         return value
 
 
-class AccountConfig(_Strict):
+class AccountSource(_Strict):
+    """Where an account's data comes from; the same in every config version."""
+
     venue: str | None = Field(None, description="ccxt exchange id for a live account, e.g. binanceusdm")
     snapshot: str | None = Field(
         None, description="snapshot file (relative to this config) or 'bundled:paper' for a paper account"
@@ -114,11 +126,9 @@ class AccountConfig(_Strict):
     symbols: list[str] | None = Field(None, description="market-data symbols to read besides those with positions")
     account_type: Literal["standard", "unified", "classic"] = "standard"
     timeout_s: float = Field(10.0, gt=0, description="deadline for all reads of one check, retries included")
-    execute: bool = Field(False, description="allow riskguard to send reduce-only orders for this account")
-    policy: dict[str, Any] = Field(default_factory=dict, description="overrides of the top-level policy")
 
     @model_validator(mode="after")
-    def _one_source(self) -> AccountConfig:
+    def _one_source(self) -> AccountSource:
         if (self.venue is None) == (self.snapshot is None):
             raise ValueError("an account needs exactly one of 'venue' (live) or 'snapshot' (paper/replay)")
         if self.snapshot is not None and (self.endpoint or self.sandbox):
@@ -130,10 +140,41 @@ class AccountConfig(_Strict):
         return self.venue is not None
 
 
+class AccountConfig(AccountSource):
+    """A version-1 account: policy overrides inline, ``execute`` as a flag."""
+
+    execute: bool = Field(False, description="allow riskguard to send reduce-only orders for this account")
+    policy: dict[str, Any] = Field(default_factory=dict, description="overrides of the top-level policy")
+
+
 class ConfigFile(_Strict):
     version: Literal[1] = 1
     policy: Policy = Field(default_factory=Policy)
     accounts: dict[str, AccountConfig] = Field(min_length=1)
+
+
+Mode = Literal["recommend", "execute"]
+
+
+class Defaults(StrictModel):
+    policy: str | None = Field(None, description="policy of accounts that name none")
+    mode: Mode = Field("recommend", description="recommend: plans are shown; execute: the executor may send them")
+
+
+class AccountConfigV2(AccountSource):
+    """A version-2 account: its policy by name, and whether riskguard may act on it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    policy: str | None = Field(None, description="name of a policy under `policies:`; defaults.policy if absent")
+    mode: Mode | None = Field(None, description="recommend | execute; defaults.mode if absent")
+
+
+class ConfigFileV2(StrictModel):
+    version: Literal[2]
+    defaults: Defaults = Defaults.model_validate({})
+    policies: dict[str, PolicyDef] = Field(default_factory=dict)
+    accounts: dict[str, AccountConfigV2] = Field(min_length=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +182,15 @@ class AccountSpec:
     """An account ready to use: effective policy, resolved paths, and where it was declared."""
 
     name: str
-    config: AccountConfig
+    config: AccountSource
     policy: Policy
     snapshot_path: Path | None
     where: str
+    rules: tuple[Rule, ...] = ()
+    policy_name: str = DEFAULT_POLICY
+    mode: Mode = "recommend"
+    actions: Mapping[str, tuple[Strategy, ...]] = field(default_factory=dict)
+    """Per rule name, its actions as strategy instances (resolved and their parameters checked at load)."""
 
     def secret(self, field: str) -> SecretStr | None:
         """Resolve one credential from the environment; a missing variable is an error naming it."""
@@ -155,6 +201,7 @@ class AccountSpec:
         value = os.environ.get(var)
         if not value:
             raise ConfigError(f"environment variable {var} (credentials.{field}) is not set", self.where)
+        remember_secret(value)
         return SecretStr(value)
 
 
@@ -171,63 +218,134 @@ class Config:
         return [self.accounts[name]]
 
 
-def _node_at(root: yaml.Node, loc: tuple[Any, ...]) -> yaml.Node:
-    node = root
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == part), None)
-            if match is None:
-                return node
-            key, value = match
-            node = value if part != loc[-1] else key
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            return node
-    return node
-
-
-def _located(path: Path, root: yaml.Node | None, loc: tuple[Any, ...]) -> str:
-    line = "" if root is None else f":{_node_at(root, loc).start_mark.line + 1}"
-    dotted = ".".join(str(p) for p in loc)
-    return f"{path}{line}" + (f" ({dotted})" if dotted else "")
-
-
 def load_config(path: Path) -> Config:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", str(path)) from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', None) or exc}", where) from None
+    """Parse and validate a config file; every error is a ``ConfigError`` naming file:line and the key path."""
+    loaded = load_yaml(path, error=ConfigError)
+    data = loaded.data
     if not isinstance(data, dict):
         raise ConfigError("the config must be a mapping with an 'accounts' section", str(path))
+    if data.get("version") == 2:
+        return _load_v2(path, loaded, data)
+    for key in ("policies", "defaults"):
+        if key in data:
+            raise ConfigError(
+                f"'{key}:' belongs to config version 2: add 'version: 2' at the top and move the v1 'policy:' "
+                "limits into a policy's 'limits:' (docs/policies.md, \"Migrating from version 1\")",
+                loaded.where((key,)),
+            )
     try:
         parsed = ConfigFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r}"
-        raise ConfigError(msg, _located(path, root, loc)) from None
+        raise _validation_error(exc, loaded) from None
+    specs = {}
+    base_policy = parsed.policy.model_dump()
+    for name, account in parsed.accounts.items():
+        where = loaded.where(("accounts", name))
+        try:
+            policy = Policy.model_validate({**base_policy, **account.policy})
+        except ValidationError as exc:
+            raise _validation_error(exc, loaded, ("accounts", name, "policy")) from None
+        mode: Mode = "execute" if account.execute else "recommend"
+        specs[name] = AccountSpec(name, account, policy, _snapshot_path(path, account.snapshot), where, mode=mode)
+    return Config(path=path, accounts=specs)
+
+
+def _validation_error(exc: ValidationError, loaded: LoadedYaml, prefix: tuple[Any, ...] = ()) -> ConfigError:
+    """The first error as a ConfigError at file:line, with the key path and, for a typo, the nearest key."""
+    err = exc.errors()[0]
+    loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown key {loc[-1]!r}"
+    elif err["type"] == "unknown_key":
+        loc = (*loc, err["ctx"]["key"])
+    elif err["type"] == "finite_number":
+        msg = "must be a finite number"
+    elif err["type"].endswith("_type") or err["type"] in ("literal_error", "enum"):
+        msg = f"{msg}, got {err['input']!r}"
+    return ConfigError(msg, loaded.where(loc))
+
+
+def _load_v2(path: Path, loaded: LoadedYaml, data: dict[str, Any]) -> Config:
+    try:
+        parsed = ConfigFileV2.model_validate(data)
+    except ValidationError as exc:
+        raise _validation_error(exc, loaded) from None
+    resolved: dict[str, _Resolved] = {}
     specs = {}
     for name, account in parsed.accounts.items():
-        where = _located(path, root, ("accounts", name))
-        try:
-            policy = Policy.model_validate({**parsed.policy.model_dump(), **account.policy})
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ("accounts", name, "policy", *err["loc"])
-            msg = f"unknown key {err['loc'][-1]!r}" if err["type"] == "extra_forbidden" else err["msg"]
-            raise ConfigError(msg.removeprefix("Value error, "), _located(path, root, loc)) from None
-        specs[name] = AccountSpec(name, account, policy, _snapshot_path(path, account.snapshot), where)
+        where = loaded.where(("accounts", name))
+        policy_name = account.policy or parsed.defaults.policy or DEFAULT_POLICY
+        if policy_name not in parsed.policies and policy_name != DEFAULT_POLICY:
+            loc = ("accounts", name, "policy") if account.policy else ("defaults", "policy")
+            raise ConfigError(
+                f"no policy named {policy_name!r}{suggest(policy_name, parsed.policies)}"
+                f" (defined: {', '.join(parsed.policies) or 'none'})",
+                loaded.where(loc),
+            )
+        if policy_name not in resolved:
+            resolved[policy_name] = _resolve_policy(parsed.policies, policy_name, loaded)
+        limits, rules, actions = resolved[policy_name]
+        specs[name] = AccountSpec(
+            name,
+            account,
+            limits,
+            _snapshot_path(path, account.snapshot),
+            where,
+            rules=rules,
+            policy_name=policy_name,
+            mode=account.mode or parsed.defaults.mode,
+            actions=actions,
+        )
     return Config(path=path, accounts=specs)
+
+
+_Resolved = tuple[Policy, tuple[Rule, ...], Mapping[str, tuple["Strategy", ...]]]
+
+
+def _resolve_policy(policies: Mapping[str, PolicyDef], name: str, loaded: LoadedYaml) -> _Resolved:
+    """Limits merged field by field and rules merged by name, from the root of the ``extends`` chain down."""
+    chain: list[str] = []
+    current: str | None = name
+    while current is not None and current in policies:
+        if current in chain:
+            cycle = " → ".join([*chain[chain.index(current):], current])
+            where = loaded.where(("policies", current, "extends"))
+            raise ConfigError(f"policy inheritance cycle: {cycle}", where)
+        chain.append(current)
+        parent = policies[current].extends
+        if parent is not None and parent not in policies and parent != DEFAULT_POLICY:
+            raise ConfigError(
+                f"policy {current!r} extends unknown policy {parent!r}{suggest(parent, policies)}",
+                loaded.where(("policies", current, "extends")),
+            )
+        current = parent
+    from riskguard.rules.strategy import create_strategy
+
+    limits: dict[str, Any] = {}
+    rules: dict[str, Rule] = {}
+    actions: dict[str, tuple[Strategy, ...]] = {}
+    for link in reversed(chain):
+        limits.update(policies[link].limits)
+        try:
+            Policy.model_validate(limits)
+        except ValidationError as exc:
+            raise _validation_error(exc, loaded, ("policies", link, "limits")) from None
+        for i, rule in enumerate(policies[link].rules):
+            rules[rule.name] = rule
+            actions[rule.name] = tuple(
+                create_strategy(a.strategy, a.params, where=loaded.where(("policies", link, "rules", i, "actions", j)))
+                for j, a in enumerate(rule.actions)
+            )
+    return Policy.model_validate(limits), tuple(rules.values()), actions
+
+
+def validate_for_use(config: Config) -> None:
+    """What ``load_config`` leaves to the moment of use, checked now: every credential variable is set."""
+    for spec in config.accounts.values():
+        for key, ref in spec.config.credentials.model_dump().items():
+            if ref is not None:
+                spec.secret(key)
 
 
 def _snapshot_path(config_path: Path, ref: str | None) -> Path | None:

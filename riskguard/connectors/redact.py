@@ -2,12 +2,30 @@
 
 ccxt puts request URLs (with their signature), request bodies (Hyperliquid
 sends the wallet address) and sometimes headers into its exception texts and
-debug logs.  Those texts end up in check reports and audit logs, so every string
-that leaves the live connector goes through a ``Redactor`` first.
+debug logs, and a venue's error body may echo the whole request back.  Those
+texts end up in check reports and audit logs, so every string that leaves the
+live connector goes through a ``Redactor`` first.
+
+A credential can reach a text in many spellings, and each is masked (matching
+ignores case, so upper/lower hex and percent-escapes are covered too):
+
+* as written;
+* JSON-escaped (``"`` → ``\\"``, ``\\`` → ``\\\\``, non-ASCII → ``\\u00e9``), and
+  JSON-escaped twice (a JSON body quoted inside a JSON error);
+* repr-escaped (Python's ``repr``/``unicode_escape``, as in a logged dict);
+* URL-encoded (percent-encoding with or without ``/`` kept, ``+`` for space,
+  and encoded twice);
+* base64 (standard and URL-safe alphabet, at any byte alignment inside a larger
+  encoded blob) and hex of its UTF-8 bytes.
+
+Request signatures are not known in advance; they are masked by where they
+appear: ``signature=…``, ``"signature": "…"`` or ``{"r": …, "s": …}``, and the
+``X-BAPI-SIGN`` / ``OK-ACCESS-SIGN`` headers.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -16,32 +34,79 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 MASK = "***"
-_SIGNATURE = re.compile(r"(?i)(signature[\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+")
 _MIN_SECRET_LEN = 4
 """Shorter values would mask ordinary text; real keys are far longer."""
+_MIN_ENCODED_LEN = 6
+"""A base64 fragment shorter than this would match ordinary words."""
+
+_SIGN_NAMES = r"(?:signature|sign|x-bapi-sign|ok-access-sign)\b"
+_START = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f][0-9A-Fa-f]))"
+"""A name starts a word, or follows a percent-escape (``%3Fsignature%3D…`` in an encoded URL)."""
+_SEP = r"(?:\\*[\"'])?\s*(?:[=:]|%3[dD])\s*(?:\\*[\"'])?"
+_SIGNATURE = re.compile(rf"(?i)({_START}{_SIGN_NAMES}{_SEP})([^&\s\"'\\,}}\]{{]+)")
+"""``signature=ab12``, ``"signature": "ab12"``, ``X-BAPI-SIGN: ab12``, JSON-escaped quotes included."""
+_SIGNATURE_OBJECT = re.compile(rf"(?i)({_START}{_SIGN_NAMES}(?:\\*[\"'])?\s*[=:]\s*)\{{[^{{}}]*\}}")
+"""Hyperliquid's ``"signature": {"r": "0x…", "s": "0x…", "v": 27}``: the whole object goes."""
+_SIGNATURE_KEY = re.compile(rf"(?i){_SIGN_NAMES}")
+"""A mapping key whose value is a signature (``sign`` as Gate and others name it, too)."""
+
+
+def spellings(secret: str) -> set[str]:
+    """Every spelling of ``secret`` that the redactor masks (compared ignoring case)."""
+    json_escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms = {secret, *json_escaped}
+    forms |= {json.dumps(form)[1:-1] for form in json_escaped}
+    forms |= {repr(secret)[1:-1], secret.encode("unicode_escape").decode("ascii"), secret.replace("'", "\\'")}
+    url = {quote(secret, safe=""), quote(secret), quote_plus(secret, safe=""), quote_plus(secret)}
+    forms |= url | {quote(form, safe="") for form in url}
+    raw = secret.encode("utf-8")
+    forms.add(raw.hex())
+    forms |= _base64_cores(raw)
+    return {f for f in forms if len(f) >= _MIN_SECRET_LEN}
+
+
+def _base64_cores(raw: bytes) -> set[str]:
+    """The base64 characters that depend on ``raw`` alone, for each of the three byte alignments."""
+    cores = set()
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + raw).decode("ascii")
+        start = -(-8 * shift // 6)  # first character made only of raw's bits
+        end = 8 * (shift + len(raw)) // 6  # past the last one
+        core = encoded[start:end]
+        if len(core) >= _MIN_ENCODED_LEN:
+            cores |= {core, core.replace("+", "-").replace("/", "_")}
+    return cores
+
+
+def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    forms = {form for secret in secrets for form in spellings(secret)}
+    # Longest first, so a secret that contains another is masked whole.
+    ordered = sorted(forms, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+
+
+def _mask(secrets: re.Pattern[str] | None, value: str) -> str:
+    # Repeat until nothing matches: masking can join the text around a secret into a new occurrence.
+    while True:
+        masked = value if secrets is None else secrets.sub(MASK, value)
+        masked = _SIGNATURE_OBJECT.sub(rf"\g<1>{MASK}", masked)
+        masked = _SIGNATURE.sub(rf"\g<1>{MASK}", masked)
+        if masked == value:
+            return masked
+        value = masked
 
 
 class Redactor:
-    """Masks the given secret values (and their URL-encoded and lower-case spellings) and request signatures."""
+    """Masks the given secret values in every spelling listed in the module docstring, and request signatures."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        variants = {
-            form
-            for secret in secrets
-            if len(secret) >= _MIN_SECRET_LEN
-            for form in (secret, secret.lower(), quote(secret, safe=""), quote_plus(secret))
-        }
-        # Longest first, so a secret that contains another is masked whole.
-        self._variants = sorted(variants, key=len, reverse=True)
-        self._in_json = [json.dumps(v)[1:-1] for v in self._variants]
+        self._secrets = _pattern(secret for secret in secrets if len(secret) >= _MIN_SECRET_LEN)
 
     def text(self, value: str) -> str:
-        for variant in self._variants:
-            value = value.replace(variant, MASK)
-        return _SIGNATURE.sub(rf"\g<1>{MASK}", value)
+        return _mask(self._secrets, value)
 
     def payload(self, value: Any) -> Any:
-        """The same JSON-like value with every string redacted (keys included).
+        """The same JSON-like value with every string redacted (keys included) and signature fields masked.
 
         A recorded account is mostly market data (books, candles) holding no
         secret; one scan of its JSON text settles that, and only a document that
@@ -51,7 +116,11 @@ class Redactor:
             text = json.dumps(value, ensure_ascii=False, default=str)
         except (TypeError, ValueError):
             return self._walk(value)
-        if any(v in text for v in self._in_json) or _SIGNATURE.search(text):
+        if (
+            (self._secrets is not None and self._secrets.search(text))
+            or _SIGNATURE.search(text)
+            or _SIGNATURE_OBJECT.search(text)
+        ):
             return self._walk(value)
         return value
 
@@ -59,10 +128,59 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
-            return {self.text(str(k)): self._walk(v) for k, v in value.items()}
+            return {
+                self.text(str(k)): MASK if _is_signature_key(k) else self._walk(v) for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self._walk(v) for v in value]
         return value
+
+
+_known: set[str] = set()
+_known_pattern: list[re.Pattern[str] | None] = []
+"""Every credential this process has resolved, for the paths that hold no ``Redactor`` of their own:
+the CLI's last-resort error message and the log record factory below."""
+
+
+def remember_secret(value: str) -> None:
+    """Called where a credential enters the process (``AccountSpec.secret``), so no later text can show it."""
+    if len(value) >= _MIN_SECRET_LEN and value not in _known:
+        _known.add(value)
+        _known_pattern.clear()
+
+
+def redact_known(text: str) -> str:
+    """``text`` with every credential this process has resolved masked, and signatures."""
+    if not _known_pattern:
+        _known_pattern.append(_pattern(_known))
+    return _mask(_known_pattern[0], text)
+
+
+def install_log_redaction() -> None:
+    """Redact every log record created from now on, whichever library logs it (ccxt, aiohttp, asyncio).
+
+    A record factory rather than a handler filter: it covers handlers
+    configured later and Python's last-resort stderr handler alike.
+    """
+    make = logging.getLogRecordFactory()
+    if getattr(make, "redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call: leave it for logging's own error report
+            return record
+        record.msg, record.args = redact_known(message), None
+        return record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def _is_signature_key(key: object) -> bool:
+    return isinstance(key, str) and _SIGNATURE_KEY.fullmatch(key) is not None
 
 
 class RedactingLogger(logging.LoggerAdapter):

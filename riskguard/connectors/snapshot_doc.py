@@ -9,6 +9,7 @@ checked field by field by the normalizers, which name the path on failure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from riskguard.errors import SnapshotError
+from riskguard.input_files import MAX_SNAPSHOT_BYTES, loads_json, read_text
 
 FORMAT = "riskguard.snapshot"
 VERSION = 1
@@ -24,7 +26,7 @@ Payload = dict[str, Any]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class OhlcvSeries(_Strict):
@@ -105,22 +107,23 @@ def parse_snapshot(data: Any, origin: str) -> SnapshotDoc:
 
 
 def read_snapshot(path: Path) -> SnapshotDoc:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SnapshotError(f"cannot read snapshot: {exc.strerror}", str(path)) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(f"invalid JSON: {exc.msg}", f"{path}:{exc.lineno}:{exc.colno}") from None
-    return parse_snapshot(data, str(path))
+    """Read a snapshot file: size-limited, UTF-8, strict JSON numbers; errors name file:line or the field path."""
+    text = read_text(path, MAX_SNAPSHOT_BYTES, "snapshot", SnapshotError)
+    return parse_snapshot(loads_json(text, str(path), SnapshotError), str(path))
 
 
 def write_snapshot(doc: SnapshotDoc, path: Path) -> None:
     """Write atomically so an interrupted recording never leaves half a snapshot behind."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc.model_dump(mode="json"), indent=1, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)
+    text = json.dumps(doc.model_dump(mode="json"), indent=1, sort_keys=False)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        hint = " (the folder does not exist)" if not path.parent.is_dir() else ""
+        raise SnapshotError(f"cannot write snapshot: {exc.strerror or exc}{hint}", str(path)) from None
 
 
 def json_schema() -> dict[str, Any]:

@@ -57,6 +57,8 @@ class Position:
     tier_index: int | None = None
     """Tier the venue says the position sits in, for venues that fix it (OKX, Bybit)."""
     timestamp_ms: int | None = None
+    adl_rank: int | None = None
+    """The venue's auto-deleveraging queue rank where it reports one (higher: deleveraged sooner)."""
 
     def __post_init__(self) -> None:
         for name in ("contracts", "entry_price", "mark_price"):

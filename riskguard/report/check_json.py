@@ -10,6 +10,7 @@ from typing import Any
 
 from riskguard.check import CheckResult
 from riskguard.market_view import NO_LIQUIDATION_PRICE, PositionSignals, SymbolCrowding
+from riskguard.report.policy_view import policy_json
 from riskguard.risk.account_risk import PositionRisk
 from riskguard.risk.bands import Band
 from riskguard.risk.stops import StopCheck
@@ -209,5 +210,13 @@ def check_document(result: CheckResult) -> dict[str, Any]:
         "schema": SCHEMA,
         "status": status.value,
         "exit_code": int(status.exit_code),
-        "accounts": [_account(a, result.signals.get(a.name, ())) for a in result.accounts],
+        "accounts": [
+            {
+                **_account(a, result.signals.get(a.name, ())),
+                **policy_json(result.rules[a.name], result.plans.get(a.name)),
+            }
+            if a.name in result.rules
+            else _account(a, result.signals.get(a.name, ()))
+            for a in result.accounts
+        ],
     }

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from riskguard.check import CheckResult
 from riskguard.market_view import PositionSignals, SymbolCrowding
+from riskguard.report.policy_view import render_policy
 from riskguard.risk.account_risk import PositionRisk, PriceSource
 from riskguard.risk.stops import StopCheck
 from riskguard.risk.uniform_move import UniformMove
@@ -330,6 +331,8 @@ def render(result: CheckResult, console: Console, wide: bool = False) -> None:
             _print_table(console, table, wide)
             for line in why:
                 console.print(Text(line, style="magenta"))
+        if a.name in result.rules:
+            render_policy(result.rules[a.name], result.plans.get(a.name), console)
         console.print()
     if any(a.positions for a in result.accounts):
         console.print(Text(LEGEND, style="dim"))

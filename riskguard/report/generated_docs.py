@@ -29,8 +29,17 @@ def snapshot_schema() -> str:
     return "```json\n" + json.dumps(json_schema(), indent=2) + "\n```"
 
 
+def metric_table() -> str:
+    from riskguard.rules.metric_catalog import CATALOG
+
+    rows = ["| metric | scope | unit | meaning | unknown when |", "|---|---|---|---|---|"]
+    rows += [f"| `{m.name}` | {m.scope} | {m.unit} | {m.description} | {m.unknown_when} |" for m in CATALOG.values()]
+    return "\n".join(rows)
+
+
 BLOCKS = {
     ("reason-codes.md", "reason-codes"): reason_code_table,
+    ("policies.md", "metrics"): metric_table,
     ("snapshot.md", "snapshot-schema"): snapshot_schema,
 }
 

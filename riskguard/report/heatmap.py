@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from riskguard.errors import InputError
 from riskguard.risk.bands import Band
 from riskguard.risk.liqlevels import LiquidationMap
 
@@ -78,6 +79,9 @@ def render_heatmap(
     :param window_pct: price range shown around mark; widened to keep every user price in view.
     :param as_of_ms: the instant the data is as of (the snapshot's); the heatmap's last column when None.
     """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write the heatmap: folder {path.parent} does not exist", str(path))
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,7 +166,10 @@ def render_heatmap(
     stamp = np.datetime_as_string(as_of.astype("datetime64[m]"), unit="m").replace("T", " ")
     ax.set_title(f"{title} · as of {stamp} UTC\n"
                  "long liquidations sit below mark, short liquidations above; estimates, not observations")
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        fig.savefig(path)
+    except OSError as exc:
+        raise InputError(f"cannot write the heatmap: {exc.strerror or exc}", str(path)) from None
+    finally:
+        plt.close(fig)
     return path

@@ -71,6 +71,15 @@ class ReasonCode(StrEnum):
     DATA_INCONSISTENT = "DATA_INCONSISTENT"
     FETCH_FAILED = "FETCH_FAILED"
     INVALID_INPUT = "INVALID_INPUT"
+    # -- policy rules and the pre-trade gate (riskguard/rules/engine.py, riskguard/gate.py) --
+    RULE_BREACH = "RULE_BREACH"
+    RULE_WARNING = "RULE_WARNING"
+    RULE_INFO = "RULE_INFO"
+    RULE_METRIC_UNKNOWN = "RULE_METRIC_UNKNOWN"
+    ORDER_REFUSED_HALTED = "ORDER_REFUSED_HALTED"
+    ORDER_REFUSED_REDUCING = "ORDER_REFUSED_REDUCING"
+    ORDER_EXCEEDS_AVAILABLE_MARGIN = "ORDER_EXCEEDS_AVAILABLE_MARGIN"
+    # -- end policy rules --
     # -- cross pool moved as one (riskguard.risk.uniform_move) --
     UNIFORM_MOVE_BELOW_MIN = "UNIFORM_MOVE_BELOW_MIN"
     UNIFORM_MOVE_BELOW_WARN = "UNIFORM_MOVE_BELOW_WARN"
@@ -105,6 +114,15 @@ SEVERITY: dict[ReasonCode, Severity] = {
     ReasonCode.DATA_INCONSISTENT: Severity.UNKNOWN,
     ReasonCode.FETCH_FAILED: Severity.UNKNOWN,
     ReasonCode.INVALID_INPUT: Severity.UNKNOWN,
+    # -- policy rules --
+    ReasonCode.RULE_BREACH: Severity.BREACH,
+    ReasonCode.RULE_WARNING: Severity.WARNING,
+    ReasonCode.RULE_INFO: Severity.INFO,
+    ReasonCode.RULE_METRIC_UNKNOWN: Severity.UNKNOWN,
+    ReasonCode.ORDER_REFUSED_HALTED: Severity.BREACH,
+    ReasonCode.ORDER_REFUSED_REDUCING: Severity.BREACH,
+    ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN: Severity.BREACH,
+    # -- end policy rules --
     # -- cross pool moved as one --
     ReasonCode.UNIFORM_MOVE_BELOW_MIN: Severity.BREACH,
     ReasonCode.UNIFORM_MOVE_BELOW_WARN: Severity.WARNING,
@@ -141,6 +159,16 @@ DESCRIPTION: dict[ReasonCode, str] = {
     ReasonCode.DATA_INCONSISTENT: "Inputs contradict each other (e.g. position mark vs ticker mark).",
     ReasonCode.FETCH_FAILED: "A read from the venue failed; nothing about the account is known.",
     ReasonCode.INVALID_INPUT: "The config or snapshot is malformed.",
+    # -- policy rules --
+    ReasonCode.RULE_BREACH: "A policy rule of severity breach fires (docs/policies.md); the message names it.",
+    ReasonCode.RULE_WARNING: "A policy rule of severity warning fires.",
+    ReasonCode.RULE_INFO: "A policy rule of severity info fires; the exit code is unchanged.",
+    ReasonCode.RULE_METRIC_UNKNOWN: "A policy rule reads a metric whose value is unknown: never read as satisfied.",
+    ReasonCode.ORDER_REFUSED_HALTED: "Pre-trade gate: the account is HALTED and the order increases exposure.",
+    ReasonCode.ORDER_REFUSED_REDUCING: "Pre-trade gate: the account is REDUCING the position the order would grow.",
+    ReasonCode.ORDER_EXCEEDS_AVAILABLE_MARGIN: "Pre-trade gate: after the fill the initial margin exceeds the cross "
+    "wallet plus unrealized losses (profits are not counted as free margin).",
+    # -- end policy rules --
     # -- cross pool moved as one --
     ReasonCode.UNIFORM_MOVE_BELOW_MIN: "Cross pool: every mark moving together by less than min_uniform_move_pct "
     "(down or up) liquidates it.",

@@ -385,11 +385,14 @@ class SimExchange:
 
     # -- orders --------------------------------------------------------------------------------
 
-    def place_order(self, account: Account, request: OrderRequest) -> Order:
+    def place_order(self, account: Account, request: OrderRequest, fill_ratio: float = 1.0) -> Order:
         """Validate, then fill (market, marketable limit) or rest (limit, stop) an order.
 
         Reduce-only orders that would open, increase or flip a position are rejected up front,
         as venues do, rather than trimmed.
+
+        :param fill_ratio: below 1, a market order fills only this share of its amount (rounded down to the
+            step) and the rest expires (the ``partial_fill`` fault).
         """
         instrument = self.instrument(request.symbol)
         leg = self._leg_for(account, request)
@@ -414,7 +417,13 @@ class SimExchange:
             trigger_price=request.trigger_price, reduce_only=request.reduce_only, leg=leg,
             status=OrderStatus.OPEN, filled=0.0, average=0.0, created_ms=now, updated_ms=now,
         )
-        if order.type is OrderType.MARKET or (order.type is OrderType.LIMIT and self._marketable(order)):
+        if order.type is OrderType.MARKET and fill_ratio < 1:
+            part = instrument.round_amount(amount * fill_ratio)
+            done = replace(order, status=OrderStatus.EXPIRED)
+            if part > 0:
+                done = self._fill(account, replace(order, amount=part), self._taker_price(order), maker=False)
+            order = replace(done, amount=amount, status=OrderStatus.EXPIRED)
+        elif order.type is OrderType.MARKET or (order.type is OrderType.LIMIT and self._marketable(order)):
             price = self._taker_price(order)
             self._check_margin(account, order, price)
             order = self._fill(account, order, price, maker=False)

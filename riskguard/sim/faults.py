@@ -34,11 +34,21 @@ class FaultKind(StrEnum):
     """Liquidation-price fields rendered empty, as venues do while recomputing."""
     STALE_TIMESTAMPS = "stale_timestamps"
     """Mark-price and position update times rendered ``stale_ms`` in the past."""
+    LOST_RESPONSE = "lost_response"
+    """The request is executed (an order IS placed), then the answer is held for ``hang_s``: the client times out
+    on a request that took effect, the failure that makes naive retries send an order twice."""
+    PARTIAL_FILL = "partial_fill"
+    """A market order fills only ``fill_ratio`` of its amount (rounded down to the step) and the rest expires, as
+    an IOC close does when the book is thin."""
+    ECHO_REQUEST = "echo_request"
+    """HTTP ``status`` (4xx) whose JSON body echoes the request back: URL with its query, headers, body.
+    Venue gateways and proxies do this; it puts every credential and signature into the client's error text."""
 
 
 TRANSPORT_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.RATE_LIMIT, FaultKind.BANNED,
-                              FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON})
-DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS})
+                              FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON,
+                              FaultKind.ECHO_REQUEST, FaultKind.LOST_RESPONSE})
+DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS, FaultKind.PARTIAL_FILL})
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -58,6 +68,7 @@ class Fault:
     retry_after_s: int = 1
     hang_s: float = 30.0
     stale_ms: int = 600_000
+    fill_ratio: float = 0.5
 
 
 class FaultBook:

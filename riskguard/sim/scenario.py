@@ -19,18 +19,19 @@ A scenario is YAML or JSON parsed strictly (unknown keys fail) into frozen datac
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import yaml
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
+from riskguard.errors import InputError
+from riskguard.input_files import MAX_CONFIG_BYTES, loads_json, read_text
 from riskguard.sim.engine import AccountSpec, Liquidation, SimExchange
 from riskguard.sim.faults import Fault, FaultBook
 from riskguard.sim.margin import STRICT, Instrument
+from riskguard.yaml_loader import load_yaml
 
 
 @dataclass(frozen=True, config=STRICT)
@@ -68,11 +69,31 @@ def parse_scenario(data: object) -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a ``.json`` or ``.yaml``/``.yml`` scenario file."""
+    """Read a ``.json`` or ``.yaml``/``.yml`` scenario file.
+
+    Raises ``InputError`` naming file:line (YAML) or the file and field path
+    (JSON) for anything wrong: unreadable, too large, malformed, or not a valid scenario.
+    """
     path = Path(path)
-    text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    return parse_scenario(data)
+    if path.suffix == ".json":
+        text = read_text(path, MAX_CONFIG_BYTES, "scenario")
+        data = loads_json(text, str(path))
+
+        def where(loc: tuple[object, ...]) -> str:
+            return f"{path} ({'.'.join(map(str, loc))})" if loc else str(path)
+    else:
+        loaded = load_yaml(path, what="scenario")
+        data, where = loaded.data, loaded.where
+    if data is not None and not isinstance(data, dict):
+        raise InputError("a scenario must be a mapping (instruments, marks, accounts, faults, path)", str(path))
+    try:
+        return parse_scenario(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        msg = f"unknown key {loc[-1]!r}" if err["type"] == "unexpected_keyword_argument" else err["msg"]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise InputError(msg.removeprefix("Value error, ") + more, where(loc)) from None
 
 
 class ScenarioPlayer:

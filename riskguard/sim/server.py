@@ -29,6 +29,7 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import TypeAdapter, ValidationError
 
+from riskguard.errors import InputError
 from riskguard.sim.engine import Liquidation, OrderRejected
 from riskguard.sim.faults import DATA_FAULTS, Fault, FaultKind
 from riskguard.sim.scenario import Scenario, ScenarioPlayer, load_scenario
@@ -63,11 +64,23 @@ async def _fault_middleware(request: web.Request, handler: Handler) -> web.Strea
             await asyncio.sleep(fault.hang_s)
         elif fault.kind in (FaultKind.RATE_LIMIT, FaultKind.BANNED, FaultKind.SERVER_ERROR):
             return request.app[DIALECT].fault_response(fault)
+        elif fault.kind is FaultKind.ECHO_REQUEST:
+            return await _echo(request, fault)
     response = await handler(request)
+    lost = next((f for f in faults if f.kind is FaultKind.LOST_RESPONSE), None)
+    if lost is not None:
+        await asyncio.sleep(lost.hang_s)  # the request took effect; the client gives up before this answer
     if any(f.kind is FaultKind.MALFORMED_JSON for f in faults) and isinstance(response, web.Response):
         broken = (response.text or "{}")[: max(len(response.text or "") // 2, 1)] + '{"'
         return web.Response(status=200, text=broken, content_type="application/json")
     return response
+
+
+async def _echo(request: web.Request, fault: Fault) -> web.Response:
+    """The request, verbatim, in an error body (see ``FaultKind.ECHO_REQUEST``)."""
+    echo = {"url": str(request.rel_url), "headers": dict(request.headers), "body": await request.text()}
+    body = {"code": -1, "retCode": 10001, "status": "err", "msg": "request rejected", "request": echo}
+    return web.json_response(body, status=fault.status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +226,16 @@ async def serve(venue: str, host: str = "127.0.0.1", port: int = 0, scenario: Sc
 
 
 def run(venue: str, port: int = 0, scenario_path: str | Path | None = None, host: str = "127.0.0.1") -> None:
-    """Blocking entry point for ``riskguard sim``: serve until interrupted, playing the path in real time."""
+    """Blocking entry point for ``riskguard sim``: serve until interrupted, playing the path in real time.
+
+    Bad input (port, venue, scenario file, a port already taken) is an ``InputError`` saying which.
+    """
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port must be between 0 and 65535 (0 picks a free port), got {port}")
+    try:
+        get_dialect(venue)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
     scenario = load_scenario(scenario_path) if scenario_path else None
 
     async def main() -> None:
@@ -224,5 +246,8 @@ def run(venue: str, port: int = 0, scenario_path: str | Path | None = None, host
         finally:
             await sim.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

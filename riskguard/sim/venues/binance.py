@@ -197,6 +197,7 @@ class _Handlers:
             web.get(f"{api}/v1/openOrders", private(self.open_orders)),
             web.post(f"{api}/v1/algoOrder", private(self.create_algo_order)),
             web.delete(f"{api}/v1/algoOrder", private(self.cancel_algo_order)),
+            web.get(f"{api}/v1/algoOrder", private(self.query_algo_order, _QUERY_REJECTIONS)),
             web.get(f"{api}/v1/openAlgoOrders", private(self.open_algo_orders)),
             web.get(f"{api}/v1/positionSide/dual", private(self.position_mode)),
             web.post(f"{api}/v1/positionSide/dual", private(self.set_position_mode, _POSITION_MODE_REJECTIONS)),
@@ -582,7 +583,7 @@ class _Handlers:
                 "reduceOnly": order.reduce_only, "createTime": order.created_ms, "updateTime": order.updated_ms,
                 "triggerTime": order.updated_ms if order.status is OrderStatus.FILLED else 0, "goodTillDate": 0}
 
-    def create_order(self, _request: web.Request, account: Account, params: dict[str, str]) -> dict:
+    def create_order(self, request: web.Request, account: Account, params: dict[str, str]) -> dict:
         kind = _required(params, "type").upper()
         if kind in ("STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"):
             raise BinanceError(-4120, "Order type not supported for this endpoint. "
@@ -590,8 +591,22 @@ class _Handlers:
         order_type = {"MARKET": OrderType.MARKET, "LIMIT": OrderType.LIMIT}.get(kind)
         if order_type is None:
             raise BinanceError(-1116, "Invalid orderType.")
-        request = self._order_request(account, params, order_type, "newClientOrderId")
-        return self._order_view(self.exchange.place_order(account, request))
+        order = self._order_request(account, params, order_type, "newClientOrderId")
+        self._check_open_reduce_only(account, order)
+        thin = request_faults(request).get(FaultKind.PARTIAL_FILL)
+        return self._order_view(self.exchange.place_order(account, order, thin.fill_ratio if thin else 1.0))
+
+    def _check_open_reduce_only(self, account: Account, order: OrderRequest) -> None:
+        """Binance refuses a reduce-only order when the open reduce-only orders on the leg (stops included)
+        would together close more than the position (-4118, the close a full-size take-profit blocks)."""
+        if not order.reduce_only:
+            return
+        position = account.positions.get((order.symbol, order.leg))
+        size = abs(position.size) if position else 0.0
+        held = sum(o.amount - o.filled for o in account.open_orders(order.symbol)
+                   if o.reduce_only and o.leg == order.leg and o.side == order.side)
+        if held > 0 and held + order.amount > size + 1e-12:
+            raise BinanceError(-4118, "ReduceOnly Order Failed. Please check your existing position and open orders")
 
     def create_algo_order(self, _request: web.Request, account: Account, params: dict[str, str]) -> dict:
         if params.get("algoType") != "CONDITIONAL" or params.get("type", "").upper() != "STOP_MARKET":
@@ -606,6 +621,12 @@ class _Handlers:
 
     def query_order(self, _request: web.Request, account: Account, params: dict[str, str]) -> dict:
         return self._order_view(self._find(account, params, "orderId", "origClientOrderId"))
+
+    def query_algo_order(self, _request: web.Request, account: Account, params: dict[str, str]) -> dict:
+        order = self._find(account, params, "algoId", "clientAlgoId")
+        if order.type is not OrderType.STOP_MARKET:
+            raise OrderRejected(RejectReason.UNKNOWN_ORDER, "not an algo order")
+        return self._algo_view(order)
 
     def cancel_order(self, _request: web.Request, account: Account, params: dict[str, str]) -> dict:
         order = self._find(account, params, "orderId", "origClientOrderId")

@@ -1,0 +1,308 @@
+"""The audit store: an append-only SQLite record of what riskguard saw, decided and sent.
+
+It is also the executor's memory for exactly-once: an order's intent (with its client order id) is committed
+here *before* the order goes to the venue, so a crash, a timeout or a re-run finds the id and looks the order up
+at the venue instead of sending it again.  That is why every write is its own committed transaction with
+``synchronous=FULL``: an intent that is not on disk when the request leaves is no intent at all.
+
+Every text and JSON payload passes through a ``Redactor`` on its way in, so a venue error that echoes a request
+(keys, signatures) is stored masked.  The schema is versioned (``schema_migrations``); opening an older file
+applies the missing migrations in order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from riskguard.connectors.redact import Redactor, redact_known
+from riskguard.errors import ConfigError
+
+DB_ENV = "RISKGUARD_AUDIT_DB"
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: events (everything, in order) and orders (one row per client order id, its latest state).
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts_ms INTEGER NOT NULL,
+        run_id TEXT NOT NULL,
+        account TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        client_order_id TEXT,
+        symbol TEXT,
+        message TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_account_ts ON events(account, ts_ms);
+    CREATE INDEX events_client_order_id ON events(client_order_id);
+    CREATE TABLE orders (
+        client_order_id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        venue TEXT NOT NULL,
+        plan_hash TEXT NOT NULL,
+        order_index INTEGER NOT NULL,
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        amount REAL NOT NULL,
+        state TEXT NOT NULL,
+        venue_order_id TEXT,
+        filled REAL NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX orders_plan ON orders(plan_hash);
+    """,
+)
+
+
+class EventKind(StrEnum):
+    EVALUATION = "evaluation"
+    FINDING = "finding"
+    PLAN = "plan"
+    INTENT = "intent"
+    REQUEST = "request"
+    RESPONSE = "response"
+    FILL = "fill"
+    STATE = "state"
+    ERROR = "error"
+    REFUSED = "refused"
+    VERIFY = "verify"
+
+
+class OrderState(StrEnum):
+    INTENT = "intent"
+    """Persisted, not yet known to have reached the venue."""
+    SENT = "sent"
+    """The venue acknowledged it and it may still rest (a stop, a limit)."""
+    UNKNOWN = "unknown"
+    """The request left and no answer came back: resolved by a lookup by client id before anything is resent."""
+    FILLED = "filled"
+    PARTIAL = "partial"
+    """Done at the venue (expired/cancelled) with part of the amount filled."""
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+    REFUSED = "refused"
+    """Refused by riskguard's final guard; never sent."""
+    SKIPPED = "skipped"
+    """Nothing to do when its turn came (the position was already gone or below the minimum order)."""
+
+    @property
+    def final(self) -> bool:
+        return self not in (OrderState.INTENT, OrderState.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    client_order_id: str
+    account: str
+    venue: str
+    plan_hash: str
+    order_index: int
+    symbol: str
+    side: str
+    kind: str
+    amount: float
+    state: OrderState
+    venue_order_id: str | None
+    filled: float
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    ts_ms: int
+    run_id: str
+    account: str
+    kind: str
+    client_order_id: str | None
+    symbol: str | None
+    message: str
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "ts_ms": self.ts_ms, "run_id": self.run_id, "account": self.account, "kind": self.kind,
+            "client_order_id": self.client_order_id, "symbol": self.symbol, "message": self.message,
+            "data": self.data,
+        }
+
+
+def default_path(configured: str | Path | None = None) -> Path:
+    """``RISKGUARD_AUDIT_DB``, else the configured path, else ``$XDG_DATA_HOME/riskguard/audit.sqlite3``."""
+    if env := os.environ.get(DB_ENV):
+        return Path(env).expanduser()
+    if configured is not None:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "riskguard" / "audit.sqlite3"
+
+
+class AuditStore:
+    """One SQLite file; ``redactor`` masks the credentials of the accounts being recorded."""
+
+    def __init__(self, path: Path, redactor: Redactor | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._redactor = redactor
+        self._clock = clock
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot open the audit store: {exc}", str(path)) from None
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> AuditStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)"
+        )
+        done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
+        if done and max(done) > SCHEMA_VERSION:
+            raise ConfigError(f"the audit store has schema version {max(done)}; this riskguard knows up to "
+                              f"{SCHEMA_VERSION}: upgrade riskguard", str(self.path))
+        for version, script in enumerate(_MIGRATIONS, start=1):
+            if version in done:
+                continue
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, self._now_ms()))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return int(row[0] or 0)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    def _text(self, value: str) -> str:
+        masked = redact_known(value)
+        return self._redactor.text(masked) if self._redactor else masked
+
+    def _json(self, data: Mapping[str, Any]) -> str:
+        text = json.dumps(data, sort_keys=True, default=str, allow_nan=True)
+        return self._text(text)
+
+    def event(self, run_id: str, account: str, kind: EventKind, message: str, data: Mapping[str, Any] | None = None,
+              *, client_order_id: str | None = None, symbol: str | None = None) -> None:
+        self._db.execute(
+            "INSERT INTO events (ts_ms, run_id, account, kind, client_order_id, symbol, message, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (self._now_ms(), run_id, account, kind.value, client_order_id, symbol, self._text(message),
+             self._json(data or {})),
+        )
+
+    def record_intent(self, run_id: str, record: OrderRecord, data: Mapping[str, Any]) -> None:
+        """The intent row and its event in one transaction, committed before the caller sends anything."""
+        now = self._now_ms()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.client_order_id, record.account, record.venue, record.plan_hash, record.order_index,
+                 record.symbol, record.side, record.kind, record.amount, record.state.value, record.venue_order_id,
+                 record.filled, now, now),
+            )
+            self.event(run_id, record.account, EventKind.INTENT, f"{record.kind} {record.side} {record.amount:g} "
+                       f"{record.symbol}", data, client_order_id=record.client_order_id, symbol=record.symbol)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def update_order(self, run_id: str, client_order_id: str, state: OrderState, *, venue_order_id: str | None = None,
+                     filled: float | None = None, amount: float | None = None, message: str = "",
+                     data: Mapping[str, Any] | None = None) -> None:
+        """A new state for an order, and the state change as an event, in one transaction."""
+        current = self.order(client_order_id)
+        if current is None:
+            raise KeyError(client_order_id)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "UPDATE orders SET state = ?, venue_order_id = COALESCE(?, venue_order_id), "
+                "filled = COALESCE(?, filled), amount = COALESCE(?, amount), updated_ms = ? "
+                "WHERE client_order_id = ?",
+                (state.value, venue_order_id, filled, amount, self._now_ms(), client_order_id),
+            )
+            text = f"{current.state} → {state}" + (f": {message}" if message else "")
+            self.event(run_id, current.account, EventKind.STATE, text, data, client_order_id=client_order_id,
+                       symbol=current.symbol)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def order(self, client_order_id: str) -> OrderRecord | None:
+        row = self._db.execute(
+            "SELECT client_order_id, account, venue, plan_hash, order_index, symbol, side, kind, amount, state, "
+            "venue_order_id, filled FROM orders WHERE client_order_id = ?", (client_order_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return OrderRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], OrderState(row[9]),
+                           row[10], row[11])
+
+    def orders(self, plan_hash: str | None = None) -> list[OrderRecord]:
+        query = "SELECT client_order_id FROM orders" + (" WHERE plan_hash = ?" if plan_hash else "")
+        ids = [r[0] for r in self._db.execute(query + " ORDER BY created_ms, order_index",
+                                               (plan_hash,) if plan_hash else ())]
+        return [o for i in ids if (o := self.order(i)) is not None]
+
+    def events(self, account: str | None = None, since_ms: int | None = None,
+               kinds: tuple[str, ...] = ()) -> list[Event]:
+        where: list[str] = []
+        args: list[Any] = []
+        if account is not None:
+            where.append("account = ?")
+            args.append(account)
+        if since_ms is not None:
+            where.append("ts_ms >= ?")
+            args.append(since_ms)
+        if kinds:
+            where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+            args.extend(kinds)
+        query = "SELECT id, ts_ms, run_id, account, kind, client_order_id, symbol, message, data FROM events"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        with closing(self._db.execute(query + " ORDER BY id", args)) as cursor:
+            return [Event(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8])) for r in cursor]
+
+    def dump_text(self) -> Iterator[str]:
+        """Every stored text value (for tests that grep the store for secrets)."""
+        for table in ("events", "orders", "schema_migrations"):
+            for row in self._db.execute(f"SELECT * FROM {table}"):
+                yield from (str(v) for v in row)
