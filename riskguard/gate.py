@@ -274,6 +274,9 @@ class Gate:
             return self.check(ProposedOrder(self.spec.name, symbol, side, amount(k), None, leverage))
 
         result = at(first)
+        if result.exit_code == int(Status.UNKNOWN.exit_code):
+            reasons = "; ".join(f.message for f in result.findings if f.severity is Severity.UNKNOWN)
+            raise InputError(f"cannot size a {side} of {symbol} on {self.spec.name}: {reasons}")
         if result.exit_code != 0:
             return SizeResult(self.spec.name, symbol, side, 0.0, step, result.findings)
         lo, hi = first, 2 * first

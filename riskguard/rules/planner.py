@@ -1,24 +1,35 @@
 """From fired rules to a Plan: the actions of the rules that fire, run through the strategy interface.
 
-The strategies run in the order of the policy's rules (and of each rule's actions), once each, so an
-``add_margin`` listed first is sized before a ``reduce_size`` after it sees the topped-up account.  Their
-scope is every position a firing rule with actions named, or the whole account when an account-metric rule
-fired.  A rule whose metric is unknown triggers no action: nothing is planned on data that is not there
-(its UNKNOWN finding already fails the check).  Every order a plan holds is reduce-only
-(``IntendedOrder`` refuses anything else), which is what a HALTED account is allowed.
+Each firing rule's strategies act on the positions that rule fired for (the whole account for an account
+metric), in the order of the policy's rules and of each rule's actions; each rule's part of the plan sees the
+account as the earlier parts' immediate actions (market orders, added margin) leave it, so an
+``add_margin`` listed first is sized before a ``reduce_size`` after it.  The parts are ``make_plan`` plans,
+joined into one Plan whose before/after figures span them all.  A rule whose metric is unknown triggers no
+action: nothing is planned on data that is not there (its UNKNOWN finding already fails the check).  Every
+order a plan holds is reduce-only (``IntendedOrder`` refuses anything else), which is what a HALTED account
+is allowed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from riskguard.config import AccountSpec
 from riskguard.market_view import SymbolView
 from riskguard.model import Account, VenueMarkets
 from riskguard.risk.account_risk import AccountRisk
-from riskguard.rules.engine import RulesOutcome
-from riskguard.rules.plan import Plan
-from riskguard.rules.strategy import MarketSignals, PositionRef, StrategyContext, make_plan
+from riskguard.risk.whatif import apply_fills
+from riskguard.rules.codes import ReasonCode
+from riskguard.rules.engine import RuleHit, RulesOutcome
+from riskguard.rules.plan import IntendedOrder, Outcome, Plan
+from riskguard.rules.strategy import MarketSignals, PositionRef, StrategyContext, immediate_fills, make_plan
+
+
+def _scope(hits: list[RuleHit], risk: AccountRisk) -> tuple[PositionRef, ...] | None:
+    if any(h.index < 0 for h in hits):
+        return None
+    return tuple(dict.fromkeys(PositionRef.of(risk.positions[h.index]) for h in hits))
 
 
 def plan_account(
@@ -30,12 +41,36 @@ def plan_account(
     outcome: RulesOutcome,
 ) -> Plan | None:
     """None when no rule with actions fires."""
-    firing = [h for h in outcome.hits if not h.unknown and spec.actions.get(h.rule.name)]
-    if not firing:
+    by_rule: dict[str, list[RuleHit]] = {}
+    for h in outcome.hits:
+        if not h.unknown and spec.actions.get(h.rule.name):
+            by_rule.setdefault(h.rule.name, []).append(h)
+    if not by_rule:
         return None
-    strategies = list({id(s): s for h in firing for s in spec.actions[h.rule.name]}.values())
-    scope = None
-    if all(h.index >= 0 for h in firing):
-        scope = tuple(dict.fromkeys(PositionRef.of(risk.positions[h.index]) for h in firing))
     signals = {symbol: MarketSignals.of_view(view) for symbol, view in views.items()}
-    return make_plan(StrategyContext(account, risk, venue, signals, scope), strategies)
+    ctx = StrategyContext(account, risk, venue, signals)
+    orders: list[IntendedOrder] = []
+    codes: list[str] = []
+    notes: list[str] = []
+    names: list[str] = []
+    for rule, hits in by_rule.items():
+        part_ctx = replace(ctx, scope=_scope(hits, risk))
+        part = make_plan(part_ctx, spec.actions[rule])
+        orders += part.orders
+        codes += part.reason_codes
+        notes += part.notes
+        names += part.strategies
+        fills = immediate_fills(part_ctx, part.orders)
+        if fills:
+            ctx = ctx.with_account(apply_fills(ctx.account, venue, fills, ctx.taker_fee))
+    kept = [c for c in dict.fromkeys(codes) if c != ReasonCode.PLAN_NO_ACTION.value]
+    return Plan(
+        account=account.name,
+        venue=account.venue,
+        strategies=tuple(names),
+        orders=tuple(orders),
+        before=Outcome.of(risk),
+        after=Outcome.of(ctx.risk),
+        reason_codes=tuple(kept or [ReasonCode.PLAN_NO_ACTION.value]),
+        notes=tuple(dict.fromkeys(notes)),
+    )

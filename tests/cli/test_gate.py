@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from riskguard.config import AccountConfig, AccountSpec, Policy
+from riskguard.errors import InputError
 from riskguard.gate import Gate, parse_order
 from riskguard.model import Side, Snapshot
 from riskguard.rules.codes import ReasonCode
@@ -171,9 +172,10 @@ def test_size_is_maximal_the_order_passes_and_one_step_more_fails(
                                           "threshold": asymmetry, "severity": "breach"}))
     gate = gate_for(account(*positions, wallet=wallet), rules,
                     Policy(max_effective_leverage=max_leverage, min_liquidation_buffer_pct=min_buffer))
-    lev = "" if not isolated else " 10x"
-    result = gate.size(BTC, side, 10.0 if isolated else None)
+    lev = " 10x"  # a new position's leverage (its initial margin) must be known to gate it
+    result = gate.size(BTC, side, 10.0)
     step = result.step
+    event("size 0" if result.amount == 0 else "size > 0")
     if result.amount == 0:
         assert gate.check(f"acct {BTC} {side} {step}{lev}").exit_code != 0
         return
@@ -203,3 +205,32 @@ def test_order_the_wallet_cannot_margin_is_refused():
     assert short.margin.value == pytest.approx(-1.0, rel=1e-9) and short.exit_code == 2
     cross = gate_for(account(position(ETH, Side.LONG, 1.0, leverage=None))).check("acct BTC/USDT:USDT buy 1")
     assert cross.exit_code == 3 and "give LEVx" in cross.margin.message
+
+
+def test_size_is_zero_when_the_state_refuses_and_names_it(run):
+    r = run("size", "paper-bybit", "SOL/USDT:USDT", "sell", "--config", EXAMPLE, "--format", "json")
+    assert r.code == 0
+    doc = r.json()
+    assert doc["amount"] == 0.0 and doc["binding_rule"] == "ORDER_REFUSED_HALTED"
+
+
+def test_size_without_a_bound_is_an_error_and_bad_side_exits_3(run):
+    acct = account(position(ETH, Side.LONG, 1.0), wallet=1e30)
+    with pytest.raises(InputError, match="size is unbounded"):
+        gate_for(acct, policy=Policy(max_effective_leverage=1e9, min_liquidation_buffer_pct=0,
+                                     warn_liquidation_buffer_pct=0)).size(BTC, "buy", 10.0)
+    r = run("size", "paper-hyperliquid", "ETH/USDC:USDC", "long", "--config", EXAMPLE)
+    assert r.code == 3 and "side must be buy or sell, got 'long'" in r.err
+
+
+def test_module_functions_read_the_config_each_call():
+    from riskguard.gate import check_order, size
+
+    assert check_order(Path(EXAMPLE), "paper-hyperliquid ETH/USDC:USDC buy 0.5").exit_code == 0
+    assert size(Path(EXAMPLE), "paper-hyperliquid", "ETH/USDC:USDC", "buy").binding_rule == "fragile-cross-pool"
+
+
+def test_size_that_cannot_be_evaluated_is_an_error_not_zero():
+    acct = account(position(ETH, Side.LONG, 1.0))  # a new BTC cross position: leverage, hence IM, unknown
+    with pytest.raises(InputError, match=r"cannot size a buy of BTC/USDT:USDT on acct: .*give LEVx"):
+        gate_for(acct).size(BTC, "buy")

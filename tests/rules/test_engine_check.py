@@ -70,3 +70,16 @@ def test_rule_severity_decides_exit_code_and_unknown_metric_exits_3(tmp_path, mo
     (account,) = json.loads(out)["accounts"]
     (finding,) = [f for p in account["positions"] for f in p["findings"] if f["code"] == "RULE_METRIC_UNKNOWN"]
     assert "NO_TIMESTAMP" in finding["message"] and account["plan"] is None
+
+
+def test_each_rules_strategies_act_on_the_positions_it_fired_for(monkeypatch, capsys):
+    code, out = _check(monkeypatch, capsys, "--config", str(EXAMPLE), "--account", "paper-binance", "--format", "json")
+    (account,) = json.loads(out)["accounts"]
+    fired = {(r["rule"], r["symbol"]) for r in account["rules_fired"]}
+    assert ("stop-in-crowd", "BTC/USDT:USDT") in fired and ("stop-in-crowd", "ETH/USDT:USDT") not in fired
+    by_strategy = {}
+    for o in account["plan"]["orders"]:
+        by_strategy.setdefault(o["strategy"], set()).add(o["symbol"])
+    assert by_strategy["staggered_stops"] == {"BTC/USDT:USDT"}  # ETH's stop is not in a band: left alone
+    assert account["plan"]["strategies"] == ["staggered_stops", "close_worst_first"]  # policy order
+    assert code == 1
