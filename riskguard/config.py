@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from riskguard.connectors.redact import remember_secret
+from riskguard.daemon.settings import DaemonSettings
 from riskguard.errors import ConfigError
 from riskguard.rules.metric_catalog import suggest
 from riskguard.rules.schema import KnownKeys, PolicyDef, Rule, StrictModel
@@ -175,6 +176,7 @@ class ConfigFileV2(StrictModel):
     defaults: Defaults = Defaults.model_validate({})
     policies: dict[str, PolicyDef] = Field(default_factory=dict)
     accounts: dict[str, AccountConfigV2] = Field(min_length=1)
+    daemon: DaemonSettings = Field(default_factory=lambda: DaemonSettings.model_validate({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,8 @@ class AccountSpec:
 class Config:
     path: Path
     accounts: Mapping[str, AccountSpec]
+    daemon: DaemonSettings = field(default_factory=lambda: DaemonSettings.model_validate({}))
+    """``riskguard daemon`` settings (version 2 configs; docs/daemon.md)."""
 
     def select(self, name: str | None) -> list[AccountSpec]:
         if name is None:
@@ -297,7 +301,7 @@ def _load_v2(path: Path, loaded: LoadedYaml, data: dict[str, Any]) -> Config:
             mode=account.mode or parsed.defaults.mode,
             actions=actions,
         )
-    return Config(path=path, accounts=specs)
+    return Config(path=path, accounts=specs, daemon=parsed.daemon)
 
 
 _Resolved = tuple[Policy, tuple[Rule, ...], Mapping[str, tuple["Strategy", ...]]]
