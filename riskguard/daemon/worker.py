@@ -101,6 +101,9 @@ class AccountWorker:
         """Legs our own orders reduced since the last read: their disappearance is no mystery."""
         self.stream_healthy = False
         self.steps = 0
+        self.idle = asyncio.Event()
+        """Set while the worker waits with nothing pending (tests and the rehearsal wait on it)."""
+        self.marks_seen: dict[str, float] = {}
         self.on_read: Callable[[], None] | None = None
         """Called after every successful full read (the feeds start mark streams for newly held symbols)."""
         self.on_order_sent: Callable[[], None] | None = None
@@ -109,6 +112,8 @@ class AccountWorker:
     # -- triggers ----------------------------------------------------------------------------------
 
     def on_mark(self, symbol: str, mark: float) -> None:
+        self.idle.clear()
+        self.marks_seen[symbol] = mark
         self._pending.marks[symbol] = mark
         self._last_data = self.clock()
         self.stream_healthy = True
@@ -127,6 +132,7 @@ class AccountWorker:
         return redact_known(text)
 
     def request_read(self, why: str) -> None:
+        self.idle.clear()
         self._pending.read.append(why)
         self._wake.set()
 
@@ -142,10 +148,13 @@ class AccountWorker:
     async def run(self, stop: asyncio.Event) -> None:
         await self.resume_pending()
         while not stop.is_set():
+            if not self._wake.is_set():
+                self.idle.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_s)
             if stop.is_set():
                 break
+            self.idle.clear()
             self._wake.clear()
             now = self.clock()
             trigger, self._pending = self._pending, Trigger()
