@@ -95,6 +95,7 @@ class AccountWorker:
         self._last_full = 0.0
         self._last_data = 0.0
         self._memory: frozenset[HitKey] = frozenset()
+        self._restored_state: str | None = None
         self._views = SymbolViews()
         self._recommended: set[str] = set()
         self._closed_by_us: set[tuple[str, str]] = set()
@@ -146,6 +147,7 @@ class AccountWorker:
     # -- loop --------------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        self.restore()
         await self.resume_pending()
         while not stop.is_set():
             if not self._wake.is_set():
@@ -270,13 +272,15 @@ class AccountWorker:
             self.metrics.errors.labels(self.name, "unknown").inc()
             await self._set_unknown(reasons)
             return evaluated
+        memory_changed = evaluated.rules.memory != self._memory
         self._memory = evaluated.rules.memory
         self.metrics.set_buffers(self.name, {(p.risk.symbol, p.risk.side): p.risk.buffer_pct
                                              for p in verdict.positions})
         state = evaluated.rules.state.value
-        if state != self.live.state:
+        if state != self.live.state or memory_changed:
             self.store.event(self.run_id, self.name, EventKind.STATE, f"state {self.live.state} → {state}",
-                             {"trading_state": state, "status": verdict.status.value})
+                             {"trading_state": state, "status": verdict.status.value,
+                              "rule_memory": sorted(list(k) for k in self._memory)})
             if verdict.status is Status.BREACH:
                 findings = [*verdict.findings, *(f for p in verdict.positions for f in p.findings)]
                 await self.alerter.alert(self.name, AlertKind.BREACH, f"state {state}: " + "; ".join(
@@ -326,6 +330,15 @@ class AccountWorker:
         await self.alerter.alert(self.name, AlertKind.KILL_SWITCH, why + "; the daemon stops acting on this account")
 
     # -- restart -----------------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """The trading state and the firing rules (their release thresholds hold across a restart) as the last run
+        recorded them; the first evaluation of this run starts from there."""
+        for event in reversed(self.store.events(account=self.name, kinds=(EventKind.STATE.value,))):
+            if "rule_memory" in event.data:
+                self._memory = frozenset(tuple(k) for k in event.data["rule_memory"])  # type: ignore[misc]
+                self._restored_state = str(event.data.get("trading_state", UNKNOWN))
+                return
 
     async def resume_pending(self) -> None:
         """Orders a previous run left open in the audit store (intent written, answer lost) are looked up at the

@@ -92,10 +92,13 @@ async def start_rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIte
 
     async def start(scenario: Scenario | Path = SQUEEZE, accounts: dict[str, str] | None = None,
                     execute: bool = True, daemon_yaml: str = "", policy: str = REHEARSAL_POLICY,
-                    wait_streams: bool = True) -> Rig:
+                    wait_streams: bool = True, before_start: Callable[[Any], Any] | None = None) -> Rig:
         """``accounts``: config name → mode; each uses the scenario account ``<name>-key``."""
         scen = load_scenario(scenario) if isinstance(scenario, Path) else scenario
         sim = await serve("binanceusdm", scenario=scen)
+        if before_start is not None:
+            before_start(sim.player.exchange)
+            await sim.app[HUB].publish()
         accounts = accounts or {"guarded": "execute"}
         for name in accounts:
             spec = next(a for a in sim.player.scenario.accounts if a.api_key == f"{name}-key")
