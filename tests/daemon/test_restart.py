@@ -3,9 +3,9 @@
 The daemon runs as a subprocess (``riskguard daemon --execute``) against an emulator in this process.  The
 squeeze path advances between kills, so most runs find work to do; each kill lands a random 0-400 ms after
 the run starts executing a plan (the position re-read, the intent write, the send, the answer, the
-verification).  At the end one run is left to finish and is stopped with SIGTERM (graceful: exit 0).  The emulator's own order log is the
-judge: one order per client id, each recorded in the audit store as filled with the same amount, nothing left
-unresolved in the store, and the guarded account never liquidated.
+verification).  At the end one run is left to finish and is stopped with SIGTERM (graceful: exit 0).  The
+emulator's own order log is the judge: one order per client id, each recorded in the audit store as filled
+with the same amount, nothing left unresolved in the store, and the guarded account never liquidated.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ async def test_kill_9_at_random_points_then_restart(tmp_path: Path) -> None:
             # Aim the kill at the order path: a few milliseconds after the run starts executing a plan (or,
             # when there is nothing to do, anywhere in its first seconds).
             with contextlib.suppress(AssertionError):
-                await until(lambda p=plans, proc=process: _plans(audit_db) > p or proc.returncode is not None, timeout_s=4)
+                await until(lambda p=plans, proc=process: _plans(audit_db) > p or proc.returncode is not None,
+                            timeout_s=4)
             delay = rng.uniform(0.0, 0.4)
             kills.append(round(delay, 3))
             try:
