@@ -76,9 +76,9 @@ class Daemon:
                     feed = Feeds(worker, venue.exchange, self.stop, backoff_s=min(settings.poll_s, 1.0))
                     worker.on_read = feed.sync
                     feeds.append(feed)
-            if settings.gate.port or settings.gate.unix_socket:
+            if settings.gate.port is not None or settings.gate.unix_socket:
                 self.gate_url = await _listen(stack, build_gate_app(self.workers), settings.gate)
-            if settings.metrics.port:
+            if settings.metrics.port is not None:
                 self.metrics_url = await _listen(stack, _metrics_app(metrics), settings.metrics)
             for feed in feeds:
                 feed.start()
@@ -113,7 +113,7 @@ async def _listen(stack: AsyncExitStack, app: web.Application, where: ListenSett
         return f"unix:{where.unix_socket}"
     if not ipaddress.ip_address(where.host).is_loopback:
         raise ConfigError(f"the daemon listens on loopback only, not {where.host}", "daemon")
-    await web.TCPSite(runner, where.host, where.port).start()
+    await web.TCPSite(runner, where.host, where.port or 0).start()
     port = runner.addresses[0][1]
     return f"http://{where.host}:{port}"
 

@@ -36,7 +36,7 @@ class AlertSettings(_Strict):
 
 class ListenSettings(_Strict):
     host: str = Field("127.0.0.1", description="loopback only")
-    port: int = Field(0, ge=0, le=65535, description="0 = off")
+    port: int | None = Field(None, ge=0, le=65535, description="none = off; 0 = any free port (printed at start)")
     unix_socket: str | None = Field(None, description="gate API only: a Unix socket path instead of TCP")
 
 
