@@ -304,8 +304,14 @@ class AccountWorker:
         sendable = [o for o in plan.orders if o.kind is not OrderKind.ADD_MARGIN]
         notional = sum(o.amount * _mark(self.live.loaded, o.symbol) for o in sendable
                        if o.kind is not OrderKind.CANCEL)
+        was_tripped = self.kill.tripped is not None
         if (why := self.kill.refusal(len(sendable), notional)) is not None:
-            await self._tripped(why)
+            if not was_tripped:
+                await self._tripped(why)
+            elif plan.content_hash not in self._recommended:
+                self._recommended.add(plan.content_hash)
+                self.store.event(self.run_id, self.name, EventKind.PLAN, f"not executed ({why}): {_plan_text(plan)}",
+                                 plan.to_dict())
             return
         report = await self._executor_factory(self.venue).execute(plan)
         if self.on_order_sent is not None:
