@@ -342,7 +342,7 @@ class AccountWorker:
         recorded them; the first evaluation of this run starts from there."""
         for event in reversed(self.store.events(account=self.name, kinds=(EventKind.STATE.value,))):
             if "rule_memory" in event.data:
-                self._memory = frozenset(tuple(k) for k in event.data["rule_memory"])  # type: ignore[misc]
+                self._memory = frozenset(tuple(k) for k in event.data["rule_memory"])
                 self._restored_state = str(event.data.get("trading_state", UNKNOWN))
                 return
 
