@@ -11,6 +11,7 @@ Run: ``python bench/bench_daemon.py [latency|accounts N|gate]`` (all three with 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import resource
 import statistics
@@ -24,7 +25,7 @@ from riskguard.config import load_config
 from riskguard.daemon.rehearsal import REHEARSAL_POLICY, settle, streaming
 from riskguard.daemon.runner import Daemon
 from riskguard.sim import serve
-from riskguard.sim.engine import AccountSpec, OrderRequest, OrderType, PositionSpec
+from riskguard.sim.engine import AccountSpec, PositionSpec
 from riskguard.sim.scenario import Scenario
 from riskguard.sim.streams import HUB
 
@@ -56,7 +57,9 @@ def _scenario(names: list[str]) -> Scenario:
                     positions=(PositionSpec("BTCUSDT", -1.0, 118_000.0, 50.0),)) for n in names))
 
 
-async def latency(samples: int = 25) -> None:
+async def latency(samples: int = 20, gap_s: float = 2.0) -> None:
+    """``gap_s`` between reactions: with none, ccxt's spacing of Binance request weight (50 ms per unit, a
+    position read weighs 5) sets the pace instead of the daemon."""
     sim = await serve("binanceusdm", scenario=_scenario(["guarded"]))
     tmp = tempfile.mkdtemp()
     daemon = Daemon(load_config(_config(sim.base_url, ["guarded"], "execute", tmp)), execute=True)
@@ -66,17 +69,23 @@ async def latency(samples: int = 25) -> None:
     exchange, hub = sim.player.exchange, sim.app[HUB]
     account = exchange.accounts["guarded-key"]
     await streaming(hub, "BTCUSDT")
+    [(key, original)] = account.positions.items()
     got: list[float] = []
     for i in range(samples):
-        size = sum(p.size for p in account.positions.values())
-        if size > -1.0:
-            exchange.place_order(account, OrderRequest("BTCUSDT", "sell", OrderType.MARKET, round(1.0 + size, 3)))
+        # The same start every time: the original position and wallet, put back in the emulator's book.
+        account.balances["USDT"] = 5000.0
+        account.positions.clear()
+        account.positions[key] = dataclasses.replace(original, updated_ms=exchange.now_ms())
         safe = 117_990.0 - i  # a change, so the stream carries it
         exchange.set_mark("BTCUSDT", safe)
         await hub.publish()
         await settle(worker, BTC, safe)
-        while _held(worker) != 1.0 or not worker.idle.is_set():  # the restored position read back
+        deadline = time.monotonic() + 10
+        while abs(_held(worker) - 1.0) > 1e-9 or not worker.idle.is_set():  # the restored position read back
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sample {i}: the daemon holds {_held(worker)} after the restore")
             await asyncio.sleep(0.001)
+        await asyncio.sleep(gap_s)  # let ccxt's rate-limit bucket refill, as between real reactions
         sim.requests.clear()
         breach = 119_500.0 + i  # a new mark each time: a new plan, new client order ids
         t0 = time.monotonic()
@@ -95,7 +104,7 @@ async def latency(samples: int = 25) -> None:
     await task
     await sim.close()
     ms = got[3:]  # the first ones warm the caches
-    print(f"reaction latency, mark pushed -> order at the emulator ({len(ms)} samples): "
+    print(f"reaction latency, mark pushed -> order at the emulator ({len(ms)} samples, {gap_s:g} s apart): "
           f"p50 {statistics.median(ms):.2f} ms, p99 {_pct(ms, 0.99):.2f} ms, max {max(ms):.2f} ms")
 
 
@@ -187,6 +196,7 @@ def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
     if what in ("latency", "all"):
         asyncio.run(latency())
+        asyncio.run(latency(gap_s=0.0))
     if what in ("gate", "all"):
         asyncio.run(gate())
     if what in ("accounts", "all"):

@@ -22,7 +22,6 @@ from riskguard.connectors.redact import Redactor
 from riskguard.daemon.worker import AccountWorker
 from riskguard.execution.venue_client import CcxtVenue
 
-
 BURST = 100
 """Request weight ccxt lets through at once (the bucket starts full) before spacing requests at the venue's
 ``rateLimit``: a reaction (position re-read, close, lookup, verification) is a burst after a quiet spell."""
