@@ -18,7 +18,7 @@ from riskguard.errors import ConfigError, DataUnavailable, RiskguardError, Stale
 from riskguard.market_view import PositionSignals, SymbolViews, account_signals, source_key
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.codes import ReasonCode, Severity, Status
-from riskguard.rules.engine import UNREAD, RulesOutcome, evaluate_rules, with_rule_findings
+from riskguard.rules.engine import UNREAD, HitKey, RulesOutcome, evaluate_rules, with_rule_findings
 from riskguard.rules.metrics import MetricTable
 from riskguard.rules.plan import Plan
 from riskguard.rules.planner import plan_account
@@ -58,7 +58,9 @@ class Evaluated:
     plan: Plan | None
 
 
-def evaluate_loaded(loaded: Loaded, views: SymbolViews, with_plan: bool = True) -> Evaluated:
+def evaluate_loaded(loaded: Loaded, views: SymbolViews, with_plan: bool = True,
+                    memory: frozenset[HitKey] = frozenset()) -> Evaluated:
+    """``memory``: the rules firing at the previous evaluation (the daemon carries it for release thresholds)."""
     spec = loaded.spec
     venue = spec.config.venue or "snapshot"
     if loaded.error is not None:
@@ -72,7 +74,7 @@ def evaluate_loaded(loaded: Loaded, views: SymbolViews, with_plan: bool = True) 
     # Report under the name the user configured, not the name inside the snapshot.
     verdict = replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name)
     table = MetricTable(account, markets, risk, signals, snapshot.taken_at_ms, verdict.uniform_moves)
-    outcome = evaluate_rules(spec.rules, spec.name, table)
+    outcome = evaluate_rules(spec.rules, spec.name, table, memory)
     verdict = with_rule_findings(verdict, outcome)
     plan = None
     # No plan from data that could not be evaluated: fail closed means nothing is recommended either.

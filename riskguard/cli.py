@@ -92,8 +92,14 @@ def check(
         bool, typer.Option("--execute", help="send each plan's reduce-only orders, once, for accounts with "
                            "mode: execute (docs/execution.md); recorded in the audit store")
     ] = False,
+    via: Annotated[
+        str | None, typer.Option("--via", help="ask a running daemon's gate API (http://127.0.0.1:PORT or "
+                                 "unix:/path) instead of reading the venue; goes with --order")
+    ] = None,
 ) -> None:
     """Evaluate accounts against their policies; the exit code gates a trade."""
+    if via is not None:
+        _gate_via(via, order, fmt)
     if order is not None:
         _gate_order(config, snapshot, order, fmt)
     from riskguard.check import check_config, check_snapshot
@@ -305,6 +311,43 @@ def _gate_order(config: Path | None, snapshot: Path | None, order: str, fmt: For
     else:
         render_gate(result, out)
     raise _exit(result.exit_code)
+
+
+def _gate_via(via: str, order: str | None, fmt: Format) -> None:
+    """``check --order … --via URL``: the daemon answers from its live state; its exit code is the gate."""
+    from riskguard.daemon.client import ask_gate
+
+    try:
+        if order is None:
+            raise RiskguardError("--via goes with --order (the daemon answers the pre-trade gate)")
+        document = ask_gate(via, order)
+    except RiskguardError as exc:
+        _fail(exc, fmt, "riskguard.gate/1")
+    code = int(document.get("exit_code", int(ExitCode.UNKNOWN)))
+    if fmt is Format.JSON:
+        print(json.dumps(document, indent=2))
+    else:
+        verdict = document.get("status", "unknown")
+        reason = document.get("error") or "; ".join(f.get("message", "") for f in document.get("findings", [])[:3])
+        out.print(f"gate via daemon: {escape(order or '')} → {verdict} (exit {code})"
+                  + (f": {escape(reason)}" if reason else ""), highlight=False)
+    raise _exit(code)
+
+
+@app.command("daemon")
+def daemon_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML config (version 2) with accounts and policies")],
+    execute: Annotated[bool, typer.Option("--execute", help="send plans for accounts whose mode is execute")] = False,
+) -> None:
+    """Watch every account, re-evaluate on every update, act on the policy; serves the gate API (docs/daemon.md)."""
+    from riskguard.config import load_config
+    from riskguard.daemon.runner import run_daemon
+
+    try:
+        loaded = load_config(config)
+    except RiskguardError as exc:
+        _fail(exc)
+    raise _exit(run_daemon(loaded, execute))
 
 
 @app.command("size")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from riskguard.connectors.redact import remember_secret
+from riskguard.daemon.settings import DaemonSettings
 from riskguard.errors import ConfigError
 from riskguard.rules.metric_catalog import suggest
 from riskguard.rules.schema import KnownKeys, PolicyDef, Rule
@@ -180,6 +181,7 @@ class ConfigFileV2(StrictSchema):
     accounts: dict[str, AccountConfigV2] = Field(min_length=1)
     audit_db: str | None = Field(None, description="audit store (SQLite) file, relative to this config; default "
                                  "$RISKGUARD_AUDIT_DB or ~/.local/share/riskguard/audit.sqlite3")
+    daemon: DaemonSettings = Field(default_factory=lambda: DaemonSettings.model_validate({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +218,8 @@ class Config:
     accounts: Mapping[str, AccountSpec]
     audit_db: Path | None = None
     """The audit store file (``audit_db:`` in a version-2 config); None: RISKGUARD_AUDIT_DB or the data directory."""
+    daemon: DaemonSettings = field(default_factory=lambda: DaemonSettings.model_validate({}))
+    """``riskguard daemon`` settings (version 2 configs; docs/daemon.md)."""
 
     def select(self, name: str | None) -> list[AccountSpec]:
         if name is None:
@@ -305,7 +309,7 @@ def _load_v2(path: Path, loaded: LoadedYaml, data: dict[str, Any]) -> Config:
             actions=actions,
         )
     audit_db = _snapshot_path(path, parsed.audit_db) if parsed.audit_db else None
-    return Config(path=path, accounts=specs, audit_db=audit_db)
+    return Config(path=path, accounts=specs, audit_db=audit_db, daemon=parsed.daemon)
 
 
 _Resolved = tuple[Policy, tuple[Rule, ...], Mapping[str, tuple["Strategy", ...]]]

@@ -188,6 +188,9 @@ def build_app(venue: str, scenario: Scenario | None = None, clock: Callable[[], 
         web.delete("/__sim/requests", _requests),
     ])
     app.add_routes(dialect.routes(player))
+    from riskguard.sim.streams import attach  # websocket streams where the venue has them
+
+    attach(app, venue)
     return app
 
 
@@ -212,17 +215,22 @@ class RunningSim:
         await self.runner.cleanup()
 
 
-async def _autoplay(player: ScenarioPlayer) -> None:
+async def _autoplay(app: web.Application) -> None:
     """Apply path events at their ``at_s`` offsets from start (unless stepped past already)."""
+    from riskguard.sim.streams import HUB
+
+    player = app[PLAYER]
     loop = asyncio.get_running_loop()
     started = loop.time()
     while player.remaining:
         await asyncio.sleep(max(player.remaining[0].at_s - (loop.time() - started), 0.0))
         player.step()
+        if HUB in app:
+            await app[HUB].publish()
 
 
 async def _autoplay_context(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(_autoplay(app[PLAYER]))
+    task = asyncio.create_task(_autoplay(app))
     yield
     task.cancel()
 

@@ -1,0 +1,123 @@
+"""ccxt.pro streams feeding an ``AccountWorker``: marks per held symbol, positions and orders of the account.
+
+A stream event never acts by itself: a mark tick re-evaluates on the last read, a position or order event asks
+for a full REST read.  Every stream exception (a drop, a listenKey that died, a parse failure) is reported to
+the worker, which reconciles by REST before acting and polls until the stream delivers again; ccxt redials on
+the next ``watch_*`` call (execution-notes Q1: events missed in the gap are lost, hence the reconcile).
+Duplicate events are harmless by construction: they only ask for a read or a re-evaluation, and orders are
+sent exactly once by client id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from riskguard.config import AccountSpec
+from riskguard.connectors.redact import Redactor
+from riskguard.daemon.worker import AccountWorker
+from riskguard.execution.venue_client import CcxtVenue
+
+BURST = 100
+"""Request weight ccxt lets through at once (the bucket starts full) before spacing requests at the venue's
+``rateLimit``: a reaction (position re-read, close, lookup, verification) is a burst after a quiet spell."""
+
+
+@asynccontextmanager
+async def pro_venue(spec: AccountSpec) -> AsyncIterator[CcxtVenue]:
+    """The account's ccxt.pro client (REST for the executor, websockets for the feeds), markets loaded.
+
+    Built by the live connector's ``_client`` (credentials from the environment, redacting logger, emulator
+    wiring), with ccxt's request throttle on: the daemon runs for days and must stay inside the venue's limits.
+    """
+    import ccxt.pro as ccxt_pro
+
+    from riskguard.connectors import live
+
+    gc.freeze()
+    credentials = {name: value.get_secret_value() for key, name in live._CREDENTIALS.items()
+                   if (value := spec.secret(key)) is not None}
+    redactor = Redactor(credentials.values())
+    exchange = live._client(ccxt_pro, spec, credentials, redactor, live.DEFAULT_RETRY)
+    exchange.enableRateLimit = True
+    # ccxt's leaky bucket holds one request by default, which queues the position re-read and the close behind
+    # each other (tens of ms each); a burst allowance keeps the reaction fast while the steady rate stays ccxt's.
+    exchange.tokenBucket = {**exchange.tokenBucket, "capacity": BURST, "tokens": BURST}
+    exchange.init_throttler()
+    if spec.config.endpoint:
+        from riskguard.sim.streams import ccxt_pro_config
+
+        ws = ccxt_pro_config(spec.config.venue or "", spec.config.endpoint)["urls"]["api"].get("ws")
+        if ws:
+            exchange.urls["api"]["ws"] = {**exchange.urls["api"].get("ws", {}), **ws}
+    try:
+        venue = CcxtVenue(exchange, ccxt_pro, spec.config.venue or "", redactor)
+        await venue.load()
+        yield venue
+    finally:
+        await exchange.close()
+
+
+def has_streams(exchange: Any) -> bool:
+    return bool(exchange.has.get("watchPositions") and exchange.has.get("watchOrders")
+                and (exchange.has.get("watchMarkPrice") or exchange.has.get("watchTicker")))
+
+
+class Feeds:
+    """The watch tasks of one account; ``sync()`` starts a mark watch for every newly held symbol."""
+
+    def __init__(self, worker: AccountWorker, exchange: Any, stop: asyncio.Event, backoff_s: float = 1.0) -> None:
+        self.worker = worker
+        self.x = exchange
+        self.stop = stop
+        self.backoff_s = backoff_s
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    def start(self) -> None:
+        self.tasks["positions"] = asyncio.create_task(self._loop("positions", self._positions))
+        self.tasks["orders"] = asyncio.create_task(self._loop("orders", self._orders))
+        self.sync()
+
+    def sync(self) -> None:
+        for symbol in self.worker.symbols:
+            if f"mark:{symbol}" not in self.tasks:
+                self.tasks[f"mark:{symbol}"] = asyncio.create_task(self._loop(symbol, lambda s=symbol: self._mark(s)))
+
+    async def close(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        for task in self.tasks.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _loop(self, what: str, once: Any) -> None:
+        while not self.stop.is_set():
+            try:
+                await once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.worker.stream_down(f"{what}: {type(exc).__name__}: {self.worker.redact(str(exc))}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), self.backoff_s)
+
+    async def _mark(self, symbol: str) -> None:
+        if self.x.has.get("watchMarkPrice"):
+            ticker = await self.x.watch_mark_price(symbol)
+        else:
+            ticker = await self.x.watch_ticker(symbol)
+        mark = ticker.get("markPrice")
+        if mark:
+            self.worker.on_mark(symbol, float(mark))
+
+    async def _positions(self) -> None:
+        await self.x.watch_positions()
+        self.worker.request_read("position event")
+
+    async def _orders(self) -> None:
+        await self.x.watch_orders()
+        self.worker.request_read("order event")

@@ -1,0 +1,140 @@
+"""Start, run and stop the daemon: one worker per account, its feeds, the gate API and the metrics endpoint.
+
+Shutdown on SIGTERM/SIGINT is graceful: the workers finish the step they are in (an order being sent is
+resolved and recorded), the feeds close, the audit store closes.  Nothing depends on it being graceful: after a
+``kill -9`` the next start looks up every order the audit store holds as unresolved before deciding anything
+(``AccountWorker.resume_pending``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from riskguard.alerts import Alerter
+from riskguard.config import AccountSpec, Config
+from riskguard.connectors.redact import Redactor
+from riskguard.daemon.feeds import Feeds, has_streams, pro_venue
+from riskguard.daemon.gate_api import build_gate_app
+from riskguard.daemon.settings import ListenSettings, resolve_url
+from riskguard.daemon.worker import AccountWorker, ReadDoc
+from riskguard.errors import ConfigError
+from riskguard.execution.audit_store import AuditStore, default_path
+from riskguard.metrics import Metrics
+
+log = logging.getLogger("riskguard.daemon")
+
+
+async def _read_doc(spec: AccountSpec) -> Any:
+    from riskguard.connectors.live import fetch_snapshot_doc
+
+    return await fetch_snapshot_doc(spec)
+
+
+@dataclass
+class Daemon:
+    config: Config
+    execute: bool
+    clock: Callable[[], float] = time.time
+    read_doc: ReadDoc = _read_doc
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    workers: dict[str, AccountWorker] = field(default_factory=dict)
+    gate_url: str | None = None
+    metrics_url: str | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        settings = self.config.daemon
+        credentials = [v.get_secret_value() for spec in self.config.accounts.values()
+                       for key in ("api_key", "secret", "password", "wallet_address", "private_key")
+                       if (v := _maybe_secret(spec, key)) is not None]
+        store = AuditStore(default_path(settings.audit_db), Redactor(credentials))
+        alerter = Alerter([resolve_url(u, str(self.config.path)) for u in settings.alerts.urls],
+                          settings.alerts.min_interval_s, settings.alerts.burst, self.clock)
+        metrics = Metrics()
+        async with AsyncExitStack() as stack:
+            stack.callback(store.close)
+            feeds: list[Feeds] = []
+            for spec in self.config.accounts.values():
+                venue = None
+                if spec.config.is_live:
+                    venue = await stack.enter_async_context(pro_venue(spec))
+                worker = AccountWorker(spec, settings, store, alerter, metrics, self.read_doc, venue, self.execute,
+                                       self.clock)
+                self.workers[spec.name] = worker
+                if venue is not None and settings.streams and has_streams(venue.exchange):
+                    feed = Feeds(worker, venue.exchange, self.stop, backoff_s=min(settings.poll_s, 1.0))
+                    worker.on_read = feed.sync
+                    feeds.append(feed)
+            if settings.gate.port is not None or settings.gate.unix_socket:
+                self.gate_url = await _listen(stack, build_gate_app(self.workers), settings.gate)
+            if settings.metrics.port is not None:
+                self.metrics_url = await _listen(stack, _metrics_app(metrics), settings.metrics)
+            for feed in feeds:
+                feed.start()
+                stack.push_async_callback(feed.close)
+            log.info("riskguard daemon: %d account(s), execute=%s", len(self.workers), self.execute)
+            self.ready.set()
+            await asyncio.gather(*(w.run(self.stop) for w in self.workers.values()))
+
+
+def _maybe_secret(spec: AccountSpec, key: str) -> Any:
+    try:
+        return spec.secret(key) if hasattr(spec.config.credentials, key) else None
+    except ConfigError:
+        return None
+
+
+def _metrics_app(metrics: Metrics) -> web.Application:
+    async def serve(_request: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), content_type="text/plain")
+
+    app = web.Application()
+    app.add_routes([web.get("/metrics", serve)])
+    return app
+
+
+async def _listen(stack: AsyncExitStack, app: web.Application, where: ListenSettings) -> str:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    if where.unix_socket:
+        await web.UnixSite(runner, where.unix_socket).start()
+        return f"unix:{where.unix_socket}"
+    if not ipaddress.ip_address(where.host).is_loopback:
+        raise ConfigError(f"the daemon listens on loopback only, not {where.host}", "daemon")
+    await web.TCPSite(runner, where.host, where.port or 0).start()
+    port = runner.addresses[0][1]
+    return f"http://{where.host}:{port}"
+
+
+def run_daemon(config: Config, execute: bool) -> int:
+    """Blocking entry point of ``riskguard daemon``; returns the exit code."""
+
+    async def main() -> None:
+        daemon = Daemon(config, execute)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, daemon.stop.set)
+        task = asyncio.create_task(daemon.run())
+        ready = asyncio.create_task(daemon.ready.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if daemon.ready.is_set():
+            print(f"riskguard daemon: {len(daemon.workers)} account(s), execute={execute}"
+                  + (f", gate {daemon.gate_url}" if daemon.gate_url else "")
+                  + (f", metrics {daemon.metrics_url}/metrics" if daemon.metrics_url else ""), flush=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    return 0

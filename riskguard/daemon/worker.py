@@ -1,0 +1,422 @@
+"""One account under the daemon: read, evaluate, act, confirm; one step at a time.
+
+Triggers coalesce: many mark ticks that arrive while an evaluation runs become one evaluation at the newest
+marks, and any number of "read again" requests become one full read.  Per step:
+
+1. A full REST read when one is due (start, a position or order event, a stream error, a vanished position,
+   after acting, ``poll_s`` without stream data, ``reconcile_s``); else the newest streamed marks applied to the
+   last read (``remark``).
+2. A position in the last read that is missing from this one is confirmed by a second read before anything else
+   happens on the account: still gone → liquidated or closed outside riskguard (audited, alerted), back → a bad
+   read (audited, alerted, the second read is used).
+3. The same evaluation as ``riskguard check`` (normalizers' input checks, limits, rules with their memory,
+   plan).  Unknown or stale data → state UNKNOWN, nothing executed, an alert.
+4. A plan with orders is executed through the executor when the account's mode is ``execute`` and the daemon
+   runs with ``--execute``, inside the kill switch; otherwise it is recorded as a recommendation once per plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from riskguard.alerts import Alerter, AlertKind
+from riskguard.check import Evaluated, evaluate_loaded
+from riskguard.config import AccountSpec
+from riskguard.connectors.normalize import build_snapshot
+from riskguard.connectors.snapshot_doc import SnapshotDoc
+from riskguard.connectors.source import Loaded
+from riskguard.daemon.killswitch import KillSwitch
+from riskguard.daemon.remark import remark
+from riskguard.daemon.settings import DaemonSettings
+from riskguard.errors import DataUnavailable, RiskguardError, StaleData
+from riskguard.execution.audit_store import AuditStore, EventKind, OrderState
+from riskguard.execution.executor import ExecutionReport, Executor
+from riskguard.execution.venue_client import OutcomeUnknown, Venue
+from riskguard.market_view import SymbolViews
+from riskguard.metrics import Metrics
+from riskguard.rules.codes import Severity, Status
+from riskguard.rules.engine import HitKey
+from riskguard.rules.plan import OrderKind, Plan
+
+log = logging.getLogger("riskguard.daemon")
+
+ReadDoc = Callable[[AccountSpec], Awaitable[SnapshotDoc]]
+UNKNOWN = "unknown"
+
+
+@dataclass
+class Trigger:
+    """What happened since the last step (coalesced)."""
+
+    marks: dict[str, float] = field(default_factory=dict)
+    read: list[str] = field(default_factory=list)
+    """Why a full read is wanted; empty = marks only."""
+
+
+@dataclass
+class LiveState:
+    """What the gate API and the metrics read: the last evaluation and where it came from."""
+
+    loaded: Loaded | None = None
+    evaluated: Evaluated | None = None
+    state: str = UNKNOWN
+    data_ms: int = 0
+
+
+class AccountWorker:
+    def __init__(self, spec: AccountSpec, settings: DaemonSettings, store: AuditStore, alerter: Alerter,
+                 metrics: Metrics, read_doc: ReadDoc, venue: Venue | None, execute: bool,
+                 clock: Callable[[], float] = time.time, executor_factory: Callable[[Venue], Executor] | None = None,
+                 ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.settings = settings
+        self.store = store
+        self.alerter = alerter
+        self.metrics = metrics
+        self.read_doc = read_doc
+        self.venue = venue
+        self.execute = execute and spec.mode == "execute"
+        self.clock = clock
+        self.kill = KillSwitch(settings.kill_switch, clock)
+        self._executor_factory = executor_factory or (lambda v: Executor(v, store))
+        self.live = LiveState()
+        self.run_id = f"daemon-{int(clock() * 1000)}"
+        self._pending = Trigger(read=["start"])
+        self._wake = asyncio.Event()
+        self._wake.set()
+        self._doc: SnapshotDoc | None = None
+        self._last_full = 0.0
+        self._last_data = 0.0
+        self._memory: frozenset[HitKey] = frozenset()
+        self._restored_state: str | None = None
+        self._views = SymbolViews()
+        self._recommended: set[str] = set()
+        self._closed_by_us: set[tuple[str, str]] = set()
+        """Legs our own orders reduced since the last read: their disappearance is no mystery."""
+        self.stream_healthy = False
+        self.steps = 0
+        self.idle = asyncio.Event()
+        """Set while the worker waits with nothing pending (tests and the rehearsal wait on it)."""
+        self.marks_seen: dict[str, float] = {}
+        self.on_read: Callable[[], None] | None = None
+        """Called after every successful full read (the feeds start mark streams for newly held symbols)."""
+        self.on_order_sent: Callable[[], None] | None = None
+        """Benchmarks hook here: called right after the executor returns from a run that sent orders."""
+
+    # -- triggers ----------------------------------------------------------------------------------
+
+    def on_mark(self, symbol: str, mark: float) -> None:
+        self.idle.clear()
+        self.marks_seen[symbol] = mark
+        self._pending.marks[symbol] = mark
+        self._last_data = self.clock()
+        self.stream_healthy = True
+        self._wake.set()
+
+    @property
+    def symbols(self) -> list[str]:
+        """What to stream marks for: the symbols held at the last read (and configured ones)."""
+        held = [p.symbol for p in self.live.loaded.account.positions] if (
+            self.live.loaded is not None and self.live.loaded.account is not None) else []
+        return sorted(set(held) | set(getattr(self.spec.config, "symbols", None) or []))
+
+    def redact(self, text: str) -> str:
+        from riskguard.connectors.redact import redact_known
+
+        return redact_known(text)
+
+    def request_read(self, why: str) -> None:
+        self.idle.clear()
+        self._pending.read.append(why)
+        self._wake.set()
+
+    def stream_down(self, why: str) -> None:
+        """A stream failed: reconcile by REST before acting again, and poll until it is back."""
+        self.stream_healthy = False
+        self.metrics.errors.labels(self.name, "stream").inc()
+        self.store.event(self.run_id, self.name, EventKind.ERROR, f"stream error: {why}; reconciling by REST")
+        self.request_read(f"stream error: {why}")
+
+    # -- loop --------------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.restore()
+        await self.resume_pending()
+        while not stop.is_set():
+            if not self._wake.is_set():
+                self.idle.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_s)
+            if stop.is_set():
+                break
+            self.idle.clear()
+            self._wake.clear()
+            now = self.clock()
+            trigger, self._pending = self._pending, Trigger()
+            quiet = now - max(self._last_data, self._last_full) >= self.settings.poll_s
+            if quiet and self.stream_healthy:
+                self.stream_healthy = False
+                self.metrics.errors.labels(self.name, "stream_silent").inc()
+                self.store.event(self.run_id, self.name, EventKind.ERROR,
+                                 f"no stream data for {self.settings.poll_s:g} s: polling by REST")
+            if (not self.stream_healthy or quiet) and now - self._last_full >= self.settings.poll_s:
+                trigger.read.append("poll")
+            if now - self._last_full >= self.settings.reconcile_s:
+                trigger.read.append("reconcile")
+            try:
+                await self.step(trigger)
+            except Exception as exc:  # one account's failure never stops the others
+                self.metrics.errors.labels(self.name, "step").inc()
+                self.store.event(self.run_id, self.name, EventKind.ERROR, f"step failed: {type(exc).__name__}: {exc}")
+                await self._set_unknown(f"step failed: {type(exc).__name__}: {exc}")
+                self.request_read("after a failed step")
+                await asyncio.sleep(min(self.settings.poll_s, 1.0))
+
+    async def step(self, trigger: Trigger) -> Evaluated | None:
+        self.steps += 1
+        if trigger.read or self._doc is None:
+            loaded = await self._full_read(", ".join(trigger.read) or "first read")
+            if loaded is None:
+                return None
+        else:
+            loaded = self._remarked(trigger.marks)
+        return await self._evaluate_and_act(loaded)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    async def _read(self) -> Loaded:
+        try:
+            doc = await self.read_doc(self.spec)
+            snapshot = build_snapshot(doc, f"{self.name} (daemon read)")
+            account = snapshot.account(self.spec.config.snapshot_account or self.name)
+        except RiskguardError as exc:
+            return Loaded(self.spec, None, None, exc)
+        except KeyError as exc:
+            return Loaded(self.spec, None, None, DataUnavailable(f"account missing from the read: {exc}"))
+        self._doc = doc
+        return Loaded(self.spec, snapshot, account, None)
+
+    async def _full_read(self, why: str) -> Loaded | None:
+        before = self.live.loaded
+        loaded = await self._read()
+        self._last_full = self.clock()
+        if loaded.error is None:
+            self._last_data = self._last_full
+            if self.on_read is not None:
+                self.on_read()
+        if loaded.error is not None or before is None or before.account is None or loaded.account is None:
+            return loaded
+        ours, self._closed_by_us = self._closed_by_us, set()
+        gone = _legs(before) - _legs(loaded) - ours
+        if not gone:
+            return loaded
+        # A vanished position: nothing else happens on this account until a second read confirms it.
+        confirm = await self._read()
+        if confirm.error is not None or confirm.account is None:
+            return confirm
+        still = gone & (_legs(before) - _legs(confirm))
+        back = gone - still
+        if back:
+            text = f"bad read: {_fmt(back)} missing from one read and present in the next; using the second"
+            self.store.event(self.run_id, self.name, EventKind.STATE, text, {"legs": sorted(map(list, back))})
+            await self.alerter.alert(self.name, AlertKind.FAILURE, text)
+        for leg in sorted(still):
+            cause = _cause(before, confirm, leg)
+            text = f"position {leg[0]} {leg[1]} gone, confirmed by a second read: {cause}"
+            self.store.event(self.run_id, self.name, EventKind.STATE, text, {"symbol": leg[0], "side": leg[1],
+                                                                              "cause": cause}, symbol=leg[0])
+            await self.alerter.alert(self.name, AlertKind.VANISHED, text)
+        return confirm
+
+    def _remarked(self, marks: dict[str, float]) -> Loaded:
+        assert self._doc is not None
+        try:
+            doc = remark(self._doc, marks, int(self.clock() * 1000)) if marks else self._doc
+            snapshot = build_snapshot(doc, f"{self.name} (daemon, streamed marks)")
+            account = snapshot.account(self.spec.config.snapshot_account or self.name)
+        except RiskguardError as exc:
+            return Loaded(self.spec, None, None, exc)
+        self._doc = doc
+        return Loaded(self.spec, snapshot, account, None)
+
+    # -- evaluating and acting ---------------------------------------------------------------------
+
+    async def _set_unknown(self, why: str) -> None:
+        if self.live.state != UNKNOWN:
+            self.store.event(self.run_id, self.name, EventKind.STATE, f"state {self.live.state} → unknown: {why}",
+                             {"trading_state": UNKNOWN})
+        self.live.state = UNKNOWN
+        self.metrics.set_state(self.name, UNKNOWN)
+        await self.alerter.alert(self.name, AlertKind.UNKNOWN, f"state UNKNOWN, nothing is executed: {why}")
+
+    async def _evaluate_and_act(self, loaded: Loaded) -> Evaluated | None:
+        self.metrics.evaluations.labels(self.name).inc()
+        age_s = self.clock() - self._last_data if self._last_data else float("inf")
+        self.metrics.data_age.labels(self.name).set(age_s)
+        if loaded.error is None and age_s > self.settings.stale_s:
+            loaded = Loaded(self.spec, None, None, StaleData(f"newest data is {age_s:.1f} s old "
+                                                             f"(daemon.stale_s={self.settings.stale_s:g})"))
+        evaluated = evaluate_loaded(loaded, self._views, memory=self._memory)
+        self.live.loaded, self.live.evaluated = loaded, evaluated
+        self.live.data_ms = int(self._last_data * 1000)
+        verdict = evaluated.verdict
+        if verdict.status is Status.UNKNOWN or loaded.error is not None:
+            reasons = "; ".join(f.message for f in verdict.findings[:3]) or str(loaded.error)
+            self.metrics.errors.labels(self.name, "unknown").inc()
+            await self._set_unknown(reasons)
+            return evaluated
+        memory_changed = evaluated.rules.memory != self._memory
+        self._memory = evaluated.rules.memory
+        self.metrics.set_buffers(self.name, {(p.risk.symbol, p.risk.side): p.risk.buffer_pct
+                                             for p in verdict.positions})
+        state = evaluated.rules.state.value
+        if state != self.live.state or memory_changed:
+            self.store.event(self.run_id, self.name, EventKind.STATE, f"state {self.live.state} → {state}",
+                             {"trading_state": state, "status": verdict.status.value,
+                              "rule_memory": sorted(list(k) for k in self._memory)})
+            if verdict.status is Status.BREACH:
+                findings = [*verdict.findings, *(f for p in verdict.positions for f in p.findings)]
+                await self.alerter.alert(self.name, AlertKind.BREACH, f"state {state}: " + "; ".join(
+                    f.message for f in findings if f.severity is Severity.BREACH)[:500])
+        self.live.state = state
+        self.metrics.set_state(self.name, state)
+        plan = evaluated.plan
+        if plan is not None and any(o.kind is not OrderKind.ADD_MARGIN for o in plan.orders):
+            await self._act(plan)
+        return evaluated
+
+    async def _act(self, plan: Plan) -> None:
+        if not self.execute or self.venue is None:
+            if plan.content_hash not in self._recommended:
+                self._recommended.add(plan.content_hash)
+                self.store.event(self.run_id, self.name, EventKind.PLAN,
+                                 f"recommended (not executed: mode {self.spec.mode}, "
+                                 f"--execute {'on' if self.execute else 'off'}): {_plan_text(plan)}", plan.to_dict())
+                await self.alerter.alert(self.name, AlertKind.ACTION, f"recommends: {_plan_text(plan)}")
+            return
+        sendable = [o for o in plan.orders if o.kind is not OrderKind.ADD_MARGIN]
+        notional = sum(o.amount * _mark(self.live.loaded, o.symbol) for o in sendable
+                       if o.kind is not OrderKind.CANCEL)
+        was_tripped = self.kill.tripped is not None
+        if (why := self.kill.refusal(len(sendable), notional)) is not None:
+            if not was_tripped:
+                await self._tripped(why)
+            elif plan.content_hash not in self._recommended:
+                self._recommended.add(plan.content_hash)
+                self.store.event(self.run_id, self.name, EventKind.PLAN, f"not executed ({why}): {_plan_text(plan)}",
+                                 plan.to_dict())
+            return
+        report = await self._executor_factory(self.venue).execute(plan)
+        if self.on_order_sent is not None:
+            self.on_order_sent()
+        sent = sum(o.sent for o in report.orders)
+        rejected = sum(1 for o in report.orders if o.state is OrderState.REJECTED)
+        accepted = sum(1 for o in report.orders if o.state in (OrderState.FILLED, OrderState.SENT,
+                                                               OrderState.PARTIAL))
+        for o, planned in zip(report.orders, plan.orders, strict=False):
+            self.metrics.actions.labels(self.name, o.state.value).inc()
+            if o.filled > 0 and planned.closes_side is not None:
+                self._closed_by_us.add((o.symbol, planned.closes_side))
+        filled_notional = sum(o.filled * _mark(self.live.loaded, o.symbol) for o in report.orders)
+        if (why := self.kill.record(sent, filled_notional, rejected, accepted)) is not None:
+            await self._tripped(why)
+        await self.alerter.alert(self.name, AlertKind.ACTION, _report_text(report))
+        self.request_read("after acting")
+
+    async def _tripped(self, why: str) -> None:
+        self.metrics.kill_switch.labels(self.name).set(1)
+        self.store.event(self.run_id, self.name, EventKind.STATE, why, {"kill_switch": True})
+        await self.alerter.alert(self.name, AlertKind.KILL_SWITCH, why + "; the daemon stops acting on this account")
+
+    # -- restart -----------------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """The trading state and the firing rules (their release thresholds hold across a restart) as the last run
+        recorded them; the first evaluation of this run starts from there."""
+        for event in reversed(self.store.events(account=self.name, kinds=(EventKind.STATE.value,))):
+            if "rule_memory" in event.data:
+                self._memory = frozenset(tuple(k) for k in event.data["rule_memory"])
+                self._restored_state = str(event.data.get("trading_state", UNKNOWN))
+                return
+
+    async def resume_pending(self) -> None:
+        """Orders a previous run left open in the audit store (intent written, answer lost) are looked up at the
+        venue by their client id before this run decides anything: a found order is adopted, one the venue never
+        got is closed as skipped (the plan is made again from the position as it is now)."""
+        if self.venue is None:
+            return
+        for record in self.store.orders():
+            if record.account != self.name or record.state.final:
+                continue
+            try:
+                found = await self.venue.find(record.symbol, record.client_order_id, record.kind == "stop_market")
+            except (OutcomeUnknown, DataUnavailable) as exc:
+                self.store.event(self.run_id, self.name, EventKind.ERROR, f"resume lookup failed: {exc}",
+                                 client_order_id=record.client_order_id, symbol=record.symbol)
+                continue
+            if found is None:
+                self.store.update_order(self.run_id, record.client_order_id, OrderState.SKIPPED,
+                                        message="not at the venue after a restart; planned again from the position")
+                continue
+            state, filled = _state_of(found, record.amount)
+            self.store.update_order(self.run_id, record.client_order_id, state, venue_order_id=str(found.get("id")),
+                                    filled=filled, message="adopted after a restart")
+
+
+def _state_of(answer: dict[str, Any], amount: float) -> tuple[OrderState, float]:
+    filled = float(answer.get("filled") or 0.0)
+    status = answer.get("status")
+    if status == "closed" or (filled > 0 and filled >= amount * (1 - 1e-9)):
+        return OrderState.FILLED, filled
+    if status in ("canceled", "cancelled", "expired", "rejected"):
+        return (OrderState.PARTIAL if filled > 0 else OrderState.CANCELED), filled
+    return OrderState.SENT, filled
+
+
+def _legs(loaded: Loaded) -> set[tuple[str, str]]:
+    assert loaded.account is not None
+    return {(p.symbol, p.side.value) for p in loaded.account.positions}
+
+
+def _fmt(legs: set[tuple[str, str]]) -> str:
+    return ", ".join(f"{s} {d}" for s, d in sorted(legs))
+
+
+def _mark(loaded: Loaded | None, symbol: str) -> float:
+    if loaded is None or loaded.account is None:
+        return 0.0
+    for p in loaded.account.positions:
+        if p.symbol == symbol:
+            return float(p.mark_price)
+    return 0.0
+
+
+def _cause(before: Loaded, after: Loaded, leg: tuple[str, str]) -> str:
+    """Liquidated when the mark now stands past the liquidation price riskguard last computed, else closed."""
+    assert before.account is not None and after.snapshot is not None and after.account is not None
+    old = next((p for p in before.account.positions if (p.symbol, p.side.value) == leg), None)
+    liq = old.venue_liquidation_price if old is not None else None
+    quote = after.snapshot.venues[after.account.venue].quotes.get(leg[0])
+    mark = getattr(quote, "mark_price", None)
+    if liq and mark:
+        past = mark >= liq if leg[1] == "short" else mark <= liq
+        if past:
+            return f"liquidated (mark {mark:g} is past the liquidation price {liq:g})"
+    return "closed outside riskguard (by hand, a stop, or the venue)"
+
+
+def _plan_text(plan: Plan) -> str:
+    parts = [f"{o.kind.value} {o.side} {o.amount:g} {o.symbol}" for o in plan.orders]
+    return f"{', '.join(parts)} ({', '.join(plan.strategies)})"
+
+
+def _report_text(report: ExecutionReport) -> str:
+    parts = [f"{o.kind} {o.symbol} {o.state.value} {o.filled:g}/{o.amount:g}" for o in report.orders]
+    return "executed: " + ", ".join(parts)
