@@ -63,6 +63,9 @@ def _moved(position: dict[str, Any], mark: float, at_ms: int) -> dict[str, Any]:
         for key in ("unRealizedProfit", "unrealisedPnl", "upl"):
             if key in patched:
                 patched[key] = _num(upnl)
+        if "notional" in patched and not inverse:  # Binance: signed positionAmt × mark, checked against the size
+            signed = float(patched.get("positionAmt") or sign * contracts) * mark
+            patched["notional"] = _num(signed) if isinstance(patched["notional"], str) else signed
         for key in ("updateTime", "updatedTime", "uTime"):
             if key in patched:
                 patched[key] = at_ms if not isinstance(patched[key], str) else str(at_ms)
