@@ -51,7 +51,7 @@ def _document_error(run, write, doc: dict[str, Any]) -> str:
     return f"{report['error']['where']}: {report['error']['message']}".replace(str(path), "{path}")
 
 
-def _unknown(run, write, doc: dict[str, Any], code: str, text: str) -> list[tuple[str, str]]:
+def assert_unknown(run, write, doc: dict[str, Any], code: str, text: str) -> list[tuple[str, str]]:
     """Assert the check is UNKNOWN with a ``code`` finding whose message contains ``text``; return the findings."""
     exit_code, findings, _ = _check(run, write, doc)
     assert exit_code == ExitCode.UNKNOWN, findings
@@ -86,21 +86,22 @@ def test_check_when_positions_is_not_a_list_then_unknown_with_its_path(run, writ
 def test_check_when_no_positions_but_balance_says_positions_hold_margin_then_unknown(run, write, name, field) -> None:
     doc = _alone(name)
     doc["accounts"][0]["positions"] = []
-    _unknown(run, write, doc, "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.{field}: no open position, yet the venue says")
+    assert_unknown(run, write, doc,
+        "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.{field}: no open position, yet the venue says")
 
 
 def test_check_when_a_position_row_is_missing_from_the_list_then_unknown(run, write) -> None:
     """The ETH row is lost (a page not read): the BTC row holds 497.5024 USDT of the account's 1205.7134."""
     doc = _alone(BINANCE)
     del doc["accounts"][0]["positions"][1]
-    _unknown(run, write, doc, "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.balance.info.assets[0].maintMargin: the "
+    assert_unknown(run, write, doc, "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.balance.info.assets[0].maintMargin: the "
              "positions read hold 497.5024 USDT of maintenance margin, the venue says 1205.7134: a position is missing")
 
 
 def test_check_when_bybit_rows_hold_less_maintenance_than_the_wallet_says_then_unknown(run, write) -> None:
     doc = _alone(BYBIT)
     doc["accounts"][0]["positions"][0]["info"]["positionMM"] = "1000"
-    _unknown(run, write, doc, "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.balance.info.result.list[0].coin[0]."
+    assert_unknown(run, write, doc, "POSITIONS_MARGIN_MISMATCH", f"{WHERE}.balance.info.result.list[0].coin[0]."
              "totalPositionMM: the positions read hold 1000 USDT of maintenance margin, the venue says 1519.6")
 
 
@@ -131,7 +132,7 @@ def test_check_when_no_positions_and_no_position_margin_but_open_order_margin_th
 def test_check_when_ticker_mark_is_not_a_positive_number_then_unknown(run, write, mark, text) -> None:
     doc = _alone(BINANCE)
     doc["venues"]["binanceusdm"]["tickers"][BTC]["markPrice"] = mark
-    _unknown(run, write, doc, "INVALID_INPUT", f"venues.binanceusdm.tickers['{BTC}'].markPrice: {text}")
+    assert_unknown(run, write, doc, "INVALID_INPUT", f"venues.binanceusdm.tickers['{BTC}'].markPrice: {text}")
 
 
 def test_check_when_ticker_mark_is_a_json_nan_then_the_document_is_refused(run, write) -> None:
@@ -176,7 +177,7 @@ def test_check_when_taken_at_is_in_the_future_then_unknown(run, write) -> None:
 def test_check_when_a_position_timestamp_is_after_the_snapshot_then_inconsistent(run, write) -> None:
     doc = _alone(BINANCE)
     doc["accounts"][0]["positions"][0]["info"]["updateTime"] = TAKEN_AT + 60_000
-    _unknown(run, write, doc, "DATA_INCONSISTENT", "position last changed 60s after the snapshot was taken")
+    assert_unknown(run, write, doc, "DATA_INCONSISTENT", "position last changed 60s after the snapshot was taken")
 
 
 def test_check_when_positions_were_last_changed_a_day_ago_then_not_stale(run, write) -> None:
@@ -195,13 +196,13 @@ def test_check_when_hyperliquid_account_read_is_ten_minutes_old_then_data_stale(
     fail this test."""
     doc = _alone(HYPERLIQUID)
     doc["accounts"][0]["balance"]["info"]["time"] = TAKEN_AT - 600_000
-    _unknown(run, write, doc, "DATA_STALE", "position is 600s old")
+    assert_unknown(run, write, doc, "DATA_STALE", "position is 600s old")
 
 
 def test_check_when_hyperliquid_account_read_has_no_time_then_unknown(run, write) -> None:
     doc = _alone(HYPERLIQUID)
     del doc["accounts"][0]["balance"]["info"]["time"]
-    _unknown(run, write, doc, "INVALID_INPUT", f"{WHERE}.balance.info.time: required number is missing")
+    assert_unknown(run, write, doc, "INVALID_INPUT", f"{WHERE}.balance.info.time: required number is missing")
 
 
 # -- tiers and markets ------------------------------------------------------------------------------------------
@@ -218,12 +219,12 @@ def _bybit_single_tier(cap: str) -> dict[str, Any]:
 
 def test_check_when_tier_table_ends_below_the_short_at_its_liquidation_price_then_unknown(run, write) -> None:
     """The short holds 800 SOL: 151,960 USDT at mark 189.95, ~154,000 at its liquidation price above."""
-    _unknown(run, write, _bybit_single_tier("153000"), "TIER_TABLE_INCOMPLETE",
+    assert_unknown(run, write, _bybit_single_tier("153000"), "TIER_TABLE_INCOMPLETE",
              "tier table ends at 153000 (quote_notional), below the position's 154")
 
 
 def test_check_when_tier_table_ends_below_the_position_at_mark_then_unknown_naming_the_table(run, write) -> None:
-    _unknown(run, write, _bybit_single_tier("100000"), "TIER_TABLE_INCOMPLETE",
+    assert_unknown(run, write, _bybit_single_tier("100000"), "TIER_TABLE_INCOMPLETE",
              f"{{path}}: venues.bybit.leverage_tiers['{SOL}']: the tier table of {SOL} ends at 100000")
 
 
@@ -231,14 +232,16 @@ def test_check_when_bybit_position_risk_limit_is_no_cap_of_the_tier_table_then_i
     """The venue says which tier the position sits in; a table without that tier is not the venue's table."""
     doc = _alone(BYBIT)
     doc["accounts"][0]["positions"][0]["info"]["riskLimitValue"] = "250000"
-    _unknown(run, write, doc, "DATA_INCONSISTENT", f"{WHERE}.positions[0].info.riskLimitValue: risk limit 250000 is "
+    assert_unknown(run, write, doc,
+        "DATA_INCONSISTENT", f"{WHERE}.positions[0].info.riskLimitValue: risk limit 250000 is "
              f"no tier's cap in the {SOL} tier table")
 
 
 def test_check_when_a_tier_is_missing_then_its_deductions_give_it_away(run, write) -> None:
     doc = _alone(BINANCE)
     del doc["venues"]["binanceusdm"]["leverage_tiers"][BTC][1]
-    _unknown(run, write, doc, "INVALID_INPUT", f"venues.binanceusdm.leverage_tiers['{BTC}']: the tier from 600000 "
+    assert_unknown(run, write, doc,
+        "INVALID_INPUT", f"venues.binanceusdm.leverage_tiers['{BTC}']: the tier from 600000 "
              "deducts 950, but the tiers below it make it 1500: a tier is missing or the table is inconsistent")
 
 
@@ -246,7 +249,8 @@ def test_check_when_bybit_lowest_tier_is_missing_then_unknown(run, write) -> Non
     """Bybit's floors are rebuilt from the caps, so only the deduction shows the table lost its first tier."""
     doc = _alone(BYBIT)
     del doc["venues"]["bybit"]["leverage_tiers"][SOL][0]
-    _unknown(run, write, doc, "INVALID_INPUT", f"venues.bybit.leverage_tiers['{SOL}']: the tier from 0 deducts 1000")
+    assert_unknown(run, write, doc,
+        "INVALID_INPUT", f"venues.bybit.leverage_tiers['{SOL}']: the tier from 0 deducts 1000")
 
 
 @pytest.mark.parametrize(("linear", "inverse", "text"), [
@@ -257,7 +261,7 @@ def test_check_when_bybit_lowest_tier_is_missing_then_unknown(run, write) -> Non
 def test_check_when_market_kind_is_not_exactly_one_then_unknown(run, write, linear, inverse, text) -> None:
     doc = _alone(BINANCE)
     doc["venues"]["binanceusdm"]["markets"][BTC] |= {"linear": linear, "inverse": inverse}
-    _unknown(run, write, doc, "INVALID_INPUT", f"venues.binanceusdm.markets['{BTC}'].linear: {text}")
+    assert_unknown(run, write, doc, "INVALID_INPUT", f"venues.binanceusdm.markets['{BTC}'].linear: {text}")
 
 
 # -- position rows ----------------------------------------------------------------------------------------------
@@ -267,7 +271,7 @@ def test_check_when_a_one_way_position_row_is_duplicated_then_inconsistent(run, 
     doc = _alone(BINANCE)
     rows = doc["accounts"][0]["positions"]
     rows.append(copy.deepcopy(rows[0]))
-    _unknown(run, write, doc, "DATA_INCONSISTENT",
+    assert_unknown(run, write, doc, "DATA_INCONSISTENT",
              f"{WHERE}.positions[2]: a second cross 'both' row for {BTC} (first at {WHERE}.positions[0])")
 
 
@@ -279,13 +283,13 @@ def test_check_when_a_one_way_position_row_is_duplicated_then_inconsistent(run, 
 def test_check_when_position_amount_contradicts_its_notional_then_inconsistent(run, write, amount, text) -> None:
     doc = _alone(BINANCE)
     doc["accounts"][0]["positions"][0]["info"]["positionAmt"] = amount
-    _unknown(run, write, doc, "DATA_INCONSISTENT", f"{WHERE}.positions[0].info.notional: {text}")
+    assert_unknown(run, write, doc, "DATA_INCONSISTENT", f"{WHERE}.positions[0].info.notional: {text}")
 
 
 def test_check_when_hyperliquid_size_is_zero_beside_a_position_value_then_inconsistent(run, write) -> None:
     doc = _alone(HYPERLIQUID)
     doc["accounts"][0]["positions"][0]["info"]["position"]["szi"] = "0"
-    _unknown(run, write, doc, "DATA_INCONSISTENT", "info.position.positionValue: size is 0 beside a notional")
+    assert_unknown(run, write, doc, "DATA_INCONSISTENT", "info.position.positionValue: size is 0 beside a notional")
 
 
 @pytest.mark.parametrize(("name", "field", "value"), [
@@ -300,13 +304,13 @@ def test_check_when_a_raw_enum_field_has_an_unknown_value_then_unknown_with_its_
 ) -> None:
     doc = _alone(name)
     doc["accounts"][0]["positions"][0]["info"][field] = value
-    _unknown(run, write, doc, "INVALID_INPUT", f"{WHERE}.positions[0].info.{field}: unknown value {value!r}")
+    assert_unknown(run, write, doc, "INVALID_INPUT", f"{WHERE}.positions[0].info.{field}: unknown value {value!r}")
 
 
 def test_check_when_hyperliquid_leverage_type_is_unknown_then_unknown_with_its_path(run, write) -> None:
     doc = _alone(HYPERLIQUID)
     doc["accounts"][0]["positions"][0]["info"]["position"]["leverage"]["type"] = "portfolio"
-    _unknown(run, write, doc, "INVALID_INPUT", "info.position.leverage.type: unknown value 'portfolio'")
+    assert_unknown(run, write, doc, "INVALID_INPUT", "info.position.leverage.type: unknown value 'portfolio'")
 
 
 # -- balances and numbers ---------------------------------------------------------------------------------------
@@ -316,7 +320,8 @@ def test_check_when_balance_lacks_the_positions_settle_asset_then_data_missing_n
     doc = _alone(BINANCE)
     for row in doc["accounts"][0]["balance"]["info"]["assets"]:
         row["asset"] = "BUSD"
-    findings = _unknown(run, write, doc, "DATA_MISSING", f"{WHERE}.balance: no USDT balance for the cross positions")
+    findings = assert_unknown(run, write, doc,
+        "DATA_MISSING", f"{WHERE}.balance: no USDT balance for the cross positions")
     assert not [c for c, _ in findings if c in ("ALREADY_LIQUIDATABLE", "CROSS_BUFFER_BELOW_MIN")]
 
 
@@ -331,7 +336,7 @@ def test_check_when_balance_lacks_the_positions_settle_asset_then_data_missing_n
 def test_check_when_a_number_is_spelled_loosely_then_unknown_with_its_path(run, write, text, why) -> None:
     doc = _alone(BINANCE)
     doc["accounts"][0]["positions"][0]["info"]["entryPrice"] = text
-    _unknown(run, write, doc, "INVALID_INPUT", f"{WHERE}.positions[0].info.entryPrice: {why}, got {text!r}")
+    assert_unknown(run, write, doc, "INVALID_INPUT", f"{WHERE}.positions[0].info.entryPrice: {why}, got {text!r}")
 
 
 def test_check_when_a_hedge_leg_sits_beside_a_one_way_row_then_inconsistent(run, write) -> None:
@@ -339,11 +344,12 @@ def test_check_when_a_hedge_leg_sits_beside_a_one_way_row_then_inconsistent(run,
     rows = doc["accounts"][0]["positions"]
     rows.append(copy.deepcopy(rows[0]))
     rows[2]["info"]["positionSide"] = "LONG"
-    _unknown(run, write, doc, "DATA_INCONSISTENT",
+    assert_unknown(run, write, doc, "DATA_INCONSISTENT",
              f"{WHERE}.positions[2]: a 'long' leg beside a one-way row for {BTC} (first at {WHERE}.positions[0])")
 
 
 def test_check_when_a_hyperliquid_margin_table_id_is_not_a_number_then_unknown_with_its_path(run, write) -> None:
     doc = _alone(HYPERLIQUID)
     doc["venues"]["hyperliquid"]["raw"]["meta"]["marginTables"][0][0] = "abc"
-    _unknown(run, write, doc, "INVALID_INPUT", "venues.hyperliquid.raw.meta.marginTables[0][0]: expected a number")
+    assert_unknown(run, write, doc,
+        "INVALID_INPUT", "venues.hyperliquid.raw.meta.marginTables[0][0]: expected a number")
