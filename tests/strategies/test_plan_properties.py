@@ -112,7 +112,7 @@ def _on_grid(x: float, step: float) -> bool:
     return abs(x / step - round(x / step)) < 1e-6
 
 
-def _check_orders(ctx: StrategyContext, plan: Plan) -> None:
+def assert_orders_valid(ctx: StrategyContext, plan: Plan) -> None:
     held = {(p.symbol, p.position_side.value): p for p in ctx.account.positions}
     sold: dict[tuple[str, str, OrderKind], float] = defaultdict(float)
     for o in plan.orders:
@@ -135,7 +135,7 @@ def _check_orders(ctx: StrategyContext, plan: Plan) -> None:
             assert (price < p.mark_price) if p.side is Side.LONG else (price > p.mark_price)
 
 
-def _check_target(ctx: StrategyContext, strategy, plan: Plan) -> None:
+def assert_target_met_or_explained(ctx: StrategyContext, strategy, plan: Plan) -> None:
     codes = set(plan.reason_codes)
     excused = bool(codes & {"PLAN_TARGET_UNREACHABLE", "PLAN_INPUT_MISSING"})
     if isinstance(strategy, ReduceSize):
@@ -165,8 +165,8 @@ def _check_target(ctx: StrategyContext, strategy, plan: Plan) -> None:
 @given(ctx=cases(), strategy=STRATEGIES)
 def test_plan_when_random_account_then_reduce_only_valid_orders_and_target_met_or_explained(ctx, strategy):
     plan = make_plan(ctx, [strategy])
-    _check_orders(ctx, plan)
-    _check_target(ctx, strategy, plan)
+    assert_orders_valid(ctx, plan)
+    assert_target_met_or_explained(ctx, strategy, plan)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -179,7 +179,7 @@ def test_plan_when_strategies_chained_then_orders_and_stops_together_never_excee
              CloseWorstFirst({"target": "buffer_pct", "value": pool}),
              StaggeredStops({"levels": levels})]
     plan = make_plan(ctx, chain)
-    _check_orders(ctx, plan)
+    assert_orders_valid(ctx, plan)
     # Every market order filled and every stop fired still closes at most the position, never flips it.
     closing: dict[tuple[str, str], float] = defaultdict(float)
     for o in plan.orders:
