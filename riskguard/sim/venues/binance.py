@@ -426,19 +426,8 @@ class _Handlers:
                  "takerSellVolValue": _num(instrument.notional(sell, mark)), "timestamp": t} for t, buy, sell in rows]
 
     def open_interest_history(self, _request: web.Request, params: dict[str, str]) -> list:
-        if self.inverse:
-            pair = _required(params, "pair")
-            matches = [i for i in self.exchange.instruments.values() if i.extra.get("pair") == pair]
-            if not matches:
-                raise OrderRejected(RejectReason.UNKNOWN_SYMBOL, pair)
-            instrument = matches[0]
-        else:
-            instrument = self._instrument(params)
-        period = _TIMEFRAMES_MS.get(_required(params, "period"))
-        if period is None or period < 300_000:
-            raise BinanceError(-1130, "Invalid data sent for a parameter.")
+        instrument, period, limit, _ = self._statistics(params)
         mark = self.exchange.mark(instrument.symbol)
-        limit = min(_optional_int(params, "limit") or 30, 500)
         points = open_interest_history(instrument, period, self.exchange.now_ms(),
                                        _optional_int(params, "startTime"), limit)
         key = ({"pair": instrument.extra.get("pair"), "contractType": "PERPETUAL"} if self.inverse
