@@ -205,7 +205,9 @@ class SideFlows:
     opens: np.ndarray
     net: np.ndarray | None
     """ΔOI split by net taker flow: long (ΔOI + w·(buy − sell))/2, short (ΔOI − w·(buy − sell))/2; None
-    without taker volume (closes then fall on both sides pro rata)."""
+    without taker volume or under a holding-time prior (closes then fall on both sides pro rata)."""
+    closed: np.ndarray | None = None
+    """Units closed per bar under a holding-time prior (``turnover``), taken pro rata from every level."""
 
 
 def attribute_closes(
@@ -214,6 +216,7 @@ def attribute_closes(
     share: np.ndarray,
     taker_buy: np.ndarray | None = None,
     taker_sell: np.ndarray | None = None,
+    closed: np.ndarray | None = None,
     config: AttributionConfig | None = None,
 ) -> SideFlows:
     """Which side each bar's closed open interest came from.
@@ -222,13 +225,17 @@ def attribute_closes(
     flow buy − sell = ΔL − ΔS, while ΔOI = ΔL + ΔS: together they give each side's net change, closes
     included.  Churn that neither opens nor closes adds noise to the flow, which ``close_flow_weight`` < 1
     shrinks.  New positions keep the split of ``attribute_sides`` (``share``), which weighs more evidence.
+    Under a holding-time prior (``closed`` from ``turnover``) the closes are known in total, so a bar's new
+    positions are ΔOI plus what closed (what ΔOI nets away), and closes fall on every level pro rata.
     Price direction alone was tried for closes (falling OI on a falling price: longs leaving) and made the
     long share worse on the tuning seeds, so without taker volume closes stay pro rata.
     """
     cfg = config or AttributionConfig()
     d_oi = np.diff(oi_units, prepend=oi_units[0])
-    up = np.maximum(d_oi, 0.0)
+    up = np.maximum(d_oi if closed is None else d_oi + closed, 0.0)
     opens = np.stack([up * share, up * (1.0 - share)])
+    if closed is not None:
+        return SideFlows(opens, None, closed)
     if taker_buy is None or taker_sell is None or cfg.close_flow_weight <= 0:
         return SideFlows(opens, None)
     imbalance = np.where(np.isfinite(taker_buy - taker_sell), taker_buy - taker_sell, 0.0)
@@ -237,15 +244,34 @@ def attribute_closes(
     return SideFlows(opens, net)
 
 
-def side_decay(oi_units: np.ndarray, flows: SideFlows, liquidated: np.ndarray) -> np.ndarray:
+def turnover(oi_units: np.ndarray, bar_seconds: float, mean_holding_hours: float) -> np.ndarray:
+    """Units closed per bar if positions are held ``mean_holding_hours`` on average: bar/holding of the open
+    interest, or the fall in open interest where it fell faster (row 0: nothing known to close).
+
+    ΔOI is opens minus closes, and on liquid perpetuals the two are of the same size bar after bar, so ΔOI
+    alone places only a fraction of the positions opened and ages the rest too slowly.  Holding time is as
+    unobservable as leverage, so this is a prior, disclosed like the leverage prior.
+    """
+    rate = min(bar_seconds / (mean_holding_hours * 3600.0), 1.0)  # a position closes at most once per bar
+    out = np.zeros(oi_units.shape[0])
+    out[1:] = np.maximum(rate * oi_units[:-1], oi_units[:-1] - oi_units[1:])
+    return out
+
+
+def side_decay(oi_units: np.ndarray, flows: SideFlows, liquidated: np.ndarray | None) -> np.ndarray:
     """Cumulative log survival of each side's levels, shape (2, bars), row 0 long.
 
     What a side lost beyond the liquidations the estimate already removed (``liquidated``, units per bar)
     is taken pro rata from that side's levels, each side assumed to hold half the open interest.  A side
     never loses more than it holds.  Without net flow every level shrinks by OI_t/OI_(t-1), liquidations
     included: taking them out there made the long share worse on the tuning seeds (worst gap 0.09 → 0.12).
+    Under a holding-time prior (``flows.closed``) every level shrinks by closed/OI_(t-1).  ``liquidated`` is
+    read only with net flow (None is accepted otherwise).
     """
-    if flows.net is not None:
+    if flows.closed is not None:
+        lost = np.stack([0.5 * flows.closed, 0.5 * flows.closed])
+    elif flows.net is not None:
+        assert liquidated is not None, "the flow split needs the estimate's own liquidations"
         lost = np.maximum(-(flows.net + liquidated), 0.0)
     else:
         gone = np.maximum(-np.diff(oi_units, prepend=oi_units[0]), 0.0)

@@ -73,7 +73,7 @@ def test_bands_when_stops_recorded_then_json_lists_them_with_band_membership(run
     (mine,) = out["positions"]
     assert [(s["id"], s["trigger_price"], s["in_band"]) for s in mine["stops"]] == [("11", 31_200.0, True),
                                                                                   ("13", 30_000.0, False)]
-    assert mine["stops"][0]["band"]["price_low"] == pytest.approx(30_976.28463) and mine["stop_in_band"] is True
+    assert mine["stops"][0]["band"]["price_low"] == pytest.approx(30_784.48101) and mine["stop_in_band"] is True
     assert out["stop_prices"] == [{"label": "faq-cross long 1/2", "price": 31_200.0, "in_band": True},
                                   {"label": "faq-cross long 2/2", "price": 30_000.0, "in_band": False}]
 

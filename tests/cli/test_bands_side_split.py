@@ -29,12 +29,12 @@ def test_check_when_bands_known_then_json_and_table_carry_the_side_split(run, wr
     position = doc["accounts"][0]["positions"][0]
     assert position["symbol"] == BTC
     split = position["band_proximity"]["side_split"]
-    assert split["long_share"] == 0.3246  # the paper BTC market: shorts above mark outweigh longs below
+    assert split["long_share"] == 0.3584  # the paper BTC market: shorts above mark outweigh longs below
     funding = split["sources"][3]
-    assert funding["source"] == "funding" and funding["note"] == "490 of 490 bars at the floor +0.0100% (no vote there)"
+    assert funding["source"] == "funding" and funding["note"] == "738 of 738 bars at the floor +0.0100% (no vote there)"
     table = run("check", "--snapshot", path).out
-    assert ("BTC/USDT:USDT bands: est. 32% of liquidation levels long (by source: OI vs price 49%); "
-            "funding 490 of 490 bars at the floor +0.0100% (no vote there)") in table
+    assert ("BTC/USDT:USDT bands: est. 36% of liquidation levels long (by source: OI vs price 48%); "
+            "funding 738 of 738 bars at the floor +0.0100% (no vote there)") in table
 
 
 def test_bands_when_leverage_prior_given_then_used_and_capped_at_the_venue_max(run, write) -> None:

@@ -93,11 +93,15 @@ def test_estimator_when_market_is_simulated_then_recovers_true_top_bands():
     assert np.median(errors) <= 0.25
 
 
-TUNING_SEEDS = range(6)
-"""Seeds the attribution weights were tuned on (docs/bands.md); the regime test evaluates on others."""
+TUNING_SEEDS = range(24)
+"""Seeds of each regime the estimator was tuned on (docs/bands.md): the attribution weights on 0-5, the
+48-hour holding prior (``EstimatorConfig.mean_holding_hours``, chosen among 24/36/48/72 h) on 0-23.  The
+regime test reports on the held-out sets below, never tuned on."""
 HELD_OUT_SEEDS = range(100, 108)
 FRESH_SEEDS = range(200, 208)
 """A second held-out set, first run only after the close split was chosen on the tuning seeds."""
+NEW_SEEDS = range(300, 316)
+"""A third held-out set, first run once the holding prior was fixed on seeds 0-23: the issue's targets."""
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -126,7 +130,7 @@ def regime_scores(seed: int, regime: str, bar_minutes: int = 1) -> tuple[float, 
     return market.true_long_share, float(long_share), errors, rho
 
 
-@pytest.mark.parametrize("seeds", [HELD_OUT_SEEDS, FRESH_SEEDS], ids=["held-out", "fresh"])
+@pytest.mark.parametrize("seeds", [HELD_OUT_SEEDS, FRESH_SEEDS, NEW_SEEDS], ids=["held-out", "fresh", "new"])
 @pytest.mark.parametrize("regime", REGIMES)
 def test_estimator_when_regime_held_out_then_side_split_and_peaks_recovered(regime, seeds):
     scores = [regime_scores(seed, regime) for seed in seeds]
@@ -140,11 +144,11 @@ def test_estimator_when_regime_held_out_then_side_split_and_peaks_recovered(regi
           f"estimated {np.round(est_share, 2)} "
           f"(|gap| mean {gap.mean():.3f}, max {gap.max():.3f}); top-5 recall within 0.5 % {recall:.2f}; "
           f"median peak error {np.median(errors):.3f} %; rank correlation ±15 % {rho:.2f}")
-    # target 0.10 on every market: missed on 1 of 24 per seed set (mixed 105, squeeze 207; docs/bands.md)
-    assert gap.mean() <= 0.06 and gap.max() <= 0.18 and np.sum(gap > 0.10) <= 1
-    # target 0.70: the fresh mixed markets reach 0.57 (docs/bands.md, "Results")
-    assert recall >= (0.55 if seeds is FRESH_SEEDS and regime == "mixed" else 0.70)
-    assert np.median(errors) <= 0.40
+    # the issue's targets: long share within 0.10 on every market (worst: mixed seed 106, 0.0996), recall >= 0.70
+    # (short on the fresh mixed markets: 0.65, docs/bands.md "Validation"), median peak error <= 0.40 % of mark
+    assert gap.mean() <= 0.05 and gap.max() <= 0.10
+    assert recall >= (0.60 if seeds is FRESH_SEEDS and regime == "mixed" else 0.80)
+    assert np.median(errors) <= (0.25 if seeds is FRESH_SEEDS and regime == "mixed" else 0.10)
     assert rho >= 0.85
 
 
@@ -154,7 +158,9 @@ def test_estimator_when_bars_are_hourly_then_degrades_as_documented():
     errors = np.concatenate([s[2] for s in scores])
     recall, rho = float(np.mean(errors <= 0.5)), float(np.mean([s[3] for s in scores]))
     print(f"\nhourly bars: top-5 recall {recall:.2f}, median peak error {np.median(errors):.3f} %, rank corr {rho:.2f}")
-    assert 0.5 <= recall < 0.7 and 0.5 <= rho < 0.85
+    # with the holding prior hourly recall rose from 0.60 to 0.83 and rank correlation from 0.63 to 0.75; still
+    # below the 1-minute figures on the same markets (recall 0.92, rank correlation 0.92)
+    assert 0.75 <= recall < 0.9 and 0.65 <= rho < 0.85
 
 
 def test_estimator_when_only_funding_at_floor_then_split_is_not_invented():

@@ -22,7 +22,9 @@ from riskguard.risk.tiers import TierTable
 MINUTE_MS = 60_000
 FLAT = VenueTerms(TierTable.flat(0.005), inverse=False, contract_size=1.0, source="flat 0.5%")
 TAKER_ONLY = AttributionConfig(price_weight=0.0, taker_weight=1.0)
-TEN_X = EstimatorConfig(leverages=(10.0,), weights=(1.0,), max_time_columns=10_000, attribution=TAKER_ONLY)
+# the ΔOI-only mechanics (no holding-time prior): tests/risk/test_liqlevels_turnover.py covers the prior
+TEN_X = EstimatorConfig(leverages=(10.0,), weights=(1.0,), max_time_columns=10_000, attribution=TAKER_ONLY,
+                        mean_holding_hours=None)
 
 
 def history(high, low, oi, *, close=None, volume=None, buy=None, sell=None, **extra):
@@ -257,7 +259,7 @@ def random_history(data) -> MarketHistory:
 def test_estimate_levels_when_compared_to_bar_loop_then_snapshots_match(data, per_col):
     h = random_history(data)
     columns = -(-h.size // per_col)
-    est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=columns))
+    est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=columns, mean_holding_hours=None))
     if est.status == "unknown":
         assert est.reason == "open interest never rose in the window: no new positions to place"
         return
@@ -276,7 +278,7 @@ def test_estimate_levels_when_compared_to_bar_loop_then_snapshots_match(data, pe
 def test_estimate_levels_properties_hold_for_any_history(data):
     h = random_history(data)
     buy_share = np.asarray(data[3])
-    est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=10_000))
+    est = estimate_levels(h, FLAT, EstimatorConfig(max_time_columns=10_000, mean_holding_hours=None))
     if est.status == "unknown":
         return
     long_d, short_d = est.heatmap.long_density, est.heatmap.short_density
@@ -386,7 +388,8 @@ def test_estimate_levels_when_bars_are_hourly_then_entries_spread_over_the_range
     h = MarketHistory(times=np.arange(3) * hour, high=[101.0, 110.0, 101.0], low=[99.0, 90.0, 99.0],
                       close=[100.0, 100.0, 100.0], volume=[10.0, 10.0, 10.0], open_interest=[100.0, 130.0, 130.0],
                       vwap=[100.0, 100.0, 100.0])
-    config = EstimatorConfig(leverages=(10.0,), weights=(1.0,), attribution=AttributionConfig(price_weight=0.0))
+    config = EstimatorConfig(leverages=(10.0,), weights=(1.0,), attribution=AttributionConfig(price_weight=0.0),
+                             mean_holding_hours=None)
     est = estimate_levels(h, FLAT, config)
     # quantiles 1/6, 1/2, 5/6 of the triangle 90-100-110: 90 + √(200/6), 100, 110 − √(200/6)
     entries = np.array([90 + np.sqrt(200 / 6), 100.0, 110 - np.sqrt(200 / 6)])
