@@ -108,9 +108,9 @@ def test_check_when_stops_recorded_then_each_checked_against_bands_and_liquidati
     ]
     first = btc["stops"][0]
     assert first["order_type"] == "STOP_MARKET" and first["side"] == "sell" and first["reduce_only"] is True
-    assert first["band"] == {"side": "long", "price_low": pytest.approx(31_423.82641),
-                             "price_high": pytest.approx(31_583.66276), "notional": pytest.approx(25_151_912.38),
-                             "distance_pct": pytest.approx(-1.2), "peak_price": pytest.approx(31_470.652218)}
+    assert first["band"] == {"side": "long", "price_low": pytest.approx(30_784.48101),
+                             "price_high": pytest.approx(31_583.66276), "notional": pytest.approx(137_866_399.48),
+                             "distance_pct": pytest.approx(-1.2), "peak_price": pytest.approx(31_454.171580)}
     # the liquidation price 26,316.89 sits in the long band 26,181.19-26,341.03; the stop under it does not
     assert btc["band_proximity"]["stop_in_band"] is True and btc["band_proximity"]["liquidation_in_band"] is True
     assert eth["stops"] == [] and eth["band_proximity"]["stop_in_band"] is False
@@ -142,8 +142,8 @@ def test_check_table_when_stop_in_band_and_beyond_liquidation_then_both_said(tmp
     render(check_snapshot(path, None), console)
     text = console.export_text()
     assert "31,450 (in band) +2" in text
-    assert ("BTC/USDT:USDT stop 31,450 (STOP_MARKET, id 11) is inside the long liquidation band 31,423.826–"
-            "31,583.663 (~25.2M): it fires into forced orders") in text
+    assert ("BTC/USDT:USDT stop 31,450 (STOP_MARKET, id 11) is inside the long liquidation band 30,784.481–"
+            "31,583.663 (~137.9M): it fires into forced orders") in text
     assert ("BTC/USDT:USDT stop 26,000 (STOP_MARKET, id 12) is at or beyond the liquidation price: the position is "
             "liquidated before it fires") in text
 
