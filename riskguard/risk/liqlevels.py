@@ -732,13 +732,18 @@ def _first_at_or_below(values: np.ndarray, start: np.ndarray, level: np.ndarray)
     while (1 << len(jumps)) < max(depth):
         jumps.append(jumps[-1].take(jumps[-1]))
     first = np.minimum(start, n)
-    pos = first
+    # a level below every later value is never reached and one at or above the first is reached at once:
+    # only the rest (about half of all levels on the benchmark) climb
+    floor = np.append(np.minimum.accumulate(values[::-1])[::-1], np.inf)
+    out = np.where(ext.take(first) <= level, first, n)
+    climb = np.flatnonzero((out == n) & (floor.take(first) <= level))
+    pos, below = first[climb], level[climb]
     # climb while the record 2^k steps down is still above the level; the record after the last one is it
     for step in reversed(jumps):
         cand = step.take(pos)
-        pos = pos + (ext.take(cand) > level) * (cand - pos)
-    found = jump.take(pos)
-    return found + (ext.take(first) <= level) * (first - found)
+        pos = pos + (ext.take(cand) > below) * (cand - pos)
+    out[climb] = jump.take(pos)
+    return out
 
 
 def _roll_forward(change: np.ndarray, log_decay_end: np.ndarray) -> np.ndarray:
