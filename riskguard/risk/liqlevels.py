@@ -612,7 +612,9 @@ def estimate_levels(
             notional[dies] * np.exp(log_decay_end[side, death[dies]] - log_decay[side, t[dies]]),
         ))
     cells = n_cols * 2 * n_bins
-    changes = (_cell_sums(enter, cells) - _cell_sums(leave, cells)).reshape(n_cols, 2, n_bins)
+    changes = _cell_sums(enter, cells)
+    changes -= _cell_sums(leave, cells)
+    changes = changes.reshape(n_cols, 2, n_bins)
     densities = _roll_forward(changes, log_decay_end).transpose(1, 0, 2)
 
     heatmap = LiquidationMap(history.times[col_end], edges, densities[0], densities[1])
@@ -747,16 +749,19 @@ def _first_at_or_below(values: np.ndarray, start: np.ndarray, level: np.ndarray)
 
 
 def _roll_forward(change: np.ndarray, log_decay_end: np.ndarray) -> np.ndarray:
-    """Turn per-column changes into per-column totals, shrinking the carried total by each column's decay."""
-    out = np.empty_like(change)
-    state = np.zeros(change.shape[1:])
+    """Turn per-column changes into per-column totals, shrinking the carried total by each column's decay.
+
+    In place: ``change`` becomes the totals (a 30-day map is ~9 MB, and under load the copies cost more than
+    the arithmetic).
+    """
+    dust = 1e-9 * max(float(change.max()), -float(change.min()), 1e-300)
     keep = np.exp(np.diff(log_decay_end, axis=1, prepend=log_decay_end[:, :1])).T[:, :, None]
-    for c in range(change.shape[0]):
-        np.multiply(state, keep[c], out=out[c])
-        out[c] += change[c]
-        state = out[c]
+    carried = np.empty(change.shape[1:])
+    for c in range(1, change.shape[0]):
+        np.multiply(change[c - 1], keep[c], out=carried)
+        change[c] += carried
     # additions and removals of one level cancel to rounding error, which must not read as a level;
     # branch-free (a masked store costs 4x as much), and + 0.0 turns the −0.0 of negative dust into 0.0
-    out *= out >= 1e-9 * max(float(np.abs(change).max()), 1e-300)
-    out += 0.0
-    return out
+    change *= change >= dust
+    change += 0.0
+    return change
