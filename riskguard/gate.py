@@ -38,8 +38,9 @@ ORDER_FORMAT = "ACCOUNT SYMBOL buy|sell SIZE [market|limit PRICE] [LEVx]"
 _LEVERAGE = re.compile(r"^(\d+(?:\.\d+)?)x$", re.IGNORECASE)
 MAX_DOUBLINGS = 60
 """``size`` doubles the amount until the gate fails; 2^60 steps without failing means no rule bounds it."""
-SIGNAL_MEMO_SIZE = 4096
-"""Positions whose signals one gate remembers; a ``size`` search leaves a new set per probe, so it is bounded."""
+SIGNAL_MEMO_SIZE = 256
+"""Positions whose signals one gate remembers (cleared when full): an order that moves a cross pool leaves a new
+set each time, and the daemon keeps a gate per account."""
 
 
 @dataclass(frozen=True, slots=True)

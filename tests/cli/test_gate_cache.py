@@ -95,3 +95,14 @@ def test_signals_read_by_slice_and_iteration_are_the_same_objects() -> None:
     assert len(signals) == 2
     assert signals[0:2] == (signals[0], signals[1]) == tuple(signals)
     assert signals[-1] is signals[1]
+
+
+def test_the_memo_stays_bounded_and_answers_the_same_after_it_is_cleared(monkeypatch) -> None:
+    monkeypatch.setattr("riskguard.gate.SIGNAL_MEMO_SIZE", 3)
+    gate = Gate.load(EXAMPLE, "paper-binance")
+    for amount in (0.1, 0.2, 0.3, 0.1):
+        result = gate.check(f"paper-binance BTC/USDT:USDT buy {amount}")
+        assert result.after is not None
+        _, signals = _fresh(gate, gate.fill(result.order))
+        assert list(result.after.signals) == list(signals)
+        assert 0 < len(gate._signal_memo) <= 3
