@@ -7,7 +7,7 @@ account (docs/check-json.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from riskguard.connectors.snapshot_doc import SnapshotDoc, read_snapshot
 from riskguard.connectors.source import Loaded, load_accounts
 from riskguard.errors import ConfigError, DataUnavailable, RiskguardError, StaleData
 from riskguard.market_view import PositionSignals, SymbolViews, account_signals, source_key
-from riskguard.risk.account_risk import evaluate_account
+from riskguard.risk.account_risk import AccountRisk, evaluate_account
 from riskguard.rules.codes import ReasonCode, Severity, Status
 from riskguard.rules.engine import UNREAD, HitKey, RulesOutcome, evaluate_rules, with_rule_findings
 from riskguard.rules.metrics import MetricTable
@@ -53,14 +53,18 @@ class Evaluated:
     """One account through limits, rules and strategies: what `check` reports and the gate judges."""
 
     verdict: AccountVerdict
-    signals: tuple[PositionSignals, ...]
+    signals: Sequence[PositionSignals]
     rules: RulesOutcome
     plan: Plan | None
 
 
 def evaluate_loaded(loaded: Loaded, views: SymbolViews, with_plan: bool = True,
-                    memory: frozenset[HitKey] = frozenset()) -> Evaluated:
-    """``memory``: the rules firing at the previous evaluation (the daemon carries it for release thresholds)."""
+                    memory: frozenset[HitKey] = frozenset(),
+                    signals_of: Callable[[AccountRisk], Sequence[PositionSignals]] | None = None) -> Evaluated:
+    """``memory``: the rules firing at the previous evaluation (the daemon carries it for release thresholds).
+
+    ``signals_of``: the market signals of the evaluated positions, instead of ``account_signals`` (the gate
+    computes them only where a rule or its answer reads them, with the same function)."""
     spec = loaded.spec
     venue = spec.config.venue or "snapshot"
     if loaded.error is not None:
@@ -70,7 +74,11 @@ def evaluate_loaded(loaded: Loaded, views: SymbolViews, with_plan: bool = True,
     account, snapshot = loaded.account, loaded.snapshot
     markets = snapshot.venues[account.venue]
     risk = evaluate_account(account, markets)
-    signals = account_signals(views, source_key(loaded), markets, snapshot.taken_at_ms, risk, account.open_orders)
+    if signals_of is None:
+        signals: Sequence[PositionSignals] = account_signals(views, source_key(loaded), markets,
+                                                             snapshot.taken_at_ms, risk, account.open_orders)
+    else:
+        signals = signals_of(risk)
     # Report under the name the user configured, not the name inside the snapshot.
     verdict = replace(evaluate_policy(account, snapshot, risk, spec.policy), name=spec.name)
     table = MetricTable(account, markets, risk, signals, snapshot.taken_at_ms, verdict.uniform_moves)
@@ -90,7 +98,7 @@ def _result(loaded: list[Loaded]) -> CheckResult:
     done = [evaluate_loaded(x, views) for x in loaded]
     return CheckResult(
         tuple(e.verdict for e in done),
-        {e.verdict.name: e.signals for e in done},
+        {e.verdict.name: tuple(e.signals) for e in done},
         {e.verdict.name: e.rules for e in done},
         {e.verdict.name: e.plan for e in done},
     )

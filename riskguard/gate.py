@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 from riskguard.check import Evaluated, evaluate_loaded
 from riskguard.config import AccountSpec, load_config
 from riskguard.connectors.source import Loaded, load_accounts
 from riskguard.errors import InputError
-from riskguard.market_view import SymbolViews
-from riskguard.model import Account, MarginMode, PositionSide, Side, Snapshot
+from riskguard.market_view import PositionSignals, SymbolViews, position_signals, source_key
+from riskguard.model import Account, MarginMode, Order, PositionSide, Side, Snapshot
 from riskguard.risk.account_risk import PositionRisk
 from riskguard.risk.whatif import Increase, WhatIfError, apply_fills
 from riskguard.rules.codes import ReasonCode, Severity, Status
@@ -36,6 +38,9 @@ ORDER_FORMAT = "ACCOUNT SYMBOL buy|sell SIZE [market|limit PRICE] [LEVx]"
 _LEVERAGE = re.compile(r"^(\d+(?:\.\d+)?)x$", re.IGNORECASE)
 MAX_DOUBLINGS = 60
 """``size`` doubles the amount until the gate fails; 2^60 steps without failing means no rule bounds it."""
+SIGNAL_MEMO_SIZE = 256
+"""Positions whose signals one gate remembers (cleared when full): an order that moves a cross pool leaves a new
+set each time, and the daemon keeps a gate per account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,13 +166,52 @@ class SizeResult:
         return match.group(1) if match else worst.code.value
 
 
+class _Signals(Sequence[PositionSignals]):
+    """The market signals of an evaluation's positions, each computed when first read.
+
+    Why: most policies read no signal metric, and the gate's answer reads the traded position's band only;
+    computing every position's signals (and every held symbol's bands) for each order was most of the cost.
+    A read gets exactly what ``account_signals`` would have put at that index."""
+
+    __slots__ = ("_compute", "_got", "_positions")
+
+    def __init__(self, positions: tuple[PositionRisk, ...],
+                 compute: Callable[[PositionRisk], PositionSignals]) -> None:
+        self._positions, self._compute = positions, compute
+        self._got: list[PositionSignals | None] = [None] * len(positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, i: int) -> PositionSignals: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[PositionSignals, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> PositionSignals | tuple[PositionSignals, ...]:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        got = self._got[i]
+        if got is None:
+            got = self._got[i] = self._compute(self._positions[i])
+        return got
+
+
 class Gate:
-    """One account, read once, gated many times: the in-process API for a bot."""
+    """One account, read once, gated many times: the in-process API for a bot.
+
+    Every order is evaluated from the account as read; what does not depend on the order is kept for the
+    next one: the symbols' market views, and the signals of positions an order leaves exactly as they were
+    (``position_signals`` is a function of the view, the position's figures and the open orders only).
+    A gate is bound to one read: a new read needs a new gate."""
 
     def __init__(self, spec: AccountSpec, snapshot: Snapshot, account: Account) -> None:
         self.spec, self.snapshot, self.account = spec, snapshot, account
         self.venue = snapshot.venues[account.venue]
         self.views = SymbolViews()
+        self._source = source_key(Loaded(spec, snapshot, account, None))
+        self._signal_memo: dict[PositionRisk, PositionSignals] = {}
         self.before = self._evaluate(account)
         self._taker = account.fees.taker if account.fees else ASSUMED_TAKER_FEE
 
@@ -181,7 +225,21 @@ class Gate:
         return cls(loaded.spec, loaded.snapshot, loaded.account)
 
     def _evaluate(self, account: Account) -> Evaluated:
-        return evaluate_loaded(Loaded(self.spec, self.snapshot, account, None), self.views, with_plan=False)
+        orders = account.open_orders
+        return evaluate_loaded(Loaded(self.spec, self.snapshot, account, None), self.views, with_plan=False,
+                               signals_of=lambda risk: _Signals(risk.positions, lambda p: self._signal(p, orders)))
+
+    def _signal(self, risk: PositionRisk, orders: Sequence[Order] | None) -> PositionSignals:
+        remembered = orders is self.account.open_orders  # a fill keeps the account's orders; anything else is new
+        hit = self._signal_memo.get(risk) if remembered else None
+        if hit is None:
+            view = self.views.get(self._source, self.venue, risk.symbol, self.snapshot.taken_at_ms)
+            hit = position_signals(view, risk, orders)
+            if remembered:
+                if len(self._signal_memo) >= SIGNAL_MEMO_SIZE:
+                    self._signal_memo.clear()
+                self._signal_memo[risk] = hit
+        return hit
 
     def _increases(self, order: ProposedOrder) -> bool:
         """Anything but a one-way order against an opposite position at least as large adds exposure."""

@@ -11,30 +11,43 @@ exit code 3, never a pass.
 * ``GET /v1/health`` → per account: state, data age.
 
 Loopback TCP or a Unix socket only: the answer reveals positions.
+
+One :class:`~riskguard.gate.Gate` per account is kept while the worker's live read is the same object: its
+market views and the pre-order evaluation serve every order on that read.  A new read (a full read or a
+streamed mark) is a new object, and the next request builds a new gate; an UNKNOWN state is checked on every
+request before any gate is used.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from aiohttp import web
 
+from riskguard.connectors.source import Loaded
 from riskguard.daemon.worker import UNKNOWN, AccountWorker
 from riskguard.errors import InputError, RiskguardError
+from riskguard.gate import Gate, parse_order
+from riskguard.report.gate_report import gate_document, size_document
 from riskguard.rules.codes import ExitCode
 
 WORKERS = web.AppKey("workers", dict[str, AccountWorker])
+GATES = web.AppKey("gates", dict[str, tuple[Loaded, Gate]])
+"""Per account: the live read a gate was built from, and the gate."""
 
 
-def _gate(worker: AccountWorker) -> Any:
-    from riskguard.gate import Gate
-
+def _gate(app: web.Application, worker: AccountWorker) -> Gate | None:
     loaded = worker.live.loaded
     if worker.live.state == UNKNOWN or loaded is None or loaded.snapshot is None or loaded.account is None:
         return None
-    return Gate(worker.spec, loaded.snapshot, loaded.account)
+    gates = app[GATES]
+    held = gates.get(worker.name)
+    if held is not None and held[0] is loaded:
+        return held[1]
+    gate = Gate(worker.spec, loaded.snapshot, loaded.account)
+    gates[worker.name] = (loaded, gate)
+    return gate
 
 
 def _unknown(account: str, why: str) -> web.Response:
@@ -49,9 +62,6 @@ def _worker(workers: Mapping[str, AccountWorker], name: str) -> AccountWorker:
 
 
 async def _gate_handler(request: web.Request) -> web.Response:
-    from riskguard.gate import parse_order
-    from riskguard.report.gate_report import gate_document
-
     try:
         body = await request.json()
         order = parse_order(str(body.get("order", "")))
@@ -61,7 +71,7 @@ async def _gate_handler(request: web.Request) -> web.Response:
         return web.json_response({"exit_code": int(ExitCode.UNKNOWN), "error": f"bad request: {exc}"}, status=400)
     except RiskguardError as exc:
         return web.json_response({"exit_code": int(ExitCode.UNKNOWN), "error": str(exc)}, status=400)
-    gate = _gate(worker)
+    gate = _gate(request.app, worker)
     if gate is None:
         return _unknown(order.account, "the daemon has no usable live state for the account (UNKNOWN)")
     try:
@@ -73,8 +83,6 @@ async def _gate_handler(request: web.Request) -> web.Response:
 
 
 async def _size_handler(request: web.Request) -> web.Response:
-    from riskguard.report.gate_report import size_document
-
     q = request.query
     try:
         workers = request.app[WORKERS]
@@ -82,7 +90,7 @@ async def _size_handler(request: web.Request) -> web.Response:
         leverage = float(q["leverage"]) if q.get("leverage") else None
     except (RiskguardError, ValueError) as exc:
         return web.json_response({"exit_code": int(ExitCode.UNKNOWN), "error": str(exc)}, status=400)
-    gate = _gate(worker)
+    gate = _gate(request.app, worker)
     if gate is None:
         return _unknown(worker.name, "the daemon has no usable live state for the account (UNKNOWN)")
     try:
@@ -103,6 +111,7 @@ async def _health(request: web.Request) -> web.Response:
 def build_gate_app(workers: Mapping[str, AccountWorker]) -> web.Application:
     app = web.Application()
     app[WORKERS] = dict(workers)
+    app[GATES] = {}
     app.add_routes([web.post("/v1/gate", _gate_handler), web.get("/v1/size", _size_handler),
                     web.get("/v1/health", _health)])
     return app

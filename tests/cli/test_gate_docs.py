@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 PAGE = (ROOT / "docs" / "policies.md").read_text()
-COMMANDS = re.findall(r"^\$ (riskguard .+?)\s+# exit (\d)$", PAGE, re.M)
+COMMANDS = re.findall(r"^(riskguard .+?)\s+# exit (\d)$", PAGE, re.M)  # the bash blocks, one command a line
 PYTHON = re.findall(r"```python\n(.*?)```", PAGE, re.S)
 
 
