@@ -26,8 +26,8 @@ from riskguard.risk.venue_math import (
     RuleColumns,
     display,
     requirement,
+    shared_leg_prices,
     solve,
-    solve_shared_legs,
 )
 from riskguard.risk.venue_rules import GENERIC, VenueRules, rules_for
 
@@ -116,27 +116,24 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
         isolated=isolated,
     )
     _require_rule_inputs(df, pos, cols)
-    margin = numbers["margin"]
-    req = requirement(pos, cols)
-    liq, bankrupt = solve(pos, cols, req, margin)
-    groups = _hedge_groups(df, rules, which, isolated, (venue_codes, table, margin, pos.mark))
-    if groups:
-        margins = [float(margin[idx[0]]) for idx in groups]
-        solve_shared_legs(pos, req, groups, margins, liq, bankrupt)
-    tick = numbers["price_tick"]
-    liq_shown, rule = display(liq, pos.side, tick, cols.liquidation_convention)
-    bankrupt_shown, _ = display(bankrupt, pos.side, tick, cols.bankruptcy_convention)
-
-    mm = req.total
-    pnl = pos.side * pos.qty * (pos.mark - pos.entry)
-    rows = np.flatnonzero(pos.inverse)  # the inverse PnL on those rows only: the same numbers as a select
-    if rows.size:
-        s, q, e, m = (x.take(rows) for x in (pos.side, pos.qty, pos.entry, pos.mark))
-        pnl[rows] = s * q * (1 / e - 1 / m)
-    equity = margin + pnl
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = pick(equity > 0, mm / equity, np.inf, reuse=True)
-    price = pick(np.isnan(liq_shown), liq, liq_shown)  # the raw root stands where the display is unknown
+    margin, tick, n = numbers["margin"], numbers["price_tick"], len(df)
+    liq, bankrupt, mm, mmr_add = (np.empty(n) for _ in range(4))
+    tier = np.empty(n, dtype=np.int64)
+    for rows in _blocks(n):
+        part = pos.block(rows)
+        req = requirement(part, cols.block(rows))
+        liq[rows], bankrupt[rows] = solve(part, cols.block(rows), req, margin[rows])
+        mm[rows], tier[rows], mmr_add[rows] = req.total, req.tier, req.mmr_add
+    for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, margin, pos.mark)):
+        shared, shared_bankrupt = shared_leg_prices(pos, mmr_add, legs, margin.take(legs[:, 0]))
+        liq[legs], bankrupt[legs] = shared[:, None], shared_bankrupt[:, None]
+    liq_shown, bankrupt_shown, ratio, buffer = (np.empty(n) for _ in range(4))
+    rule = np.empty(n, dtype=np.int8)
+    for rows in _blocks(n):
+        part, conventions = pos.block(rows), cols.block(rows)
+        liq_shown[rows], rule[rows] = display(liq[rows], part.side, tick[rows], conventions.liquidation_convention)
+        bankrupt_shown[rows], _ = display(bankrupt[rows], part.side, tick[rows], conventions.bankruptcy_convention)
+        ratio[rows], buffer[rows] = _ratio_and_buffer(part, margin[rows], mm[rows], liq[rows], liq_shown[rows])
     # Every column is a fresh array of this call: the frame takes them as they are, no copy, no consolidation.
     return pd.DataFrame(
         {
@@ -146,9 +143,9 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
             "bankruptcy_price": bankrupt,
             "bankruptcy_price_displayed": bankrupt_shown,
             "maintenance_margin": mm,
-            "tier": req.tier,
+            "tier": tier,
             "margin_ratio": ratio,
-            "buffer_pct": pos.side * (pos.mark - price) / pos.mark * 100,
+            "buffer_pct": buffer,
             "is_estimate": cols.estimate,
             "method": pd.Categorical.from_codes(
                 cols.generic.view(np.int8), ["venue rules", "generic estimate"], validate=False
@@ -157,6 +154,31 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
         index=df.index,
         copy=False,
     )
+
+
+_BLOCK = 1 << 16
+"""Rows per pass: each step's temporaries for a block stay in cache.  Every figure is row-wise, so blocks change
+no bit of any result."""
+
+
+def _blocks(n: int) -> list[slice]:
+    return [slice(start, start + _BLOCK) for start in range(0, n, _BLOCK)]
+
+
+def _ratio_and_buffer(
+    pos: PositionArrays, margin: np.ndarray, mm: np.ndarray, liq: np.ndarray, liq_shown: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Requirement ÷ equity at mark, and the adverse move to the displayed price (the raw root where unknown)."""
+    pnl = pos.side * pos.qty * (pos.mark - pos.entry)
+    rows = np.flatnonzero(pos.inverse)  # the inverse PnL on those rows only: the same numbers as a select
+    if rows.size:
+        s, q, e, m = (x.take(rows) for x in (pos.side, pos.qty, pos.entry, pos.mark))
+        pnl[rows] = s * q * (1 / e - 1 / m)
+    equity = margin + pnl
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = pick(equity > 0, mm / equity, np.inf, reuse=True)
+    price = pick(np.isnan(liq_shown), liq, liq_shown)
+    return ratio, pos.side * (pos.mark - price) / pos.mark * 100
 
 
 def _hashable(value: object) -> bool:
@@ -211,31 +233,32 @@ def _hedge_groups(
     isolated: np.ndarray,
     shared: tuple[np.ndarray, ...],
 ) -> list[np.ndarray]:
-    """Rows sharing a ``hedge_group`` on a venue whose cross hedge legs share one price (Binance), in label order.
+    """Rows sharing a ``hedge_group`` on a venue whose cross hedge legs share one price (Binance).
 
-    ``shared`` holds the per-row venue code, symbol row, margin and mark the
-    legs of one group must agree on.
+    One (groups × legs) matrix of rows per leg count.  ``shared`` holds the
+    per-row venue code, symbol row, margin and mark the legs of one group must
+    agree on.
     """
     if "hedge_group" not in df:
         return []
     shares = np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated
     shares &= df["hedge_group"].notna().to_numpy()
     rows = np.flatnonzero(shares)
-    if rows.size < 2:
-        return []
     label, _ = pd.factorize(df["hedge_group"].to_numpy()[rows])  # numbered in order of first appearance
-    order = np.argsort(label, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(label.take(order)) != 0])
-    groups = [g for g in np.split(rows.take(order), starts[1:]) if g.size > 1]
-    if groups:
-        legs = np.concatenate(groups)
-        first = np.repeat([g[0] for g in groups], [g.size for g in groups])
+    rows = rows.take(np.argsort(label, kind="stable"))  # grouped, each group in row order
+    count = np.bincount(label)
+    start = np.cumsum(count) - count
+    by_count = [rows.take(start[count == c][:, None] + np.arange(c)) for c in np.unique(count) if c > 1]
+    if by_count:
+        legs = np.concatenate([m.ravel() for m in by_count])
+        first = np.concatenate([np.repeat(m[:, 0], m.shape[1]) for m in by_count])
         if any((v.take(legs) != v.take(first)).any() for v in shared):
-            for idx in groups:  # name the first disagreement as a per-group scan would
+            for g in np.flatnonzero(count > 1):  # name the first disagreement as a scan of the groups in order would
+                idx = rows[start[g] : start[g] + count[g]]
                 for column in ("venue", "symbol", "margin", "mark_price"):
                     values = df[column].to_numpy()[idx]
                     _fail(df.iloc[idx], values != values[0], column, "hedge legs of one group must share it")
-    return groups
+    return by_count
 
 
 def _fail(df: pd.DataFrame, mask: np.ndarray | pd.Series, column: str, problem: str) -> None:

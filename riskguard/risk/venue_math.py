@@ -13,7 +13,7 @@ formula exists twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -65,6 +65,10 @@ class PositionArrays:
     def n(self) -> int:
         return int(self.inverse.shape[0])
 
+    def block(self, rows: slice) -> PositionArrays:
+        """The positions in ``rows``, as views: the same tier tables."""
+        return PositionArrays(**{f: getattr(self, f) if f == "tiers" else getattr(self, f)[rows] for f in _POSITION})
+
     def entry_value(self) -> tuple[np.ndarray, np.ndarray]:
         """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
         slope = pick(self.inverse, -self.side, self.side, reuse=True) if self.inverse.any() else self.side
@@ -107,9 +111,16 @@ class RuleColumns:
             generic=generic,
         )
 
+    def block(self, rows: slice) -> RuleColumns:
+        return RuleColumns(**{f: getattr(self, f)[rows] for f in _RULE})
+
     @property
     def needs_taker(self) -> np.ndarray:
         return self.fee_in_maintenance | self.close_fee_reserve
+
+
+_POSITION = tuple(f.name for f in fields(PositionArrays))
+_RULE = tuple(f.name for f in fields(RuleColumns))
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +217,7 @@ def solve(
 
 def solve_shared_legs(
     pos: PositionArrays,
-    req: Requirement,
+    mmr_add: np.ndarray,
     legs: Sequence[Sequence[int] | np.ndarray],
     margins: Sequence[float] | np.ndarray,
     liq: np.ndarray,
@@ -214,7 +225,8 @@ def solve_shared_legs(
 ) -> None:
     """One price for each group of hedge legs that share collateral and a symbol (Binance cross), in place.
 
-    ``legs[g]`` are the rows of group g and ``margins[g]`` the collateral
+    ``legs[g]`` are the rows of group g, ``mmr_add`` the requirement's fee
+    rate per row (``Requirement.mmr_add``) and ``margins[g]`` the collateral
     behind it without its legs' uPnL and requirement.  Groups with the same
     number of legs are solved together (``shared_leg_prices``).
     """
@@ -224,7 +236,7 @@ def solve_shared_legs(
     margin = np.asarray(margins, dtype=float)
     for picked in by_count.values():
         rows = np.array([legs[g] for g in picked], dtype=np.intp)
-        price, bp = shared_leg_prices(pos, req.mmr_add, rows, margin.take(picked))
+        price, bp = shared_leg_prices(pos, mmr_add, rows, margin.take(picked))
         liq[rows] = price[:, None]
         bankrupt[rows] = bp[:, None]
 
