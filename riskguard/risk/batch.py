@@ -241,10 +241,10 @@ def _hedge_groups(
     """
     if "hedge_group" not in df:
         return []
-    shares = np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated
-    shares &= df["hedge_group"].notna().to_numpy()
-    rows = np.flatnonzero(shares)
-    label, _ = pd.factorize(df["hedge_group"].to_numpy()[rows])  # numbered in order of first appearance
+    rows = np.flatnonzero(np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated)
+    labels = df["hedge_group"].to_numpy()[rows]  # read on those rows only: a label column is slow to scan
+    rows = rows[pd.notna(labels)]
+    label, _ = pd.factorize(labels[pd.notna(labels)])  # numbered in order of first appearance
     rows = rows.take(np.argsort(label, kind="stable"))  # grouped, each group in row order
     count = np.bincount(label)
     start = np.cumsum(count) - count

@@ -288,8 +288,9 @@ def _nearest_root(
         beta = beta + np.where(inverse, -side_qty, side_qty)
         if with_mm:
             table = pos.table.take(leg)[:, None]
-            tier = (pos.tiers.floor[:, 1:].take(table, axis=0) <= (qty * probe)[..., None]).sum(axis=2)
-            flat = table * width + tier
+            size, flat = qty * probe, table * width  # flat: index of the tier in the raveled table
+            for floor in pos.tiers.floor[:, 1:].T:  # shared_price's tier: the last whose floor ≤ size
+                flat = flat + (floor.take(table) <= size)
             alpha = alpha + pos.tiers.cum.ravel().take(flat)
             beta = beta - qty * (pos.tiers.mmr.ravel().take(flat) + mmr_add.take(leg)[:, None])
     z = -alpha / beta
