@@ -301,7 +301,11 @@ def _numbers(df: pd.DataFrame) -> dict[str, np.ndarray]:
         if column not in df:
             out[column] = np.full(len(df), _OPTIONAL_NUMBERS[column])
             continue
-        values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+        given = df[column]
+        if given.dtype.kind in "fiu":  # numpy numbers already: no parse
+            values = given.to_numpy(dtype=float)
+        else:
+            values = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float)
         optional = column in ("taker_fee", "leverage", "price_tick")  # NaN: not known for this row
         low, high = (np.fmin, np.fmax) if optional else (np.minimum, np.maximum)
         lo, hi = (float(f.reduce(values)) if values.size else 0.0 for f in (low, high))

@@ -30,7 +30,7 @@ from riskguard.risk.venue_rules import (
 )
 
 _EXACT, _TOWARD_ENTRY, _ONE_TICK, _NEAREST_8 = (CONVENTIONS.index(c) for c in PriceConvention)
-_NEEDS_TICK = np.array([c.needs_tick for c in CONVENTIONS])
+_NEEDS_TICK = [code for code, c in enumerate(CONVENTIONS) if c.needs_tick]
 _UNKNOWN = len(CONVENTIONS)
 RULE_NAMES: tuple[str, ...] = (*(ROUNDING_RULE[c] for c in CONVENTIONS), UNKNOWN_DISPLAY)
 """Rounding rule names, indexed by the codes ``display`` returns."""
@@ -316,6 +316,7 @@ def display(
     """
     shown = price.copy()
     price, side, tick = (np.broadcast_to(np.asarray(x, dtype=float), shown.shape) for x in (price, side, tick))
+    rule = np.asarray(convention).astype(np.int8)
     with np.errstate(invalid="ignore", divide="ignore"):
         rows = np.flatnonzero(convention == _TOWARD_ENTRY)
         if rows.size:
@@ -331,11 +332,11 @@ def display(
         rows = np.flatnonzero(convention == _NEAREST_8)
         if rows.size:
             shown[rows] = np.round(price.take(rows), 8)
-        unknown = _NEEDS_TICK.take(convention) & ~(tick > 0)
-    rule = np.asarray(convention).astype(np.int8)
-    if unknown.any():
-        shown = pick(unknown, np.nan, shown)
-        rule = pick(unknown, np.array(_UNKNOWN, dtype=np.int8), rule)
+    for code in _NEEDS_TICK:  # a tick-less row of these conventions: few rows, so no full-size mask
+        rows = np.flatnonzero(convention == code)
+        unknown = rows[~(tick.take(rows) > 0)]
+        shown[unknown] = np.nan
+        rule[unknown] = _UNKNOWN
     return shown, rule
 
 
