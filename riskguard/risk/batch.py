@@ -120,9 +120,9 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
     liq, bankrupt, mm, mmr_add = (np.empty(n) for _ in range(4))
     tier = np.empty(n, dtype=np.int64)
     for rows in _blocks(n):
-        part = pos.block(rows)
-        req = requirement(part, cols.block(rows))
-        liq[rows], bankrupt[rows] = solve(part, cols.block(rows), req, margin[rows])
+        part, part_rules = pos.block(rows), cols.block(rows)
+        req = requirement(part, part_rules)
+        liq[rows], bankrupt[rows] = solve(part, part_rules, req, margin[rows])
         mm[rows], tier[rows], mmr_add[rows] = req.total, req.tier, req.mmr_add
     for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, margin, pos.mark)):
         shared, shared_bankrupt = shared_leg_prices(pos, mmr_add, legs, margin.take(legs[:, 0]))
