@@ -232,7 +232,7 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             - (cross_mm[settle[idx[0]]] - sum(mm_req[i] + reserve[i] for i in idx))
             for idx in groups
         ]
-        solve_shared_legs(a, req, groups, lambda i: markets[i].tiers, margins, liq, bankrupt)
+        solve_shared_legs(a, req.mmr_add, groups, margins, liq, bankrupt)
 
     ticks = np.array([m.price_tick or np.nan for m in markets])
     liq_shown, liq_rule = display(liq, a.side, ticks, cols.liquidation_convention)

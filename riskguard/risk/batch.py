@@ -11,13 +11,14 @@ stays free of it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from riskguard.errors import InputError
 from riskguard.model import AccountType, MarginTier
+from riskguard.risk.solver import pick
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_math import (
     RULE_NAMES,
@@ -25,10 +26,10 @@ from riskguard.risk.venue_math import (
     RuleColumns,
     display,
     requirement,
+    shared_leg_prices,
     solve,
-    solve_shared_legs,
 )
-from riskguard.risk.venue_rules import VenueRules, rules_for
+from riskguard.risk.venue_rules import GENERIC, VenueRules, rules_for
 
 REQUIRED = (
     "venue",
@@ -74,92 +75,190 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
     :returns: a frame on ``df``'s index (docs/api.md, "Output columns").
     :raises InputError: naming the row and column of the first bad value.
     """
-    _validate(df, tiers)
+    _validate_shape(df, tiers)
     symbols = sorted(tiers)
-    table = df["symbol"].map({s: i for i, s in enumerate(symbols)}).to_numpy(dtype=np.int64)
-    isolated = _column(df, "margin_mode", "isolated").to_numpy() == "isolated"
-    keys = pd.MultiIndex.from_arrays([df["venue"].astype(str), _column(df, "account_type", "standard").astype(str)])
-    which, uniques = pd.factorize(keys)
-    rules = [rules_for(venue, AccountType(kind)) for venue, kind in uniques]
+    row_of: dict[object, int] = {s: i for i, s in enumerate(symbols)}
+    # Each label column is read once into codes; checks and mappings then run on its few distinct values.
+    table = _label(df, "symbol", None, lambda s: row_of.get(s, -1) if _hashable(s) else -1, -1, np.int64)
+    _fail(df, table < 0, "symbol", "unknown symbol (no tier table given)")
+    side = _label(df, "side", None, lambda s: _SIDES.get(s, 0) if _hashable(s) else 0, 0, float)
+    _fail(df, side == 0, "side", "side must be 'long', 'short', +1 or −1")
+    inverse = _inverse(df)
+    venue_codes, venues = _codes(df, "venue", None)
+    known = np.array([isinstance(v, str) and v != "" for v in venues] + [False])
+    _fail(df, ~known.take(venue_codes), "venue", "venue must be a ccxt id")
+    kind_codes, kinds = _codes(df, "account_type", "standard")
+    for column, allowed in (("account_type", _ACCOUNT_TYPES), ("margin_mode", _MODES), ("tier_basis", _BASES)):
+        if column in df:
+            codes, values = (kind_codes, kinds) if column == "account_type" else _codes(df, column, None)
+            valid = np.array([_hashable(v) and v in allowed for v in values] + [False])
+            _fail(df, ~valid.take(codes), column, f"must be one of {', '.join(allowed)}")
+    numbers = _numbers(df)
+    isolated = _label(df, "margin_mode", "isolated", lambda m: m == "isolated", False, bool)
+    # One rule set per (venue, account type) pair present: rules_for runs a handful of times, not once a row.
+    rules = [_rules(venue, kind) for venue in venues for kind in kinds]
+    which = venue_codes * len(kinds) + kind_codes
     cols = RuleColumns.build(rules, which, isolated)
-    contracts = df["contracts"].to_numpy(dtype=float)
+    contracts = numbers["contracts"]
     pos = PositionArrays(
-        inverse=df["inverse"].to_numpy(dtype=bool),
-        side=df["side"].map(_SIDES).to_numpy(dtype=float),
-        qty=contracts * df["contract_size"].to_numpy(dtype=float),
+        inverse=inverse,
+        side=side,
+        qty=contracts * numbers["contract_size"],
         contracts=contracts,
-        entry=df["entry_price"].to_numpy(dtype=float),
-        mark=df["mark_price"].to_numpy(dtype=float),
+        entry=numbers["entry_price"],
+        mark=numbers["mark_price"],
         table=table,
         tiers=TierTable.from_tiers([tiers[s] for s in symbols]),
-        by_contracts=_column(df, "tier_basis", "notional").to_numpy() == "contracts",
-        reported_tier=_column(df, "tier_index", -1).to_numpy(dtype=np.int64),
-        taker=_column(df, "taker_fee", np.nan).to_numpy(dtype=float),
-        leverage=_column(df, "leverage", np.nan).to_numpy(dtype=float),
+        by_contracts=_label(df, "tier_basis", "notional", lambda b: b == "contracts", False, bool),
+        reported_tier=numbers["tier_index"].astype(np.int64),
+        taker=numbers["taker_fee"],
+        leverage=numbers["leverage"],
         isolated=isolated,
     )
     _require_rule_inputs(df, pos, cols)
-    margin = df["margin"].to_numpy(dtype=float)
-    req = requirement(pos, cols)
-    liq, bankrupt = solve(pos, cols, req, margin)
-    groups = _hedge_groups(df, rules, which, isolated)
-    if groups:
-        liq, bankrupt = liq.copy(), bankrupt.copy()
-        symbol = df["symbol"].to_numpy()
-        margins = [float(margin[idx[0]]) for idx in groups]
-        solve_shared_legs(pos, req, groups, lambda i: tiers[symbol[i]], margins, liq, bankrupt)
-    tick = _column(df, "price_tick", np.nan).to_numpy(dtype=float)
-    liq_shown, rule = display(liq, pos.side, tick, cols.liquidation_convention)
-    bankrupt_shown, _ = display(bankrupt, pos.side, tick, cols.bankruptcy_convention)
-
-    mm = req.total
-    linear_pnl = pos.side * pos.qty * (pos.mark - pos.entry)
-    pnl = np.where(pos.inverse, pos.side * pos.qty * (1 / pos.entry - 1 / pos.mark), linear_pnl)
-    equity = margin + pnl
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(equity > 0, mm / equity, np.inf)
-    price = np.where(np.isnan(liq_shown), liq, liq_shown)  # the raw root stands where the display is unknown
+    margin, tick, n = numbers["margin"], numbers["price_tick"], len(df)
+    liq, bankrupt, mm, mmr_add = (np.empty(n) for _ in range(4))
+    tier = np.empty(n, dtype=np.int64)
+    for rows in _blocks(n):
+        part, part_rules = pos.block(rows), cols.block(rows)
+        req = requirement(part, part_rules)
+        liq[rows], bankrupt[rows] = solve(part, part_rules, req, margin[rows])
+        mm[rows], tier[rows], mmr_add[rows] = req.total, req.tier, req.mmr_add
+    for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, margin, pos.mark)):
+        shared, shared_bankrupt = shared_leg_prices(pos, mmr_add, legs, margin.take(legs[:, 0]))
+        liq[legs], bankrupt[legs] = shared[:, None], shared_bankrupt[:, None]
+    liq_shown, bankrupt_shown, ratio, buffer = (np.empty(n) for _ in range(4))
+    rule = np.empty(n, dtype=np.int8)
+    for rows in _blocks(n):
+        part, conventions = pos.block(rows), cols.block(rows)
+        liq_shown[rows], rule[rows] = display(liq[rows], part.side, tick[rows], conventions.liquidation_convention)
+        bankrupt_shown[rows], _ = display(bankrupt[rows], part.side, tick[rows], conventions.bankruptcy_convention)
+        ratio[rows], buffer[rows] = _ratio_and_buffer(part, margin[rows], mm[rows], liq[rows], liq_shown[rows])
+    # Every column is a fresh array of this call: the frame takes them as they are, no copy, no consolidation.
     return pd.DataFrame(
         {
             "liquidation_price": liq,
             "liquidation_price_displayed": liq_shown,
-            "display_rule": pd.Categorical.from_codes(rule, categories=list(RULE_NAMES)),
+            "display_rule": pd.Categorical.from_codes(rule, categories=list(RULE_NAMES), validate=False),
             "bankruptcy_price": bankrupt,
             "bankruptcy_price_displayed": bankrupt_shown,
             "maintenance_margin": mm,
-            "tier": req.tier,
+            "tier": tier,
             "margin_ratio": ratio,
-            "buffer_pct": pos.side * (pos.mark - price) / pos.mark * 100,
+            "buffer_pct": buffer,
             "is_estimate": cols.estimate,
-            "method": pd.Categorical.from_codes(cols.generic.astype(np.int8), ["venue rules", "generic estimate"]),
+            "method": pd.Categorical.from_codes(
+                cols.generic.view(np.int8), ["venue rules", "generic estimate"], validate=False
+            ),
         },
         index=df.index,
+        copy=False,
     )
 
 
+_BLOCK = 1 << 16
+"""Rows per pass: each step's temporaries for a block stay in cache.  Every figure is row-wise, so blocks change
+no bit of any result."""
+
+
+def _blocks(n: int) -> list[slice]:
+    return [slice(start, start + _BLOCK) for start in range(0, n, _BLOCK)]
+
+
+def _ratio_and_buffer(
+    pos: PositionArrays, margin: np.ndarray, mm: np.ndarray, liq: np.ndarray, liq_shown: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Requirement ÷ equity at mark, and the adverse move to the displayed price (the raw root where unknown)."""
+    pnl = pos.side * pos.qty * (pos.mark - pos.entry)
+    rows = np.flatnonzero(pos.inverse)  # the inverse PnL on those rows only: the same numbers as a select
+    if rows.size:
+        s, q, e, m = (x.take(rows) for x in (pos.side, pos.qty, pos.entry, pos.mark))
+        pnl[rows] = s * q * (1 / e - 1 / m)
+    equity = margin + pnl
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = pick(equity > 0, mm / equity, np.inf, reuse=True)
+    price = pick(np.isnan(liq_shown), liq, liq_shown)
+    return ratio, pos.side * (pos.mark - price) / pos.mark * 100
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _rules(venue: object, kind: object) -> VenueRules:
+    """Rules of one (venue, account type) pair; a pair no row holds (an unused category) gets the generic ones."""
+    if isinstance(venue, str) and kind in _ACCOUNT_TYPES:
+        return rules_for(venue, AccountType(kind))
+    return GENERIC
+
+
+def _codes(df: pd.DataFrame, name: str, default: object) -> tuple[np.ndarray, list[object]]:
+    """Per-row codes into the column's distinct values; −1 (the last entry of any lookup built on them) is missing.
+
+    A category column already holds its codes; any other label column costs
+    one hash pass.  A missing optional column is ``default`` on every row.
+    """
+    if name not in df:
+        return np.zeros(len(df), dtype=np.intp), [default]
+    column = df[name]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.intp), list(column.cat.categories)
+    codes, values = pd.factorize(column)
+    return codes.astype(np.intp, copy=False), list(values)
+
+
+def _label(
+    df: pd.DataFrame, name: str, default: object, of: Callable[[object], object], missing: object, dtype: type
+) -> np.ndarray:
+    """``of`` applied to each row's label, computed once per distinct label (``missing`` where the row has none)."""
+    codes, values = _codes(df, name, default)
+    return np.array([of(v) for v in values] + [missing], dtype=dtype).take(codes)
+
+
+def _inverse(df: pd.DataFrame) -> np.ndarray:
+    column = df["inverse"]
+    if column.dtype != bool:
+        _fail(df, ~column.isin([True, False]), "inverse", "inverse must be a boolean")
+    return column.to_numpy(dtype=bool)
+
+
 def _hedge_groups(
-    df: pd.DataFrame, rules: list[VenueRules], which: np.ndarray, isolated: np.ndarray
-) -> list[list[int]]:
-    """Rows sharing a ``hedge_group`` on a venue whose cross hedge legs share one price (Binance)."""
+    df: pd.DataFrame,
+    rules: list[VenueRules],
+    which: np.ndarray,
+    isolated: np.ndarray,
+    shared: tuple[np.ndarray, ...],
+) -> list[np.ndarray]:
+    """Rows sharing a ``hedge_group`` on a venue whose cross hedge legs share one price (Binance).
+
+    One (groups × legs) matrix of rows per leg count.  ``shared`` holds the
+    per-row venue code, symbol row, margin and mark the legs of one group must
+    agree on.
+    """
     if "hedge_group" not in df:
         return []
-    shares = np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated
-    shares &= df["hedge_group"].notna().to_numpy()
-    rows: dict[object, list[int]] = {}
-    for i, key in zip(np.flatnonzero(shares), df["hedge_group"].to_numpy()[shares], strict=True):
-        rows.setdefault(key, []).append(int(i))
-    groups = [idx for idx in rows.values() if len(idx) > 1]
-    for idx in groups:
-        for column in ("venue", "symbol", "margin", "mark_price"):
-            values = df[column].to_numpy()[idx]
-            _fail(df.iloc[idx], values != values[0], column, "hedge legs of one group must share it")
-    return groups
-
-
-def _column(df: pd.DataFrame, name: str, default: object) -> pd.Series:
-    if name in df:
-        return df[name]
-    return pd.Series(np.full(len(df), default), index=df.index)
+    rows = np.flatnonzero(np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated)
+    labels = df["hedge_group"].to_numpy()[rows]  # read on those rows only: a label column is slow to scan
+    rows = rows[pd.notna(labels)]
+    label, _ = pd.factorize(labels[pd.notna(labels)])  # numbered in order of first appearance
+    rows = rows.take(np.argsort(label, kind="stable"))  # grouped, each group in row order
+    count = np.bincount(label)
+    start = np.cumsum(count) - count
+    by_count = [rows.take(start[count == c][:, None] + np.arange(c)) for c in np.unique(count) if c > 1]
+    if by_count:
+        legs = np.concatenate([m.ravel() for m in by_count])
+        first = np.concatenate([np.repeat(m[:, 0], m.shape[1]) for m in by_count])
+        if any((v.take(legs) != v.take(first)).any() for v in shared):
+            for g in np.flatnonzero(count > 1):  # name the first disagreement as a scan of the groups in order would
+                idx = rows[start[g] : start[g] + count[g]]
+                for column in ("venue", "symbol", "margin", "mark_price"):
+                    values = df[column].to_numpy()[idx]
+                    _fail(df.iloc[idx], values != values[0], column, "hedge legs of one group must share it")
+    return by_count
 
 
 def _fail(df: pd.DataFrame, mask: np.ndarray | pd.Series, column: str, problem: str) -> None:
@@ -178,32 +277,53 @@ def _require_rule_inputs(df: pd.DataFrame, pos: PositionArrays, cols: RuleColumn
     _fail(df, needs_leverage, "leverage", "Bybit reserves the closing fee: give leverage > 0")
 
 
-def _validate(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]]) -> None:
+def _validate_shape(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]]) -> None:
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}", "df")
     for name, rows in tiers.items():
         if not rows:
             raise InputError("empty tier table: every symbol needs at least one margin tier", f"tiers[{name!r}]")
-    _fail(df, ~df["symbol"].isin(list(tiers)), "symbol", "unknown symbol (no tier table given)")
-    _fail(df, ~df["side"].isin(list(_SIDES)), "side", "side must be 'long', 'short', +1 or −1")
-    _fail(df, ~df["inverse"].isin([True, False]), "inverse", "inverse must be a boolean")
-    _fail(df, ~df["venue"].map(lambda v: isinstance(v, str) and v != ""), "venue", "venue must be a ccxt id")
-    for column, allowed in (("account_type", _ACCOUNT_TYPES), ("margin_mode", _MODES), ("tier_basis", _BASES)):
-        if column in df:
-            _fail(df, ~df[column].isin(allowed), column, f"must be one of {', '.join(allowed)}")
-    numeric = (*_POSITIVE, "margin", *(c for c in ("taker_fee", "leverage", "price_tick", "tier_index") if c in df))
-    for column in numeric:
-        values = pd.to_numeric(df[column], errors="coerce").to_numpy(dtype=float)
+
+
+_OPTIONAL_NUMBERS = {"taker_fee": np.nan, "leverage": np.nan, "price_tick": np.nan, "tier_index": -1.0}
+"""Numeric optional columns and the value of each on a row that lacks it (NaN: not known)."""
+
+
+def _numbers(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every numeric column as float, checked; an absent optional column is its default on every row.
+
+    Two reductions per column show a clean column clean; only a column that
+    fails them is scanned row by row to name the first bad value.
+    """
+    out = {}
+    for column in (*_POSITIVE, "margin", *_OPTIONAL_NUMBERS):
+        if column not in df:
+            out[column] = np.full(len(df), _OPTIONAL_NUMBERS[column])
+            continue
+        given = df[column]
+        if given.dtype.kind in "fiu":  # numpy numbers already: no parse
+            values = given.to_numpy(dtype=float)
+        else:
+            values = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float)
         optional = column in ("taker_fee", "leverage", "price_tick")  # NaN: not known for this row
-        _fail(df, ~np.isfinite(values) & ~(optional & np.isnan(values)), column, "must be a finite number")
-        if column in _POSITIVE or column in ("leverage", "price_tick"):
-            _fail(df, values <= 0, column, "must be > 0")
-        if column == "taker_fee":
-            _fail(df, values < 0, column, "must be >= 0")
+        low, high = (np.fmin, np.fmax) if optional else (np.minimum, np.maximum)
+        lo, hi = (float(f.reduce(values)) if values.size else 0.0 for f in (low, high))
+        floor = 0.0 if column == "taker_fee" else -np.inf
+        strict = column in _POSITIVE or column in ("leverage", "price_tick")
+        clean = not (lo == -np.inf or hi == np.inf or (not optional and np.isnan(lo + hi)))
+        clean = clean and not (lo <= 0 if strict else lo < floor)
+        if not clean:
+            _fail(df, ~np.isfinite(values) & ~(optional & np.isnan(values)), column, "must be a finite number")
+            if strict:
+                _fail(df, values <= 0, column, "must be > 0")
+            if column == "taker_fee":
+                _fail(df, values < 0, column, "must be >= 0")
+        out[column] = values
+    whole = out["tier_index"]
     if "tier_index" in df:
-        whole = df["tier_index"].to_numpy(dtype=float)
         _fail(df, (whole != np.floor(whole)) | (whole < -1), "tier_index", "must be an integer tier index or -1")
+    return out
 
 
 __all__ = ["OPTIONAL", "REQUIRED", "liquidation_frame"]

@@ -12,13 +12,11 @@ formula exists twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from riskguard.model import MarginTier
-from riskguard.risk.shared_price import Leg, shared_bankruptcy_price, shared_liquidation_price
 from riskguard.risk.solver import per_kind, pick, requirement_in_tier, solve_affine
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import (
@@ -32,7 +30,7 @@ from riskguard.risk.venue_rules import (
 )
 
 _EXACT, _TOWARD_ENTRY, _ONE_TICK, _NEAREST_8 = (CONVENTIONS.index(c) for c in PriceConvention)
-_NEEDS_TICK = np.array([c.needs_tick for c in CONVENTIONS])
+_NEEDS_TICK = [code for code, c in enumerate(CONVENTIONS) if c.needs_tick]
 _UNKNOWN = len(CONVENTIONS)
 RULE_NAMES: tuple[str, ...] = (*(ROUNDING_RULE[c] for c in CONVENTIONS), UNKNOWN_DISPLAY)
 """Rounding rule names, indexed by the codes ``display`` returns."""
@@ -66,6 +64,10 @@ class PositionArrays:
     @property
     def n(self) -> int:
         return int(self.inverse.shape[0])
+
+    def block(self, rows: slice) -> PositionArrays:
+        """The positions in ``rows``, as views: the same tier tables."""
+        return PositionArrays(**{f: getattr(self, f) if f == "tiers" else getattr(self, f)[rows] for f in _POSITION})
 
     def entry_value(self) -> tuple[np.ndarray, np.ndarray]:
         """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
@@ -109,9 +111,16 @@ class RuleColumns:
             generic=generic,
         )
 
+    def block(self, rows: slice) -> RuleColumns:
+        return RuleColumns(**{f: getattr(self, f)[rows] for f in _RULE})
+
     @property
     def needs_taker(self) -> np.ndarray:
         return self.fee_in_maintenance | self.close_fee_reserve
+
+
+_POSITION = tuple(f.name for f in fields(PositionArrays))
+_RULE = tuple(f.name for f in fields(RuleColumns))
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,30 +217,91 @@ def solve(
 
 def solve_shared_legs(
     pos: PositionArrays,
-    req: Requirement,
-    legs: Sequence[Sequence[int]],
-    tiers_of: Callable[[int], Sequence[MarginTier]],
-    margins: Sequence[float],
+    mmr_add: np.ndarray,
+    legs: Sequence[Sequence[int] | np.ndarray],
+    margins: Sequence[float] | np.ndarray,
     liq: np.ndarray,
     bankrupt: np.ndarray,
 ) -> None:
     """One price for each group of hedge legs that share collateral and a symbol (Binance cross), in place.
 
-    ``legs[g]`` are the rows of group g, ``tiers_of(i)`` row i's tier table and
-    ``margins[g]`` the collateral behind group g without its legs' uPnL and
-    requirement.  The groups are few (one per hedged symbol), so a loop over
-    them costs nothing next to the vectorized solve.
+    ``legs[g]`` are the rows of group g, ``mmr_add`` the requirement's fee
+    rate per row (``Requirement.mmr_add``) and ``margins[g]`` the collateral
+    behind it without its legs' uPnL and requirement.  Groups with the same
+    number of legs are solved together (``shared_leg_prices``).
     """
-    for idx, margin in zip(legs, margins, strict=True):
-        group = [
-            Leg(int(pos.side[i]), float(pos.qty[i]), float(pos.entry[i]), tiers_of(i), float(req.mmr_add[i]))
-            for i in idx
-        ]
-        inverse, mark = bool(pos.inverse[idx[0]]), float(pos.mark[idx[0]])
-        price = shared_liquidation_price(group, margin, inverse, mark)
-        bp = shared_bankruptcy_price(group, margin, inverse, mark)
-        liq[list(idx)] = np.nan if price is None else price
-        bankrupt[list(idx)] = np.nan if bp is None else bp
+    by_count: dict[int, list[int]] = {}
+    for g, idx in enumerate(legs):
+        by_count.setdefault(len(idx), []).append(g)
+    margin = np.asarray(margins, dtype=float)
+    for picked in by_count.values():
+        rows = np.array([legs[g] for g in picked], dtype=np.intp)
+        price, bp = shared_leg_prices(pos, mmr_add, rows, margin.take(picked))
+        liq[rows] = price[:, None]
+        bankrupt[rows] = bp[:, None]
+
+
+def shared_leg_prices(
+    pos: PositionArrays, mmr_add: np.ndarray, rows: np.ndarray, margin: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shared liquidation and bankruptcy price of each group ``rows[g]`` (groups × legs), NaN where none.
+
+    ``shared_price`` solves one group in Python floats; this is the same
+    arithmetic, operation for operation, on every group and segment at once,
+    so the prices agree bit for bit (tests/risk/test_batch_hedge_legs.py).
+    Equity − MM is affine in z (price, or 1/price for inverse) between kinks
+    at every leg's tier floors; each segment's root is kept when it lies in
+    the segment, and the root nearest the mark wins (the first on a tie).
+    """
+    floors = pos.tiers.floor[:, 1:]  # the first floor is 0 and never a kink
+    qty, table = pos.qty.take(rows), pos.table.take(rows)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        kinks = (floors.take(table, axis=0) / qty[..., None]).reshape(rows.shape[0], -1)
+        kinks.sort(axis=1)
+        kinks[:, 1:][kinks[:, 1:] == kinks[:, :-1]] = np.inf  # a set: each kink once
+        kinks.sort(axis=1)
+        edges = np.concatenate([np.zeros((rows.shape[0], 1)), kinks, np.full((rows.shape[0], 1), np.inf)], axis=1)
+        liq = _nearest_root(pos, mmr_add, rows, margin, edges)
+        bankrupt = _nearest_root(pos, mmr_add, rows, margin, np.array([[0.0, np.inf]]))
+    return liq, bankrupt
+
+
+def _nearest_root(
+    pos: PositionArrays, mmr_add: np.ndarray, rows: np.ndarray, margin: np.ndarray, edges: np.ndarray
+) -> np.ndarray:
+    """Root of each group's f(z) = α + β·z on each segment of ``edges``, the one nearest the mark.
+
+    Two edges [0, inf] mean equity alone (the bankruptcy price); more add
+    each leg's requirement in the tier its size at the segment's probe falls in.
+    """
+    lo, hi = edges[:, :-1], edges[:, 1:]
+    probe = np.where(np.isinf(hi), lo + 1.0, (lo + hi) / 2)
+    inverse = pos.inverse.take(rows[:, 0])[:, None]
+    alpha = np.broadcast_to(margin[:, None], np.broadcast_shapes(margin[:, None].shape, probe.shape))
+    beta = np.zeros_like(alpha)
+    with_mm = edges.shape[1] > 2
+    width = pos.tiers.floor.shape[1]
+    for leg in rows.T:
+        qty, entry = pos.qty.take(leg)[:, None], pos.entry.take(leg)[:, None]
+        side_qty = pos.side.take(leg)[:, None] * qty
+        alpha = alpha + np.where(inverse, side_qty / entry, -(side_qty * entry))  # a − b is a + (−b) exactly
+        beta = beta + np.where(inverse, -side_qty, side_qty)
+        if with_mm:
+            table = pos.table.take(leg)[:, None]
+            size, flat = qty * probe, table * width  # flat: index of the tier in the raveled table
+            for floor in pos.tiers.floor[:, 1:].T:  # shared_price's tier: the last whose floor ≤ size
+                flat = flat + (floor.take(table) <= size)
+            alpha = alpha + pos.tiers.cum.ravel().take(flat)
+            beta = beta - qty * (pos.tiers.mmr.ravel().take(flat) + mmr_add.take(leg)[:, None])
+    z = -alpha / beta
+    root = (beta != 0) & (lo <= z) & (z <= hi) & (z > 0)
+    price = np.where(inverse, 1 / z, z)
+    distance = np.where(root, np.abs(price - pos.mark.take(rows[:, 0])[:, None]), np.inf)
+    best = distance.argmin(axis=1)
+    tie = ~root[np.arange(best.size), best]  # every root infinitely far: the first root, as min() takes it
+    best = np.where(tie, root.argmax(axis=1), best)
+    found = root.any(axis=1)
+    return np.where(found, price[np.arange(best.size), best], np.nan)
 
 
 def display(
@@ -246,6 +316,7 @@ def display(
     """
     shown = price.copy()
     price, side, tick = (np.broadcast_to(np.asarray(x, dtype=float), shown.shape) for x in (price, side, tick))
+    rule = np.asarray(convention).astype(np.int8)
     with np.errstate(invalid="ignore", divide="ignore"):
         rows = np.flatnonzero(convention == _TOWARD_ENTRY)
         if rows.size:
@@ -261,11 +332,11 @@ def display(
         rows = np.flatnonzero(convention == _NEAREST_8)
         if rows.size:
             shown[rows] = np.round(price.take(rows), 8)
-        unknown = _NEEDS_TICK.take(convention) & ~(tick > 0)
-    rule = np.asarray(convention).astype(np.int8)
-    if unknown.any():
-        shown = pick(unknown, np.nan, shown)
-        rule = pick(unknown, np.array(_UNKNOWN, dtype=np.int8), rule)
+    for code in _NEEDS_TICK:  # a tick-less row of these conventions: few rows, so no full-size mask
+        rows = np.flatnonzero(convention == code)
+        unknown = rows[~(tick.take(rows) > 0)]
+        shown[unknown] = np.nan
+        rule[unknown] = _UNKNOWN
     return shown, rule
 
 
@@ -276,6 +347,7 @@ __all__ = [
     "RuleColumns",
     "display",
     "requirement",
+    "shared_leg_prices",
     "solve",
     "solve_shared_legs",
 ]

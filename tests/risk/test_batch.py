@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from golden import case, shown
@@ -166,3 +167,38 @@ def test_risk_core_when_imported_then_pandas_stays_unloaded():
         "import riskguard.risk.batch; assert 'pandas' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_liquidation_frame_when_rows_span_several_blocks_then_each_row_equals_its_small_frame_result():
+    """A million-row frame runs in blocks (and solves its hedge pairs together): no row may change by it."""
+    small = _frame(
+        venue=["bybit", "okx"],
+        account_type=["classic", "standard"],
+        margin_mode=["isolated", "cross"],
+        taker_fee=[0.00055, 0.0005],
+        leverage=[10.0, 20.0],
+        price_tick=[0.5, math.nan],
+    )
+    small = pd.concat(
+        [
+            small,
+            _frame(margin_mode=["cross", "cross"], hedge_group=["h", "h"], margin=[15.0, 15.0]).set_axis(["c", "d"]),
+            _frame(venue=["hyperliquid", "gate"], taker_fee=[math.nan, 0.0005], price_tick=[0.1, 0.1]).set_axis(
+                ["e", "f"]
+            ),
+        ]
+    )
+    small = small.fillna({"account_type": "standard", "margin_mode": "isolated"})
+    copies = 30_000  # 180,000 rows: two full blocks and a partial one
+    big = pd.concat([small] * copies, ignore_index=True)
+    big["hedge_group"] = np.where(big["hedge_group"].notna(), np.repeat(np.arange(copies), len(small)), None)
+    want = liquidation_frame(small, TIERS)
+    got = liquidation_frame(big, TIERS)
+    for column in want.columns:
+        expected = np.tile(want[column].to_numpy(), copies)
+        values = got[column].to_numpy()
+        if values.dtype.kind == "f":
+            assert np.array_equal(values, expected, equal_nan=True), column
+        else:
+            assert (values == expected).all(), column
+    assert got["liquidation_price"].iloc[2] == got["liquidation_price"].iloc[3]  # the hedge pair shares one price
