@@ -491,8 +491,9 @@ def liquidation_ratios(venue: VenueTerms, config: EstimatorConfig, reference_pri
         mmr_add=np.full(2 * n_lev, venue.mmr_add),
     )
     ratio = sol.liquidation_price.reshape(2, n_lev)
-    # a leverage whose margin is below maintenance would be liquidated on entry: the venue refuses it
-    viable = np.array([[True], [False]]) == (ratio < 1.0)
+    # a leverage whose margin is at or below maintenance would be liquidated on entry: the venue refuses it
+    # (a ratio of exactly 1 is that boundary on either side, so it is refused on both)
+    viable = np.where(np.array([[True], [False]]), ratio < 1.0, ratio > 1.0)
     return np.where(viable, ratio, np.nan)
 
 

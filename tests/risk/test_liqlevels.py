@@ -402,3 +402,15 @@ def test_estimate_levels_when_bars_are_hourly_then_entries_spread_over_the_range
                            open_interest=h.open_interest, vwap=h.vwap)
     one = estimate_levels(minute, FLAT, config).profile
     assert np.count_nonzero(one.long_notional) == 1  # a 1-minute bar enters at its VWAP
+
+
+def test_liquidation_ratios_when_margin_equals_maintenance_then_refused_on_both_sides():
+    """100x on a flat 1 % tier posts exactly the maintenance margin: liquidated at entry whichever the side, so
+    neither side places a level there; 50x leaves a 1 % move each way."""
+    config = EstimatorConfig(leverages=(100.0, 50.0), weights=(0.5, 0.5), representative_notional=100.0)
+    venue = VenueTerms(TierTable.flat(0.01), inverse=False, contract_size=1.0, source="flat")
+    ratios = liquidation_ratios(venue, config, reference_price=30_000.0)
+    assert np.isnan(ratios[:, 0]).all()
+    # linear, flat mmr: long (1 - 1/lev) / (1 - mmr), short (1 + 1/lev) / (1 + mmr)
+    assert ratios[0, 1] == pytest.approx(0.98 / 0.99, rel=1e-12)
+    assert ratios[1, 1] == pytest.approx(1.02 / 1.01, rel=1e-12)
