@@ -92,31 +92,32 @@ def _coefficients(pool: CrossPool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _first_root(
     alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, start: np.ndarray, end: np.ndarray, direction: Direction
-) -> np.ndarray:
-    """Per stretch, the first t from ``start`` toward ``end`` where β·t² + α·t + γ ≤ 0 (t > 0); NaN if none.
+) -> float:
+    """The first t, stretch by stretch from ``start`` toward ``end``, where β·t² + α·t + γ ≤ 0 (t > 0); NaN if none.
 
-    t·(α + β·t + γ/t) has the sign of the margin left for t > 0, so its roots are the pool's.
+    t·(α + β·t + γ/t) has the sign of the margin left for t > 0, so its roots are the pool's.  A pool has a
+    handful of stretches and the first one holding a root ends the search, so each is solved with Python
+    floats (IEEE double arithmetic, as numpy's): a zero divisor, where numpy would give ±inf or NaN, gives
+    no root here, as there.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        disc = alpha * alpha - 4 * beta * gamma
-        sign = np.where(alpha >= 0, 1.0, -1.0)
-        q = -0.5 * (alpha + sign * np.sqrt(np.maximum(disc, 0.0)))
-        quad = beta != 0
-        r1 = np.where(quad, q / beta, -gamma / alpha)
-        r2 = np.where(quad, gamma / q, np.nan)
-        real = np.where(quad, disc >= 0, alpha != 0)
-    lo, hi = np.minimum(start, end), np.maximum(start, end)
-    roots = np.stack([r1, r2])
-    ok = real & np.isfinite(roots) & (roots > 0) & (roots >= lo) & (roots <= hi)
-    if direction is Direction.UP:
-        root = np.where(ok, roots, np.inf).min(axis=0)
-        root = np.where(np.isfinite(root), root, np.nan)
-    else:
-        root = np.where(ok, roots, -np.inf).max(axis=0)
-        root = np.where(np.isfinite(root), root, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        at_start = beta * start * start + alpha * start + gamma
-    return np.where((start > 0) & np.isfinite(start) & (at_start <= 0), start, root)
+    up = direction is Direction.UP
+    for a, b, g, t0, t1 in zip(alpha.tolist(), beta.tolist(), gamma.tolist(), start.tolist(), end.tolist(),
+                               strict=True):
+        if t0 > 0 and math.isfinite(t0) and b * t0 * t0 + a * t0 + g <= 0:
+            return t0  # the margin is already gone where the stretch begins
+        disc = a * a - 4 * b * g
+        roots: tuple[float, ...] = ()
+        if b != 0:
+            if disc >= 0:
+                q = -0.5 * (a + (1.0 if a >= 0 else -1.0) * math.sqrt(disc))
+                roots = (q / b, g / q if q != 0 else math.nan)
+        elif a != 0:
+            roots = (-g / a,)
+        lo, hi = min(t0, t1), max(t0, t1)
+        found = [r for r in roots if math.isfinite(r) and r > 0 and lo <= r <= hi]
+        if found:
+            return min(found) if up else max(found)
+    return math.nan
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +202,9 @@ def solve_uniform_move(pool: CrossPool, direction: Direction, at_marks: _AtMarks
     start[0], start[1:] = 1.0, t_ev
     stop = np.empty(t_ev.shape[0] + 1)
     stop[:-1], stop[-1] = t_ev, (0.0 if down else math.inf)
-    t = _first_root(path(alpha, s.a0), path(beta, s.b0), path(gamma, s.g0), start, stop, direction)
-    hit = np.flatnonzero(~np.isnan(t))
-    if hit.size == 0:
+    root = _first_root(path(alpha, s.a0), path(beta, s.b0), path(gamma, s.g0), start, stop, direction)
+    if math.isnan(root):
         return math.inf
-    root = float(t[hit[0]])
     return max(0.0, 1.0 - root if down else root - 1.0)
 
 
