@@ -44,7 +44,7 @@ class Column:
 
 def fitted_table(title: Text | str, columns: Sequence[Column], rows: int, width: int | None) -> Table:
     """The table with the most important columns whose rows fit ``width`` (all of them when None)."""
-    cells = {id(c): [c.cell(r) for r in range(rows)] for c in columns}
+    cells = {id(c): [_plain(c.cell(r)) for r in range(rows)] for c in columns}
     natural = {id(c): _natural_width(c.header, cells[id(c)]) for c in columns}
     keep = list(columns)
 
@@ -67,6 +67,16 @@ def fitted_table(title: Text | str, columns: Sequence[Column], rows: int, width:
     return table_of(keep)
 
 
+def _plain(cell: Cell) -> Cell:
+    """A string that holds no markup or emoji code as the ``Text`` rich would make of it, so rich does not parse
+    it again in every table it is printed in."""
+    return cell if isinstance(cell, Text) or _rich_parses(cell) else Text(cell)
+
+
+def _rich_parses(text: str) -> bool:
+    return "[" in text or text.count(":") > 1
+
+
 def _natural_width(header: str, cells: list[Cell]) -> int | None:
     """A column's unwrapped width with its one-space padding each side, as rich measures it; None where a cell's
     text could hold markup or an emoji code (rich would render it, so only rich can measure it)."""
@@ -74,7 +84,7 @@ def _natural_width(header: str, cells: list[Cell]) -> int | None:
     for cell in (header, *cells):
         if isinstance(cell, Text):
             text = cell.plain
-        elif "[" in cell or cell.count(":") > 1:
+        elif _rich_parses(cell):
             return None
         else:
             text = cell
