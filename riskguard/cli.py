@@ -102,26 +102,27 @@ def check(
         _gate_via(via, order, fmt)
     if order is not None:
         _gate_order(config, snapshot, order, fmt)
-    from riskguard.check import check_config, check_snapshot
+    from riskguard.check import check_config, check_snapshot, collector_paused
     from riskguard.config import load_config
 
-    try:
-        if snapshot is not None and config is None:
-            result = check_snapshot(snapshot, account)
-        elif config is not None and snapshot is None:
-            result = check_config(load_config(config), account)
+    with collector_paused():
+        try:
+            if snapshot is not None and config is None:
+                result = check_snapshot(snapshot, account)
+            elif config is not None and snapshot is None:
+                result = check_config(load_config(config), account)
+            else:
+                raise RiskguardError("give exactly one of --config FILE or --snapshot FILE")
+        except RiskguardError as exc:
+            _fail(exc, fmt)
+        if fmt is Format.JSON:
+            from riskguard.report.check_json import check_document
+
+            _print_json(check_document(result))
         else:
-            raise RiskguardError("give exactly one of --config FILE or --snapshot FILE")
-    except RiskguardError as exc:
-        _fail(exc, fmt)
-    if fmt is Format.JSON:
-        from riskguard.report.check_json import check_document
+            from riskguard.report.check_table import render
 
-        _print_json(check_document(result))
-    else:
-        from riskguard.report.check_table import render
-
-        render(result, out, wide=wide)
+            render(result, out, wide=wide)
     if execute and _execute_plans(config, snapshot, account, result, fmt):
         raise _exit(int(ExitCode.UNKNOWN))
     raise _exit(int(result.status.exit_code))

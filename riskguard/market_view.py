@@ -408,6 +408,8 @@ def own_stops(risk: PositionRisk, orders: Sequence[Order] | None) -> tuple[Order
     """The position's stops among the account's open orders; None when those were not recorded."""
     if orders is None:
         return None
+    if not orders:
+        return ()
     return position_stops(orders, symbol=risk.symbol, side=risk.side,  # type: ignore[arg-type]
                           position_side=risk.position_side, mark_price=risk.mark_price)
 
@@ -474,8 +476,15 @@ def account_signals(
     orders: Sequence[Order] | None,
 ) -> tuple[PositionSignals, ...]:
     """:param orders: the account's open orders (``Account.open_orders``); None when not recorded."""
+    # Each position reads only its symbol's orders (``position_stops`` keeps no other): split once, not scanned
+    # once per position.
+    by_symbol: dict[str, list[Order]] = {}
+    for o in orders or ():
+        by_symbol.setdefault(o.symbol, []).append(o)
     return tuple(
-        position_signals(views.get(source, venue, p.symbol, taken_at_ms), p, orders) for p in risk.positions
+        position_signals(views.get(source, venue, p.symbol, taken_at_ms), p,
+                         None if orders is None else by_symbol.get(p.symbol, ()))
+        for p in risk.positions
     )
 
 

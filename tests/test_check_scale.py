@@ -79,3 +79,24 @@ def test_check_config_when_accounts_share_a_file_then_it_is_normalized_once(
     assert [v.name for v in result.accounts] == names
     assert normalizations == [str(synthetic)]
 
+
+
+def test_collector_paused_when_command_ends_or_fails_then_collector_as_it_was():
+    import gc
+
+    from riskguard.check import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        raise RuntimeError("a failed read")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

@@ -104,7 +104,29 @@ def uniform_move_entry(m: UniformMove | None) -> dict[str, Any]:
     }
 
 
-def _signals(s: PositionSignals) -> dict[str, Any]:
+class _Shared:
+    """Entries that are the same for every position in a symbol (its crowding, its bands), built once per
+    document: a thousand accounts hold the same few dozen symbols.  Keyed by identity; the result holds the
+    objects alive for as long as the document is built."""
+
+    def __init__(self) -> None:
+        self._crowding: dict[int, dict[str, Any]] = {}
+        self._bands: dict[int, dict[str, Any] | None] = {}
+
+    def crowding(self, c: SymbolCrowding | None) -> dict[str, Any]:
+        key = id(c)
+        if key not in self._crowding:
+            self._crowding[key] = crowding_entry(c)
+        return self._crowding[key]
+
+    def band(self, b: Band | None) -> dict[str, Any] | None:
+        key = id(b)
+        if key not in self._bands:
+            self._bands[key] = _band(b)
+        return self._bands[key]
+
+
+def _signals(s: PositionSignals, shared: _Shared) -> dict[str, Any]:
     """docs/signals.md fields; +inf (no liquidation price) is null with status "ok", unknown is null with
     status "unknown" and a reason, so neither can be mistaken for the other or for zero."""
     bp, dist, fill, ex = s.band_proximity, s.distance, s.fill, s.exit
@@ -115,10 +137,10 @@ def _signals(s: PositionSignals) -> dict[str, Any]:
             "status": bp.status,
             "reason": bp.reason,
             "distance_pct": _num(prox.distance_pct) if prox else None,
-            "nearest_band": _band(prox.nearest_band) if prox else None,
+            "nearest_band": shared.band(prox.nearest_band) if prox else None,
             "notional_to_liquidation": _num(prox.notional_to_liquidation) if known and prox else None,
             "liquidation_in_band": prox.liquidation_in_band if known and prox else None,
-            "liquidation_band": _band(prox.liquidation_band) if known and prox else None,
+            "liquidation_band": shared.band(prox.liquidation_band) if known and prox else None,
             "stop_in_band": None if s.stops is None or prox is None else any(c.in_band for c in s.stops),
             "side_split": bp.side_split,
         },
@@ -130,7 +152,7 @@ def _signals(s: PositionSignals) -> dict[str, Any]:
             "reason": dist.reason or (NO_LIQUIDATION_PRICE if dist.sigma_buffer == math.inf else None),
             "horizon_seconds": dist.horizon_seconds,
         },
-        "crowding": crowding_entry(s.crowding),
+        "crowding": shared.crowding(s.crowding),
         "exit_slippage_bp": _num(ex.exit_slippage_bp),
         "buffer_net_of_slippage_pct": _num(ex.buffer_net_of_slippage_pct),
         "exit_liquidity": {
@@ -144,7 +166,7 @@ def _signals(s: PositionSignals) -> dict[str, Any]:
     }
 
 
-def _position(v: PositionVerdict, s: PositionSignals) -> dict[str, Any]:
+def _position(v: PositionVerdict, s: PositionSignals, shared: _Shared) -> dict[str, Any]:
     p: PositionRisk = v.risk
     return {
         "symbol": p.symbol,
@@ -174,11 +196,11 @@ def _position(v: PositionVerdict, s: PositionSignals) -> dict[str, Any]:
         "is_estimate": p.is_estimate,
         "status": v.status.value,
         "findings": [_finding(f) for f in v.findings],
-        **_signals(s),
+        **_signals(s, shared),
     }
 
 
-def _account(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> dict[str, Any]:
+def _account(a: AccountVerdict, signals: tuple[PositionSignals, ...], shared: _Shared) -> dict[str, Any]:
     cross = a.risk.cross if a.risk else ()
     moves = {m.asset: m for m in a.uniform_moves}
     return {
@@ -201,23 +223,24 @@ def _account(a: AccountVerdict, signals: tuple[PositionSignals, ...]) -> dict[st
             for c in cross
         ],
         "findings": [_finding(f) for f in a.findings],
-        "positions": [_position(p, s) for p, s in zip(a.positions, signals, strict=True)],
+        "positions": [_position(p, s, shared) for p, s in zip(a.positions, signals, strict=True)],
     }
 
 
 def check_document(result: CheckResult) -> dict[str, Any]:
     status = result.status
+    shared = _Shared()
     return {
         "schema": SCHEMA,
         "status": status.value,
         "exit_code": int(status.exit_code),
         "accounts": [
             {
-                **_account(a, result.signals.get(a.name, ())),
+                **_account(a, result.signals.get(a.name, ()), shared),
                 **policy_json(result.rules[a.name], result.plans.get(a.name)),
             }
             if a.name in result.rules
-            else _account(a, result.signals.get(a.name, ()))
+            else _account(a, result.signals.get(a.name, ()), shared)
             for a in result.accounts
         ],
     }

@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.console import Console, JustifyMethod, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
@@ -43,16 +44,52 @@ class Column:
 
 def fitted_table(title: Text | str, columns: Sequence[Column], rows: int, width: int | None) -> Table:
     """The table with the most important columns whose rows fit ``width`` (all of them when None)."""
+    cells = {id(c): [_plain(c.cell(r)) for r in range(rows)] for c in columns}
+    natural = {id(c): _natural_width(c.header, cells[id(c)]) for c in columns}
     keep = list(columns)
-    while True:
+
+    def table_of(kept: list[Column]) -> Table:
         table = Table(title=title, title_justify="left", expand=False)
-        for c in keep:
+        for c in kept:
             table.add_column(c.header, justify=c.justify, no_wrap=True)
         for r in range(rows):
-            table.add_row(*(c.cell(r) for c in keep))
-        if width is None or len(keep) <= 2 or _width(table) <= width:
-            return table
+            table.add_row(*(cells[id(c)][r] for c in kept))
+        return table
+
+    while width is not None and len(keep) > 2:
+        known = [w for c in keep if (w := natural[id(c)]) is not None]
+        # What rich measures: each column's widest cell with its padding, and a rule between columns and at the
+        # edges; measured by rich itself when a cell defeats that.
+        total = sum(known) + len(keep) + 1 if len(known) == len(keep) else _width(table_of(keep))
+        if total <= width:
+            break
         keep.remove(max(keep, key=lambda c: c.priority))
+    return table_of(keep)
+
+
+def _plain(cell: Cell) -> Cell:
+    """A string that holds no markup or emoji code as the ``Text`` rich would make of it, so rich does not parse
+    it again in every table it is printed in."""
+    return cell if isinstance(cell, Text) or _rich_parses(cell) else Text(cell)
+
+
+def _rich_parses(text: str) -> bool:
+    return "[" in text or text.count(":") > 1
+
+
+def _natural_width(header: str, cells: list[Cell]) -> int | None:
+    """A column's unwrapped width with its one-space padding each side, as rich measures it; None where a cell's
+    text could hold markup or an emoji code (rich would render it, so only rich can measure it)."""
+    widest = 0
+    for cell in (header, *cells):
+        if isinstance(cell, Text):
+            text = cell.plain
+        elif _rich_parses(cell):
+            return None
+        else:
+            text = cell
+        widest = max(widest, *(cell_len(line) for line in text.split("\n")))
+    return widest + 2
 
 
 def _width(renderable: RenderableType) -> int:

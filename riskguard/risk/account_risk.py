@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 
@@ -152,21 +152,50 @@ def _arrays(positions: list[Position], markets: list[Market], taker: float | Non
 
 
 _TIER_TABLES: dict[tuple[int, ...], tuple[list, TierTable]] = {}
+_TIER_ROWS: dict[int, tuple[tuple, TierTable]] = {}
 
 
 def _tier_table(tables: list) -> TierTable:
     """``TierTable.from_tiers``, built once per set of tier tuples: every evaluation of an account (and each
     what-if of it) reads the same markets.  Keyed by identity, and the tuples are kept alive with the table,
-    so a key can never be reused by other tiers."""
+    so a key can never be reused by other tiers.  A set not seen yet is stacked from one packed row per
+    market, also kept: a thousand accounts each holding their own mix of a venue's markets pack each
+    market's tiers once, not once per account."""
     key = tuple(id(t) for t in tables)
     hit = _TIER_TABLES.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], tables, strict=True)):
         return hit[1]
     if len(_TIER_TABLES) >= 512:
         _TIER_TABLES.clear()
-    table = TierTable.from_tiers(tables)
+    table = TierTable.from_tiers(tables) if not all(tables) else _stacked([_tier_row(t) for t in tables])
     _TIER_TABLES[key] = (list(tables), table)
     return table
+
+
+def _tier_row(tiers: tuple) -> TierTable:
+    hit = _TIER_ROWS.get(id(tiers))
+    if hit is not None and hit[0] is tiers:
+        return hit[1]
+    if len(_TIER_ROWS) >= 4096:
+        _TIER_ROWS.clear()
+    row = TierTable.from_tiers([tiers])
+    _TIER_ROWS[id(tiers)] = (tiers, row)
+    return row
+
+
+def _stacked(rows: list[TierTable]) -> TierTable:
+    """One-market tables as rows of one, each padded as ``TierTable.from_tiers`` pads it: +inf floors, and the
+    last tier's rate and deduction repeated."""
+    width = max(r.floor.shape[1] for r in rows)
+
+    def column(name: str, pad: Callable[[TierTable], float]) -> np.ndarray:
+        parts = [getattr(r, name) if r.floor.shape[1] == width
+                 else np.concatenate([getattr(r, name), np.full((1, width - r.floor.shape[1]), pad(r))], axis=1)
+                 for r in rows]
+        return np.concatenate(parts)
+
+    return TierTable(floor=column("floor", lambda r: math.inf), mmr=column("mmr", lambda r: r.mmr[0, -1]),
+                     cum=column("cum", lambda r: r.cum[0, -1]), size=np.concatenate([r.size for r in rows]))
 
 
 def _pnl(a: PositionArrays, price: np.ndarray) -> np.ndarray:
@@ -179,7 +208,7 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     positions = list(account.positions)
     missing: list[str] = []
     if not positions:
-        return AccountRisk(account.name, account.venue, (), _cross_summaries(account, [], np.zeros(0), None), ())
+        return AccountRisk(account.name, account.venue, (), _cross_summaries(account, [], [], None), ())
     markets = [venue.markets[p.symbol] for p in positions]
     taker = account.fees.taker if account.fees else None
     unavailable: dict[int, str] = {}
@@ -196,40 +225,44 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     if rules.close_fee_reserve:
         for row in np.flatnonzero(np.isnan(a.leverage)):
             unavailable.setdefault(int(row), "leverage unavailable (Bybit reserves the closing fee from it)")
-    upnl = _pnl(a, a.mark)
-    notional = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark)
-    iso_margin = np.array([p.isolated_margin if p.isolated_margin is not None else np.nan for p in positions])
+    upnl_a = _pnl(a, a.mark)
+    notional_a = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark)
     settle = [m.settle for m in markets]
+    # Python floats from here on (the same values: numpy's float64 arithmetic is IEEE's, as Python's), since
+    # reading numpy scalars one position at a time costs more than the arithmetic.
+    iso_l = [math.nan if p.isolated_margin is None else p.isolated_margin for p in positions]
+    isolated_l, upnl, mm_req_l, reserve_l = isolated.tolist(), upnl_a.tolist(), mm_req.tolist(), reserve.tolist()
 
     # Collateral: isolated margin, or the cross wallet with every other position frozen at its mark.
     cross_wallet = {asset: b.cross_wallet for asset, b in account.balances.items()}
     cross_upnl: dict[str, float] = defaultdict(float)
     cross_mm: dict[str, float] = defaultdict(float)
     for i in range(n):
-        if not isolated[i]:
+        if not isolated_l[i]:
             cross_upnl[settle[i]] += upnl[i]
-            cross_mm[settle[i]] += mm_req[i] + reserve[i]
-    collateral = np.where(isolated, iso_margin, np.nan)
+            cross_mm[settle[i]] += mm_req_l[i] + reserve_l[i]
+    collateral_l = [iso_l[i] if isolated_l[i] else math.nan for i in range(n)]
     for i in range(n):
-        if isolated[i]:
+        if isolated_l[i]:
             continue
         if settle[i] not in cross_wallet:
             unavailable[i] = f"no {settle[i]} balance for the cross account"
             continue
-        others_mm = cross_mm[settle[i]] - mm_req[i] - reserve[i]
-        collateral[i] = cross_wallet[settle[i]] + (cross_upnl[settle[i]] - upnl[i]) - others_mm
-    for row in np.flatnonzero(np.isnan(collateral)):
-        unavailable.setdefault(int(row), "collateral unavailable: a cross position's requirement could not be computed")
+        others_mm = cross_mm[settle[i]] - mm_req_l[i] - reserve_l[i]
+        collateral_l[i] = cross_wallet[settle[i]] + (cross_upnl[settle[i]] - upnl[i]) - others_mm
+    for i, c in enumerate(collateral_l):
+        if math.isnan(c):
+            unavailable.setdefault(i, "collateral unavailable: a cross position's requirement could not be computed")
 
-    liq, bankrupt = solve(a, cols, req, collateral)
+    liq, bankrupt = solve(a, cols, req, np.array(collateral_l))
     liq, bankrupt = liq.copy(), bankrupt.copy()
 
     if rules.shared_hedge_cross_price:
         groups = _hedge_groups(positions, isolated, settle, cross_wallet)
         margins = [
             cross_wallet[settle[idx[0]]]
-            + (cross_upnl[settle[idx[0]]] - sum(upnl[i] for i in idx))
-            - (cross_mm[settle[idx[0]]] - sum(mm_req[i] + reserve[i] for i in idx))
+            + (cross_upnl[settle[idx[0]]] - _added(upnl[i] for i in idx))
+            - (cross_mm[settle[idx[0]]] - _added(mm_req_l[i] + reserve_l[i] for i in idx))
             for idx in groups
         ]
         solve_shared_legs(a, req.mmr_add, groups, margins, liq, bankrupt)
@@ -245,28 +278,23 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
         InitialMarginBasis.ENTRY: np.ones(n, dtype=bool),
         InitialMarginBasis.ENTRY_WHEN_ISOLATED: isolated,
     }[rules.initial_margin_basis]
-    im_value = np.where(im_at_entry, entry_value, notional)
-    cross = _cross_summaries(account, positions, notional, (settle, isolated, upnl, mm_report))
+    im_value = np.where(im_at_entry, entry_value, notional_a).tolist()
+    notional, mm_l = notional_a.tolist(), mm_report.tolist()
+    cross = _cross_summaries(account, positions, notional, (settle, isolated_l, upnl, mm_l))
     cross_by_asset = {c.asset: c for c in cross}
-    # Python floats for the per-position figures (the same values; a list read is cheaper than an array's)
-    notional_l, upnl_l, mm_l, tier_l = notional.tolist(), upnl.tolist(), mm_report.tolist(), tier_mark.tolist()
+    tier_l = tier_mark.tolist()
     liq_l, shown_l, bankrupt_l, bshown_l = liq.tolist(), liq_shown.tolist(), bankrupt.tolist(), bankrupt_shown.tolist()
     mmr_l = (a.tiers.mmr[a.table, tier_mark] + req.mmr_add).tolist()
-    estimate_l, rule_l, collateral_l = cols.estimate.tolist(), liq_rule.tolist(), collateral.tolist()
+    estimate_l, rule_l = cols.estimate.tolist(), liq_rule.tolist()
     out = []
     for i, p in enumerate(positions):
-        equity_i = (
-            (iso_margin[i] + upnl[i])
-            if isolated[i]
-            else cross_by_asset[settle[i]].equity
-            if settle[i] in cross_by_asset
-            else math.nan
-        )
-        ratio = (
-            mm_report[i] / equity_i
-            if isolated[i]
-            else (cross_by_asset[settle[i]].margin_ratio if settle[i] in cross_by_asset else math.nan)
-        )
+        pool = None if isolated_l[i] else cross_by_asset.get(settle[i])
+        if isolated_l[i]:
+            equity_i = iso_l[i] + upnl[i]
+            ratio = _divide(mm_l[i], equity_i)
+        else:
+            equity_i = math.nan if pool is None else pool.equity
+            ratio = math.nan if pool is None else pool.margin_ratio
         reason = unavailable.get(i)
         shown = liq_l[i] if math.isnan(shown_l[i]) else shown_l[i]  # display unknown: the raw root stands
         price, source = _choose_price(shown, p.venue_liquidation_price, reason, collateral_l[i])
@@ -285,13 +313,13 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
                 contracts=p.contracts,
                 entry_price=p.entry_price,
                 mark_price=p.mark_price,
-                notional=notional_l[i],
-                unrealized_pnl=upnl_l[i],
+                notional=notional[i],
+                unrealized_pnl=upnl[i],
                 maintenance_margin=mm_l[i],
-                initial_margin=float(im_value[i] / p.leverage + reserve[i]) if p.leverage else p.venue_initial_margin,
-                equity=float(equity_i),
-                margin_ratio=float(ratio),
-                effective_leverage=float(notional[i] / equity_i) if equity_i > 0 else math.inf,
+                initial_margin=im_value[i] / p.leverage + reserve_l[i] if p.leverage else p.venue_initial_margin,
+                equity=equity_i,
+                margin_ratio=ratio,
+                effective_leverage=notional[i] / equity_i if equity_i > 0 else math.inf,
                 liquidation_price=price,
                 liquidation_source=source,
                 venue_liquidation_price=p.venue_liquidation_price,
@@ -327,6 +355,23 @@ def _choose_price(
     return None, PriceSource.UNAVAILABLE
 
 
+def _added(values: Iterable[float]) -> float:
+    """Left to right, one rounding per addition, as numpy scalars add (Python 3.12's ``sum`` compensates floats,
+    which would move the last digit)."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
+def _divide(x: float, y: float) -> float:
+    """x / y as float64 arithmetic has it: ±inf or NaN for a zero divisor, where Python's would raise."""
+    if y == 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.float64(x) / y)
+    return x / y
+
+
 def _or(x: float, fallback: float) -> float:
     """The displayed figure, or the raw root where the display is unknown."""
     return float(fallback if math.isnan(x) else x)
@@ -346,8 +391,8 @@ def _hedge_groups(
 def _cross_summaries(
     account: Account,
     positions: Sequence[Position],
-    notional: np.ndarray,
-    parts: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None,
+    notional: Sequence[float],
+    parts: tuple[list[str], list[bool], list[float], list[float]] | None,
 ) -> tuple[CrossSummary, ...]:
     out = []
     if parts is None:
@@ -360,9 +405,9 @@ def _cross_summaries(
     for asset in sorted({settle[i] for i in range(len(positions)) if not isolated[i]}):
         members = [i for i in range(len(positions)) if not isolated[i] and settle[i] == asset]
         wallet = account.balances[asset].cross_wallet if asset in account.balances else math.nan
-        equity = wallet + sum(upnl[i] for i in members)
-        mm_total = sum(mm[i] for i in members)
-        exposure = sum(notional[i] for i in members)
+        equity = wallet + _added(upnl[i] for i in members)
+        mm_total = _added(mm[i] for i in members)
+        exposure = _added(notional[i] for i in members)
         out.append(
             CrossSummary(
                 asset=asset,

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
@@ -36,7 +36,7 @@ import numpy as np
 from riskguard.model import Account, MarginMode, VenueMarkets
 from riskguard.risk.account_risk import SolvedInputs, _arrays
 from riskguard.risk.tiers import TierTable
-from riskguard.risk.venue_math import PositionArrays, Requirement, RuleColumns, requirement
+from riskguard.risk.venue_math import RuleColumns, requirement
 from riskguard.risk.venue_rules import MaintenanceBasis, rules_for
 
 
@@ -74,12 +74,16 @@ class CrossPool:
 def _coefficients(pool: CrossPool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(n, width) α, β, γ of each position's equity − MM in each tier (module doc)."""
     q, m, e, s = pool.qty[:, None], pool.mark[:, None], pool.entry[:, None], pool.side[:, None]
-    inverse = pool.inverse[:, None]
     rate = pool.tiers.mmr[pool.table] + pool.mmr_add[:, None]
     cum = pool.tiers.cum[pool.table]
-    at_entry = np.isfinite(pool.fixed_mm)[:, None]
-    rate = np.where(at_entry, 0.0, rate)
-    cum = np.where(at_entry, -np.nan_to_num(pool.fixed_mm)[:, None], cum)
+    fixed = np.isfinite(pool.fixed_mm)
+    if fixed.any():
+        at_entry = fixed[:, None]
+        rate = np.where(at_entry, 0.0, rate)
+        cum = np.where(at_entry, -np.nan_to_num(pool.fixed_mm)[:, None], cum)
+    if not pool.inverse.any():  # the usual pool: the linear branch of each select below, computed alone
+        return -s * q * e + cum, q * m * (s - rate), np.zeros(cum.shape)
+    inverse = pool.inverse[:, None]
     alpha = np.where(inverse, s * q / e, -s * q * e) + cum
     beta = np.where(inverse, 0.0, q * m * (s - rate))
     gamma = np.where(inverse, -(q / m) * (s + rate), 0.0)
@@ -88,36 +92,38 @@ def _coefficients(pool: CrossPool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _first_root(
     alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, start: np.ndarray, end: np.ndarray, direction: Direction
-) -> np.ndarray:
-    """Per stretch, the first t from ``start`` toward ``end`` where β·t² + α·t + γ ≤ 0 (t > 0); NaN if none.
+) -> float:
+    """The first t, stretch by stretch from ``start`` toward ``end``, where β·t² + α·t + γ ≤ 0 (t > 0); NaN if none.
 
-    t·(α + β·t + γ/t) has the sign of the margin left for t > 0, so its roots are the pool's.
+    t·(α + β·t + γ/t) has the sign of the margin left for t > 0, so its roots are the pool's.  A pool has a
+    handful of stretches and the first one holding a root ends the search, so each is solved with Python
+    floats (IEEE double arithmetic, as numpy's): a zero divisor, where numpy would give ±inf or NaN, gives
+    no root here, as there.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        disc = alpha * alpha - 4 * beta * gamma
-        sign = np.where(alpha >= 0, 1.0, -1.0)
-        q = -0.5 * (alpha + sign * np.sqrt(np.maximum(disc, 0.0)))
-        quad = beta != 0
-        r1 = np.where(quad, q / beta, -gamma / alpha)
-        r2 = np.where(quad, gamma / q, np.nan)
-        real = np.where(quad, disc >= 0, alpha != 0)
-    lo, hi = np.minimum(start, end), np.maximum(start, end)
-    roots = np.stack([r1, r2])
-    ok = real & np.isfinite(roots) & (roots > 0) & (roots >= lo) & (roots <= hi)
-    if direction is Direction.UP:
-        root = np.where(ok, roots, np.inf).min(axis=0)
-        root = np.where(np.isfinite(root), root, np.nan)
-    else:
-        root = np.where(ok, roots, -np.inf).max(axis=0)
-        root = np.where(np.isfinite(root), root, np.nan)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        at_start = beta * start * start + alpha * start + gamma
-    return np.where((start > 0) & np.isfinite(start) & (at_start <= 0), start, root)
+    up = direction is Direction.UP
+    for a, b, g, t0, t1 in zip(alpha.tolist(), beta.tolist(), gamma.tolist(), start.tolist(), end.tolist(),
+                               strict=True):
+        if t0 > 0 and math.isfinite(t0) and b * t0 * t0 + a * t0 + g <= 0:
+            return t0  # the margin is already gone where the stretch begins
+        disc = a * a - 4 * b * g
+        roots: tuple[float, ...] = ()
+        if b != 0:
+            if disc >= 0:
+                q = -0.5 * (a + (1.0 if a >= 0 else -1.0) * math.sqrt(disc))
+                roots = (q / b, g / q if q != 0 else math.nan)
+        elif a != 0:
+            roots = (-g / a,)
+        lo, hi = min(t0, t1), max(t0, t1)
+        found = [r for r in roots if math.isfinite(r) and r > 0 and lo <= r <= hi]
+        if found:
+            return min(found) if up else max(found)
+    return math.nan
 
 
 @dataclass(frozen=True, slots=True)
 class _AtMarks:
-    """What both directions start from: each position's coefficients per tier, its tier now and the pool's sums."""
+    """What both directions start from: each position's coefficients per tier, its tier now, the pool's sums,
+    and the t at which each position's size reaches each tier floor above the first."""
 
     alpha: np.ndarray
     beta: np.ndarray
@@ -127,19 +133,31 @@ class _AtMarks:
     a0: float
     b0: float
     g0: float
+    t_cross: np.ndarray
+    """(n, width − 1): t at which the size reaches floor k + 1 (inf for a padded floor)."""
+    floors_finite: np.ndarray
 
 
 def _at_marks(pool: CrossPool) -> _AtMarks:
     n = pool.side.shape[0]
     alpha, beta, gamma = _coefficients(pool)
     rows = np.arange(n)
-    size_now = np.where(pool.inverse, pool.qty / pool.mark, pool.qty * pool.mark)
+    linear = not pool.inverse.any()
+    qm = pool.qty * pool.mark
+    size_now = qm if linear else np.where(pool.inverse, pool.qty / pool.mark, qm)
     by_price = (pool.fixed_tier < 0) & ~np.isfinite(pool.fixed_mm)
     tier0 = np.where(pool.fixed_tier >= 0, np.minimum(pool.fixed_tier, pool.tiers.size[pool.table] - 1), 0)
     tier0 = np.where(by_price, pool.tiers.tier_at(pool.table, size_now), tier0)
     a0 = pool.constant + alpha[rows, tier0].sum()
     b0, g0 = beta[rows, tier0].sum(), gamma[rows, tier0].sum()
-    return _AtMarks(alpha, beta, gamma, by_price, tier0, a0, b0, g0)
+    width = pool.tiers.floor.shape[1]
+    floors = pool.tiers.floor[pool.table][:, 1:] if width > 1 else np.empty((n, 0))
+    with np.errstate(divide="ignore"):
+        if linear:
+            t_cross = floors / qm[:, None]
+        else:
+            t_cross = np.where(pool.inverse[:, None], (pool.qty / pool.mark)[:, None] / floors, floors / qm[:, None])
+    return _AtMarks(alpha, beta, gamma, by_price, tier0, a0, b0, g0, t_cross, np.isfinite(floors))
 
 
 def solve_uniform_move(pool: CrossPool, direction: Direction, at_marks: _AtMarks | None = None) -> float:
@@ -154,38 +172,40 @@ def solve_uniform_move(pool: CrossPool, direction: Direction, at_marks: _AtMarks
         return math.inf
     s = _at_marks(pool) if at_marks is None else at_marks
     alpha, beta, gamma, by_price, tier0 = s.alpha, s.beta, s.gamma, s.by_price, s.tier0
-    a0, b0, g0 = s.a0, s.b0, s.g0
 
     # Tier crossings: the t at which position i's size reaches floor k (k ≥ 1), and the coefficient change.
-    width = pool.tiers.floor.shape[1]
-    floors = pool.tiers.floor[pool.table][:, 1:] if width > 1 else np.empty((n, 0))
+    width = s.t_cross.shape[1] + 1
     k = np.arange(1, width)[None, :]
-    qm = (pool.qty * pool.mark)[:, None]
-    with np.errstate(divide="ignore"):
-        t_cross = np.where(pool.inverse[:, None], (pool.qty / pool.mark)[:, None] / floors, floors / qm)
-    rising = pool.inverse[:, None] == (direction is Direction.DOWN)  # size grows along the move
+    down = direction is Direction.DOWN
     above = k <= tier0[:, None]
-    crossed = by_price[:, None] & np.isfinite(floors) & np.where(rising, ~above, above)
+    if pool.inverse.any():
+        rising = (pool.inverse == down)[:, None]  # size grows along the move
+        crossed = by_price[:, None] & s.floors_finite & np.where(rising, ~above, above)
+    else:
+        crossed = by_price[:, None] & s.floors_finite & (above if down else ~above)
     i_idx, k_idx = np.nonzero(crossed)
-    k_tier = k_idx + 1
-    old = np.where(rising[i_idx, 0], k_tier - 1, k_tier)
-    new = np.where(rising[i_idx, 0], k_tier, k_tier - 1)
-    t_ev = t_cross[i_idx, k_idx]
-    order = np.argsort(t_ev if direction is Direction.UP else -t_ev, kind="stable")
-    i_idx, old, new, t_ev = i_idx[order], old[order], new[order], t_ev[order]
+    t_ev = s.t_cross[i_idx, k_idx]
+    order = np.argsort(-t_ev if down else t_ev, kind="stable")
+    i_idx, k_tier, t_ev = i_idx[order], k_idx[order] + 1, t_ev[order]
+    grows = pool.inverse[i_idx] == down
+    old = np.where(grows, k_tier - 1, k_tier)
+    new = np.where(grows, k_tier, k_tier - 1)
 
     def path(coef: np.ndarray, first: float) -> np.ndarray:
-        return first + np.concatenate([[0.0], np.cumsum(coef[i_idx, new] - coef[i_idx, old])])
+        steps = coef[i_idx, new] - coef[i_idx, old]
+        out = np.empty(steps.shape[0] + 1)
+        out[0] = 0.0
+        np.cumsum(steps, out=out[1:])
+        return first + out
 
-    end = math.inf if direction is Direction.UP else 0.0
-    start = np.concatenate([[1.0], t_ev])
-    stop = np.concatenate([t_ev, [end]])
-    t = _first_root(path(alpha, a0), path(beta, b0), path(gamma, g0), start, stop, direction)
-    hit = np.flatnonzero(~np.isnan(t))
-    if hit.size == 0:
+    start = np.empty(t_ev.shape[0] + 1)
+    start[0], start[1:] = 1.0, t_ev
+    stop = np.empty(t_ev.shape[0] + 1)
+    stop[:-1], stop[-1] = t_ev, (0.0 if down else math.inf)
+    root = _first_root(path(alpha, s.a0), path(beta, s.b0), path(gamma, s.g0), start, stop, direction)
+    if math.isnan(root):
         return math.inf
-    root = float(t[hit[0]])
-    return max(0.0, root - 1.0 if direction is Direction.UP else 1.0 - root)
+    return max(0.0, 1.0 - root if down else root - 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,16 +244,6 @@ def _unknown(asset: str, n: int, reason: str) -> UniformMove:
     return UniformMove(asset, math.nan, math.nan, n, reason)
 
 
-def _rows(a: PositionArrays, rows: list[int]) -> PositionArrays:
-    """The pool's rows of the account's arrays; the tier table stays whole (``table`` still indexes it)."""
-    return replace(a, **{f.name: getattr(a, f.name)[rows] for f in fields(a) if f.name != "tiers"})
-
-
-def _requirement_rows(req: Requirement, rows: list[int]) -> Requirement:
-    return Requirement(maintenance=req.maintenance[rows], reserve=req.reserve[rows], tier=req.tier[rows],
-                       fixed_tier=req.fixed_tier[rows], mmr_add=req.mmr_add[rows])
-
-
 def uniform_moves(
     account: Account, venue: VenueMarkets, solved: SolvedInputs | None = None
 ) -> tuple[UniformMove, ...]:
@@ -253,9 +263,7 @@ def uniform_moves(
     taker = account.fees.taker if account.fees else None
     out = []
     for asset in sorted(members):
-        chosen = [positions[i] for i in members[asset]]
-        markets = [venue.markets[p.symbol] for p in chosen]
-        n = len(chosen)
+        n = len(members[asset])
         if asset not in account.balances:
             out.append(_unknown(asset, n, f"no {asset} balance for the cross account"))
             continue
@@ -263,21 +271,23 @@ def uniform_moves(
             out.append(_unknown(asset, n, "taker fee rate unavailable (the venue counts it in maintenance)"))
             continue
         if solved is None:
-            a = _arrays(chosen, markets, taker or 0.0)
+            chosen = [positions[i] for i in members[asset]]
+            a = _arrays(chosen, [venue.markets[p.symbol] for p in chosen], taker or 0.0)
             req = requirement(a, RuleColumns.build([rules], np.zeros(n, dtype=np.int64), a.isolated))
-        else:
-            a, req = _rows(solved.arrays, members[asset]), _requirement_rows(solved.requirement, members[asset])
-        reserve = req.reserve
-        if rules.close_fee_reserve and np.isnan(a.leverage).any():
+            rows: slice | np.ndarray = slice(None)
+        else:  # the pool's rows of the account's arrays; the tier table stays whole (``table`` still indexes it)
+            a, req, rows = solved.arrays, solved.requirement, np.asarray(members[asset])
+        if rules.close_fee_reserve and np.isnan(a.leverage[rows]).any():
             out.append(_unknown(asset, n, "leverage unavailable (Bybit reserves the closing fee from it)"))
             continue
         # MM fixed at entry (Bybit classic) does not move with the marks; elsewhere it is re-tiered at each price.
         at_entry = rules.maintenance_basis is MaintenanceBasis.AT_ENTRY
-        fixed_mm = req.maintenance if at_entry else np.full(n, np.nan)
+        fixed_mm = req.maintenance[rows] if at_entry else np.full(n, np.nan)
         pool = CrossPool(
-            inverse=a.inverse, side=a.side.astype(float), qty=a.qty, entry=a.entry, mark=a.mark, tiers=a.tiers,
-            table=a.table, fixed_tier=req.fixed_tier, mmr_add=req.mmr_add, fixed_mm=fixed_mm,
-            constant=float(account.balances[asset].cross_wallet - reserve.sum()),
+            inverse=a.inverse[rows], side=np.asarray(a.side[rows], dtype=float), qty=a.qty[rows], entry=a.entry[rows],
+            mark=a.mark[rows], tiers=a.tiers, table=a.table[rows], fixed_tier=req.fixed_tier[rows],
+            mmr_add=req.mmr_add[rows], fixed_mm=fixed_mm,
+            constant=float(account.balances[asset].cross_wallet - req.reserve[rows].sum()),
         )
         out.append(pool_move(pool, asset))
     return tuple(out)
