@@ -19,7 +19,7 @@ from enum import StrEnum
 import numpy as np
 
 from riskguard.model import Account, Side
-from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, Variants, evaluate_account
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, Variants
 from riskguard.risk.exit_liquidity import exit_fill
 from riskguard.risk.volatility import liquidation_distance
 from riskguard.risk.whatif import Reduce, Reductions, apply_fills, on_grid, on_grid_array
@@ -121,7 +121,7 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
             price = fill_price(ctx, ref, r, amount)
             fills = [Reduce(ref.symbol, ref.side, amount, price, ref.position_side)]
             account = apply_fills(ctx.account, ctx.venue, fills, ctx.taker_fee)
-            risk = evaluate_account(account, ctx.venue)
+            risk = ctx.evaluate(account)
             memo[amount] = (account, risk, price, slack(risk))
         return memo[amount]
 

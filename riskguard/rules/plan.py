@@ -227,13 +227,28 @@ def canonical_json(value: Any) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    # The exact built-in types a plan body is made of are settled first: the abstract-class checks below cost
+    # most of a plan's hashing, and they give these types the same answers.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else _non_finite(value)
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        return _non_finite(value)
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str):
         return [_jsonable(v) for v in value]
     return value
+
+
+def _non_finite(value: float) -> str:
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
 def _fields(obj: Any) -> dict[str, Any]:
