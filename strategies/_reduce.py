@@ -107,11 +107,13 @@ VariantSlack = Callable[[Variants, int], np.ndarray]
 
 
 def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: float | None = None,
-                 closing_meets: bool = False, rows_slack: VariantSlack | None = None) -> Cut:
+                 closing_meets: bool = False, rows_slack: VariantSlack | None = None,
+                 guess: float | None = None) -> Cut:
     """The smallest venue-valid reduction of ``ref`` after which ``slack`` ≥ 0, looked for up to ``limit``
     contracts (the whole position when None); the cut of ``limit`` with ``met`` False when even that misses.
     ``closing_meets`` says a target on the position itself holds once it is gone: no need to evaluate that.
-    ``rows_slack``, when given, lets the search scan many sizes in one vectorized evaluation."""
+    ``rows_slack``, when given, lets the search scan many sizes in one vectorized evaluation, and ``guess``
+    (an estimate of the answer, in contracts) lets it scan fewer times (:class:`Scan`)."""
     p, r = ctx.position(ref)
     market, limits = ctx.market(ref.symbol), ctx.limits_for(ref.symbol)
     memo: dict[float, tuple[Account, AccountRisk, float, float]] = {}
@@ -160,7 +162,7 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
             prices = np.full(len(amounts), r.mark_price)
             return rows_slack(reductions.evaluate(amounts, prices, reductions.changed), row)
 
-        scan = Scan(rows, exact)
+        scan = Scan(rows, exact, guess)
     amount = _search(cap, limits.amount_step, lambda a: trial(a)[3], slack(ctx.risk), scan)
     return cut(venue_valid(amount), True)
 
@@ -172,24 +174,71 @@ class Scan:
 
     rows: Callable[[np.ndarray], np.ndarray]
     exact: bool
+    guess: float | None = None
+    """An estimate of the answer (an amount), or None.  The first scan then takes, with the sizes up to the
+    estimate, the sizes the second would take there, so a good estimate saves a vectorized evaluation.  A row's
+    slack is the same whatever rows share its call, so the answer never depends on the estimate."""
 
 
 SCAN_WIDTH = 256
 """Most sizes per vectorized scan: two scans narrow 65,536 steps to one."""
 
+GUESS_MARGIN = 2
+"""Steps past the estimate the first scan also covers (the estimates here land within a step)."""
+
+
+def _grid(lo: int, hi: int, width: int) -> list[int]:
+    """The step counts one scan takes in (lo, hi): up to ``width``, evenly spread, ascending."""
+    ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
+    return ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)].tolist()  # ascending already: drop repeats and the ends
+
+
+def _first_ok(ks: list[int], seen: dict[int, float]) -> int | None:
+    """Index of the first of ``ks`` whose slack is ≥ 0, ``len(ks)`` when none is; None while a size before it
+    is not scanned yet (only the sizes up to the first that meets decide the bracket)."""
+    for i, k in enumerate(ks):
+        value = seen.get(k)
+        if value is None:
+            return None
+        if value >= 0:
+            return i
+    return len(ks)
+
+
+def _ahead(ks: list[int], lo: int, width: int, guess: float) -> list[int]:
+    """The sizes to scan first when the answer is thought to be near ``guess`` (in steps): this scan's sizes up
+    to the first past it, and those the next scan would take in the gap the estimate falls in, up to it."""
+    reach = guess + GUESS_MARGIN
+    upto = next((i for i, k in enumerate(ks) if k >= reach), len(ks) - 1)
+    out = ks[:upto + 1]
+    for start, end in zip([lo, *ks[:upto]], ks[:upto + 1], strict=True):
+        if end > guess - GUESS_MARGIN and end - start > 1:
+            out += [k for k in _grid(start, end, width) if k <= reach]
+    return out
+
 
 def _scan(scan: Scan, lo: int, hi: int, step: float) -> tuple[int, int]:
     """The bracket (k − 1, k) around the smallest k in (lo, hi) whose scanned slack is ≥ 0 (hi when none)."""
     width = min(SCAN_WIDTH, math.isqrt(hi - lo) + 2)  # two scans cover up to SCAN_WIDTH² steps
+    seen: dict[int, float] = {}
+    guess = None if scan.guess is None else scan.guess / step
     while hi - lo > 1:
-        ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
-        ks = ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)]  # ascending already: drop repeats and the ends
-        values = scan.rows(on_grid_array(ks.astype(float), step))  # ks < hi ≤ top: all on the grid
-        ok = np.flatnonzero(values >= 0)
-        if ok.size:
-            lo, hi = (int(ks[ok[0] - 1]) if ok[0] > 0 else lo), int(ks[ok[0]])
+        ks = _grid(lo, hi, width)
+        first = _first_ok(ks, seen)
+        if first is None:
+            todo = [k for k in ks if k not in seen]
+            if guess is not None and math.isfinite(guess):
+                todo = _ahead(ks, lo, width, guess)  # the first scan: the rest only if the estimate misses
+            while first is None:
+                amounts = on_grid_array(np.array(todo, dtype=float), step)  # all < hi ≤ top: on the grid
+                seen.update(zip(todo, scan.rows(amounts).tolist(), strict=True))
+                first = _first_ok(ks, seen)
+                todo = [k for k in ks if k not in seen]
+        guess = None
+        if first < len(ks):
+            lo, hi = (ks[first - 1] if first > 0 else lo), ks[first]
         else:
-            lo = int(ks[-1])
+            lo = ks[-1]
     return lo, hi
 
 
