@@ -150,7 +150,8 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
         return cut(cap, False)
     scan: Scan | None = None
     row = next(i for i, q in enumerate(ctx.account.positions) if ref.matches(q))
-    reductions = None if rows_slack is None else Reductions.of(ctx.account, ctx.venue, row, ctx.taker_fee)
+    reductions = None if rows_slack is None else Reductions.of(ctx.account, ctx.venue, row, ctx.taker_fee,
+                                                               ctx.risk.solved)
     if rows_slack is not None and reductions is not None:
         signals = ctx.signals.get(ref.symbol)
         # without a book every size fills at mark, so the scan is exact; with one it fills at the book's VWAP,
@@ -188,8 +189,9 @@ GUESS_MARGIN = 2
 
 
 def _grid(lo: int, hi: int, width: int) -> list[int]:
-    """The step counts one scan takes in (lo, hi): up to ``width``, evenly spread, ascending."""
-    ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
+    """The step counts one scan takes in (lo, hi): up to ``width``, evenly spread, ascending (the inner points
+    of ``np.linspace(lo, hi, width + 2)``, rounded; written out, as linspace's own overhead is most of it)."""
+    ks = (np.arange(1, width + 1, dtype=float) * ((hi - lo) / (width + 1)) + lo).round().astype(np.int64)
     return ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)].tolist()  # ascending already: drop repeats and the ends
 
 
@@ -205,14 +207,14 @@ def _first_ok(ks: list[int], seen: dict[int, float]) -> int | None:
     return len(ks)
 
 
-def _ahead(ks: list[int], lo: int, width: int, guess: float) -> list[int]:
+def _ahead(ks: list[int], lo: int, hi: int, width: int, guess: float) -> list[int]:
     """The sizes to scan first when the answer is thought to be near ``guess`` (in steps): this scan's sizes up
     to the first past it, and those the next scan would take in the gap the estimate falls in, up to it."""
     reach = guess + GUESS_MARGIN
-    upto = next((i for i, k in enumerate(ks) if k >= reach), len(ks) - 1)
-    out = ks[:upto + 1]
-    for start, end in zip([lo, *ks[:upto]], ks[:upto + 1], strict=True):
-        if end > guess - GUESS_MARGIN and end - start > 1:
+    out = [k for k in ks if k < reach]
+    out += ks[len(out):len(out) + 1]
+    for start, end in zip([lo, *ks], [*ks, hi], strict=True):
+        if guess - GUESS_MARGIN < end and start < reach and end - start > 1:
             out += [k for k in _grid(start, end, width) if k <= reach]
     return out
 
@@ -227,8 +229,8 @@ def _scan(scan: Scan, lo: int, hi: int, step: float) -> tuple[int, int]:
         first = _first_ok(ks, seen)
         if first is None:
             todo = [k for k in ks if k not in seen]
-            if guess is not None and math.isfinite(guess):
-                todo = _ahead(ks, lo, width, guess)  # the first scan: the rest only if the estimate misses
+            if guess is not None and math.isfinite(guess):  # the first scan: the rest only if the estimate misses
+                todo = _ahead(ks, lo, hi, width, min(max(guess, lo), hi))  # past the whole: near the whole
             while first is None:
                 amounts = on_grid_array(np.array(todo, dtype=float), step)  # all < hi ≤ top: on the grid
                 seen.update(zip(todo, scan.rows(amounts).tolist(), strict=True))

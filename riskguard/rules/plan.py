@@ -193,7 +193,7 @@ class Plan:
     content_hash: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "content_hash", hashlib.sha256(canonical_json(self._body()).encode()).hexdigest())
+        object.__setattr__(self, "content_hash", hashlib.sha256(_canonical_body(self._body()).encode()).hexdigest())
 
     def _body(self) -> dict[str, Any]:
         return {
@@ -224,6 +224,16 @@ class Plan:
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, strict JSON (non-finite floats as strings): equal values, equal bytes."""
     return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _canonical_body(body: dict[str, Any]) -> str:
+    """``canonical_json`` of a body whose keys are all strings, without first copying it through ``_jsonable``
+    when every number in it is finite: that copy then changes nothing json writes (tuples become lists, which
+    json writes alike), so the text is the same."""
+    try:
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError):  # a non-finite float (written as a string), or a type only _jsonable takes
+        return canonical_json(body)
 
 
 def _jsonable(value: Any) -> Any:
