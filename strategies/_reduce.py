@@ -191,6 +191,8 @@ GUESS_MARGIN = 2
 def _grid(lo: int, hi: int, width: int) -> list[int]:
     """The step counts one scan takes in (lo, hi): up to ``width``, evenly spread, ascending (the inner points
     of ``np.linspace(lo, hi, width + 2)``, rounded; written out, as linspace's own overhead is most of it)."""
+    if hi - lo <= width + 1:  # points at most a step apart: every step count in between
+        return list(range(lo + 1, hi))
     ks = (np.arange(1, width + 1, dtype=float) * ((hi - lo) / (width + 1)) + lo).round().astype(np.int64)
     return ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)].tolist()  # ascending already: drop repeats and the ends
 

@@ -22,7 +22,7 @@ from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, 
 from riskguard.risk.crowding import funding_signal, open_interest_changes
 from riskguard.risk.uniform_move import UniformMove, uniform_moves
 from riskguard.risk.venue_math import RuleColumns, display, solve
-from riskguard.risk.venue_rules import rules_for
+from riskguard.risk.venue_rules import VenueRules, rules_for
 
 FUNDING_HORIZON_SECONDS = 86_400.0
 OI_WINDOW_SECONDS = 86_400.0
@@ -125,8 +125,9 @@ class MetricTable:
         if solved is None or solved.positions is not positions or n == 0:
             return ()
         a, req = solved.arrays, solved.requirement
+        isolated = a.isolated.tolist()
         if rules.shared_hedge_cross_price and any(
-                not a.isolated[j] and p.position_side is not PositionSide.BOTH for j, p in enumerate(positions)):
+                not isolated[j] and p.position_side is not PositionSide.BOTH for j, p in enumerate(positions)):
             return ()
         settle = [r.settle for r in self.risk.positions]
         wallets = {asset: b.cross_wallet for asset, b in self.account.balances.items()}
@@ -141,14 +142,14 @@ class MetricTable:
         cross_upnl: dict[str, float] = defaultdict(float)
         cross_mm: dict[str, float] = defaultdict(float)
         for j in range(n):
-            if not a.isolated[j]:
+            if not isolated[j]:
                 cross_upnl[settle[j]] += upnl[j]
                 cross_mm[settle[j]] += mm[j] + reserve[j]
         for j in range(n):
-            if not a.isolated[j]:
+            if not isolated[j]:
                 others_mm = cross_mm[settle[j]] - mm[j] - reserve[j]
                 collateral[j] = wallets[settle[j]] + (cross_upnl[settle[j]] - upnl[j]) - others_mm
-        cols = RuleColumns.build([rules], np.zeros(n, dtype=np.int64), a.isolated)
+        cols = _columns(rules, a.isolated)
         liq, _ = solve(a, cols, req, np.array(collateral))
         ticks = np.array([self.venue.markets[p.symbol].price_tick or np.nan for p in positions])
         shown, _ = display(liq, a.side, ticks, cols.liquidation_convention)
@@ -190,6 +191,20 @@ class MetricTable:
         if after is None:
             return None, "NO_FUNDING: a position of the account has no funding rate"
         return _buffer(after.positions[i])
+
+
+_COLUMNS: dict[tuple[VenueRules, bytes], RuleColumns] = {}
+
+
+def _columns(rules: VenueRules, isolated: np.ndarray) -> RuleColumns:
+    """``RuleColumns`` of an account, built once per venue and margin-mode pattern: accounts repeat them."""
+    key = (rules, isolated.tobytes())
+    cols = _COLUMNS.get(key)
+    if cols is None:
+        if len(_COLUMNS) >= 1024:
+            _COLUMNS.clear()
+        cols = _COLUMNS[key] = RuleColumns.build([rules], np.zeros(len(isolated), dtype=np.int64), isolated)
+    return cols
 
 
 # -- POSITION METRICS --------------------------------------------------------------------------------------
