@@ -1,10 +1,12 @@
 """The values of the catalogued metrics (``metric_catalog``) for one account evaluation.
 
-Every number comes from the risk core (``evaluate_account``) or the market signals (``market_view``), never
-from a second copy of a formula: this module only picks fields, takes minima, and for the funding drain
-re-solves the account with the funding paid (the risk evaluation's arrays against the debited collateral).  Values
-are computed on first use and memoized, so a metric read by many rules is computed once per evaluation; an
-unknown value is ``None`` with a reason, and a rule that reads it gives an UNKNOWN finding.
+Every number comes from the risk core (``evaluate_account``) or the market signals (``market_view``): this
+module only picks fields, takes minima, and for the funding drain solves the account again with the funding
+paid (the core's own arrays and solver against the debited collateral; the collateral sums are the one piece
+of ``evaluate_account`` repeated here, in its order, and tests/risk/test_variants.py holds them equal to the
+full evaluation).  Values are computed on first use and memoized, so a metric read by many rules is computed
+once per evaluation; an unknown value is ``None`` with a reason, and a rule that reads it gives an UNKNOWN
+finding.
 """
 
 from __future__ import annotations
