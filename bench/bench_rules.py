@@ -141,7 +141,7 @@ def main() -> None:
     start = time.perf_counter()
     for a, risk, signals in prepared:
         evaluate_rules(light, a.name, MetricTable(a, MARKETS, risk, signals, TAKEN_AT))
-    print(f"  the same rules without the funding-drain rule (it re-solves every position with the funding paid): "
+    print(f"  the same rules without the funding-drain rule (it re-solves each account with the funding paid): "
           f"{time.perf_counter() - start:.3f} s")
 
 

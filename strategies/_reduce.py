@@ -19,7 +19,7 @@ from enum import StrEnum
 import numpy as np
 
 from riskguard.model import Account, Side
-from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, Variants, evaluate_account
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, Variants
 from riskguard.risk.exit_liquidity import exit_fill
 from riskguard.risk.volatility import liquidation_distance
 from riskguard.risk.whatif import Reduce, Reductions, apply_fills, on_grid, on_grid_array
@@ -107,11 +107,13 @@ VariantSlack = Callable[[Variants, int], np.ndarray]
 
 
 def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: float | None = None,
-                 closing_meets: bool = False, rows_slack: VariantSlack | None = None) -> Cut:
+                 closing_meets: bool = False, rows_slack: VariantSlack | None = None,
+                 guess: float | None = None) -> Cut:
     """The smallest venue-valid reduction of ``ref`` after which ``slack`` ≥ 0, looked for up to ``limit``
     contracts (the whole position when None); the cut of ``limit`` with ``met`` False when even that misses.
     ``closing_meets`` says a target on the position itself holds once it is gone: no need to evaluate that.
-    ``rows_slack``, when given, lets the search scan many sizes in one vectorized evaluation."""
+    ``rows_slack``, when given, lets the search scan many sizes in one vectorized evaluation, and ``guess``
+    (an estimate of the answer, in contracts) lets it scan fewer times (:class:`Scan`)."""
     p, r = ctx.position(ref)
     market, limits = ctx.market(ref.symbol), ctx.limits_for(ref.symbol)
     memo: dict[float, tuple[Account, AccountRisk, float, float]] = {}
@@ -121,7 +123,7 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
             price = fill_price(ctx, ref, r, amount)
             fills = [Reduce(ref.symbol, ref.side, amount, price, ref.position_side)]
             account = apply_fills(ctx.account, ctx.venue, fills, ctx.taker_fee)
-            risk = evaluate_account(account, ctx.venue)
+            risk = ctx.evaluate(account)
             memo[amount] = (account, risk, price, slack(risk))
         return memo[amount]
 
@@ -148,7 +150,8 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
         return cut(cap, False)
     scan: Scan | None = None
     row = next(i for i, q in enumerate(ctx.account.positions) if ref.matches(q))
-    reductions = None if rows_slack is None else Reductions.of(ctx.account, ctx.venue, row, ctx.taker_fee)
+    reductions = None if rows_slack is None else Reductions.of(ctx.account, ctx.venue, row, ctx.taker_fee,
+                                                               ctx.risk.solved)
     if rows_slack is not None and reductions is not None:
         signals = ctx.signals.get(ref.symbol)
         # without a book every size fills at mark, so the scan is exact; with one it fills at the book's VWAP,
@@ -160,7 +163,7 @@ def smallest_cut(ctx: StrategyContext, ref: PositionRef, slack: Slack, limit: fl
             prices = np.full(len(amounts), r.mark_price)
             return rows_slack(reductions.evaluate(amounts, prices, reductions.changed), row)
 
-        scan = Scan(rows, exact)
+        scan = Scan(rows, exact, guess)
     amount = _search(cap, limits.amount_step, lambda a: trial(a)[3], slack(ctx.risk), scan)
     return cut(venue_valid(amount), True)
 
@@ -172,24 +175,74 @@ class Scan:
 
     rows: Callable[[np.ndarray], np.ndarray]
     exact: bool
+    guess: float | None = None
+    """An estimate of the answer (an amount), or None.  The first scan then takes, with the sizes up to the
+    estimate, the sizes the second would take there, so a good estimate saves a vectorized evaluation.  A row's
+    slack is the same whatever rows share its call, so the answer never depends on the estimate."""
 
 
 SCAN_WIDTH = 256
 """Most sizes per vectorized scan: two scans narrow 65,536 steps to one."""
 
+GUESS_MARGIN = 2
+"""Steps past the estimate the first scan also covers (the estimates here land within a step)."""
+
+
+def _grid(lo: int, hi: int, width: int) -> list[int]:
+    """The step counts one scan takes in (lo, hi): up to ``width``, evenly spread, ascending (the inner points
+    of ``np.linspace(lo, hi, width + 2)``, rounded; written out, as linspace's own overhead is most of it)."""
+    if hi - lo <= width + 1:  # points at most a step apart: every step count in between
+        return list(range(lo + 1, hi))
+    ks = (np.arange(1, width + 1, dtype=float) * ((hi - lo) / (width + 1)) + lo).round().astype(np.int64)
+    return ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)].tolist()  # ascending already: drop repeats and the ends
+
+
+def _first_ok(ks: list[int], seen: dict[int, float]) -> int | None:
+    """Index of the first of ``ks`` whose slack is ≥ 0, ``len(ks)`` when none is; None while a size before it
+    is not scanned yet (only the sizes up to the first that meets decide the bracket)."""
+    for i, k in enumerate(ks):
+        value = seen.get(k)
+        if value is None:
+            return None
+        if value >= 0:
+            return i
+    return len(ks)
+
+
+def _ahead(ks: list[int], lo: int, hi: int, width: int, guess: float) -> list[int]:
+    """The sizes to scan first when the answer is thought to be near ``guess`` (in steps): this scan's sizes up
+    to the first past it, and those the next scan would take in the gap the estimate falls in, up to it."""
+    reach = guess + GUESS_MARGIN
+    out = [k for k in ks if k < reach]
+    out += ks[len(out):len(out) + 1]
+    for start, end in zip([lo, *ks], [*ks, hi], strict=True):
+        if guess - GUESS_MARGIN < end and start < reach and end - start > 1:
+            out += [k for k in _grid(start, end, width) if k <= reach]
+    return out
+
 
 def _scan(scan: Scan, lo: int, hi: int, step: float) -> tuple[int, int]:
     """The bracket (k − 1, k) around the smallest k in (lo, hi) whose scanned slack is ≥ 0 (hi when none)."""
     width = min(SCAN_WIDTH, math.isqrt(hi - lo) + 2)  # two scans cover up to SCAN_WIDTH² steps
+    seen: dict[int, float] = {}
+    guess = None if scan.guess is None else scan.guess / step
     while hi - lo > 1:
-        ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
-        ks = ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)]  # ascending already: drop repeats and the ends
-        values = scan.rows(on_grid_array(ks.astype(float), step))  # ks < hi ≤ top: all on the grid
-        ok = np.flatnonzero(values >= 0)
-        if ok.size:
-            lo, hi = (int(ks[ok[0] - 1]) if ok[0] > 0 else lo), int(ks[ok[0]])
+        ks = _grid(lo, hi, width)
+        first = _first_ok(ks, seen)
+        if first is None:
+            todo = [k for k in ks if k not in seen]
+            if guess is not None and math.isfinite(guess):  # the first scan: the rest only if the estimate misses
+                todo = _ahead(ks, lo, hi, width, min(max(guess, lo), hi))  # past the whole: near the whole
+            while first is None:
+                amounts = on_grid_array(np.array(todo, dtype=float), step)  # all < hi ≤ top: on the grid
+                seen.update(zip(todo, scan.rows(amounts).tolist(), strict=True))
+                first = _first_ok(ks, seen)
+                todo = [k for k in ks if k not in seen]
+        guess = None
+        if first < len(ks):
+            lo, hi = (ks[first - 1] if first > 0 else lo), ks[first]
         else:
-            lo = int(ks[-1])
+            lo = ks[-1]
     return lo, hi
 
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pydantic import Field
 
 from riskguard.model import Account
-from riskguard.risk.account_risk import AccountRisk, PriceSource, evaluate_account
+from riskguard.risk.account_risk import AccountRisk, PriceSource
 from riskguard.risk.whatif import AddMargin as AddMarginFill
 from riskguard.risk.whatif import apply_fills, on_grid
 from riskguard.rules.codes import ReasonCode
@@ -68,7 +68,7 @@ class AddMargin(Strategy):
         def trial(k: int) -> tuple[Account, AccountRisk]:
             fill = AddMarginFill(ref.symbol, ref.side, on_grid(k, step), ref.position_side)
             account = apply_fills(ctx.account, ctx.venue, [fill], ctx.taker_fee)
-            return account, evaluate_account(account, ctx.venue)
+            return account, ctx.evaluate(account)
 
         def ok(k: int) -> bool:
             after = find(trial(k)[1], ref)

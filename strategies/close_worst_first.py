@@ -56,6 +56,24 @@ class CloseWorstFirst(Strategy):
             return pool.headroom_pct - self.params.value
         return self.params.value - pool.effective_leverage
 
+    def _guess(self, ctx: StrategyContext, asset: str, r: PositionRisk) -> float | None:
+        """Where the search should look first: the cut of ``r`` at mark that meets the target if it stayed in
+        its tier (requirement −mmr·notional, equity −fee·notional); only an estimate for the scan."""
+        pool = next((c for c in ctx.risk.cross if c.asset == asset), None)
+        market = ctx.market(r.symbol)
+        if pool is None or market.inverse:
+            return None
+        fee, value = ctx.taker_fee, self.params.value
+        if self.params.target is PoolTarget.BUFFER_PCT:
+            # (1 − (MM − mmr·x) ÷ (equity − fee·x)) · 100 = value, x the notional closed
+            kept = 1 - value / 100
+            above, below = pool.maintenance_margin - kept * pool.equity, r.mmr - kept * fee
+        else:
+            # (notional − x) ÷ (equity − fee·x) = value
+            above, below = pool.effective_leverage * pool.equity - value * pool.equity, 1 - value * fee
+        notional = above / below if below else math.nan
+        return notional / (r.mark_price * market.contract_size) if math.isfinite(notional) else None
+
     def propose(self, ctx: StrategyContext) -> Proposal:
         out = Proposal()
         for pool in ctx.risk.cross:
@@ -91,7 +109,8 @@ class CloseWorstFirst(Strategy):
                 return out, current
             best = max(candidates, key=lambda r: (r.mmr, r.notional))
             ref = PositionRef.of(best)
-            cut = smallest_cut(current, ref, slack, limit=tier_exit(current, best), rows_slack=pool_rows)
+            cut = smallest_cut(current, ref, slack, limit=tier_exit(current, best), rows_slack=pool_rows,
+                               guess=self._guess(current, asset, best))
             if cut.why_not:
                 skipped.add(ref)
                 out += Proposal(notes=(cut.why_not,))

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from pydantic import Field
 
-from riskguard.risk.account_risk import AccountRisk, Variants
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, Variants
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.strategy import PositionRef, Proposal, Strategy, StrategyContext, StrategyParams
 from strategies._reduce import (
@@ -89,7 +89,8 @@ class ReduceSize(Strategy):
                 m = position_metric(ctx, after, target)
                 return math.nan if m is None else margin(m, target, value)
 
-            cut = smallest_cut(current, ref, slack, closing_meets=True, rows_slack=_rows_slack(target, value))
+            cut = smallest_cut(current, ref, slack, closing_meets=True, rows_slack=_rows_slack(target, value),
+                               guess=_guess(current, r, target, value))
             if cut.why_not:
                 given_up.add(ref)
                 out += Proposal(reason_codes=(ReasonCode.PLAN_TARGET_UNREACHABLE,), notes=(cut.why_not,))
@@ -119,6 +120,32 @@ def _rows_slack(target: Target, value: float) -> VariantSlack | None:
         return np.where(v.present[:, row], out, math.inf)
 
     return rows
+
+
+def _guess(ctx: StrategyContext, r: PositionRisk, target: Target, value: float) -> float | None:
+    """Where the search should look first: the cut that meets the target if nothing but this position's size
+    changed its tier-free figures (one cross position of a linear market, cut at mark).  Only an estimate for
+    :class:`~strategies._reduce.Scan`; None where it does not apply."""
+    market = ctx.market(r.symbol)
+    pool = next((c for c in ctx.risk.cross if c.asset == r.settle), None)
+    if r.margin_mode != "cross" or market.inverse or pool is None or target is Target.SIGMA_BUFFER:
+        return None
+    s, mark, fee = (1 if r.side == "long" else -1), r.mark_price, ctx.taker_fee
+    size = r.contracts * market.contract_size
+    if target is Target.EFFECTIVE_LEVERAGE:
+        # (size − x)·mark ÷ (equity − fee·x·mark) = value
+        above, below = size * mark - value * pool.equity, mark * (1 - value * fee)
+    elif r.liquidation_price is not None:
+        # the position's collateral solves collateral + s·size·(P − entry) = mmr·size·P at P = its price; a cut
+        # of x at mark books s·x·(mark − entry) − fee·x·mark into it, and P is to be mark·(1 − s·value %)
+        lp, entry, mmr = r.liquidation_price, r.entry_price, r.mmr
+        collateral = mmr * size * lp - s * size * (lp - entry)
+        k = s * entry - mark * (1 - s * value / 100) * (s - mmr)
+        above, below = size * k - collateral, s * (mark - entry) - fee * mark + k
+    else:
+        return None
+    cut = above / below if below else math.nan
+    return cut / market.contract_size if math.isfinite(cut) else None
 
 
 def _badness(metric: float | None, target: Target) -> float:

@@ -460,20 +460,21 @@ class VariantEvaluator:
     """
 
     def __init__(self, account: Account, venue: VenueMarkets, rules: VenueRules, base: PositionArrays,
-                 markets: list[Market]) -> None:
+                 markets: list[Market], req: Requirement | None = None) -> None:
         self.account, self.rules, self.base = account, rules, base
         self.settle = np.array([m.settle for m in markets])
         self.contract_size = np.array([m.contract_size for m in markets])
         self.ticks = np.array([m.price_tick or np.nan for m in markets])
         self.assets = sorted(set(self.settle[~base.isolated]))
         self.cols = RuleColumns.build([rules], np.zeros(base.n, dtype=np.int64), base.isolated)
-        self.req = requirement(base, self.cols)
+        self.req = requirement(base, self.cols) if req is None else req
         self.mm, self.reserve = self.req.maintenance, self.req.reserve
         self.upnl = _pnl(base, base.mark)
         self.notional = np.where(base.inverse, base.qty / base.mark, base.qty * base.mark)
 
     @classmethod
-    def of(cls, account: Account, venue: VenueMarkets) -> VariantEvaluator | None:
+    def of(cls, account: Account, venue: VenueMarkets, solved: SolvedInputs | None = None) -> VariantEvaluator | None:
+        """``solved``: the account's ``AccountRisk.solved``, whose arrays and requirement are then not rebuilt."""
         rules = rules_for(account.venue, account.account_type)
         positions = list(account.positions)
         if not positions:
@@ -482,7 +483,10 @@ class VariantEvaluator:
         taker = account.fees.taker if account.fees else None
         if rules.needs_taker_fee and taker is None:
             return None
-        base = _arrays(positions, markets, 0.0 if taker is None else taker)
+        fee = 0.0 if taker is None else taker
+        if not (solved is not None and solved.positions is account.positions and (solved.arrays.taker == fee).all()):
+            solved = None
+        base = _arrays(positions, markets, fee) if solved is None else solved.arrays
         if rules.close_fee_reserve and np.isnan(base.leverage).any():
             return None
         settle = [m.settle for m in markets]
@@ -490,7 +494,7 @@ class VariantEvaluator:
             return None
         if rules.shared_hedge_cross_price and _hedge_groups(positions, base.isolated, settle, account.balances):
             return None
-        return cls(account, venue, rules, base, markets)
+        return cls(account, venue, rules, base, markets, None if solved is None else solved.requirement)
 
     def _rows(self, columns: np.ndarray, contracts: np.ndarray, changed: np.ndarray) -> PositionArrays:
         """Arrays for ``columns`` of every variant, variant-major; ``contracts`` (K, len(columns))."""

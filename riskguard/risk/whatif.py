@@ -42,7 +42,7 @@ from riskguard.model import (
     Side,
     VenueMarkets,
 )
-from riskguard.risk.account_risk import AccountRisk, VariantEvaluator, Variants, evaluate_account
+from riskguard.risk.account_risk import AccountRisk, SolvedInputs, VariantEvaluator, Variants, evaluate_account
 
 
 class WhatIfError(ValueError):
@@ -150,8 +150,9 @@ class Reductions:
         self.changed = np.arange(len(account.positions)) == index
 
     @classmethod
-    def of(cls, account: Account, venue: VenueMarkets, index: int, taker: float) -> Reductions | None:
-        evaluator = VariantEvaluator.of(account, venue)
+    def of(cls, account: Account, venue: VenueMarkets, index: int, taker: float,
+           solved: SolvedInputs | None = None) -> Reductions | None:
+        evaluator = VariantEvaluator.of(account, venue, solved)
         return None if evaluator is None else cls(account, venue, index, taker, evaluator)
 
     def evaluate(self, amounts: np.ndarray, prices: np.ndarray, solve_for: np.ndarray | None = None) -> Variants:

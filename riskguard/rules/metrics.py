@@ -1,25 +1,30 @@
 """The values of the catalogued metrics (``metric_catalog``) for one account evaluation.
 
-Every number comes from the risk core (``evaluate_account``) or the market signals (``market_view``), never
-from a second copy of a formula: this module only picks fields, takes minima, and for the funding drain
-re-evaluates the account with the funding paid (``VariantEvaluator``: the same math, as one row).  Values
-are computed on first use and memoized, so a metric read by many rules is computed once per evaluation; an
-unknown value is ``None`` with a reason, and a rule that reads it gives an UNKNOWN finding.
+Every number comes from the risk core (``evaluate_account``) or the market signals (``market_view``): this
+module only picks fields, takes minima, and for the funding drain solves the account again with the funding
+paid (the core's own arrays and solver against the debited collateral; the collateral sums are the one piece
+of ``evaluate_account`` repeated here, in its order, and tests/risk/test_variants.py holds them equal to the
+full evaluation).  Values are computed on first use and memoized, so a metric read by many rules is computed
+once per evaluation; an unknown value is ``None`` with a reason, and a rule that reads it gives an UNKNOWN
+finding.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from riskguard.market_view import PositionSignals
-from riskguard.model import Account, AssetBalance, MarginMode, VenueMarkets
-from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, VariantEvaluator, evaluate_account
+from riskguard.model import Account, AssetBalance, MarginMode, PositionSide, VenueMarkets
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
 from riskguard.risk.crowding import funding_signal, open_interest_changes
 from riskguard.risk.uniform_move import UniformMove, uniform_moves
+from riskguard.risk.venue_math import RuleColumns, display, solve
+from riskguard.risk.venue_rules import VenueRules, rules_for
 
 FUNDING_HORIZON_SECONDS = 86_400.0
 OI_WINDOW_SECONDS = 86_400.0
@@ -108,25 +113,59 @@ class MetricTable:
                 positions[j] = replace(pos, venue_liquidation_price=None)
         return replace(self.account, positions=tuple(positions), balances=balances)
 
-    def _funded_rows(self, evaluator: VariantEvaluator, drains: list) -> tuple[Reading | None, ...]:
-        """:meth:`paid_funding`'s margins and wallets, debited in the same order, as one variant row."""
-        positions = self.account.positions
-        margins = [math.nan if p.isolated_margin is None else p.isolated_margin for p in positions]
-        wallets = {asset: b.cross_wallet for asset, b in self.account.balances.items()}
-        for j, (pos, d) in enumerate(zip(positions, drains, strict=True)):
-            if pos.margin_mode is MarginMode.ISOLATED and pos.isolated_margin is not None:
-                margins[j] = pos.isolated_margin - d
-            else:
-                settle = self.risk.positions[j].settle
-                wallets[settle] = wallets.get(settle, 0.0) - d
+    def _funded_rows(self, drains: list[float]) -> tuple[Reading | None, ...]:
+        """Each position's buffer once ``drains`` are paid, None where :meth:`after_funding` must say it.
+
+        Funding moves collateral only: sizes, marks, tiers and requirements stay, so the risk evaluation's
+        own arrays and requirement (``AccountRisk.solved``) are solved again against the debited collateral,
+        which is built as ``evaluate_account`` builds it on :meth:`paid_funding` (the same sums in the same
+        order, so the roots are equal, not close).  A position whose price was not computed (missing
+        inputs) and Binance hedge legs sharing a price take the full evaluation."""
+        solved, positions = self.risk.solved, self.account.positions
         n = len(positions)
-        v = evaluator.evaluate(np.array([[p.contracts for p in positions]], dtype=float), np.array([margins]),
-                               {asset: np.array([w]) for asset, w in wallets.items()}, np.zeros(n, dtype=bool))
-        return tuple(
-            ((float(v.buffer_pct[0, j]) if not math.isnan(v.price[0, j]) else math.inf), None)
-            if v.known[0, j] else None
-            for j in range(n)
-        )
+        rules = rules_for(self.account.venue, self.account.account_type)
+        if solved is None or solved.positions is not positions or n == 0:
+            return ()
+        a, req = solved.arrays, solved.requirement
+        isolated = a.isolated.tolist()
+        if rules.shared_hedge_cross_price and any(
+                not isolated[j] and p.position_side is not PositionSide.BOTH for j, p in enumerate(positions)):
+            return ()
+        settle = [r.settle for r in self.risk.positions]
+        wallets = {asset: b.cross_wallet for asset, b in self.account.balances.items()}
+        collateral = [math.nan] * n
+        for j, (pos, d) in enumerate(zip(positions, drains, strict=True)):  # paid_funding's debits, in its order
+            if pos.margin_mode is MarginMode.ISOLATED and pos.isolated_margin is not None:
+                collateral[j] = pos.isolated_margin - d
+            else:
+                wallets[settle[j]] = wallets.get(settle[j], 0.0) - d
+        upnl = [r.unrealized_pnl for r in self.risk.positions]
+        mm, reserve = req.maintenance.tolist(), req.reserve.tolist()
+        cross_upnl: dict[str, float] = defaultdict(float)
+        cross_mm: dict[str, float] = defaultdict(float)
+        for j in range(n):
+            if not isolated[j]:
+                cross_upnl[settle[j]] += upnl[j]
+                cross_mm[settle[j]] += mm[j] + reserve[j]
+        for j in range(n):
+            if not isolated[j]:
+                others_mm = cross_mm[settle[j]] - mm[j] - reserve[j]
+                collateral[j] = wallets[settle[j]] + (cross_upnl[settle[j]] - upnl[j]) - others_mm
+        cols = _columns(rules, a.isolated)
+        liq, _ = solve(a, cols, req, np.array(collateral))
+        ticks = np.array([self.venue.markets[p.symbol].price_tick or np.nan for p in positions])
+        shown, _ = display(liq, a.side, ticks, cols.liquidation_convention)
+        out: list[Reading | None] = []
+        for p, r, c, root, price in zip(positions, self.risk.positions, collateral, liq.tolist(), shown.tolist(),
+                                        strict=True):
+            if r.liquidation_source not in (PriceSource.COMPUTED, PriceSource.NONE) or math.isnan(c):
+                out.append(None)
+            elif math.isnan(root if math.isnan(price) else price):
+                out.append((math.inf, None))  # no price liquidates it
+            else:
+                price = root if math.isnan(price) else price
+                out.append((p.side.sign * (p.mark_price - price) / p.mark_price * 100, None))
+        return tuple(out)
 
     def after_funding(self) -> AccountRisk | None:
         """``evaluate_account`` on :meth:`paid_funding`: the venue math run again."""
@@ -139,15 +178,14 @@ class MetricTable:
 
     def buffer_after_funding(self, i: int) -> Reading:
         """Position ``i``'s buffer once the funding is paid.  Funding moves collateral only (sizes and marks
-        stay), so every buffer comes from one :class:`VariantEvaluator` row, the same math as
-        :meth:`after_funding` at a fraction of its cost; the full evaluation runs only for the reason text
-        of a price it cannot compute."""
+        stay), so every buffer comes from one solve of the account's arrays (:meth:`_funded_rows`), the same
+        math as :meth:`after_funding` at a fraction of its cost; the full evaluation runs only where that
+        does not apply or for the reason text of a price it cannot compute."""
         if self._funded_buffers is None:
             drains = [self.drain(i) for i in range(len(self.risk.positions))]
             if any(d is None for d in drains):
                 return None, "NO_FUNDING: a position of the account has no funding rate"
-            evaluator = VariantEvaluator.of(self.account, self.venue)
-            self._funded_buffers = () if evaluator is None else self._funded_rows(evaluator, drains)
+            self._funded_buffers = self._funded_rows([d for d in drains if d is not None])
         fast = self._funded_buffers[i] if i < len(self._funded_buffers) else None
         if fast is not None:
             return fast
@@ -155,6 +193,20 @@ class MetricTable:
         if after is None:
             return None, "NO_FUNDING: a position of the account has no funding rate"
         return _buffer(after.positions[i])
+
+
+_COLUMNS: dict[tuple[VenueRules, bytes], RuleColumns] = {}
+
+
+def _columns(rules: VenueRules, isolated: np.ndarray) -> RuleColumns:
+    """``RuleColumns`` of an account, built once per venue and margin-mode pattern: accounts repeat them."""
+    key = (rules, isolated.tobytes())
+    cols = _COLUMNS.get(key)
+    if cols is None:
+        if len(_COLUMNS) >= 1024:
+            _COLUMNS.clear()
+        cols = _COLUMNS[key] = RuleColumns.build([rules], np.zeros(len(isolated), dtype=np.int64), isolated)
+    return cols
 
 
 # -- POSITION METRICS --------------------------------------------------------------------------------------

@@ -193,7 +193,7 @@ class Plan:
     content_hash: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "content_hash", hashlib.sha256(canonical_json(self._body()).encode()).hexdigest())
+        object.__setattr__(self, "content_hash", hashlib.sha256(_canonical_body(self._body()).encode()).hexdigest())
 
     def _body(self) -> dict[str, Any]:
         return {
@@ -226,14 +226,39 @@ def canonical_json(value: Any) -> str:
     return json.dumps(_jsonable(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def _canonical_body(body: dict[str, Any]) -> str:
+    """``canonical_json`` of a body whose keys are all strings, without first copying it through ``_jsonable``
+    when every number in it is finite: that copy then changes nothing json writes (tuples become lists, which
+    json writes alike), so the text is the same."""
+    try:
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError):  # a non-finite float (written as a string), or a type only _jsonable takes
+        return canonical_json(body)
+
+
 def _jsonable(value: Any) -> Any:
+    # The exact built-in types a plan body is made of are settled first: the abstract-class checks below cost
+    # most of a plan's hashing, and they give these types the same answers.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else _non_finite(value)
+    if kind is dict:
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        return _non_finite(value)
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str):
         return [_jsonable(v) for v in value]
     return value
+
+
+def _non_finite(value: float) -> str:
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
 
 
 def _fields(obj: Any) -> dict[str, Any]:

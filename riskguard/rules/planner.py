@@ -3,8 +3,9 @@
 Each firing rule's strategies act on the positions that rule fired for (the whole account for an account
 metric), in the order of the policy's rules and of each rule's actions; each rule's part of the plan sees the
 account as the earlier parts' immediate actions (market orders, added margin) leave it, so an
-``add_margin`` listed first is sized before a ``reduce_size`` after it.  The parts are ``make_plan`` plans,
-joined into one Plan whose before/after figures span them all.  A rule whose metric is unknown triggers no
+``add_margin`` listed first is sized before a ``reduce_size`` after it.  The parts are ``run_strategies``
+runs (what ``make_plan`` plans hold), joined into one Plan whose before/after figures span them all; each
+part hands on the account and figures its run ended with.  A rule whose metric is unknown triggers no
 action: nothing is planned on data that is not there (its UNKNOWN finding already fails the check).  Every
 order a plan holds is reduce-only (``IntendedOrder`` refuses anything else), which is what a HALTED account
 is allowed.
@@ -19,11 +20,10 @@ from riskguard.config import AccountSpec
 from riskguard.market_view import SymbolView
 from riskguard.model import Account, VenueMarkets
 from riskguard.risk.account_risk import AccountRisk
-from riskguard.risk.whatif import apply_fills
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.engine import RuleHit, RulesOutcome
 from riskguard.rules.plan import IntendedOrder, Outcome, Plan
-from riskguard.rules.strategy import MarketSignals, PositionRef, StrategyContext, immediate_fills, make_plan
+from riskguard.rules.strategy import MarketSignals, PositionRef, StrategyContext, run_strategies
 
 
 def _scope(hits: list[RuleHit], risk: AccountRisk) -> tuple[PositionRef, ...] | None:
@@ -54,15 +54,12 @@ def plan_account(
     notes: list[str] = []
     names: list[str] = []
     for rule, hits in by_rule.items():
-        part_ctx = replace(ctx, scope=_scope(hits, risk))
-        part = make_plan(part_ctx, spec.actions[rule])
+        part = run_strategies(replace(ctx, scope=_scope(hits, risk)), spec.actions[rule])
         orders += part.orders
         codes += part.reason_codes
         notes += part.notes
-        names += part.strategies
-        fills = immediate_fills(part_ctx, part.orders)
-        if fills:
-            ctx = ctx.with_account(apply_fills(ctx.account, venue, fills, ctx.taker_fee))
+        names += [s.name for s in spec.actions[rule]]
+        ctx = replace(ctx, account=part.after.account, risk=part.after.risk)
     kept = [c for c in dict.fromkeys(codes) if c != ReasonCode.PLAN_NO_ACTION.value]
     return Plan(
         account=account.name,

@@ -154,6 +154,8 @@ class StrategyContext:
     scope: tuple[PositionRef, ...] | None = None
     horizon_seconds: float = DEFAULT_HORIZON_SECONDS
     limits: Mapping[str, OrderLimits] = field(default_factory=dict)
+    evaluations: Evaluations = field(default_factory=lambda: Evaluations(), compare=False, repr=False)
+    """Shared by every context derived from this one (``replace`` keeps it): see :class:`Evaluations`."""
 
     @classmethod
     def build(cls, account: Account, venue: VenueMarkets, **kwargs: Any) -> StrategyContext:
@@ -182,9 +184,39 @@ class StrategyContext:
                 return p, r
         raise KeyError(f"{self.account.name}: no {ref} position")
 
+    def evaluate(self, account: Account) -> AccountRisk:
+        """``evaluate_account(account, venue)``, computed once for an account met again while the plan is made."""
+        return self.evaluations.risk(account, self.venue)
+
     def with_account(self, account: Account) -> StrategyContext:
         """The same context around ``account`` (after some fills), its risk recomputed."""
-        return replace(self, account=account, risk=evaluate_account(account, self.venue))
+        return replace(self, account=account, risk=self.evaluate(account))
+
+
+class Evaluations:
+    """The accounts evaluated last while one plan is made, with their figures.
+
+    Why: a strategy evaluates the account after each cut it tries, and the plan then books the same orders
+    on the same account again to carry on from where the strategy left it; that account is equal, field
+    for field, to the one the strategy's last cut evaluated, so its figures are read back instead of being
+    recomputed.  ``evaluate_account`` is a pure function of the account's values, so an equal account has
+    equal figures; a miss only costs the evaluation.
+    """
+
+    KEEP = 4
+    """The plan asks for the account right after the strategy's last cuts: a few recent ones suffice."""
+
+    def __init__(self) -> None:
+        self._recent: list[tuple[Account, VenueMarkets, AccountRisk]] = []
+
+    def risk(self, account: Account, venue: VenueMarkets) -> AccountRisk:
+        for seen, seen_venue, risk in self._recent:
+            if seen_venue is venue and seen == account:
+                return risk
+        risk = evaluate_account(account, venue)
+        self._recent.insert(0, (account, venue, risk))
+        del self._recent[self.KEEP:]
+        return risk
 
 
 # -- OUTPUT ------------------------------------------------------------------------------------------------
@@ -334,9 +366,18 @@ def immediate_fills(ctx: StrategyContext, orders: Sequence[IntendedOrder]) -> li
     return fills
 
 
-def make_plan(ctx: StrategyContext, strategies: Sequence[Strategy]) -> Plan:
-    """Run ``strategies`` in order on ``ctx`` and recompute the account after all their immediate actions."""
-    before = Outcome.of(ctx.risk)
+@dataclass(frozen=True, slots=True)
+class StrategiesRun:
+    """What :func:`run_strategies` returns: a plan's content, and the context its immediate actions leave."""
+
+    orders: tuple[IntendedOrder, ...]
+    reason_codes: tuple[str, ...]
+    notes: tuple[str, ...]
+    after: StrategyContext
+
+
+def run_strategies(ctx: StrategyContext, strategies: Sequence[Strategy]) -> StrategiesRun:
+    """Run ``strategies`` in order on ``ctx``, each on the account the previous ones' immediate actions leave."""
     proposal = Proposal()
     current = ctx
     for strategy in strategies:
@@ -351,13 +392,19 @@ def make_plan(ctx: StrategyContext, strategies: Sequence[Strategy]) -> Plan:
     notes = list(proposal.notes)
     if ctx.fee_assumed and proposal.orders:
         notes.append(f"taker fee unknown: {ASSUMED_TAKER_FEE:.2%} assumed for the figures after the plan")
+    return StrategiesRun(proposal.orders, tuple(c.value for c in codes), tuple(notes), current)
+
+
+def make_plan(ctx: StrategyContext, strategies: Sequence[Strategy]) -> Plan:
+    """Run ``strategies`` in order on ``ctx`` and recompute the account after all their immediate actions."""
+    run = run_strategies(ctx, strategies)
     return Plan(
         account=ctx.account.name,
         venue=ctx.account.venue,
         strategies=tuple(s.name for s in strategies),
-        orders=proposal.orders,
-        before=before,
-        after=Outcome.of(current.risk),
-        reason_codes=tuple(c.value for c in codes),
-        notes=tuple(notes),
+        orders=run.orders,
+        before=Outcome.of(ctx.risk),
+        after=Outcome.of(run.after.risk),
+        reason_codes=run.reason_codes,
+        notes=run.notes,
     )
