@@ -138,10 +138,12 @@ async def accounts(n: int, seconds: int = 20) -> None:
         "path": [{"at_s": 1.0 * k, "marks": {"BTCUSDT": 118000.0 + 10 * (k % 7)}} for k in range(1, 100_000)],
     }))
     port = 18000 + os.getpid() % 1000
-    sim = subprocess.Popen([sys.executable, "-c", "from riskguard.cli import main; main()", "sim", "binanceusdm",
-                            "--port", str(port), "--scenario", str(scenario_path)], stdout=subprocess.PIPE)
+    sim = subprocess.Popen([sys.executable, "-c", "from riskguard.cli import main; main()", "sim",
+                            "--venue", "binanceusdm", "--port", str(port), "--scenario", str(scenario_path)],
+                           stdout=subprocess.PIPE)
     assert sim.stdout is not None
-    sim.stdout.readline()
+    if "emulator at" not in sim.stdout.readline().decode():
+        raise RuntimeError(f"the emulator did not start (exit {sim.wait()})")
     base = f"http://127.0.0.1:{port}"
     daemon = Daemon(load_config(_config(base, names, "recommend", tmp)), execute=False)
     started = time.monotonic()

@@ -20,11 +20,12 @@ from typing import Any
 from riskguard.config import AccountSpec
 from riskguard.connectors.redact import Redactor
 from riskguard.daemon.worker import AccountWorker
+from riskguard.execution.throttle import Throttle
 from riskguard.execution.venue_client import CcxtVenue
 
 BURST = 100
-"""Request weight ccxt lets through at once (the bucket starts full) before spacing requests at the venue's
-``rateLimit``: a reaction (position re-read, close, lookup, verification) is a burst after a quiet spell."""
+"""Request weight let through at once before requests are spaced at the venue's ``rateLimit``: a reaction
+(position re-read, close, lookup, verification) is a burst after a quiet spell."""
 
 
 @asynccontextmanager
@@ -32,7 +33,8 @@ async def pro_venue(spec: AccountSpec) -> AsyncIterator[CcxtVenue]:
     """The account's ccxt.pro client (REST for the executor, websockets for the feeds), markets loaded.
 
     Built by the live connector's ``_client`` (credentials from the environment, redacting logger, emulator
-    wiring), with ccxt's request throttle on: the daemon runs for days and must stay inside the venue's limits.
+    wiring), with request spacing on: the daemon runs for days and must stay inside the venue's limits.  The
+    spacing is ccxt's rate in a bucket that refills while idle and lets orders go first (``Throttle``).
     """
     import ccxt.pro as ccxt_pro
 
@@ -44,10 +46,7 @@ async def pro_venue(spec: AccountSpec) -> AsyncIterator[CcxtVenue]:
     redactor = Redactor(credentials.values())
     exchange = live._client(ccxt_pro, spec, credentials, redactor, live.DEFAULT_RETRY)
     exchange.enableRateLimit = True
-    # ccxt's leaky bucket holds one request by default, which queues the position re-read and the close behind
-    # each other (tens of ms each); a burst allowance keeps the reaction fast while the steady rate stays ccxt's.
-    exchange.tokenBucket = {**exchange.tokenBucket, "capacity": BURST, "tokens": BURST}
-    exchange.init_throttler()
+    exchange.throttle = Throttle(1000.0 / exchange.rateLimit, BURST)
     if spec.config.endpoint:
         from riskguard.sim.streams import ccxt_pro_config
 

@@ -73,7 +73,7 @@ class AccountWorker:
     def __init__(self, spec: AccountSpec, settings: DaemonSettings, store: AuditStore, alerter: Alerter,
                  metrics: Metrics, read_doc: ReadDoc, venue: Venue | None, execute: bool,
                  clock: Callable[[], float] = time.time, executor_factory: Callable[[Venue], Executor] | None = None,
-                 ) -> None:
+                 reads: asyncio.Semaphore | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.settings = settings
@@ -84,6 +84,8 @@ class AccountWorker:
         self.venue = venue
         self.execute = execute and spec.mode == "execute"
         self.clock = clock
+        self._reads = reads or asyncio.Semaphore(settings.concurrent_reads)
+        """Shared by the daemon's workers: bounds the full REST reads in flight across accounts."""
         self.kill = KillSwitch(settings.kill_switch, clock)
         self._executor_factory = executor_factory or (lambda v: Executor(v, store))
         self.live = LiveState()
@@ -193,7 +195,8 @@ class AccountWorker:
 
     async def _read(self) -> Loaded:
         try:
-            doc = await self.read_doc(self.spec)
+            async with self._reads:
+                doc = await self.read_doc(self.spec)
             snapshot = build_snapshot(doc, f"{self.name} (daemon read)")
             account = snapshot.account(self.spec.config.snapshot_account or self.name)
         except RiskguardError as exc:
