@@ -151,6 +151,11 @@ async def accounts(n: int, seconds: int = 20) -> None:
     await daemon.ready.wait()
     workers = list(daemon.workers.values())
     while not all(w.marks_seen for w in workers):
+        if time.monotonic() - started > 120:
+            silent = [w for w in workers if not w.marks_seen]
+            print(f"{len(silent)} of {n} accounts have no streamed mark after 120 s; states: "
+                  f"{sorted({(w.live.state, w.steps) for w in silent})[:10]}", flush=True)
+            break
         await asyncio.sleep(0.1)
     ready_s = time.monotonic() - started
     lags: dict[str, list[float]] = {w.name: [] for w in workers}

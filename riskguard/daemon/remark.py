@@ -53,7 +53,12 @@ def _moved(position: dict[str, Any], mark: float, at_ms: int) -> dict[str, Any]:
     sign = -1.0 if position.get("side") == "short" else 1.0
     inverse = position.get("symbol", "").split(":")[-1] != position.get("symbol", "").split("/")[-1].split(":")[0]
     upnl = sign * size * ((1 / entry - 1 / mark) if inverse and entry else (mark - entry))
+    old_mark = float(position.get("markPrice") or 0.0)
+    # Initial margin is the notional over the leverage: it moves with a linear position's mark.
+    scale = mark / old_mark if old_mark > 0 and not inverse else 1.0
     moved.update(markPrice=mark, unrealizedPnl=upnl, timestamp=at_ms, notional=size * mark if not inverse else size)
+    if isinstance(position.get("initialMargin"), int | float):
+        moved["initialMargin"] = position["initialMargin"] * scale
     info = position.get("info")
     if isinstance(info, dict):
         patched = dict(info)
@@ -63,6 +68,10 @@ def _moved(position: dict[str, Any], mark: float, at_ms: int) -> dict[str, Any]:
         for key in ("unRealizedProfit", "unrealisedPnl", "upl"):
             if key in patched:
                 patched[key] = _num(upnl)
+        for key in ("initialMargin", "positionInitialMargin"):  # Binance
+            if key in patched and scale != 1.0:
+                value = float(patched[key]) * scale
+                patched[key] = _num(value) if isinstance(patched[key], str) else value
         if "notional" in patched and not inverse:  # Binance: signed positionAmt × mark, checked against the size
             signed = float(patched.get("positionAmt") or sign * contracts) * mark
             patched["notional"] = _num(signed) if isinstance(patched["notional"], str) else signed
