@@ -231,7 +231,7 @@ class AccountWorker:
             self.store.event(self.run_id, self.name, EventKind.STATE, text, {"legs": sorted(map(list, back))})
             await self.alerter.alert(self.name, AlertKind.FAILURE, text)
         for leg in sorted(still):
-            cause = _cause(before, confirm, leg)
+            cause = _cause(before, confirm, leg, self.marks_seen.get(leg[0]))
             text = f"position {leg[0]} {leg[1]} gone, confirmed by a second read: {cause}"
             self.store.event(self.run_id, self.name, EventKind.STATE, text, {"symbol": leg[0], "side": leg[1],
                                                                               "cause": cause}, symbol=leg[0])
@@ -401,13 +401,18 @@ def _mark(loaded: Loaded | None, symbol: str) -> float:
     return 0.0
 
 
-def _cause(before: Loaded, after: Loaded, leg: tuple[str, str]) -> str:
-    """Liquidated when the mark now stands past the liquidation price riskguard last computed, else closed."""
+def _cause(before: Loaded, after: Loaded, leg: tuple[str, str], streamed: float | None) -> str:
+    """Liquidated when the mark now stands past the liquidation price riskguard last computed, else closed.
+
+    The read that finds the position gone no longer holds the symbol's mark when nothing else keeps it in the
+    read (no other leg, not configured): the newest streamed mark stands in, else every liquidation would be
+    reported as a close by hand.
+    """
     assert before.account is not None and after.snapshot is not None and after.account is not None
     old = next((p for p in before.account.positions if (p.symbol, p.side.value) == leg), None)
     liq = old.venue_liquidation_price if old is not None else None
     quote = after.snapshot.venues[after.account.venue].quotes.get(leg[0])
-    mark = getattr(quote, "mark_price", None)
+    mark = getattr(quote, "mark_price", None) or streamed
     if liq and mark:
         past = mark >= liq if leg[1] == "short" else mark <= liq
         if past:
