@@ -32,7 +32,7 @@ from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.snapshot_doc import SnapshotDoc
 from riskguard.connectors.source import Loaded
 from riskguard.daemon.killswitch import KillSwitch
-from riskguard.daemon.remark import remark
+from riskguard.daemon.remark import remark_snapshot
 from riskguard.daemon.settings import DaemonSettings
 from riskguard.errors import DataUnavailable, RiskguardError, StaleData
 from riskguard.execution.audit_store import AuditStore, EventKind, OrderState
@@ -40,6 +40,7 @@ from riskguard.execution.executor import ExecutionReport, Executor
 from riskguard.execution.venue_client import OutcomeUnknown, Venue
 from riskguard.market_view import SymbolViews
 from riskguard.metrics import Metrics
+from riskguard.model.snapshot import Snapshot
 from riskguard.rules.codes import Severity, Status
 from riskguard.rules.engine import HitKey
 from riskguard.rules.plan import OrderKind, Plan
@@ -94,6 +95,8 @@ class AccountWorker:
         self._wake = asyncio.Event()
         self._wake.set()
         self._doc: SnapshotDoc | None = None
+        self._read_snapshot: Snapshot | None = None
+        """The last full read's snapshot: its market series serve every streamed mark until the next read."""
         self._last_full = 0.0
         self._last_data = 0.0
         self._memory: frozenset[HitKey] = frozenset()
@@ -203,7 +206,7 @@ class AccountWorker:
             return Loaded(self.spec, None, None, exc)
         except KeyError as exc:
             return Loaded(self.spec, None, None, DataUnavailable(f"account missing from the read: {exc}"))
-        self._doc = doc
+        self._doc, self._read_snapshot = doc, snapshot
         return Loaded(self.spec, snapshot, account, None)
 
     async def _full_read(self, why: str) -> Loaded | None:
@@ -239,10 +242,10 @@ class AccountWorker:
         return confirm
 
     def _remarked(self, marks: dict[str, float]) -> Loaded:
-        assert self._doc is not None
+        assert self._doc is not None and self._read_snapshot is not None
         try:
-            doc = remark(self._doc, marks, int(self.clock() * 1000)) if marks else self._doc
-            snapshot = build_snapshot(doc, f"{self.name} (daemon, streamed marks)")
+            doc, snapshot = remark_snapshot(self._doc, self._read_snapshot, marks, int(self.clock() * 1000),
+                                            f"{self.name} (daemon, streamed marks)")
             account = snapshot.account(self.spec.config.snapshot_account or self.name)
         except RiskguardError as exc:
             return Loaded(self.spec, None, None, exc)
