@@ -77,6 +77,7 @@ class Feeds:
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self) -> None:
+        self._watch_private_connection()
         self.tasks["positions"] = asyncio.create_task(self._loop("positions", self._positions))
         self.tasks["orders"] = asyncio.create_task(self._loop("orders", self._orders))
         self.sync()
@@ -115,8 +116,39 @@ class Feeds:
 
     async def _positions(self) -> None:
         await self.x.watch_positions()
-        self.worker.request_read("position event")
+        self.worker.private_event("position event")
 
     async def _orders(self) -> None:
         await self.x.watch_orders()
-        self.worker.request_read("order event")
+        self.worker.private_event("order event")
+
+    def _watch_private_connection(self) -> None:
+        """Tell the worker's position book when the user-data connection opens, fails or closes.
+
+        ccxt.pro hands ``on_connected``/``on_error``/``on_close`` of the exchange (its hooks for users) to every
+        websocket client it creates; the private one is the url carrying the account's listenKey (Binance).
+        Where none is recognised the book never counts as live and every re-read goes by REST.
+        """
+        x, book = self.x, self.worker.book
+        opened, failed, closed = x.on_connected, x.on_error, x.on_close
+
+        def private(client: Any) -> bool:
+            keys = [v.get("listenKey") for v in x.options.values() if isinstance(v, dict)]
+            return any(isinstance(k, str) and k and k in str(client.url) for k in keys)
+
+        def on_connected(client: Any, message: Any = None) -> None:
+            opened(client, message)
+            if private(client) and book.connected():
+                self.worker.request_read("user-data stream connected")
+
+        def on_error(client: Any, error: Any) -> None:
+            failed(client, error)
+            if private(client):
+                book.lost()
+
+        def on_close(client: Any, error: Any) -> None:
+            closed(client, error)
+            if private(client):
+                book.lost()
+
+        x.on_connected, x.on_error, x.on_close = on_connected, on_error, on_close
