@@ -149,15 +149,18 @@ async def accounts(n: int, seconds: int = 20) -> None:
     started = time.monotonic()
     task = asyncio.create_task(daemon.run())
     await daemon.ready.wait()
+    print(f"daemon ready (clients built, markets loaded) after {time.monotonic() - started:.1f} s", flush=True)
     workers = list(daemon.workers.values())
     while not all(w.marks_seen for w in workers):
-        if time.monotonic() - started > 120:
+        if time.monotonic() - started > 60 + n:
             silent = [w for w in workers if not w.marks_seen]
-            print(f"{len(silent)} of {n} accounts have no streamed mark after 120 s; states: "
+            print(f"{len(silent)} of {n} accounts have no streamed mark after {60 + n} s; states: "
                   f"{sorted({(w.live.state, w.steps) for w in silent})[:10]}", flush=True)
             break
         await asyncio.sleep(0.1)
     ready_s = time.monotonic() - started
+    if len(silent := [w for w in workers if not w.marks_seen]) == n:
+        raise RuntimeError("no account streams: nothing to measure")
     lags: dict[str, list[float]] = {w.name: [] for w in workers}
     ticks = {w.name: 0 for w in workers}
     for w in workers:

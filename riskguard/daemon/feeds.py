@@ -29,7 +29,8 @@ BURST = 100
 
 
 @asynccontextmanager
-async def pro_venue(spec: AccountSpec) -> AsyncIterator[CcxtVenue]:
+async def pro_venue(spec: AccountSpec, markets: dict[tuple[str, str], Any] | None = None
+                    ) -> AsyncIterator[CcxtVenue]:
     """The account's ccxt.pro client (REST for the executor, websockets for the feeds), markets loaded.
 
     Built by the live connector's ``_client`` (credentials from the environment, redacting logger, emulator
@@ -55,7 +56,16 @@ async def pro_venue(spec: AccountSpec) -> AsyncIterator[CcxtVenue]:
             exchange.urls["api"]["ws"] = {**exchange.urls["api"].get("ws", {}), **ws}
     try:
         venue = CcxtVenue(exchange, ccxt_pro, spec.config.venue or "", redactor)
-        await venue.load()
+        # ``markets``: the daemon's accounts on one venue and endpoint share one market list (a venue's
+        # exchangeInfo is the same for every key); loading it once per account made a start of hundreds of
+        # accounts fetch and parse it hundreds of times, one account after the other.
+        key = (spec.config.venue or "", spec.config.endpoint or "")
+        if markets is not None and key in markets:
+            exchange.set_markets(*markets[key])
+        else:
+            await venue.load()
+            if markets is not None:
+                markets[key] = (exchange.markets, exchange.currencies)
         yield venue
     finally:
         await exchange.close()
