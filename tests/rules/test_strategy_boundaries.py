@@ -3,6 +3,8 @@ fee and scope, the resolver's answers, and how ``make_plan`` assembles codes, no
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from plan_factory import account, market, position, venue_of
 
@@ -147,13 +149,33 @@ def test_resolve_when_unknown_and_nothing_close_then_no_hint_and_the_shipped_lis
                               "reduce_size, staggered_stops)")
 
 
-@pytest.mark.parametrize("spec", ["pkg_rg_none:Thing", "rel/strategy", "strategy.py"])
-def test_resolve_when_spec_names_a_module_or_file_then_user_loader_not_the_shipped_list(spec, tmp_path,
-                                                                                        monkeypatch):
+@pytest.mark.parametrize(("spec", "message"), [
+    ("pkg_rg_none:Thing", "policy.yaml:2: cannot load strategy module 'pkg_rg_none'"),
+    ("rel/strategy", "policy.yaml:2: strategy file 'rel/strategy' does not exist"),
+    ("strategy.py", "policy.yaml:2: strategy file 'strategy.py' does not exist"),
+])
+def test_resolve_when_spec_names_a_module_or_file_then_user_loader_says_where(spec, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match=r"cannot load strategy module|does not exist") as err:
-        resolve_strategy(spec)
-    assert "shipped" not in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        resolve_strategy(spec, where="policy.yaml:2")
+    assert str(err.value).startswith(message) and "shipped" not in str(err.value)
+
+
+def test_user_file_in_a_directory_with_a_colon_then_the_class_after_the_last_colon(tmp_path):
+    folder = tmp_path / "a:b"
+    folder.mkdir()
+    path = folder / "mine.py"
+    path.write_text(_ONE)
+    assert resolve_strategy(f"{path}:Mine").name == "mine"
+
+
+def test_user_files_each_their_own_module_so_inspect_finds_each_source(tmp_path):
+    first, second = tmp_path / "first.py", tmp_path / "second.py"
+    first.write_text(_ONE)
+    second.write_text(_ONE.replace("'mine'", "'other'"))
+    a, b = resolve_strategy(str(first)), resolve_strategy(str(second))
+    assert (a.name, b.name) == ("mine", "other")
+    assert (inspect.getfile(a), inspect.getfile(b)) == (str(first), str(second))
 
 
 def test_user_module_when_zero_or_two_strategies_then_must_name_one(tmp_path):
@@ -171,8 +193,12 @@ def test_user_module_when_zero_or_two_strategies_then_must_name_one(tmp_path):
     with pytest.raises(ConfigError, match=r"\(found: none\)"):
         resolve_strategy(str(none))
     with pytest.raises(ConfigError) as err:
-        resolve_strategy(f"{two}:Zzzz")
-    assert str(err.value).endswith("defines no Strategy subclass 'Zzzz'")
+        resolve_strategy(f"{two}:Zzzz", where="policy.yaml:4")
+    assert str(err.value) == f"policy.yaml:4: {str(two)!r} defines no Strategy subclass 'Zzzz'"
+
+
+_ONE = "from riskguard.rules.strategy import Proposal, Strategy\n" \
+       "class Mine(Strategy):\n    name = 'mine'\n    def propose(self, ctx): return Proposal()\n"
 
 
 # -- assembly ----------------------------------------------------------------------------------------------
