@@ -5,11 +5,12 @@ Accounts from tests/rules/accounts.py: flat 1% maintenance rate, marks at 100, f
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 
-from riskguard.model import Side
+from riskguard.model import Side, VenueMarkets
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.metrics import MetricTable
 from tests.rules.accounts import TAKEN_AT, account, position, venue
@@ -85,8 +86,6 @@ def test_band_metrics_when_no_adverse_band_or_no_estimate_then_unknown_with_why(
 def test_liquidation_gap_is_the_absolute_bp_difference_from_the_venues_price():
     # Isolated long 1 @ 100, margin 10: 10 + (P − 100) = 0.01P → LP 90/0.99 = 90.909; the venue says 91:
     # (90.909 − 91)/91 = −9.99 bp, read as 9.99.
-    from dataclasses import replace
-
     p = replace(position(BTC, Side.LONG, 1.0, isolated_margin=10.0), venue_liquidation_price=91.0)
     value, reason = _table(account(p)).position("liquidation_gap_bp", 0)
     assert reason is None and value == pytest.approx((91 - 90 / 0.99) / 91 * 1e4, rel=1e-9)
@@ -95,10 +94,6 @@ def test_liquidation_gap_is_the_absolute_bp_difference_from_the_venues_price():
 
 
 def test_data_age_is_the_older_stamp_and_unknown_without_any():
-    from dataclasses import replace
-
-    from riskguard.model import VenueMarkets
-
     p = position(BTC, Side.LONG, 1.0, isolated_margin=10.0)  # 2 s old; its mark 1 s
     assert _table(account(p)).position("data_age_s", 0) == (2.0, None)
     assert _table(account(replace(p, timestamp_ms=None))).position("data_age_s", 0) == (1.0, None)
