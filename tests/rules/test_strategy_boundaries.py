@@ -4,6 +4,7 @@ fee and scope, the resolver's answers, and how ``make_plan`` assembles codes, no
 from __future__ import annotations
 
 import inspect
+from types import SimpleNamespace
 
 import pytest
 from plan_factory import account, market, position, venue_of
@@ -14,6 +15,7 @@ from riskguard.risk.whatif import AddMargin as AddMarginFill
 from riskguard.risk.whatif import Reduce
 from riskguard.rules.plan import IntendedOrder, OrderKind
 from riskguard.rules.strategy import (
+    MarketSignals,
     OrderLimits,
     PositionRef,
     Proposal,
@@ -21,6 +23,7 @@ from riskguard.rules.strategy import (
     StrategyContext,
     StrategyParams,
     builtin_strategies,
+    create_strategy,
     immediate_fills,
     make_plan,
     resolve_strategy,
@@ -136,6 +139,21 @@ def test_strategy_params_when_nested_value_bad_then_error_names_the_dotted_path(
         Nested({"inner": {"buffer_pct": 5}})
 
 
+def test_create_strategy_when_name_or_parameter_bad_then_the_error_says_where():
+    with pytest.raises(ConfigError, match=r"^policy.yaml:9: strategy 'reduce_size' parameter value"):
+        create_strategy("reduce_size", {"target": "buffer_pct", "value": -1}, where="policy.yaml:9")
+    with pytest.raises(ConfigError, match=r"^policy.yaml:9: unknown strategy 'reduce_sise'"):
+        create_strategy("reduce_sise", where="policy.yaml:9")
+
+
+def test_market_signals_of_view_when_no_band_profile_then_bands_unknown_not_empty():
+    book, vol = object(), object()
+    unknown = SimpleNamespace(bands=SimpleNamespace(profile=None, bands=[]), volatility=vol, book=book)
+    assert MarketSignals.of_view(unknown) == MarketSignals(None, vol, book)  # type: ignore[arg-type]
+    known = SimpleNamespace(bands=SimpleNamespace(profile=object(), bands=[]), volatility=None, book=None)
+    assert MarketSignals.of_view(known).bands == ()
+
+
 def test_builtin_strategies_are_the_shipped_modules_by_name_and_not_the_helpers():
     found = builtin_strategies()
     assert sorted(found) == ["add_margin", "alert_only", "close_worst_first", "reduce_size", "staggered_stops"]
@@ -185,8 +203,9 @@ def test_user_module_when_zero_or_two_strategies_then_must_name_one(tmp_path):
                    "class A(Strategy):\n    name = 'a'\n    def propose(self, ctx): return Proposal()\n"
                    "class B(A):\n    name = 'b'\n"
                    "class Base(Strategy):\n    name = 'base'\n")  # abstract: propose not implemented
-    with pytest.raises(ConfigError, match=r"must define exactly one Strategy subclass or name one \(found: A, B\)"):
-        resolve_strategy(str(two))
+    with pytest.raises(ConfigError, match=r"^policy.yaml:5: .*must define exactly one Strategy subclass or name one "
+                                          r"\(found: A, B\)"):
+        resolve_strategy(str(two), where="policy.yaml:5")
     assert resolve_strategy(f"{two}:B").name == "b"
     none = tmp_path / "none.py"
     none.write_text("X = 1\n")
