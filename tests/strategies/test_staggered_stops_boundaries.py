@@ -14,9 +14,10 @@ import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
 from riskguard.model import Order, OrderBook, OrderSide
+from riskguard.risk.bands import Band
 from riskguard.rules.plan import OrderKind
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
-from strategies.staggered_stops import StaggeredStops, _round_toward_mark
+from strategies.staggered_stops import StaggeredStops, _ahead_of_bands, _round_toward_mark
 
 BTC = market("BTC/USDT:USDT", 0.004)
 VENUE = venue_of(BTC)
@@ -146,3 +147,38 @@ def test_round_toward_mark_on_the_tick_grid():
     assert _round_toward_mark(45_000.1, 1, 0.1) == 45_000.1  # on the grid (binary noise): unchanged
     assert _round_toward_mark(45_000.1, -1, 0.1) == 45_000.1
     assert _round_toward_mark(7.3, 1, 0.25) == 7.5  # a tick that is not 1/n: k·tick
+
+
+# -- moving a level out of a crowded band -------------------------------------------------------------------
+
+def _band(side, low, high):
+    return Band(side, low, high, 1e6, 5.0, (low + high) / 2)
+
+
+def test_level_on_a_long_band_edge_then_moved_above_it_by_the_clearance():
+    # Long: a band at 44 000–45 000 holds the trigger at its very edges; 0.1% clearance puts it at 45 045.
+    bands = (_band("long", 44_000, 45_000),)
+    for trigger in (44_000.0, 44_500.0, 45_000.0):
+        assert _ahead_of_bands(trigger, 1, bands, 0.001) == pytest.approx(45_045.0, rel=1e-12)
+    assert _ahead_of_bands(math.nextafter(44_000.0, 0), 1, bands, 0.001) == math.nextafter(44_000.0, 0)  # outside
+    assert _ahead_of_bands(44_500.0, 1, (_band("short", 44_000, 45_000),), 0.001) == 44_500.0  # other side's band
+
+
+def test_level_in_a_short_band_then_moved_below_it():
+    bands = (_band("short", 55_000, 56_000),)
+    assert _ahead_of_bands(55_500.0, -1, bands, 0.001) == pytest.approx(54_945.0, rel=1e-12)
+    assert _ahead_of_bands(55_500.0, -1, (_band("long", 55_000, 56_000),), 0.001) == 55_500.0
+
+
+def test_level_moved_with_a_clearance_too_small_to_show_then_still_strictly_outside():
+    assert _ahead_of_bands(45_000.0, 1, (_band("long", 44_000, 45_000),), 1e-20) == math.nextafter(45_000.0, math.inf)
+    assert _ahead_of_bands(55_000.0, -1, (_band("short", 55_000, 56_000),), 1e-20) == math.nextafter(55_000.0, 0)
+
+
+def test_level_in_two_bands_of_its_side_then_out_of_both_and_not_into_a_third_beyond():
+    # Long bands 44 000–45 000 and 44 900–46 000 (nested order given farthest first or not): out above 46 000.
+    # A band above the landing point (47 000–48 000) is never entered.
+    bands = (_band("long", 44_900, 46_000), _band("long", 47_000, 48_000), _band("long", 44_000, 45_000))
+    assert _ahead_of_bands(44_500.0, 1, bands, 0.001) == pytest.approx(46_046.0, rel=1e-12)
+    shorts = (_band("short", 54_000, 55_100), _band("short", 52_000, 53_000), _band("short", 55_000, 56_000))
+    assert _ahead_of_bands(55_500.0, -1, shorts, 0.001) == pytest.approx(53_946.0, rel=1e-12)
