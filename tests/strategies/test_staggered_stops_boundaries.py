@@ -9,6 +9,7 @@ LP·1.005/0.999 (slippage ×2 = 0.1%, gap 0.5%), levels rounded up to the 0.1 ti
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from plan_factory import account, flat_book, market, position, venue_of
@@ -182,3 +183,28 @@ def test_level_in_two_bands_of_its_side_then_out_of_both_and_not_into_a_third_be
     assert _ahead_of_bands(44_500.0, 1, bands, 0.001) == pytest.approx(46_046.0, rel=1e-12)
     shorts = (_band("short", 54_000, 55_100), _band("short", 52_000, 53_000), _band("short", 55_000, 56_000))
     assert _ahead_of_bands(55_500.0, -1, shorts, 0.001) == pytest.approx(53_946.0, rel=1e-12)
+
+
+def _one_level(m, contracts: float, existing_amount: float):
+    # One level holding the whole position at the last trigger; an existing stop there of another size.
+    acct = account(position(m.symbol, contracts, 50_000), open_orders=())
+    ctx = StrategyContext.build(acct, venue_of(m), signals={m.symbol: MarketSignals(book=flat_book(50_000))})
+    (stop,) = make_plan(ctx, [StaggeredStops({"levels": 1})]).orders
+    existing = (Order("s0", m.symbol, OrderSide.SELL, "STOP_MARKET", existing_amount, stop.trigger_price,
+                      reduce_only=True),)
+    ctx = StrategyContext.build(replace(acct, open_orders=existing), venue_of(m),
+                                signals={m.symbol: MarketSignals(book=flat_book(50_000))})
+    return make_plan(ctx, [StaggeredStops({"levels": 1})])
+
+
+def test_existing_stop_one_whole_step_off_then_kept_two_steps_then_replaced():
+    # Whole contracts: 4 held, one level of 4.  A stop of 5 is one venue step off (more than 5%): kept.
+    whole = market("ONE/USDT:USDT", 0.004, step=1.0)
+    assert _one_level(whole, 4, 5.0).reason_codes == ("PLAN_STOPS_UNCHANGED",)
+    assert _one_level(whole, 4, 6.0).reason_codes == ("PLAN_PLACES_STOPS",)
+
+
+def test_existing_stop_without_an_amount_step_then_only_five_percent_is_tolerated():
+    free = market("FREE/USDT:USDT", 0.004, step=None)
+    assert _one_level(free, 1.0, 1.04).reason_codes == ("PLAN_STOPS_UNCHANGED",)
+    assert _one_level(free, 1.0, 0.5).reason_codes == ("PLAN_PLACES_STOPS",)
