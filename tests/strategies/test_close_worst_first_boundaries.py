@@ -50,6 +50,14 @@ def test_target_already_met_then_nothing_and_just_missed_then_a_cut():
     assert _orders(_plan("effective_leverage", 6.99)) != []
 
 
+def test_target_equal_to_the_pools_figure_then_met_and_nothing_closed():
+    ctx = StrategyContext.build(_pool(), VENUE)
+    pool = ctx.risk.cross[0]
+    for target, value in (("buffer_pct", pool.headroom_pct), ("effective_leverage", pool.effective_leverage)):
+        plan = make_plan(ctx, [CloseWorstFirst({"target": target, "value": value})])
+        assert plan.reason_codes == ("PLAN_NO_ACTION",), target
+
+
 def test_equal_marginal_rates_then_the_larger_notional_goes_first():
     # BTC and SOL both at 1%: BTC 1 @ 50 000 (MM 500), SOL 200 @ 100 (MM 200).  95% (MR ≤ 5%) cutting BTC:
     # (700 − 500b)/(10 000 − 20b) ≤ 0.05 → 200 ≤ 499b → b ≥ 0.4008 → 0.401.  SOL alone could not (all of it
