@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from plan_factory import account, market, position, venue_of
 
+import strategies._reduce as search
 from riskguard.model import ContractKind, MarginTier, Market, Side, TierBasis
 from riskguard.rules.strategy import OrderLimits, PositionRef, StrategyContext, make_plan
 from strategies.close_worst_first import CloseWorstFirst, tier_exit
@@ -137,3 +138,16 @@ def test_tier_exit_when_the_venue_tiers_by_contracts_then_the_floor_is_a_contrac
                  (MarginTier(0, 100, 0.004, 0.0), MarginTier(101, 1e9, 0.01, 0.0)), TierBasis.CONTRACTS)
     ctx, r = _risk(okx, 250, 50_000, venue="okx")
     assert r.tier == 1 and tier_exit(ctx, r) == 150
+
+
+@pytest.mark.parametrize(("target", "value", "cut"), [("buffer_pct", 95, 80.1), ("effective_leverage", 6, 100.3)])
+def test_the_vectorized_scan_predicts_the_pool_exactly_so_only_the_cut_is_evaluated(monkeypatch, target, value, cut):
+    # Without a book every size fills at mark, so the scan of the pool's figures is the exact math: the search
+    # evaluates the whole account only for the cap and the cut it lands on.  A scan that misjudged the pool
+    # would need more evaluations (or land on another cut).
+    # Leverage ≤ 6: (70 000 − 100a)/(10 000 − 0.04a) ≤ 6 → 10 000 ≤ 99.76a → a ≥ 100.24 → 100.3 ALT.
+    calls = []
+    real = search.evaluate_account
+    monkeypatch.setattr(search, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert _orders(_plan(target, value)) == [(ALT.symbol, cut)]
+    assert len(calls) == 2

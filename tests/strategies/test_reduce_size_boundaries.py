@@ -12,6 +12,7 @@ import math
 import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
+import strategies._reduce as search
 from riskguard.model import OrderBook, Side
 from riskguard.risk.volatility import RealizedVolatility
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
@@ -98,3 +99,13 @@ def test_rationale_says_the_metric_the_cut_and_the_result():
                  limits={BTC.symbol: OrderLimits(0.001, 0.001, 40_000)})
     assert plan.orders[0].rationale == "buffer_pct 19.68 misses 30; cutting 1 of 1 contracts (closes) -> closed"
     assert plan.orders[0].reason_codes == ("PLAN_CLOSES_POSITION",)
+
+
+@pytest.mark.parametrize(("target", "value", "cut"), [("buffer_pct", 30, 0.34), ("effective_leverage", 2, 0.601)])
+def test_the_vectorized_scan_is_exact_so_the_cut_is_the_only_full_evaluation(monkeypatch, target, value, cut):
+    # Without a book the scan of each size's buffer or leverage is the exact math: one full evaluation, the cut.
+    calls = []
+    real = search.evaluate_account
+    monkeypatch.setattr(search, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert _orders(_plan(account(position(BTC.symbol, 1.0, 50_000)), target, value)) == [(BTC.symbol, cut)]
+    assert len(calls) == 1
