@@ -72,6 +72,13 @@ def test_limits_accepts_at_the_minimum_amount_and_notional_and_refuses_one_step_
     assert OrderLimits(None, 0.0).accepts(ALT, 0.55, 100.0)  # no step: any size
 
 
+def test_limits_accepts_a_large_whole_number_of_steps_carrying_binary_noise():
+    # 12 345 674 steps of 0.1 computed in floats is 1 234 567.4000000001: on the grid for the venue.
+    amount = 12_345_674 * 0.1
+    assert amount != 1_234_567.4 and OrderLimits(0.1, 0.1).accepts(ALT, amount, 100.0)
+    assert not OrderLimits(0.1, 0.1).accepts(ALT, 1_234_567.45, 100.0)  # half a step off
+
+
 def test_limits_notional_when_linear_or_inverse_then_quote_or_face_value():
     limits = OrderLimits(1.0, 1.0)
     assert limits.notional(ALT, 3.0, 100.0) == 300.0  # 3 contracts of 1 ALT at 100
