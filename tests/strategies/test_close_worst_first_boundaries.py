@@ -151,3 +151,13 @@ def test_the_vectorized_scan_predicts_the_pool_exactly_so_only_the_cut_is_evalua
     monkeypatch.setattr(search, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert _orders(_plan(target, value)) == [(ALT.symbol, cut)]
     assert len(calls) == 2
+
+
+def test_a_position_skipped_after_a_cut_then_the_earlier_orders_stay_in_the_plan():
+    # ETH 1 @ 2 000 (0.5%, MM 10) is under its 5 000 minimum notional.  99% (MR ≤ 1%): ALT closed (MM 210 left on
+    # 9 992), ETH ranked next and skipped, then BTC: (210 − 200b)/(9 992 − 20b) ≤ 0.01 → b ≥ 110.08/199.8 → 0.551.
+    acct = _pool(position(ETH.symbol, 1.0, 2_000))
+    plan = _plan("buffer_pct", 99, acct, limits={ETH.symbol: OrderLimits(0.01, 0.01, 5_000)})
+    assert _orders(plan) == [(ALT.symbol, 200), (BTC.symbol, 0.551)]
+    assert plan.notes == ("long ETH/USDT:USDT: the whole position (1 contracts) is below the venue's minimum order "
+                          "(0.01 contracts, 5000 notional)",)
