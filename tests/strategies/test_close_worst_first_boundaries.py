@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from plan_factory import account, market, position, venue_of
 
-import strategies._reduce as search
+import riskguard.rules.strategy as strategy_module
 from riskguard.model import ContractKind, MarginTier, Market, Side, TierBasis
 from riskguard.rules.strategy import OrderLimits, PositionRef, StrategyContext, make_plan
 from strategies.close_worst_first import CloseWorstFirst, tier_exit
@@ -147,10 +147,10 @@ def test_the_vectorized_scan_predicts_the_pool_exactly_so_only_the_cut_is_evalua
     # would need more evaluations (or land on another cut).
     # Leverage ≤ 6: (70 000 − 100a)/(10 000 − 0.04a) ≤ 6 → 10 000 ≤ 99.76a → a ≥ 100.24 → 100.3 ALT.
     calls = []
-    real = search.evaluate_account
-    monkeypatch.setattr(search, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = strategy_module.evaluate_account
+    monkeypatch.setattr(strategy_module, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert _orders(_plan(target, value)) == [(ALT.symbol, cut)]
-    assert len(calls) == 2
+    assert len(calls) == 1 + 2  # the account as it stands (the context), then the cap and the cut
 
 
 def test_a_position_skipped_after_a_cut_then_the_earlier_orders_stay_in_the_plan():

