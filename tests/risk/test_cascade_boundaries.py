@@ -91,6 +91,9 @@ def test_cascade_beyond_the_book_at_density_factor_one_half_moves_twice_as_far()
 def test_cascade_when_an_input_is_out_of_range_then_unknown_with_the_exact_reason(overrides, reason):
     cascade = run([Band("long", 90, 96, 100)], **overrides)
     assert (cascade.status, cascade.reason, cascade.steps) == ("unknown", reason, ())
+    # an unknown cascade still says which scenario it is and where it would have started
+    assert cascade.side == overrides.get("side", "long")
+    assert cascade.start_price == overrides.get("mark", 100.0)
 
 
 @pytest.mark.parametrize(
@@ -111,3 +114,19 @@ def test_cascade_when_a_band_is_malformed_then_unknown_naming_it(band, reason):
 def test_cascade_when_refill_is_at_its_bounds_then_accepted():
     assert run([Band("long", 90, 96, 100)], refill=0.0).status == "ok"
     assert run([Band("long", 90, 96, 100)], refill=1.0).status == "ok"
+
+
+def test_short_cascade_walks_the_asks_not_the_bids():
+    # asks hold 125 000 at +25 %; the bids are deeper (a second level at −50 %).  200 000 of forced buying takes
+    # every ask and stops at +25 % with 75 000 unabsorbed: a walk of the bids would reach the −50 % offset
+    cascade = run([Band("short", 104, 110, 200_000)], side="short", bids=[[75.0, 1_000.0], [50.0, 1_000.0]],
+                  beyond_book=None)
+    assert cascade.path == (130.0,)
+    assert cascade.unabsorbed_notional == 75_000.0
+
+
+def test_cascade_on_a_sub_dollar_coin_prices_like_any_other():
+    # mark 0.5 (DOGE-like), bid 0.375 / ask 0.625: offsets 25 %, a band at 0.25–0.48 fires at 0.48 → 0.36
+    cascade = run([Band("long", 0.25, 0.48, 10.0)], mark=0.5, bids=[[0.375, 1_000.0]], asks=[[0.625, 1_000.0]])
+    assert cascade.status == "ok"
+    assert cascade.path == (0.36,)

@@ -73,3 +73,13 @@ def test_stress_when_a_shock_is_infinite_or_below_minus_100pct_then_unknown():
     assert stress(_long(), [math.inf]).reason == "BAD_INPUT: shocks must be finite and > -100%"
     assert stress(_long(), [-1.5]).reason == "BAD_INPUT: shocks must be finite and > -100%"
     assert stress(_long(), [-0.999]).status == "ok"
+
+
+def test_an_unknown_stress_keeps_its_shocks_and_reports_no_number():
+    result = stress(_long(side=[0]), [-0.05, 0.05])
+    assert result.shocks.tolist() == [-0.05, 0.05]
+    for figure in (result.price, result.unrealized_pnl, result.position_maintenance, result.equity,
+                   result.maintenance):
+        assert figure.shape == (2, 1) and np.isnan(figure).all()
+    # the verdict is a boolean "liquidated", like a computed one, not a number that happens to be truthy
+    assert result.liquidated.dtype == np.bool_ and result.liquidated.tolist() == [[True], [True]]
