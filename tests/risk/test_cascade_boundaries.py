@@ -130,3 +130,23 @@ def test_cascade_on_a_sub_dollar_coin_prices_like_any_other():
     cascade = run([Band("long", 0.25, 0.48, 10.0)], mark=0.5, bids=[[0.375, 1_000.0]], asks=[[0.625, 1_000.0]])
     assert cascade.status == "ok"
     assert cascade.path == (0.36,)
+
+
+def test_cascade_when_a_band_is_smaller_than_one_unit_then_it_still_moves_the_price_to_the_level_it_hits():
+    assert run([Band("long", 90, 96, 0.5)]).path == (72.0,)
+
+
+def test_cascade_when_flow_outlasts_the_book_by_a_fraction_of_a_unit_then_that_fraction_is_unabsorbed():
+    cascade = run([Band("long", 90, 96, 75_000.5)], beyond_book=None)
+    assert cascade.path == (72.0,)
+    assert cascade.unabsorbed_notional == 0.5
+
+
+def test_cascade_refill_restores_that_fraction_of_the_consumed_depth_only():
+    # bids 75 000 at −25 %, 50 000 at −50 %.  Band A (75 000) empties the first level; half refills (37 500).
+    # Band B (100 000) then meets 37 500 + 50 000: 12 500 are left over at −50 % from 72 = 36
+    bids = [[75.0, 1_000.0], [50.0, 1_000.0]]
+    bands = [Band("long", 90, 96, 75_000), Band("long", 60, 72, 100_000)]
+    cascade = run(bands, bids=bids, refill=0.5, beyond_book=None)
+    assert cascade.path == (72.0, 36.0)
+    assert [s.unabsorbed_notional for s in cascade.steps] == [0.0, 12_500.0]
