@@ -14,7 +14,8 @@ from riskguard.risk.tiers import TierTable
 
 FLAT_04 = TierTable.flat(0.004)
 BRACKETS = TierTable.from_tiers(
-    [[MarginTier(0, 50_000, 0.004, 0), MarginTier(50_000, 250_000, 0.005, 50), MarginTier(250_000, math.inf, 0.01, 1_300)]]
+    [[MarginTier(0, 50_000, 0.004, 0), MarginTier(50_000, 250_000, 0.005, 50),
+      MarginTier(250_000, math.inf, 0.01, 1_300)]]
 )
 
 

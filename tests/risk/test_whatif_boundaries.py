@@ -88,19 +88,19 @@ def test_increase_when_new_isolated_without_leverage_then_refused():
 @pytest.mark.parametrize(
     ("fill", "message"),
     [
-        (Increase(BTC.symbol, Side.LONG, 0.0, 50_000, 50_000), "BTC/USDT:USDT: amount must be a finite number > 0, got 0.0"),
-        (Increase(BTC.symbol, Side.LONG, 1.0, math.nan, 50_000), "BTC/USDT:USDT: price must be a finite number > 0, got nan"),
-        (Increase(BTC.symbol, Side.LONG, 1.0, 50_000, -1.0), "BTC/USDT:USDT: mark_price must be a finite number > 0, got -1.0"),
-        (Reduce(BTC.symbol, Side.LONG, math.inf, 50_000), "BTC/USDT:USDT: amount must be a finite number > 0, got inf"),
-        (Reduce(BTC.symbol, Side.LONG, 0.5, 0.0), "BTC/USDT:USDT: price must be a finite number > 0, got 0.0"),
-        (AddMargin(BTC.symbol, Side.LONG, -5.0), "BTC/USDT:USDT: amount must be a finite number > 0, got -5.0"),
+        (Increase(BTC.symbol, Side.LONG, 0.0, 50_000, 50_000), "amount must be a finite number > 0, got 0.0"),
+        (Increase(BTC.symbol, Side.LONG, 1.0, math.nan, 50_000), "price must be a finite number > 0, got nan"),
+        (Increase(BTC.symbol, Side.LONG, 1.0, 50_000, -1.0), "mark_price must be a finite number > 0, got -1.0"),
+        (Reduce(BTC.symbol, Side.LONG, math.inf, 50_000), "amount must be a finite number > 0, got inf"),
+        (Reduce(BTC.symbol, Side.LONG, 0.5, 0.0), "price must be a finite number > 0, got 0.0"),
+        (AddMargin(BTC.symbol, Side.LONG, -5.0), "amount must be a finite number > 0, got -5.0"),
     ],
 )
 def test_fill_with_a_non_positive_or_non_finite_number_is_refused_naming_it(fill, message):
     acct = account(position(BTC.symbol, 1, 50_000))
     with pytest.raises(WhatIfError) as err:
         apply_fills(acct, VENUE, [fill], taker=0.0)
-    assert str(err.value) == message
+    assert str(err.value) == f"BTC/USDT:USDT: {message}"
 
 
 @pytest.mark.parametrize("taker", [-0.0001, 1.0, math.nan])
