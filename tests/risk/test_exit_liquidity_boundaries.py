@@ -60,3 +60,13 @@ def test_exit_buffer_when_the_liquidation_price_is_not_a_positive_number_then_un
     assert buffer.status == "unknown"
     assert buffer.reason == f"BAD_PRICE: liquidation price {lp!r}"
     assert buffer.buffer_pct is None and buffer.buffer_net_of_slippage_pct is None
+
+
+def test_exit_buffer_of_a_sub_dollar_coin_is_computed():
+    # long at mark 0.8, liquidation 0.6: buffer 25 %; sells 1 at 0.8 and 1 at 0.792 → slippage 50 bp
+    fill = exit_fill(side=+1, contracts=2.0, contract_size=1.0, inverse=False, mark=0.8,
+                     bids=[[0.8, 1.0], [0.792, 1.0]], asks=[[0.81, 1.0]])
+    buffer = exit_buffer(+1, 0.8, 0.6, fill)
+    assert buffer.status == "ok"
+    assert buffer.buffer_pct == pytest.approx(25.0, rel=1e-12)
+    assert buffer.buffer_net_of_slippage_pct == pytest.approx(25.0 - 0.5, rel=1e-9)
