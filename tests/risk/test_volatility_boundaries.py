@@ -50,3 +50,26 @@ def test_realized_volatility_when_candles_have_five_columns_then_bad_shape():
     vol = realized_volatility(rows, bar_seconds=HOUR)
     assert vol.reason == "BAD_SHAPE: expected rows of [ts, o, h, l, c, v]"
     assert vol.n_returns == 0 and vol.bar_seconds == HOUR
+
+
+def test_liquidation_distance_of_a_sub_dollar_coin_is_computed():
+    # long at 0.8, liquidation 0.6, σ 10 % over the horizon: ln(0.8/0.6)/0.1 = 2.8768 σ
+    vol = RealizedVolatility("ok", None, 0.1, HOUR, 100)
+    result = liquidation_distance(+1, 0.8, 0.6, vol, horizon_seconds=HOUR)
+    assert result.status == "ok"
+    assert math.isclose(result.sigma_buffer, math.log(0.8 / 0.6) / 0.1, rel_tol=1e-12)
+    assert math.isclose(result.touch_probability, math.erfc(math.log(0.8 / 0.6) / 0.1 / math.sqrt(2)), rel_tol=1e-12)
+
+
+def test_liquidation_distance_when_unknown_then_the_horizon_is_still_reported():
+    unknown_vol = realized_volatility(_candles([100.0] * 3), bar_seconds=HOUR)
+    flat = realized_volatility(_candles([100.0] * 30), bar_seconds=HOUR)
+    ok_vol = RealizedVolatility("ok", None, 0.01, HOUR, 100)
+    results = [
+        liquidation_distance(+1, 100.0, 90.0, unknown_vol, horizon_seconds=4 * HOUR),
+        liquidation_distance(+1, math.nan, 90.0, ok_vol, horizon_seconds=4 * HOUR),
+        liquidation_distance(+1, 100.0, 90.0, flat, horizon_seconds=4 * HOUR),
+    ]
+    assert [r.horizon_seconds for r in results] == [4 * HOUR] * 3
+    assert [r.status for r in results] == ["unknown"] * 3
+    assert results[2].reason == "ZERO_VOLATILITY: every close was equal"
