@@ -112,3 +112,11 @@ def test_apply_fills_when_the_taker_rate_is_out_of_range_then_refused(taker):
 def test_apply_fills_accepts_a_zero_taker_rate_and_an_empty_list():
     acct = account(position(BTC.symbol, 1, 50_000))
     assert apply_fills(acct, VENUE, [], taker=0.0) == acct
+
+
+def test_increase_opening_a_new_hedge_leg_records_the_leg():
+    long_leg = position(BTC.symbol, 1, 40_000, leg=PositionSide.LONG)
+    after = apply_fills(account(long_leg, hedge=True), VENUE,
+                        [Increase(BTC.symbol, Side.SHORT, 2, 50_000, 50_000, position_side=PositionSide.SHORT)], 0.0)
+    assert [(p.side, p.position_side, p.contracts) for p in after.positions] == [
+        (Side.LONG, PositionSide.LONG, 1), (Side.SHORT, PositionSide.SHORT, 2)]
