@@ -73,3 +73,30 @@ def test_liquidation_distance_when_unknown_then_the_horizon_is_still_reported():
     assert [r.horizon_seconds for r in results] == [4 * HOUR] * 3
     assert [r.status for r in results] == ["unknown"] * 3
     assert results[2].reason == "ZERO_VOLATILITY: every close was equal"
+
+
+def test_realized_volatility_of_a_sub_dollar_coin_with_fractional_volumes_is_known():
+    # closes 0.5 · e^(0.01·(i mod 2)), volume 0.25 per bar: a cheap coin traded in fractions is still a market
+    closes = [0.5 * math.exp(0.01 * (i % 2)) for i in range(21)]
+    vol = realized_volatility(_candles(closes, volume=0.25), bar_seconds=HOUR)
+    assert vol.status == "ok"
+    assert math.isclose(vol.sigma_per_bar, 0.01 * math.sqrt(20 / 19), rel_tol=1e-9)
+
+
+def _alternating(n):
+    return _candles([100.0 * math.exp(0.01 * (i % 2)) for i in range(n + 1)])
+
+
+def test_an_unknown_volatility_keeps_its_bar_and_the_returns_it_counted():
+    few = realized_volatility(_alternating(5), bar_seconds=HOUR)
+    bad_close = _alternating(25)
+    bad_close[3][4] = -1.0
+    gap = _alternating(25)
+    del gap[10]
+    no_volume = _alternating(25)
+    no_volume[7][5] = 0.0
+    results = [few] + [realized_volatility(rows, bar_seconds=HOUR) for rows in (bad_close, gap, no_volume)]
+    assert [(v.status, v.bar_seconds, v.n_returns) for v in results] == [
+        ("unknown", HOUR, 5), ("unknown", HOUR, 25), ("unknown", HOUR, 24), ("unknown", HOUR, 25)]
+    assert results[1].reason == "BAD_PRICE: non-finite or non-positive close"
+    assert all(v.sigma_per_bar is None for v in results)
