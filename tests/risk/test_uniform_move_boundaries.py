@@ -86,3 +86,44 @@ def test_uniform_moves_lists_one_figure_per_settle_asset_in_asset_order():
     assert [(m.asset, m.positions) for m in moves] == [("USDC", 1), ("USDT", 1)]
     # USDC: 2 000 + (P − 10 000) = 0.005 P  ⇒  P = 8 000/0.995
     assert moves[0].down_pct == pytest.approx((1 - 8_000 / 0.995 / 10_000) * 100, rel=1e-12)
+
+
+def _two_pool_venue(venue: str) -> VenueMarkets:
+    tiers = (MarginTier(0, math.inf, 0.005),)
+    usdc = Market(venue, "BTC/USDC:USDC", ContractKind.LINEAR, "USDC", 1.0, 0.1, 0.001, tiers)
+    return VenueMarkets(venue, {**_venue(venue).markets, usdc.symbol: usdc})
+
+
+def test_uniform_moves_when_the_first_pool_is_unknown_the_next_is_still_computed():
+    # USDC sorts first and has no wallet; the USDT pool is whole: 1 000 + (P − 10 000) = 0.005 P
+    account = _account(_pos("BTC/USDC:USDC"), _pos(), balances={"USDT": 1_000.0})
+    unknown, known = uniform_moves(account, _two_pool_venue("binanceusdm"))
+    assert (unknown.asset, unknown.known, known.asset) == ("USDC", False, "USDT")
+    assert known.down_pct == pytest.approx((1 - 9_000 / 0.995 / 10_000) * 100, rel=1e-12)
+
+
+def test_uniform_moves_when_the_taker_fee_is_missing_then_every_pool_is_reported_unknown():
+    account = _account(_pos("BTC/USDC:USDC"), _pos(), balances={"USDT": 1_000.0, "USDC": 1_000.0}, venue="okx")
+    moves = uniform_moves(account, _two_pool_venue("okx"))
+    assert [(m.asset, m.positions, m.known) for m in moves] == [("USDC", 1, False), ("USDT", 1, False)]
+
+
+def test_uniform_moves_when_bybit_leverage_is_missing_in_one_pool_then_only_that_pool_is_unknown():
+    fees = FeeRates(0.0002, 0.00055)
+    no_leverage = _pos("BTC/USDC:USDC")
+    with_leverage = Position(BTC, Side.LONG, 1.0, 10_000.0, 10_000.0, MarginMode.CROSS, leverage=10.0)
+    account = _account(no_leverage, with_leverage, balances={"USDT": 1_000.0, "USDC": 1_000.0}, venue="bybit",
+                       fees=fees)
+    account = Account(account.name, "bybit", account.balances, account.positions, fees, AccountType.UNIFIED)
+    usdc, usdt = uniform_moves(account, _two_pool_venue("bybit"))
+    assert (usdc.asset, usdc.positions) == ("USDC", 1)
+    assert usdc.reason == "leverage unavailable (Bybit reserves the closing fee from it)"
+    assert usdt.known and usdt.asset == "USDT"
+
+
+def test_uniform_moves_when_the_taker_fee_is_zero_then_no_fee_counts():
+    # OKX with a 0 taker rate: 1 000 + (P − 10 000) = 0.005 P, as on a venue without the fee term
+    account = _account(_pos(), venue="okx", fees=FeeRates(0.0, 0.0))
+    (move,) = uniform_moves(account, _venue("okx"))
+    assert move.known
+    assert move.down_pct == pytest.approx((1 - 9_000 / 0.995 / 10_000) * 100, rel=1e-12)
