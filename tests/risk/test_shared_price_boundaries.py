@@ -94,3 +94,9 @@ def test_shared_price_with_tier_floors_below_one_unit():
     legs = (Leg(1, 2.0, 0.1, tiers), Leg(-1, 1.0, 0.1, tiers))
     assert shared_liquidation_price(legs, 0.05, False, mark=0.1) == pytest.approx(0.05 / 0.97, rel=1e-9)
     assert shared_liquidation_price(legs, 0.05, False, mark=0.3) == pytest.approx(0.488, rel=1e-9)
+
+
+def test_shared_bankruptcy_price_of_a_fully_collateralized_long_is_none_not_zero():
+    # margin 100 backs a long 1 at 100: equity reaches 0 only at a price of 0, which no market trades at
+    legs = (Leg(1, 1.0, 100.0, (MarginTier(0.0, math.inf, 0.01, 0.0),)),)
+    assert shared_bankruptcy_price(legs, 100.0, False, mark=100.0) is None
