@@ -19,6 +19,7 @@ def _close_long(contracts, mark=100.0, bids=BIDS, asks=ASKS):
 
 @pytest.mark.parametrize(("mark", "bids", "reason"), [
     (0.0, BIDS, "BAD_PRICE: mark must be > 0, got 0.0"),
+    (math.inf, BIDS, "BAD_PRICE: mark must be > 0, got inf"),
     (100.0, [], "EMPTY_BOOK: no bids"),
 ])
 def test_exit_fill_when_it_cannot_be_priced_then_nothing_filled_and_the_whole_size_unfilled(mark, bids, reason):
