@@ -71,3 +71,9 @@ def test_exit_buffer_of_a_sub_dollar_coin_is_computed():
     assert buffer.status == "ok"
     assert buffer.buffer_pct == pytest.approx(25.0, rel=1e-12)
     assert buffer.buffer_net_of_slippage_pct == pytest.approx(25.0 - 0.5, rel=1e-9)
+
+
+def test_exit_fill_when_the_book_runs_out_then_the_worst_price_is_the_last_level_taken():
+    fill = _close_long(6.0)
+    assert fill.status == "insufficient_depth"
+    assert (fill.filled_contracts, fill.unfilled_contracts, fill.worst_price) == (4.0, 2.0, 98.0)
