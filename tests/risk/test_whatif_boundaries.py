@@ -4,7 +4,6 @@ that exactly closes a one-way position, hedge legs, and the refusals with the me
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import pytest
 from plan_factory import account, market, position, venue_of
@@ -129,9 +128,3 @@ def test_add_margin_to_the_wrong_side_is_refused_not_added_to_the_other_position
         apply_fills(acct, VENUE, [AddMargin(ETH.symbol, Side.SHORT, 100)], 0.0)
     assert str(err.value) == "no short ETH/USDT:USDT position to add margin to"
 
-
-def test_add_margin_when_the_isolated_margin_is_unknown_then_refused():
-    p = replace(position(ETH.symbol, 10, 2_000, isolated_margin=200), isolated_margin=None)
-    assert p.margin_mode is MarginMode.ISOLATED
-    with pytest.raises(WhatIfError, match="margin can only be added to an isolated position"):
-        apply_fills(account(p), VENUE, [AddMargin(ETH.symbol, Side.LONG, 100)], 0.0)
