@@ -77,3 +77,9 @@ def test_exit_fill_when_the_book_runs_out_then_the_worst_price_is_the_last_level
     fill = _close_long(6.0)
     assert fill.status == "insufficient_depth"
     assert (fill.filled_contracts, fill.unfilled_contracts, fill.worst_price) == (4.0, 2.0, 98.0)
+
+
+def test_exit_fill_ignores_an_extra_column_even_when_it_is_not_a_number():
+    # a feed that sends [price, amount, count] with the count missing (NaN): the book is still a book
+    fill = _close_long(2.0, bids=[[100.0, 1.0, math.nan], [99.0, 1.0, math.nan]])
+    assert fill.status == "ok" and fill.vwap == pytest.approx(99.5, rel=1e-12)
