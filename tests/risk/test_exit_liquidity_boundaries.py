@@ -83,3 +83,13 @@ def test_exit_fill_ignores_an_extra_column_even_when_it_is_not_a_number():
     # a feed that sends [price, amount, count] with the count missing (NaN): the book is still a book
     fill = _close_long(2.0, bids=[[100.0, 1.0, math.nan], [99.0, 1.0, math.nan]])
     assert fill.status == "ok" and fill.vwap == pytest.approx(99.5, rel=1e-12)
+
+
+@pytest.mark.parametrize(("bids", "asks", "reason"), [
+    (BIDS, [], "EMPTY_BOOK: no asks"),
+    (BIDS, [[101.0, 0.0]], "EMPTY_BOOK: no asks with a positive amount"),
+    (BIDS, [[101.0, -1.0]], "BAD_LEVEL: asks hold a non-finite, non-positive price or negative amount"),
+    ([[100.0]], ASKS, "BAD_LEVEL: bids must be rows of [price, amount]"),
+])
+def test_book_ladder_names_the_side_that_is_unusable(bids, asks, reason):
+    assert book_ladder(bids, asks) == (None, reason)
