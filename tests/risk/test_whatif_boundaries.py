@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from plan_factory import account, market, position, venue_of
 
 from riskguard.model import MarginMode, PositionSide, Side
-from riskguard.risk.whatif import AddMargin, Increase, Reduce, WhatIfError, apply_fills
+from riskguard.risk.whatif import AddMargin, Increase, Reduce, Reductions, WhatIfError, apply_fills
 
 BTC = market("BTC/USDT:USDT", 0.004)
 ETH = market("ETH/USDT:USDT", 0.005, step=0.01)
@@ -128,3 +129,14 @@ def test_add_margin_to_the_wrong_side_is_refused_not_added_to_the_other_position
         apply_fills(acct, VENUE, [AddMargin(ETH.symbol, Side.SHORT, 100)], 0.0)
     assert str(err.value) == "no short ETH/USDT:USDT position to add margin to"
 
+
+
+def test_reductions_of_a_position_held_in_whole_contracts_keep_the_fraction_left():
+    # 10 ETH (an int) at 2 000, isolated margin 1 999 (an int); cutting 0.5 leaves 9.5 contracts with
+    # 1 999 · 9.5/10 = 1 899.05 of margin:  1 899.05 + 9.5 (P − 2 000) = 0.005 · 9.5 · P
+    acct = account(position(ETH.symbol, 10, 2_000, isolated_margin=1_999))
+    rows = Reductions.of(acct, VENUE, 0, taker=0.0)
+    assert rows is not None
+    variants = rows.evaluate(np.array([0.5, 10.0]), np.array([2_000.0, 2_000.0]))
+    assert variants.price[0, 0] == pytest.approx((19_000 - 1_899.05) / 9.4525, rel=1e-12)
+    assert variants.present.tolist() == [[True], [False]]
