@@ -84,3 +84,20 @@ def test_an_unknown_stress_keeps_its_shocks_and_reports_no_number():
         assert figure.shape == (2, 1) and np.isnan(figure).all()
     # the verdict is a boolean "liquidated", like a computed one, not a number that happens to be truthy
     assert result.liquidated.dtype == np.bool_ and result.liquidated.tolist() == [[True], [True]]
+
+
+def test_stress_sums_the_cross_maintenance_per_shock_and_leaves_isolated_positions_out():
+    # cross: long 1 BTC at 10 000 (0.4 %) and short 10 ETH at 500 (0.5 %); isolated: long 1 BTC, margin 5 000
+    account = StressAccount.build(
+        inverse=[False, False, False], side=[1, -1, 1], qty=[1.0, 10.0, 1.0], entry=[10_000.0, 500.0, 10_000.0],
+        mark=[10_000.0, 500.0, 10_000.0], cross=[True, True, False], isolated_margin=[0.0, 0.0, 5_000.0],
+        cross_wallet=600.0, tiers=TierTable.from_tiers([[MarginTier(0, math.inf, 0.004)],
+                                                        [MarginTier(0, math.inf, 0.005)]]),
+        table=[0, 1, 0],
+    )
+    result = stress(account, [-0.10, 0.10])
+    # −10 %: 9 000 × 0.4 % + 4 500 × 0.5 % = 58.5; +10 %: 11 000 × 0.4 % + 5 500 × 0.5 % = 71.5
+    assert result.maintenance[:, 0].tolist() == pytest.approx([58.5, 71.5])
+    assert result.maintenance[:, 1].tolist() == pytest.approx([58.5, 71.5])
+    # the isolated BTC long keeps its own: 36 and 44
+    assert result.maintenance[:, 2].tolist() == pytest.approx([36.0, 44.0])
