@@ -102,10 +102,12 @@ def check(
         _gate_via(via, order, fmt)
     if order is not None:
         _gate_order(config, snapshot, order, fmt)
-    from riskguard.check import check_config, check_snapshot, collector_paused
-    from riskguard.config import load_config
+    from riskguard.collector import collector_paused
 
     with collector_paused():
+        from riskguard.check import check_config, check_snapshot
+        from riskguard.config import load_config
+
         try:
             if snapshot is not None and config is None:
                 result = check_snapshot(snapshot, account)
