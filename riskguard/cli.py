@@ -47,11 +47,14 @@ def _exit(code: int) -> typer.Exit:
 
 def _print_json(doc: object) -> None:
     """Indented for a person at a terminal; compact when piped, where the C encoder (which indenting bypasses)
-    is about five times faster on a thousand-account document.  The content is the same either way."""
+    is about five times faster on a thousand-account document.  The content is the same either way.
+
+    No cycle check when piped: a report is a tree of fresh dicts and lists (shared entries repeat, but never
+    contain themselves), and the check's bookkeeping of every container cost a tenth of the encoding."""
     if sys.stdout.isatty():
         print(json.dumps(doc, indent=2))
     else:
-        print(json.dumps(doc, separators=(",", ":")))
+        print(json.dumps(doc, separators=(",", ":"), check_circular=False))
 
 
 class Format(StrEnum):
