@@ -7,9 +7,7 @@ account (docs/check-json.md).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -136,23 +134,6 @@ def load_snapshot_accounts(path: Path, account: str | None, policy: Policy | Non
 
 def check_snapshot(path: Path, account: str | None, policy: Policy | None = None) -> CheckResult:
     return _result(load_snapshot_accounts(path, account, policy))
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for one command's evaluation and report, on again after.
-
-    Reading a snapshot and reporting on it builds millions of objects that all stay alive until the command
-    ends, and almost none in reference cycles; each full collection walks every one of them, which cost a
-    fifth of `check` on a thousand accounts (issue 8).  Reference counting still frees everything else.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def load_selected(

@@ -47,11 +47,14 @@ def _exit(code: int) -> typer.Exit:
 
 def _print_json(doc: object) -> None:
     """Indented for a person at a terminal; compact when piped, where the C encoder (which indenting bypasses)
-    is about five times faster on a thousand-account document.  The content is the same either way."""
+    is about five times faster on a thousand-account document.  The content is the same either way.
+
+    No cycle check when piped: a report is a tree of fresh dicts and lists (shared entries repeat, but never
+    contain themselves), and the check's bookkeeping of every container cost a tenth of the encoding."""
     if sys.stdout.isatty():
         print(json.dumps(doc, indent=2))
     else:
-        print(json.dumps(doc, separators=(",", ":")))
+        print(json.dumps(doc, separators=(",", ":"), check_circular=False))
 
 
 class Format(StrEnum):
@@ -102,10 +105,12 @@ def check(
         _gate_via(via, order, fmt)
     if order is not None:
         _gate_order(config, snapshot, order, fmt)
-    from riskguard.check import check_config, check_snapshot, collector_paused
-    from riskguard.config import load_config
+    from riskguard.collector import collector_paused
 
     with collector_paused():
+        from riskguard.check import check_config, check_snapshot
+        from riskguard.config import load_config
+
         try:
             if snapshot is not None and config is None:
                 result = check_snapshot(snapshot, account)

@@ -84,7 +84,7 @@ def test_check_config_when_accounts_share_a_file_then_it_is_normalized_once(
 def test_collector_paused_when_command_ends_or_fails_then_collector_as_it_was():
     import gc
 
-    from riskguard.check import collector_paused
+    from riskguard.collector import collector_paused
 
     assert gc.isenabled()
     with collector_paused():

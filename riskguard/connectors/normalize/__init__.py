@@ -89,16 +89,19 @@ def _numbers(
     same numbers and the same first error; a row of plain numbers skips the per-row ``Fields``.  (The document
     model has already made each row an object.)"""
     out: list[tuple[float, ...]] = []
+    # the sign checks by position, looked up once per series rather than once per row
+    must_be_positive = tuple(keys.index(k) for k in positive)
+    must_not_be_negative = tuple(keys.index(k) for k in nonnegative)
     for i, row in enumerate(rows):
-        if only_with is not None and (row.get(only_with) is None or row.get(only_with) == ""):
+        if only_with is not None and ((flag := row.get(only_with)) is None or flag == ""):
             continue
-        values = [_quick(row.get(k)) for k in keys]
-        if (None in values or any(not values[keys.index(k)] > 0 for k in positive)  # type: ignore[operator]
-                or any(values[keys.index(k)] < 0 for k in nonnegative)):  # type: ignore[operator]
+        values = tuple(map(_quick, map(row.get, keys)))
+        if (None in values or any(not values[k] > 0 for k in must_be_positive)  # type: ignore[operator]
+                or any(values[k] < 0 for k in must_not_be_negative)):  # type: ignore[operator]
             fields = Fields(row, f"{where}[{i}]")
             out.append(tuple(fields.num(k, positive=k in positive, nonnegative=k in nonnegative) for k in keys))
         else:
-            out.append(tuple(values))  # type: ignore[arg-type]
+            out.append(values)  # type: ignore[arg-type]
     return tuple(out)
 
 
