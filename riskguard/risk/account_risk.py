@@ -198,6 +198,25 @@ def _stacked(rows: list[TierTable]) -> TierTable:
                      cum=column("cum", lambda r: r.cum[0, -1]), size=np.concatenate([r.size for r in rows]))
 
 
+_COLUMNS: dict[tuple[VenueRules, bytes], RuleColumns] = {}
+
+
+def rule_columns(rules: VenueRules, isolated: np.ndarray) -> RuleColumns:
+    """``RuleColumns`` of one venue's account, built once per margin-mode pattern: accounts, and every what-if
+    of one, repeat them.  The columns are a function of the key alone, and read-only, so a shared one cannot
+    be changed under another reader."""
+    key = (rules, isolated.tobytes())
+    cols = _COLUMNS.get(key)
+    if cols is None:
+        if len(_COLUMNS) >= 1024:
+            _COLUMNS.clear()
+        cols = RuleColumns.build([rules], np.zeros(len(isolated), dtype=np.int64), isolated)
+        for f in fields(RuleColumns):
+            getattr(cols, f.name).flags.writeable = False
+        _COLUMNS[key] = cols
+    return cols
+
+
 def _pnl(a: PositionArrays, price: np.ndarray) -> np.ndarray:
     return np.where(a.inverse, a.side * a.qty * (1 / a.entry - 1 / price), a.side * a.qty * (price - a.entry))
 
@@ -218,7 +237,7 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     a = _arrays(positions, markets, 0.0 if taker is None else taker)  # without it every position is unavailable
     n = len(positions)
     isolated = a.isolated
-    cols = RuleColumns.build([rules], np.zeros(n, dtype=np.int64), isolated)
+    cols = rule_columns(rules, isolated)
     req = requirement(a, cols)
     mm_req, tier_mark = req.maintenance, req.tier
     reserve = req.reserve
@@ -466,7 +485,7 @@ class VariantEvaluator:
         self.contract_size = np.array([m.contract_size for m in markets])
         self.ticks = np.array([m.price_tick or np.nan for m in markets])
         self.assets = sorted(set(self.settle[~base.isolated]))
-        self.cols = RuleColumns.build([rules], np.zeros(base.n, dtype=np.int64), base.isolated)
+        self.cols = rule_columns(rules, base.isolated)
         self.req = requirement(base, self.cols) if req is None else req
         self.mm, self.reserve = self.req.maintenance, self.req.reserve
         self.upnl = _pnl(base, base.mark)
@@ -496,13 +515,13 @@ class VariantEvaluator:
             return None
         return cls(account, venue, rules, base, markets, None if solved is None else solved.requirement)
 
-    def _rows(self, columns: np.ndarray, contracts: np.ndarray, changed: np.ndarray) -> PositionArrays:
-        """Arrays for ``columns`` of every variant, variant-major; ``contracts`` (K, len(columns))."""
-        base, k = self.base, contracts.shape[0]
-        whole = k == 1 and len(columns) == base.n  # one variant of every position: the arrays as they are
+    def _rows(self, gather: np.ndarray | None, contracts: np.ndarray, changed: np.ndarray) -> PositionArrays:
+        """Arrays of every variant, variant-major: row ``gather[j]`` of the account's (its arrays as they are
+        when None); ``contracts`` (K, columns)."""
+        base = self.base
 
         def tile(x: np.ndarray) -> np.ndarray:
-            return x if whole else np.tile(x[columns], k)
+            return x if gather is None else x.take(gather)
 
         return PositionArrays(
             inverse=tile(base.inverse), side=tile(base.side), qty=contracts.ravel() * tile(self.contract_size),
@@ -526,25 +545,25 @@ class VariantEvaluator:
         wanted = np.ones(n, dtype=bool) if solve_for is None else solve_for
         columns = np.flatnonzero(changed | wanted)
         m = len(columns)
-        a = self._rows(columns, sizes[:, columns], changed)
+        whole = k == 1 and m == n  # one variant of every position: the account's arrays as they are
+        # variant-major rows: row j is column gather[j] of the account; one index serves every per-row array
+        gather = None if whole else np.repeat(columns[None, :], k, axis=0).ravel()
+        a = self._rows(gather, sizes[:, columns], changed)
         # every column is per row: the account's own, gathered, are the variants' wherever nothing changed
-        whole = k == 1 and m == n
-        cols = self.cols if whole else RuleColumns(
-            *(np.tile(getattr(self.cols, f.name)[columns], k) for f in fields(RuleColumns)))
+        cols = self.cols if gather is None else RuleColumns(
+            *(getattr(self.cols, f.name).take(gather) for f in fields(RuleColumns)))
         if changed.any():
             req = requirement(a, cols)
-        elif whole:
+        elif gather is None:
             req = self.req
         else:
-            def tiled(a: np.ndarray) -> np.ndarray:
-                return np.tile(a[columns], k)
-
             # entry_value is a cache that solve() recomputes when absent
             r = self.req
-            req = Requirement(maintenance=tiled(r.maintenance), reserve=tiled(r.reserve), tier=tiled(r.tier),
-                              fixed_tier=tiled(r.fixed_tier), mmr_add=tiled(r.mmr_add))
-        mm, reserve = np.tile(self.mm, (k, 1)), np.tile(self.reserve, (k, 1))
-        upnl, notional = np.tile(self.upnl, (k, 1)), np.tile(self.notional, (k, 1))
+            req = Requirement(maintenance=r.maintenance.take(gather), reserve=r.reserve.take(gather),
+                              tier=r.tier.take(gather), fixed_tier=r.fixed_tier.take(gather),
+                              mmr_add=r.mmr_add.take(gather))
+        mm, reserve = np.repeat(self.mm[None, :], k, axis=0), np.repeat(self.reserve[None, :], k, axis=0)
+        upnl, notional = np.repeat(self.upnl[None, :], k, axis=0), np.repeat(self.notional[None, :], k, axis=0)
         mm[:, columns], reserve[:, columns] = req.maintenance.reshape(k, m), req.reserve.reshape(k, m)
         upnl[:, columns] = _pnl(a, a.mark).reshape(k, m)
         notional[:, columns] = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark).reshape(k, m)
@@ -574,7 +593,8 @@ class VariantEvaluator:
                 pools[asset] = PoolFigures(was.present | idle, np.where(idle, 100.0, was.headroom_pct),
                                            np.where(idle, 0.0, was.effective_leverage))
         liq, _ = solve(a, cols, req, collateral[:, columns].ravel())
-        shown, _ = display(liq, a.side, np.tile(self.ticks[columns], k), cols.liquidation_convention)
+        shown, _ = display(liq, a.side, self.ticks if gather is None else self.ticks.take(gather),
+                           cols.liquidation_convention)
         known = ~np.isnan(collateral)
         price = np.full((k, n), np.nan)
         price[:, columns] = np.where(np.isnan(shown), liq, shown).reshape(k, m)
