@@ -284,20 +284,25 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             - (cross_mm[settle[idx[0]]] - _added(mm_req_l[i] + reserve_l[i] for i in idx))
             for idx in groups
         ]
-        solve_shared_legs(a, req.mmr_add, groups, margins, liq, bankrupt)
+        if groups:
+            solve_shared_legs(a, req.mmr_add, groups, margins, liq, bankrupt)
 
     ticks = np.array([m.price_tick or np.nan for m in markets])
-    liq_shown, liq_rule = display(liq, a.side, ticks, cols.liquidation_convention)
-    bankrupt_shown, _ = display(bankrupt, a.side, ticks, cols.bankruptcy_convention)
+    # both prices shown by one call, as rows n..2n−1 (display is row by row: the same figures as two calls)
+    shown_both, rule_both = display(np.concatenate((liq, bankrupt)), np.concatenate((a.side, a.side)),
+                                    np.concatenate((ticks, ticks)),
+                                    np.concatenate((cols.liquidation_convention, cols.bankruptcy_convention)))
+    liq_shown, bankrupt_shown, liq_rule = shown_both[:n], shown_both[n:], rule_both[:n]
 
     mm_report = mm_req + reserve
-    entry_value, _ = a.entry_value()
-    im_at_entry = {
-        InitialMarginBasis.MARK: np.zeros(n, dtype=bool),
-        InitialMarginBasis.ENTRY: np.ones(n, dtype=bool),
-        InitialMarginBasis.ENTRY_WHEN_ISOLATED: isolated,
-    }[rules.initial_margin_basis]
-    im_value = np.where(im_at_entry, entry_value, notional_a).tolist()
+    entry_value, _ = a.entry_value() if req.entry_value is None else req.entry_value
+    basis = rules.initial_margin_basis
+    if basis is InitialMarginBasis.MARK:
+        im_value = notional_a.tolist()
+    elif basis is InitialMarginBasis.ENTRY:
+        im_value = entry_value.tolist()
+    else:
+        im_value = np.where(isolated, entry_value, notional_a).tolist()
     notional, mm_l = notional_a.tolist(), mm_report.tolist()
     cross = _cross_summaries(account, positions, notional, (settle, isolated_l, upnl, mm_l))
     cross_by_asset = {c.asset: c for c in cross}
