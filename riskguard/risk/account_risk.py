@@ -199,6 +199,7 @@ def _stacked(rows: list[TierTable]) -> TierTable:
 
 
 _COLUMNS: dict[tuple[VenueRules, bytes], RuleColumns] = {}
+_RULE_FIELDS = tuple(f.name for f in fields(RuleColumns))
 
 
 def rule_columns(rules: VenueRules, isolated: np.ndarray) -> RuleColumns:
@@ -211,8 +212,8 @@ def rule_columns(rules: VenueRules, isolated: np.ndarray) -> RuleColumns:
         if len(_COLUMNS) >= 1024:
             _COLUMNS.clear()
         cols = RuleColumns.build([rules], np.zeros(len(isolated), dtype=np.int64), isolated)
-        for f in fields(RuleColumns):
-            getattr(cols, f.name).flags.writeable = False
+        for name in _RULE_FIELDS:
+            getattr(cols, name).flags.writeable = False
         _COLUMNS[key] = cols
     return cols
 
@@ -486,10 +487,11 @@ class VariantEvaluator:
     def __init__(self, account: Account, venue: VenueMarkets, rules: VenueRules, base: PositionArrays,
                  markets: list[Market], req: Requirement | None = None) -> None:
         self.account, self.rules, self.base = account, rules, base
-        self.settle = np.array([m.settle for m in markets])
+        settle = np.array([m.settle for m in markets])
         self.contract_size = np.array([m.contract_size for m in markets])
         self.ticks = np.array([m.price_tick or np.nan for m in markets])
-        self.assets = sorted(set(self.settle[~base.isolated]))
+        # each cross pool's positions, closed or not: the same for every variant
+        self.pool_members = {asset: ~base.isolated & (settle == asset) for asset in sorted(set(settle[~base.isolated]))}
         self.cols = rule_columns(rules, base.isolated)
         self.req = requirement(base, self.cols) if req is None else req
         self.mm, self.reserve = self.req.maintenance, self.req.reserve
@@ -543,7 +545,7 @@ class VariantEvaluator:
         wallet.  Liquidation prices and buffers are solved for the ``solve_for`` mask of positions (all when
         None) and NaN elsewhere; the rest is computed for all.  Only the changed and solved positions are
         priced as rows, so a variant costs a row per such position, not per position of the account."""
-        base, settle, isolated = self.base, self.settle, self.base.isolated
+        base, isolated = self.base, self.base.isolated
         k, n = contracts.shape
         present = contracts > 0
         sizes = np.where(present, contracts, base.contracts)  # a closed row is solved but never read
@@ -556,7 +558,7 @@ class VariantEvaluator:
         a = self._rows(gather, sizes[:, columns], changed)
         # every column is per row: the account's own, gathered, are the variants' wherever nothing changed
         cols = self.cols if gather is None else RuleColumns(
-            *(getattr(self.cols, f.name).take(gather) for f in fields(RuleColumns)))
+            *(getattr(self.cols, name).take(gather) for name in _RULE_FIELDS))
         if changed.any():
             req = requirement(a, cols)
         elif gather is None:
@@ -575,8 +577,7 @@ class VariantEvaluator:
         collateral = np.where(isolated, isolated_margin, np.nan)
         equity = np.where(isolated, isolated_margin + upnl, np.nan)
         pools: dict[str, PoolFigures] = {}
-        for asset in self.assets:
-            mine = ~isolated & (settle == asset)
+        for asset, mine in self.pool_members.items():
             member = mine & present
             # running sums in position order, the order evaluate_account adds in, so the totals are equal
             cross_upnl = np.cumsum(np.where(member, upnl, 0.0), axis=1)[:, -1:]
