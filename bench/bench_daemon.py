@@ -138,19 +138,33 @@ async def accounts(n: int, seconds: int = 20) -> None:
         "path": [{"at_s": 1.0 * k, "marks": {"BTCUSDT": 118000.0 + 10 * (k % 7)}} for k in range(1, 100_000)],
     }))
     port = 18000 + os.getpid() % 1000
-    sim = subprocess.Popen([sys.executable, "-c", "from riskguard.cli import main; main()", "sim", "binanceusdm",
-                            "--port", str(port), "--scenario", str(scenario_path)], stdout=subprocess.PIPE)
+    sim = subprocess.Popen([sys.executable, "-c", "from riskguard.cli import main; main()", "sim",
+                            "--venue", "binanceusdm", "--port", str(port), "--scenario", str(scenario_path)],
+                           stdout=subprocess.PIPE)
     assert sim.stdout is not None
-    sim.stdout.readline()
+    if "emulator at" not in sim.stdout.readline().decode():
+        raise RuntimeError(f"the emulator did not start (exit {sim.wait()})")
     base = f"http://127.0.0.1:{port}"
     daemon = Daemon(load_config(_config(base, names, "recommend", tmp)), execute=False)
     started = time.monotonic()
     task = asyncio.create_task(daemon.run())
     await daemon.ready.wait()
+    print(f"daemon ready (clients built, markets loaded) after {time.monotonic() - started:.1f} s", flush=True)
     workers = list(daemon.workers.values())
     while not all(w.marks_seen for w in workers):
+        if time.monotonic() - started > 60 + n:
+            silent = [w for w in workers if not w.marks_seen]
+            print(f"{len(silent)} of {n} accounts have no streamed mark after {60 + n} s; states: "
+                  f"{sorted({(w.live.state, w.steps) for w in silent})[:10]}", flush=True)
+            break
         await asyncio.sleep(0.1)
     ready_s = time.monotonic() - started
+    if len(silent := [w for w in workers if not w.marks_seen]) == n:
+        raise RuntimeError("no account streams: nothing to measure")
+    lags: dict[str, list[float]] = {w.name: [] for w in workers}
+    ticks = {w.name: 0 for w in workers}
+    for w in workers:
+        _time_evaluations(w, lags[w.name], ticks)
     steps0, cpu0, t0 = sum(w.steps for w in workers), _cpu(), time.monotonic()
     await asyncio.sleep(seconds)
     steps, cpu, elapsed = sum(w.steps for w in workers) - steps0, _cpu() - cpu0, time.monotonic() - t0
@@ -159,9 +173,37 @@ async def accounts(n: int, seconds: int = 20) -> None:
     await task
     sim.terminate()
     sim.wait()
+    every = sorted(x for v in lags.values() for x in v)
+    late = sum(1 for v in lags.values() if not v or max(v) >= 1.0)
+    fewest = min(ticks.values()) / elapsed
     print(f"{n} accounts at 1 mark update/s each: {steps / elapsed:.0f} evaluations/s "
           f"({steps / elapsed / n:.2f} per account per s), CPU {100 * cpu / elapsed:.0f}% of one core, "
-          f"peak RSS {rss_mb:.0f} MB, all streaming after {ready_s:.1f} s")
+          f"peak RSS {rss_mb:.0f} MB, all streaming after {ready_s:.1f} s; mark received -> evaluated: "
+          f"p50 {1000 * _pct(every, 0.5):.0f} ms, p99 {1000 * _pct(every, 0.99):.0f} ms, "
+          f"max {1000 * every[-1]:.0f} ms; accounts with an update not evaluated within 1 s: {late}; "
+          f"fewest updates received by one account: {fewest:.2f}/s")
+
+
+def _time_evaluations(worker: Any, lags: list[float], ticks: dict[str, int]) -> None:
+    """Per account, the time from the first mark of a step's batch arriving to that step's end."""
+    on_mark, step = worker.on_mark, worker.step
+    first: list[float] = []
+
+    def timed_mark(symbol: str, mark: float) -> None:
+        ticks[worker.name] += 1
+        if not first:
+            first.append(time.monotonic())
+        on_mark(symbol, mark)
+
+    async def timed_step(trigger: Any) -> Any:
+        arrived = first.pop() if first else None
+        try:
+            return await step(trigger)
+        finally:
+            if arrived is not None:
+                lags.append(time.monotonic() - arrived)
+
+    worker.on_mark, worker.step = timed_mark, timed_step
 
 
 async def gate(samples: int = 500) -> None:

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Mutation testing (mutmut 3) over the code whose silent bugs cost money: the risk math, the policy rules (with
-# the DATA_STALE freshness check), the venue normalizers and secret redaction.  mutmut plants one small bug at a
+# the DATA_STALE freshness check), the shipped deleveraging strategies, the venue normalizers and secret redaction.  mutmut plants one small bug at a
 # time (an operator, a constant, a comparison) and runs the tests that cover the mutated function; a mutant no
 # test notices ("survived") is a behaviour no test pins down.  Not part of CI: an area takes minutes to hours.
 #
 #   scripts/mutation.sh rules          # riskguard/rules (small: start here)
+#   scripts/mutation.sh strategies     # the shipped strategies (top-level strategies/ package)
+#   scripts/mutation.sh rules strategies   # several areas in one run (the coverage pass runs once)
 #   scripts/mutation.sh risk           # riskguard/risk
 #   scripts/mutation.sh normalize      # riskguard/connectors/normalize (shape, range and freshness checks)
 #   scripts/mutation.sh redact         # riskguard/connectors/redact.py
@@ -16,18 +18,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-case "${1:-}" in
-  risk) patterns=("riskguard.risk.*") ;;
-  rules) patterns=("riskguard.rules.*") ;;
-  normalize) patterns=("riskguard.connectors.normalize.*") ;;
-  redact) patterns=("riskguard.connectors.redact.*") ;;
-  all) patterns=() ;;
-  *) echo "usage: $0 risk|rules|normalize|redact|all" >&2; exit 2 ;;
-esac
+usage="usage: $0 risk|rules|strategies|normalize|redact|all [more areas]"
+[ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
+patterns=()
+for area in "$@"; do
+  case "$area" in
+    risk) patterns+=("riskguard.risk.*") ;;
+    rules) patterns+=("riskguard.rules.*") ;;
+    strategies) patterns+=("strategies.*") ;;
+    normalize) patterns+=("riskguard.connectors.normalize.*") ;;
+    redact) patterns+=("riskguard.connectors.redact.*") ;;
+    all) patterns=(); break ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+done
 
 python -c "import mutmut" 2>/dev/null || python -m pip install -q -e ".[test,mutation]"
 
-# The mutated copy runs the tests from mutants/; riskguard must import from there, not from the editable install.
+# The mutated copy runs the tests from mutants/; riskguard and strategies must import from there, not from the
+# editable install (whose finder comes after sys.path, so mutants/ on PYTHONPATH wins).
 mkdir -p mutants  # exists before Python starts, or its import system caches it as missing
 export PYTHONPATH="$PWD/mutants${PYTHONPATH:+:$PYTHONPATH}"
 mutmut run --max-children "${MUTMUT_JOBS:-2}" "${patterns[@]}"

@@ -86,9 +86,7 @@ class CloseWorstFirst(Strategy):
             return self._slack(next((c for c in risk.cross if c.asset == asset), None))
 
         def pool_rows(v: Variants, row: int) -> np.ndarray:
-            pool = v.pools.get(asset)
-            if pool is None:
-                return np.full(len(v.present), math.inf)
+            pool = v.pools[asset]  # the cut position is a cross position settled in asset: its pool is there
             if self.params.target is PoolTarget.BUFFER_PCT:
                 out = pool.headroom_pct - self.params.value
             else:

@@ -33,8 +33,14 @@ What the test provides, because the pages assume a reader's machine:
   ``recorded.json`` (the bundled paper
   snapshot, as if recorded) and ``my.yaml`` (an account ``binance-main`` whose ``endpoint`` is an emulator,
   credentials in ``BINANCE_API_KEY``/``BINANCE_API_SECRET`` as the default emulator account expects).
+* A ``yaml`` config a page writes (``file=``) that names a live venue for an account and no ``endpoint:``/
+  ``snapshot:`` gets the ``endpoint`` of an emulator of that venue, and the credential variables such pages
+  name (``BINANCE_KEY``/``BINANCE_SECRET``, ``RISKGUARD_ALERT_URL``) are set as the emulator expects; the
+  venue cache and the audit store live in the page's scratch directory.
 * ``pip install . &&`` is dropped: the tests run inside the installed package.  ``export NAME=VALUE`` lines
   set the environment of the commands after them.
+* A shell block must be ``bash`` (it runs) or carry ``<!-- not-run: reason -->``: ``sh``, ``console`` and
+  ``shell`` blocks are refused, so a command cannot hide from this test behind a fence name.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -60,6 +67,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PAPER = ROOT / "riskguard" / "data" / "paper_snapshot.json"
 CONFIG_EXAMPLE = ROOT / "config.example.yaml"
 RUNNABLE = {"bash", "python"}
+SHELL_ALIASES = {"sh", "shell", "console", "zsh", "shell-session"}
 TIMEOUT_S = 120
 SIM_KEY, SIM_SECRET = "riskguard-sim-key", "riskguard-sim-secret"
 _FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
@@ -260,6 +268,9 @@ class Session:
         self.emulators: dict[str, str] = {}
         self.env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1",
                     "BINANCE_API_KEY": SIM_KEY, "BINANCE_API_SECRET": SIM_SECRET,
+                    "BINANCE_KEY": SIM_KEY, "BINANCE_SECRET": SIM_SECRET,
+                    "RISKGUARD_ALERT_URL": "json://127.0.0.1:9/hook",
+                    "RISKGUARD_CACHE_DIR": str(cwd / ".cache"), "RISKGUARD_AUDIT_DB": str(cwd / "audit.sqlite3"),
                     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         text = page.read_text(encoding="utf-8")
         self.ports = {p: str(_free_port()) for p in sorted(set(_PORT.findall(text)))}
@@ -296,6 +307,17 @@ class Session:
         if venue not in self.emulators:
             self.emulators[venue] = self._start(f"riskguard sim --venue {venue} --port {_free_port()}")
         return self.emulators[venue]
+
+    def write_file(self, name: str, text: str) -> None:
+        """A page's config as the reader would write it, pointed at emulators instead of the real venues."""
+        if name.endswith((".yaml", ".yml")):
+            doc = yaml.safe_load(text)
+            accounts = doc.get("accounts") if isinstance(doc, dict) else None
+            for account in (accounts.values() if isinstance(accounts, dict) else ()):  # a config, not a scenario
+                if isinstance(account, dict) and "venue" in account and not {"endpoint", "snapshot"} & set(account):
+                    text = re.sub(rf"(\n(\s+)venue: {re.escape(account['venue'])}\n)",
+                                  rf"\1\2endpoint: {self.emulator(account['venue'])}\n", text, count=1)
+        (self.cwd / name).write_text(text, encoding="utf-8")
 
     def prepare(self, command: str) -> str:
         command = command.replace("pip install . && ", "")
@@ -357,7 +379,7 @@ def run_page(page: Path, cwd: Path) -> tuple[list[str], list[str]]:
         session = Session(page, cwd)
         for block in blocks(page):  # a page may name a file it shows further down
             if "file" in block.marks and block.not_run is None:
-                (cwd / block.marks["file"]).write_text(session.localize(block.text), encoding="utf-8")
+                session.write_file(block.marks["file"], session.localize(block.text))
         for block in blocks(page):
             if block.not_run is not None:
                 if not block.not_run.strip():
@@ -367,6 +389,10 @@ def run_page(page: Path, cwd: Path) -> tuple[list[str], list[str]]:
                 continue
             if not block.lang:
                 failures.append(f"{block.where}: a fenced block must name its language (bash, python, text, ...)")
+                continue
+            if block.lang in SHELL_ALIASES:
+                failures.append(f"{block.where}: a {block.lang} block never runs here: make it bash, "
+                                "or mark it <!-- not-run: reason -->")
                 continue
             text = session.localize(block.text)
             if block.lang in RUNNABLE:
@@ -455,6 +481,17 @@ def test_run_page_when_output_or_exit_code_differs_then_it_fails_with_a_diff(tmp
     assert ran == ["printf 'a\\nb\\n'"]
     assert "page.md:2: expected exit 2" in failures[0]
     assert "-c\n+b" in failures[1]
+
+
+def test_run_page_when_a_shell_block_is_not_bash_then_it_is_refused_unrun(tmp_path: Path):
+    work = tmp_path / "work"
+    work.mkdir()
+    page = _page(tmp_path, "```sh\ntouch ran-sh\n```\n\n```console\n$ touch ran-console\n```\n\n"
+                 "<!-- not-run: needs root -->\n```sh\nsudo true\n```\n")
+    failures, ran = run_page(page, work)
+    assert ran == [] and not (work / "ran-sh").exists()
+    assert failures == ["page.md:1: a sh block never runs here: make it bash, or mark it <!-- not-run: reason -->",
+                        "page.md:5: a console block never runs here: make it bash, or mark it <!-- not-run: reason -->"]
 
 
 def test_json_mismatches_when_numbers_at_page_precision_then_equal_else_named():

@@ -20,19 +20,22 @@ from typing import Any
 from riskguard.config import AccountSpec
 from riskguard.connectors.redact import Redactor
 from riskguard.daemon.worker import AccountWorker
+from riskguard.execution.throttle import Throttle
 from riskguard.execution.venue_client import CcxtVenue
 
 BURST = 100
-"""Request weight ccxt lets through at once (the bucket starts full) before spacing requests at the venue's
-``rateLimit``: a reaction (position re-read, close, lookup, verification) is a burst after a quiet spell."""
+"""Request weight let through at once before requests are spaced at the venue's ``rateLimit``: a reaction
+(position re-read, close, lookup, verification) is a burst after a quiet spell."""
 
 
 @asynccontextmanager
-async def pro_venue(spec: AccountSpec) -> AsyncIterator[CcxtVenue]:
+async def pro_venue(spec: AccountSpec, markets: dict[tuple[str, str], Any] | None = None
+                    ) -> AsyncIterator[CcxtVenue]:
     """The account's ccxt.pro client (REST for the executor, websockets for the feeds), markets loaded.
 
     Built by the live connector's ``_client`` (credentials from the environment, redacting logger, emulator
-    wiring), with ccxt's request throttle on: the daemon runs for days and must stay inside the venue's limits.
+    wiring), with request spacing on: the daemon runs for days and must stay inside the venue's limits.  The
+    spacing is ccxt's rate in a bucket that refills while idle and lets orders go first (``Throttle``).
     """
     import ccxt.pro as ccxt_pro
 
@@ -44,10 +47,7 @@ async def pro_venue(spec: AccountSpec) -> AsyncIterator[CcxtVenue]:
     redactor = Redactor(credentials.values())
     exchange = live._client(ccxt_pro, spec, credentials, redactor, live.DEFAULT_RETRY)
     exchange.enableRateLimit = True
-    # ccxt's leaky bucket holds one request by default, which queues the position re-read and the close behind
-    # each other (tens of ms each); a burst allowance keeps the reaction fast while the steady rate stays ccxt's.
-    exchange.tokenBucket = {**exchange.tokenBucket, "capacity": BURST, "tokens": BURST}
-    exchange.init_throttler()
+    exchange.throttle = Throttle(1000.0 / exchange.rateLimit, BURST)
     if spec.config.endpoint:
         from riskguard.sim.streams import ccxt_pro_config
 
@@ -56,7 +56,16 @@ async def pro_venue(spec: AccountSpec) -> AsyncIterator[CcxtVenue]:
             exchange.urls["api"]["ws"] = {**exchange.urls["api"].get("ws", {}), **ws}
     try:
         venue = CcxtVenue(exchange, ccxt_pro, spec.config.venue or "", redactor)
-        await venue.load()
+        # ``markets``: the daemon's accounts on one venue and endpoint share one market list (a venue's
+        # exchangeInfo is the same for every key); loading it once per account made a start of hundreds of
+        # accounts fetch and parse it hundreds of times, one account after the other.
+        key = (spec.config.venue or "", spec.config.endpoint or "")
+        if markets is not None and key in markets:
+            exchange.set_markets(*markets[key])
+        else:
+            await venue.load()
+            if markets is not None:
+                markets[key] = (exchange.markets, exchange.currencies)
         yield venue
     finally:
         await exchange.close()
@@ -78,6 +87,7 @@ class Feeds:
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self) -> None:
+        self._watch_private_connection()
         self.tasks["positions"] = asyncio.create_task(self._loop("positions", self._positions))
         self.tasks["orders"] = asyncio.create_task(self._loop("orders", self._orders))
         self.sync()
@@ -116,8 +126,39 @@ class Feeds:
 
     async def _positions(self) -> None:
         await self.x.watch_positions()
-        self.worker.request_read("position event")
+        self.worker.private_event("position event")
 
     async def _orders(self) -> None:
         await self.x.watch_orders()
-        self.worker.request_read("order event")
+        self.worker.private_event("order event")
+
+    def _watch_private_connection(self) -> None:
+        """Tell the worker's position book when the user-data connection opens, fails or closes.
+
+        ccxt.pro hands ``on_connected``/``on_error``/``on_close`` of the exchange (its hooks for users) to every
+        websocket client it creates; the private one is the url carrying the account's listenKey (Binance).
+        Where none is recognised the book never counts as live and every re-read goes by REST.
+        """
+        x, book = self.x, self.worker.book
+        opened, failed, closed = x.on_connected, x.on_error, x.on_close
+
+        def private(client: Any) -> bool:
+            keys = [v.get("listenKey") for v in x.options.values() if isinstance(v, dict)]
+            return any(isinstance(k, str) and k and k in str(client.url) for k in keys)
+
+        def on_connected(client: Any, message: Any = None) -> None:
+            opened(client, message)
+            if private(client) and book.connected():
+                self.worker.request_read("user-data stream connected")
+
+        def on_error(client: Any, error: Any) -> None:
+            failed(client, error)
+            if private(client):
+                book.lost()
+
+        def on_close(client: Any, error: Any) -> None:
+            closed(client, error)
+            if private(client):
+                book.lost()
+
+        x.on_connected, x.on_error, x.on_close = on_connected, on_error, on_close

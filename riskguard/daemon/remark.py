@@ -3,17 +3,21 @@
 A full REST read costs hundreds of milliseconds and a share of the venue's rate limit; a mark tick arrives many
 times a second.  Between full reads the daemon keeps the last read's document and rewrites what a mark moves
 (the ticker's mark, each position's mark and unrealized PnL, the time stamps), then runs the same normalizers
-and the same evaluation as ``check``.  Everything else (sizes, wallet, tiers) stays as the venue last said: a
-position or order change arrives on its own stream and triggers a full read instead.  A test checks that the
-rewritten document evaluates as a fresh read at the same mark does.
+and the same evaluation as ``check``.  Everything else (sizes, wallet, tiers, history) stays as the venue last
+said: a position or order change arrives on its own stream and triggers a full read instead.  A test checks
+that the rewritten document evaluates as a fresh read at the same mark does.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
+import math
 from typing import Any
 
+from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.snapshot_doc import SnapshotDoc
+from riskguard.errors import DataUnavailable
+from riskguard.model.snapshot import Snapshot
 
 
 def _num(text: float) -> str:
@@ -21,28 +25,53 @@ def _num(text: float) -> str:
 
 
 def remark(doc: SnapshotDoc, marks: dict[str, float], at_ms: int) -> SnapshotDoc:
-    """``doc`` with every symbol of ``marks`` at its new mark, stamped ``at_ms``."""
-    data: dict[str, Any] = doc.model_dump(mode="python")
-    for venue in data["venues"].values():
-        tickers = venue["tickers"]
+    """``doc`` with every symbol of ``marks`` at its new mark, stamped ``at_ms``.
+
+    Copies only what a mark moves (the tickers and positions of those symbols), sharing the rest, candle history
+    included, with ``doc``: neither is ever changed in place.  The normalizers check the new numbers.
+    """
+    for symbol, new in marks.items():
+        if not (math.isfinite(new) and new > 0):
+            raise DataUnavailable(f"streamed mark of {symbol} is {new!r}, not a price")
+    venues = {}
+    for name, venue in doc.venues.items():
+        tickers = dict(venue.tickers)
         for symbol, new in marks.items():
             ticker = tickers.get(symbol)
             if ticker is None:
                 continue
-            ticker = tickers[symbol] = copy.copy(ticker)
+            ticker = tickers[symbol] = dict(ticker)
             ticker["markPrice"] = new
             ticker["timestamp"] = at_ms
             info = ticker.get("info")
             if isinstance(info, dict) and "markPrice" in info:
                 ticker["info"] = {**info, "markPrice": _num(new), "time": at_ms}
-    for account in data["accounts"]:
-        for i, position in enumerate(account["positions"]):
-            mark = marks.get(position.get("symbol"))
-            if mark is None:
-                continue
-            account["positions"][i] = _moved(position, mark, at_ms)
-    data["taken_at"] = max(at_ms, doc.taken_at)
-    return SnapshotDoc.model_validate(data)
+        venues[name] = venue.model_copy(update={"tickers": tickers})
+    accounts = [account.model_copy(update={"positions": [
+        _moved(p, marks[p["symbol"]], at_ms) if p.get("symbol") in marks else p for p in account.positions]})
+        for account in doc.accounts]
+    return doc.model_copy(update={"venues": venues, "accounts": accounts, "taken_at": max(at_ms, doc.taken_at)})
+
+
+_SERIES = ("ohlcv", "funding_history", "open_interest_history", "order_books", "long_short_ratio_history",
+           "taker_volume")
+"""What ``MarketSeries`` is normalized from: history and the book, which no mark tick changes."""
+
+
+def remark_snapshot(doc: SnapshotDoc, base: Snapshot, marks: dict[str, float], at_ms: int, origin: str
+                    ) -> tuple[SnapshotDoc, Snapshot]:
+    """``remark`` and its snapshot, with the market series of ``base`` (the full read ``doc`` came from).
+
+    Normalizing the series (a week of candles, open interest, ratios per symbol) is four fifths of normalizing
+    a tick, and a tick leaves them as the read had them: they are taken from the read's snapshot instead of
+    normalized again.  Everything a mark moves goes through the normalizers and their checks.
+    """
+    moved = remark(doc, marks, at_ms)
+    light = moved.model_copy(update={"venues": {
+        name: venue.model_copy(update={key: {} for key in _SERIES}) for name, venue in moved.venues.items()}})
+    snapshot = build_snapshot(light, origin)
+    venues = {name: dataclasses.replace(vm, series=base.venues[name].series) for name, vm in snapshot.venues.items()}
+    return moved, dataclasses.replace(snapshot, venues=venues)
 
 
 def _moved(position: dict[str, Any], mark: float, at_ms: int) -> dict[str, Any]:
@@ -53,7 +82,12 @@ def _moved(position: dict[str, Any], mark: float, at_ms: int) -> dict[str, Any]:
     sign = -1.0 if position.get("side") == "short" else 1.0
     inverse = position.get("symbol", "").split(":")[-1] != position.get("symbol", "").split("/")[-1].split(":")[0]
     upnl = sign * size * ((1 / entry - 1 / mark) if inverse and entry else (mark - entry))
+    old_mark = float(position.get("markPrice") or 0.0)
+    # Initial margin is the notional over the leverage: it moves with a linear position's mark.
+    scale = mark / old_mark if old_mark > 0 and not inverse else 1.0
     moved.update(markPrice=mark, unrealizedPnl=upnl, timestamp=at_ms, notional=size * mark if not inverse else size)
+    if isinstance(position.get("initialMargin"), int | float):
+        moved["initialMargin"] = position["initialMargin"] * scale
     info = position.get("info")
     if isinstance(info, dict):
         patched = dict(info)
@@ -63,6 +97,10 @@ def _moved(position: dict[str, Any], mark: float, at_ms: int) -> dict[str, Any]:
         for key in ("unRealizedProfit", "unrealisedPnl", "upl"):
             if key in patched:
                 patched[key] = _num(upnl)
+        for key in ("initialMargin", "positionInitialMargin"):  # Binance
+            if key in patched and scale != 1.0:
+                value = float(patched[key]) * scale
+                patched[key] = _num(value) if isinstance(patched[key], str) else value
         if "notional" in patched and not inverse:  # Binance: signed positionAmt × mark, checked against the size
             signed = float(patched.get("positionAmt") or sign * contracts) * mark
             patched["notional"] = _num(signed) if isinstance(patched["notional"], str) else signed

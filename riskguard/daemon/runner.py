@@ -65,12 +65,14 @@ class Daemon:
         async with AsyncExitStack() as stack:
             stack.callback(store.close)
             feeds: list[Feeds] = []
+            reads = asyncio.Semaphore(settings.concurrent_reads)
+            markets: dict[tuple[str, str], Any] = {}
             for spec in self.config.accounts.values():
                 venue = None
                 if spec.config.is_live:
-                    venue = await stack.enter_async_context(pro_venue(spec))
+                    venue = await stack.enter_async_context(pro_venue(spec, markets))
                 worker = AccountWorker(spec, settings, store, alerter, metrics, self.read_doc, venue, self.execute,
-                                       self.clock)
+                                       self.clock, reads=reads)
                 self.workers[spec.name] = worker
                 if venue is not None and settings.streams and has_streams(venue.exchange):
                     feed = Feeds(worker, venue.exchange, self.stop, backoff_s=min(settings.poll_s, 1.0))

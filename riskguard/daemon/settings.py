@@ -45,6 +45,9 @@ class DaemonSettings(_Strict):
     reconcile_s: float = Field(60.0, gt=0, description="full REST read interval even while streams are healthy")
     stale_s: float = Field(15.0, gt=0, description="data older than this makes the account UNKNOWN: no action")
     streams: bool = Field(True, description="use ccxt websockets where the venue has them")
+    concurrent_reads: int = Field(
+        8, ge=1, description="full REST reads in flight at once across all accounts (a start or a reconcile of "
+        "hundreds of accounts queues instead of flooding the venue, where each read times out)")
     kill_switch: KillSwitchSettings = Field(default_factory=lambda: KillSwitchSettings.model_validate({}))
     alerts: AlertSettings = Field(default_factory=lambda: AlertSettings.model_validate({}))
     metrics: ListenSettings = Field(default_factory=lambda: ListenSettings.model_validate({}))

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from riskguard.alerts import Alerter, AlertKind
 from riskguard.check import Evaluated, evaluate_loaded
@@ -31,15 +31,17 @@ from riskguard.config import AccountSpec
 from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.snapshot_doc import SnapshotDoc
 from riskguard.connectors.source import Loaded
+from riskguard.daemon.book import BookFirstVenue, PositionBook
 from riskguard.daemon.killswitch import KillSwitch
-from riskguard.daemon.remark import remark
+from riskguard.daemon.remark import remark_snapshot
 from riskguard.daemon.settings import DaemonSettings
 from riskguard.errors import DataUnavailable, RiskguardError, StaleData
 from riskguard.execution.audit_store import AuditStore, EventKind, OrderState
 from riskguard.execution.executor import ExecutionReport, Executor
-from riskguard.execution.venue_client import OutcomeUnknown, Venue
+from riskguard.execution.venue_client import OutcomeUnknown, Venue, live_legs
 from riskguard.market_view import SymbolViews
 from riskguard.metrics import Metrics
+from riskguard.model.snapshot import Snapshot
 from riskguard.rules.codes import Severity, Status
 from riskguard.rules.engine import HitKey
 from riskguard.rules.plan import OrderKind, Plan
@@ -73,7 +75,7 @@ class AccountWorker:
     def __init__(self, spec: AccountSpec, settings: DaemonSettings, store: AuditStore, alerter: Alerter,
                  metrics: Metrics, read_doc: ReadDoc, venue: Venue | None, execute: bool,
                  clock: Callable[[], float] = time.time, executor_factory: Callable[[Venue], Executor] | None = None,
-                 ) -> None:
+                 reads: asyncio.Semaphore | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.settings = settings
@@ -84,7 +86,11 @@ class AccountWorker:
         self.venue = venue
         self.execute = execute and spec.mode == "execute"
         self.clock = clock
+        self._reads = reads or asyncio.Semaphore(settings.concurrent_reads)
+        """Shared by the daemon's workers: bounds the full REST reads in flight across accounts."""
         self.kill = KillSwitch(settings.kill_switch, clock)
+        self.book = PositionBook(clock, settings.reconcile_s)
+        """Positions of the last full read while the user-data stream certifies them (the feeds keep it)."""
         self._executor_factory = executor_factory or (lambda v: Executor(v, store))
         self.live = LiveState()
         self.run_id = f"daemon-{int(clock() * 1000)}"
@@ -92,6 +98,8 @@ class AccountWorker:
         self._wake = asyncio.Event()
         self._wake.set()
         self._doc: SnapshotDoc | None = None
+        self._read_snapshot: Snapshot | None = None
+        """The last full read's snapshot: its market series serve every streamed mark until the next read."""
         self._last_full = 0.0
         self._last_data = 0.0
         self._memory: frozenset[HitKey] = frozenset()
@@ -137,8 +145,14 @@ class AccountWorker:
         self._pending.read.append(why)
         self._wake.set()
 
+    def private_event(self, what: str) -> None:
+        """A position or order event on the user-data stream: the book no longer holds, a full read is due."""
+        self.book.event()
+        self.request_read(what)
+
     def stream_down(self, why: str) -> None:
         """A stream failed: reconcile by REST before acting again, and poll until it is back."""
+        self.book.lost()
         self.stream_healthy = False
         self.metrics.errors.labels(self.name, "stream").inc()
         self.store.event(self.run_id, self.name, EventKind.ERROR, f"stream error: {why}; reconciling by REST")
@@ -193,14 +207,19 @@ class AccountWorker:
 
     async def _read(self) -> Loaded:
         try:
-            doc = await self.read_doc(self.spec)
+            async with self._reads:
+                start = self.book.read_start()
+                doc = await self.read_doc(self.spec)
             snapshot = build_snapshot(doc, f"{self.name} (daemon read)")
-            account = snapshot.account(self.spec.config.snapshot_account or self.name)
+            name = self.spec.config.snapshot_account or self.name
+            account = snapshot.account(name)
         except RiskguardError as exc:
             return Loaded(self.spec, None, None, exc)
         except KeyError as exc:
             return Loaded(self.spec, None, None, DataUnavailable(f"account missing from the read: {exc}"))
-        self._doc = doc
+        rows = [row for a in doc.accounts if a.name == name for row in a.positions]
+        self.book.seed(start, live_legs(self.spec.config.venue or "", rows))
+        self._doc, self._read_snapshot = doc, snapshot
         return Loaded(self.spec, snapshot, account, None)
 
     async def _full_read(self, why: str) -> Loaded | None:
@@ -228,7 +247,7 @@ class AccountWorker:
             self.store.event(self.run_id, self.name, EventKind.STATE, text, {"legs": sorted(map(list, back))})
             await self.alerter.alert(self.name, AlertKind.FAILURE, text)
         for leg in sorted(still):
-            cause = _cause(before, confirm, leg)
+            cause = _cause(before, confirm, leg, self.marks_seen.get(leg[0]))
             text = f"position {leg[0]} {leg[1]} gone, confirmed by a second read: {cause}"
             self.store.event(self.run_id, self.name, EventKind.STATE, text, {"symbol": leg[0], "side": leg[1],
                                                                               "cause": cause}, symbol=leg[0])
@@ -236,10 +255,10 @@ class AccountWorker:
         return confirm
 
     def _remarked(self, marks: dict[str, float]) -> Loaded:
-        assert self._doc is not None
+        assert self._doc is not None and self._read_snapshot is not None
         try:
-            doc = remark(self._doc, marks, int(self.clock() * 1000)) if marks else self._doc
-            snapshot = build_snapshot(doc, f"{self.name} (daemon, streamed marks)")
+            doc, snapshot = remark_snapshot(self._doc, self._read_snapshot, marks, int(self.clock() * 1000),
+                                            f"{self.name} (daemon, streamed marks)")
             account = snapshot.account(self.spec.config.snapshot_account or self.name)
         except RiskguardError as exc:
             return Loaded(self.spec, None, None, exc)
@@ -277,19 +296,22 @@ class AccountWorker:
         self.metrics.set_buffers(self.name, {(p.risk.symbol, p.risk.side): p.risk.buffer_pct
                                              for p in verdict.positions})
         state = evaluated.rules.state.value
+        breach = None
         if state != self.live.state or memory_changed:
             self.store.event(self.run_id, self.name, EventKind.STATE, f"state {self.live.state} → {state}",
                              {"trading_state": state, "status": verdict.status.value,
                               "rule_memory": sorted(list(k) for k in self._memory)})
             if verdict.status is Status.BREACH:
                 findings = [*verdict.findings, *(f for p in verdict.positions for f in p.findings)]
-                await self.alerter.alert(self.name, AlertKind.BREACH, f"state {state}: " + "; ".join(
-                    f.message for f in findings if f.severity is Severity.BREACH)[:500])
+                breach = f"state {state}: " + "; ".join(
+                    f.message for f in findings if f.severity is Severity.BREACH)[:500]
         self.live.state = state
         self.metrics.set_state(self.name, state)
         plan = evaluated.plan
         if plan is not None and any(o.kind is not OrderKind.ADD_MARGIN for o in plan.orders):
             await self._act(plan)
+        if breach is not None:  # after the orders: an alert channel's round trip must not delay them
+            await self.alerter.alert(self.name, AlertKind.BREACH, breach)
         return evaluated
 
     async def _act(self, plan: Plan) -> None:
@@ -313,7 +335,9 @@ class AccountWorker:
                 self.store.event(self.run_id, self.name, EventKind.PLAN, f"not executed ({why}): {_plan_text(plan)}",
                                  plan.to_dict())
             return
-        report = await self._executor_factory(self.venue).execute(plan)
+        # The close is capped at the position the user-data stream certifies, else at a REST re-read.
+        venue = cast(Venue, BookFirstVenue(self.venue, self.book, lambda: self.stream_healthy))
+        report = await self._executor_factory(venue).execute(plan)
         if self.on_order_sent is not None:
             self.on_order_sent()
         sent = sum(o.sent for o in report.orders)
@@ -398,13 +422,18 @@ def _mark(loaded: Loaded | None, symbol: str) -> float:
     return 0.0
 
 
-def _cause(before: Loaded, after: Loaded, leg: tuple[str, str]) -> str:
-    """Liquidated when the mark now stands past the liquidation price riskguard last computed, else closed."""
+def _cause(before: Loaded, after: Loaded, leg: tuple[str, str], streamed: float | None) -> str:
+    """Liquidated when the mark now stands past the liquidation price riskguard last computed, else closed.
+
+    The read that finds the position gone no longer holds the symbol's mark when nothing else keeps it in the
+    read (no other leg, not configured): the newest streamed mark stands in, else every liquidation would be
+    reported as a close by hand.
+    """
     assert before.account is not None and after.snapshot is not None and after.account is not None
     old = next((p for p in before.account.positions if (p.symbol, p.side.value) == leg), None)
     liq = old.venue_liquidation_price if old is not None else None
     quote = after.snapshot.venues[after.account.venue].quotes.get(leg[0])
-    mark = getattr(quote, "mark_price", None)
+    mark = getattr(quote, "mark_price", None) or streamed
     if liq and mark:
         past = mark >= liq if leg[1] == "short" else mark <= liq
         if past:

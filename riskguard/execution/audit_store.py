@@ -2,8 +2,13 @@
 
 It is also the executor's memory for exactly-once: an order's intent (with its client order id) is committed
 here *before* the order goes to the venue, so a crash, a timeout or a re-run finds the id and looks the order up
-at the venue instead of sending it again.  That is why every write is its own committed transaction with
-``synchronous=FULL``: an intent that is not on disk when the request leaves is no intent at all.
+at the venue instead of sending it again.  That is why every order write (the intent, each state change) is its
+own transaction committed with ``synchronous=FULL``: an intent that is not on disk when the request leaves is no
+intent at all.  Plain events are committed with ``synchronous=NORMAL``: written to the OS at once (a ``kill -9``
+loses none of them), and on disk with the next order write, since WAL appends in order and that fsync covers
+every commit before it.  A reaction writes three or four events before its intent; an fsync each (~4 ms here)
+was most of the daemon's reaction time.  What a power cut can lose is the tail of events after the last order
+write, never an intent or an order's state.
 
 Every text and JSON payload passes through a ``Redactor`` on its way in, so a venue error that echoes a request
 (keys, signatures) is stored masked.  The schema is versioned (``schema_migrations``); opening an older file
@@ -17,7 +22,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -160,8 +165,8 @@ class AuditStore:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=10.0)
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"cannot open the audit store: {exc}", str(path)) from None
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._wal()
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
 
     def close(self) -> None:
@@ -173,28 +178,55 @@ class AuditStore:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    # -- schema ----------------------------------------------------------------------------------
+    def _wal(self, deadline_s: float = 10.0) -> None:
+        """WAL mode.  Switching a new file to it takes an exclusive lock that SQLite does not wait for (no busy
+        handler), so a second process opening the same new store retries for as long as it would wait on a lock."""
+        give_up = time.monotonic() + deadline_s
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > give_up:
+                    raise ConfigError(f"cannot open the audit store: {exc}", str(self.path)) from None
+                time.sleep(0.01)
 
-    def _migrate(self) -> None:
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)"
-        )
-        done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
-        if done and max(done) > SCHEMA_VERSION:
-            raise ConfigError(f"the audit store has schema version {max(done)}; this riskguard knows up to "
-                              f"{SCHEMA_VERSION}: upgrade riskguard", str(self.path))
-        for version, script in enumerate(_MIGRATIONS, start=1):
-            if version in done:
-                continue
+    @contextmanager
+    def _transaction(self, durable: bool) -> Iterator[None]:
+        """One write transaction, fsynced at commit when ``durable``."""
+        if durable:
+            self._db.execute("PRAGMA synchronous=FULL")
+        try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in filter(str.strip, script.split(";")):
-                    self._db.execute(statement)
-                self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, self._now_ms()))
+                yield
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        finally:
+            if durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        """Every missing migration in one write transaction that also reads what is applied: two processes
+        creating the store at once (the daemon and a ``check --execute``) queue on the lock instead of both
+        seeing an empty schema and the second failing on ``CREATE TABLE``."""
+        with self._transaction(durable=True):
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                             "(version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)")
+            done = {row[0] for row in self._db.execute("SELECT version FROM schema_migrations")}
+            if done and max(done) > SCHEMA_VERSION:
+                raise ConfigError(f"the audit store has schema version {max(done)}; this riskguard knows up to "
+                                  f"{SCHEMA_VERSION}: upgrade riskguard", str(self.path))
+            for version, script in enumerate(_MIGRATIONS, start=1):
+                if version in done:
+                    continue
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, self._now_ms()))
 
     @property
     def schema_version(self) -> int:
@@ -226,8 +258,7 @@ class AuditStore:
     def record_intent(self, run_id: str, record: OrderRecord, data: Mapping[str, Any]) -> None:
         """The intent row and its event in one transaction, committed before the caller sends anything."""
         now = self._now_ms()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction(durable=True):
             self._db.execute(
                 "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (record.client_order_id, record.account, record.venue, record.plan_hash, record.order_index,
@@ -236,10 +267,6 @@ class AuditStore:
             )
             self.event(run_id, record.account, EventKind.INTENT, f"{record.kind} {record.side} {record.amount:g} "
                        f"{record.symbol}", data, client_order_id=record.client_order_id, symbol=record.symbol)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def update_order(self, run_id: str, client_order_id: str, state: OrderState, *, venue_order_id: str | None = None,
                      filled: float | None = None, amount: float | None = None, message: str = "",
@@ -248,8 +275,7 @@ class AuditStore:
         current = self.order(client_order_id)
         if current is None:
             raise KeyError(client_order_id)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction(durable=True):
             self._db.execute(
                 "UPDATE orders SET state = ?, venue_order_id = COALESCE(?, venue_order_id), "
                 "filled = COALESCE(?, filled), amount = COALESCE(?, amount), updated_ms = ? "
@@ -259,10 +285,6 @@ class AuditStore:
             text = f"{current.state} → {state}" + (f": {message}" if message else "")
             self.event(run_id, current.account, EventKind.STATE, text, data, client_order_id=client_order_id,
                        symbol=current.symbol)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from typing import Any
 from riskguard.errors import DataUnavailable
 from riskguard.execution.audit_store import AuditStore, EventKind, OrderRecord, OrderState
 from riskguard.execution.guard import LivePosition, refusal
+from riskguard.execution.throttle import urgent
 from riskguard.execution.venue_client import OutcomeUnknown, Venue, VenueRejected
 from riskguard.execution.venue_orders import OrderCall, client_order_id, order_call
 from riskguard.rules.plan import IntendedOrder, OrderKind, Plan
@@ -108,7 +109,8 @@ class Executor:
         for index, order in enumerate(plan.orders):
             cid = client_order_id(self.venue.venue, plan.content_hash, index)
             try:
-                result = await self._one(report, plan, index, order, cid, reserved)
+                with urgent():  # ahead of any queued non-order request (the verification below is not urgent)
+                    result = await self._one(report, plan, index, order, cid, reserved)
             except (DataUnavailable, OutcomeUnknown, VenueRejected) as exc:
                 # A read or a cancel that failed for good ends this order only; the next one still gets its turn.
                 known = self.store.order(cid)

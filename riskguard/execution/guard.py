@@ -48,7 +48,9 @@ def refusal(call: OrderCall, position: LivePosition | None, reserved: float = 0.
         return f"{call.symbol}: the order names leg {leg or 'both'}, the position is on {position.position_side}"
     if not (math.isfinite(call.amount) and call.amount > 0):
         return f"{call.symbol}: amount {call.amount!r} is not a positive number"
-    if call.amount + reserved > position.contracts:
+    # The room is the position less what rests, computed as the executor sizes the order (amount + reserved can
+    # round one ulp above a position it exactly fills, which refused the order and let a rerun place another).
+    if call.amount > position.contracts - reserved:
         held = f" with {reserved:g} already held by resting orders" if reserved else ""
         return f"{call.symbol}: amount {call.amount:g}{held} exceeds the position's {position.contracts:g} contracts"
     return None

@@ -102,17 +102,7 @@ class CcxtVenue:
             raise DataUnavailable(f"{self.venue} positions of {symbol}: {self._redactor.text(str(exc))}") from None
         if not isinstance(rows, list):
             raise DataUnavailable(f"{self.venue} positions of {symbol}: not a list")
-        legs = []
-        for row in rows:
-            if row.get("symbol") != symbol:
-                continue
-            contracts = abs(float(row.get("contracts") or 0.0))
-            side = row.get("side")
-            if contracts <= 0 or side not in ("long", "short"):
-                continue
-            legs.append(LivePosition(symbol, side, _leg(self.venue, row.get("info") or {}), contracts,
-                                     row.get("marginMode") or "cross", _float(row.get("markPrice"))))
-        return legs
+        return [leg for leg in live_legs(self.venue, rows) if leg.symbol == symbol]
 
     async def create(self, call: OrderCall) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("create_order", call.symbol, call.type, call.side, call.amount,
@@ -152,6 +142,19 @@ class CcxtVenue:
     def min_amount(self, symbol: str) -> float:
         limits = self.exchange.market(symbol).get("limits", {}).get("amount", {})
         return float(limits.get("min") or 0.0)
+
+
+def live_legs(venue: str, rows: list[dict[str, Any]]) -> list[LivePosition]:
+    """The open legs in ccxt ``fetchPositions`` rows (a REST answer, or the rows of a full read)."""
+    legs = []
+    for row in rows:
+        contracts = abs(float(row.get("contracts") or 0.0))
+        side = row.get("side")
+        if contracts <= 0 or side not in ("long", "short") or not row.get("symbol"):
+            continue
+        legs.append(LivePosition(str(row["symbol"]), side, _leg(venue, row.get("info") or {}), contracts,
+                                 row.get("marginMode") or "cross", _float(row.get("markPrice"))))
+    return legs
 
 
 def _is_stop(order: dict[str, Any]) -> bool:

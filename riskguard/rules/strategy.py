@@ -78,8 +78,8 @@ class OrderLimits:
     """What the venue accepts as an order: amount step, minimum amount and minimum notional.
 
     ``min_notional`` is in the quote currency for linear contracts (ccxt ``limits.cost.min``) and in USD of
-    face value for inverse ones.  :meth:`of` reads the market model; fields it lacks (the model carries
-    ``amount_step`` only) default to "one step" and "no minimum notional".
+    face value for inverse ones.  :meth:`of` reads the market model, which carries ``amount_step`` only: the
+    minimum is one step and there is no minimum notional.
     """
 
     amount_step: float | None
@@ -88,9 +88,7 @@ class OrderLimits:
 
     @classmethod
     def of(cls, market: Market) -> OrderLimits:
-        step = market.amount_step
-        min_amount = getattr(market, "min_amount", None) or step or 0.0
-        return cls(step, float(min_amount), float(getattr(market, "min_notional", None) or 0.0))
+        return cls(market.amount_step, float(market.amount_step or 0.0))
 
     def floor(self, amount: float) -> float:
         """``amount`` rounded down to the step (the decimal the venue prints, not ``k·step`` noise)."""

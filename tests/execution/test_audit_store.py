@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +95,30 @@ def test_parse_since() -> None:
     assert parse_since("90m", now) == int(datetime(2026, 12, 1, 4, 30, tzinfo=UTC).timestamp() * 1000)
     assert parse_since("2026-11-30T06:00:00Z") == int(datetime(2026, 11, 30, 6, tzinfo=UTC).timestamp() * 1000)
     assert parse_since("2026-11-30T06:00:00") == parse_since("2026-11-30T06:00:00+00:00")
+
+
+def _open_at_barrier(path: str, barrier: Any, results: Any) -> None:
+    barrier.wait()
+    try:
+        with AuditStore(Path(path)) as store:
+            results.put(("ok", store.schema_version))
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_processes_creating_the_store_at_once_all_open_it(tmp_path: Path) -> None:
+    """The daemon and a ``check --execute`` (or two daemons) starting together on a new file: each process opens
+    the store with the schema applied once, none fails on a table another just created or on the WAL switch."""
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(10):  # the race lost in about half the rounds before the fix
+        path = tmp_path / f"r{round_}" / "audit.sqlite3"
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        workers = [ctx.Process(target=_open_at_barrier, args=(str(path), barrier, results)) for _ in range(4)]
+        for w in workers:
+            w.start()
+        outcomes = [results.get(timeout=60) for _ in workers]
+        for w in workers:
+            w.join(timeout=60)
+        assert outcomes == [("ok", SCHEMA_VERSION)] * 4
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]

@@ -55,6 +55,17 @@ AAA, BBB = sorted(CLOSES)
 @example(orders=[order(AAA, "sell", 3.0, OrderKind.LIMIT, contracts=10, price=99.0),
                  order(AAA, "sell", 12.0, contracts=10)], crash_at=1, when="crash_before_send", reruns=1,
          noise=["ok"])
+# ... and a limit that exactly fills what rests leave: refused by one run (amount + reserved rounded past the
+# position), placed by the next rerun
+@example(orders=[order(AAA, "sell", 0.51953125, contracts=10),
+                 order(AAA, "sell", 5.3125, OrderKind.LIMIT, contracts=10, price=99.0),
+                 order(AAA, "sell", 5.0, OrderKind.LIMIT, contracts=10, price=99.0),
+                 order(AAA, "sell", 1.0, contracts=10)],
+         crash_at=0, when="crash_before_send", reruns=2, noise=[])
+@example(orders=[order(AAA, "sell", 0.51953125, contracts=10),
+                 order(AAA, "sell", 5.3125, OrderKind.LIMIT, contracts=10, price=99.0),
+                 order(AAA, "sell", 5.0, contracts=10), order(AAA, "sell", 1.0, contracts=10)],
+         crash_at=0, when="crash_before_send", reruns=2, noise=[])
 async def test_restart_after_a_crash_never_doubles(tmp_path: Path, orders, crash_at, when, reruns, noise) -> None:
     plan = Plan("acct", "binanceusdm", ("test",), tuple(orders), Outcome((), ()), Outcome((), ()))
     faults = [*noise[:crash_at], when]

@@ -1,0 +1,140 @@
+"""``evaluate_account`` figure by figure on small Binance USDⓈ-M accounts worked out by hand (one flat tier,
+mmr 0.5 %, exact display), and the paths where a figure cannot be computed."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+from plan_factory import account, market, position, venue_of
+
+from riskguard.model import AssetBalance, Side
+from riskguard.risk.account_risk import CrossSummary, PriceSource, evaluate_account
+
+ETH = market("ETH/USDT:USDT", 0.005, step=0.01)
+BTC = market("BTC/USDT:USDT", 0.004)
+VENUE = venue_of(ETH, BTC)
+
+
+def test_isolated_long_every_figure_by_hand():
+    # 10 ETH long at 2 000, mark 1 900, isolated margin 2 000, 10× leverage
+    acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=2_000), wallet=7_000, cross_wallet=5_000)
+    (r,) = evaluate_account(acct, VENUE).positions
+    assert r.notional == pytest.approx(19_000.0)  # 10 × 1 900
+    assert r.unrealized_pnl == pytest.approx(-1_000.0)
+    assert r.maintenance_margin == pytest.approx(95.0)  # 19 000 × 0.5 %
+    assert r.equity == pytest.approx(1_000.0)  # margin + uPnL
+    assert r.margin_ratio == pytest.approx(0.095)
+    assert r.effective_leverage == pytest.approx(19.0)
+    assert r.initial_margin == pytest.approx(1_900.0)  # notional at mark ÷ 10 (Binance)
+    # 2 000 + 10 (P − 2 000) = 0.05 P  ⇒  P = 18 000 / 9.95; bankruptcy 2 000 + 10 (P − 2 000) = 0 ⇒ 1 800
+    assert r.liquidation_price == pytest.approx(18_000 / 9.95, rel=1e-12)
+    assert r.liquidation_price_raw == pytest.approx(18_000 / 9.95, rel=1e-12)
+    assert r.liquidation_source is PriceSource.COMPUTED
+    assert r.bankruptcy_price == pytest.approx(1_800.0, rel=1e-12)
+    assert r.bankruptcy_price_raw == pytest.approx(1_800.0, rel=1e-12)
+    buffer = (1_900 - 18_000 / 9.95) / 1_900 * 100  # 4.786 %
+    assert r.buffer_pct == pytest.approx(buffer, rel=1e-12)
+    assert r.distance_bp == pytest.approx(buffer * 100, rel=1e-12)
+    assert (r.tier, r.mmr, r.is_estimate, r.method) == (0, 0.005, False, "venue rules")
+    assert r.display_rule == "exact root, unrounded"
+    assert (r.side, r.margin_mode, r.position_side, r.settle) == ("long", "isolated", "both", "USDT")
+
+
+def test_isolated_short_buffer_is_measured_upwards():
+    acct = account(position(ETH.symbol, 10, 2_000, side=Side.SHORT, isolated_margin=2_000))
+    (r,) = evaluate_account(acct, VENUE).positions
+    # 2 000 − 10 (P − 2 000) = 0.05 P  ⇒  P = 22 000 / 10.05
+    assert r.liquidation_price == pytest.approx(22_000 / 10.05, rel=1e-12)
+    assert r.buffer_pct == pytest.approx((22_000 / 10.05 - 2_000) / 2_000 * 100, rel=1e-12)
+    assert r.bankruptcy_price == pytest.approx(2_200.0, rel=1e-12)
+
+
+def test_when_equity_is_gone_then_effective_leverage_is_infinite():
+    acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=500))
+    (r,) = evaluate_account(acct, VENUE).positions
+    assert r.equity == pytest.approx(-500.0)
+    assert r.effective_leverage == math.inf
+
+
+def test_when_the_venue_shows_a_price_then_the_gap_to_ours_is_in_basis_points():
+    p = replace(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=2_000), venue_liquidation_price=1_800.0)
+    (r,) = evaluate_account(account(p), VENUE).positions
+    assert r.venue_liquidation_price == 1_800.0
+    assert r.liquidation_gap_bp == pytest.approx((18_000 / 9.95 - 1_800) / 1_800 * 1e4, rel=1e-12)  # 50.25 bp
+
+
+def test_when_margin_exceeds_what_the_position_can_lose_then_no_price_liquidates():
+    acct = account(position(ETH.symbol, 1, 2_000, isolated_margin=5_000))
+    (r,) = evaluate_account(acct, VENUE).positions
+    assert r.liquidation_source is PriceSource.NONE
+    assert r.liquidation_price is None and r.buffer_pct is None and r.distance_bp is None
+    assert r.liquidation_price_raw is None and r.liquidation_gap_bp is None
+    assert r.unavailable_reason is None
+
+
+def test_without_leverage_the_initial_margin_is_the_venues():
+    p = replace(position(ETH.symbol, 10, 2_000, isolated_margin=2_000, leverage=None), venue_initial_margin=1_234.5)
+    (r,) = evaluate_account(account(p), VENUE).positions
+    assert r.initial_margin == 1_234.5
+
+
+def test_cross_pool_summary_and_headroom():
+    # long 1 BTC at 50 000, mark 48 000, wallet 10 000: equity 8 000, MM 48 000 × 0.4 % = 192
+    acct = account(position(BTC.symbol, 1, 50_000, 48_000))
+    risk = evaluate_account(acct, VENUE)
+    (pool,) = risk.cross
+    assert pool == CrossSummary("USDT", 10_000.0, pytest.approx(8_000.0), pytest.approx(192.0),
+                                pytest.approx(0.024), pytest.approx(6.0))
+    assert pool.headroom_pct == pytest.approx(97.6)
+    (r,) = risk.positions
+    assert r.margin_ratio == pytest.approx(0.024) and r.equity == pytest.approx(8_000.0)
+    # 10 000 + (P − 50 000) = 0.004 P  ⇒  P = 40 000 / 0.996
+    assert r.liquidation_price == pytest.approx(40_000 / 0.996, rel=1e-12)
+
+
+def test_cross_pool_with_no_equity_left_has_infinite_ratio_and_leverage():
+    acct = account(position(BTC.symbol, 1, 50_000, 38_000))  # uPnL −12 000 on a 10 000 wallet
+    (pool,) = evaluate_account(acct, VENUE).cross
+    assert pool.equity == pytest.approx(-2_000.0)
+    assert pool.margin_ratio == math.inf and pool.effective_leverage == math.inf
+
+
+def test_account_without_positions_reports_each_funded_wallet_as_an_idle_pool():
+    acct = replace(account(), balances={"USDT": AssetBalance("USDT", 500.0, 500.0),
+                                        "USDC": AssetBalance("USDC", 0.0, 0.0)})
+    risk = evaluate_account(acct, VENUE)
+    assert risk.positions == () and risk.missing == ()
+    assert risk.cross == (CrossSummary("USDT", 500.0, 500.0, 0.0, 0.0, 0.0),)
+    assert risk.cross[0].headroom_pct == 100.0
+
+
+def test_cross_position_without_a_balance_in_its_settle_asset_is_unavailable():
+    acct = replace(account(position(BTC.symbol, 1, 50_000)), balances={"USDC": AssetBalance("USDC", 1.0, 1.0)})
+    (r,) = evaluate_account(acct, VENUE).positions
+    assert r.liquidation_source is PriceSource.UNAVAILABLE
+    assert r.unavailable_reason == "no USDT balance for the cross account"
+    assert r.liquidation_price is None and r.bankruptcy_price is None and r.bankruptcy_price_raw is None
+
+
+def test_when_a_needed_taker_fee_is_missing_then_the_venue_price_stands_labelled():
+    okx = market("BTC/USDT:USDT", 0.004, venue="okx")
+    p = replace(position(okx.symbol, 1, 50_000, isolated_margin=5_000), venue_liquidation_price=45_300.0)
+    risk = evaluate_account(account(p, venue="okx", taker=None), venue_of(okx))
+    assert risk.missing == ("acct: taker fee rate (the venue counts it in the maintenance requirement)",)
+    (r,) = risk.positions
+    assert (r.liquidation_source, r.liquidation_price) == (PriceSource.VENUE, 45_300.0)
+    assert r.unavailable_reason is None  # a figure is shown: the venue's, labelled as such
+    assert r.bankruptcy_price is None and r.liquidation_price_raw is None and r.display_rule is None
+    assert r.liquidation_gap_bp is None
+    assert r.buffer_pct == pytest.approx((50_000 - 45_300) / 50_000 * 100, rel=1e-12)
+
+
+def test_when_a_needed_taker_fee_is_missing_and_the_venue_shows_nothing_then_unavailable():
+    okx = market("BTC/USDT:USDT", 0.004, venue="okx")
+    risk = evaluate_account(account(position(okx.symbol, 1, 50_000, isolated_margin=5_000), venue="okx",
+                                    taker=None), venue_of(okx))
+    (r,) = risk.positions
+    assert r.liquidation_source is PriceSource.UNAVAILABLE and r.liquidation_price is None
+    assert r.unavailable_reason == "taker fee rate unavailable"

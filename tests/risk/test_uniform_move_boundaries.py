@@ -1,0 +1,129 @@
+"""Uniform-move edges: an unknown pool still names its asset and size, a missing wallet is refused, the binding
+direction on a tie, and a short pool worked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from riskguard.model import (
+    Account,
+    AccountType,
+    AssetBalance,
+    ContractKind,
+    FeeRates,
+    MarginMode,
+    MarginTier,
+    Market,
+    Position,
+    Side,
+    VenueMarkets,
+)
+from riskguard.risk.account_risk import evaluate_account
+from riskguard.risk.uniform_move import Direction, UniformMove, uniform_moves
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+
+
+def _venue(venue: str = "binanceusdm") -> VenueMarkets:
+    tiers = (MarginTier(0, math.inf, 0.005),)
+    return VenueMarkets(venue, {
+        BTC: Market(venue, BTC, ContractKind.LINEAR, "USDT", 1.0, 0.1, 0.001, tiers),
+        ETH: Market(venue, ETH, ContractKind.LINEAR, "USDT", 1.0, 0.01, 0.01, tiers),
+    })
+
+
+def _account(*positions: Position, balances: dict[str, float] | None = None, venue: str = "binanceusdm",
+             fees: FeeRates | None = None) -> Account:
+    wallets = {"USDT": 1_000.0} if balances is None else balances
+    return Account("a", venue, {a: AssetBalance(a, w, w) for a, w in wallets.items()}, positions, fees,
+                   AccountType.STANDARD)
+
+
+def _pos(symbol: str = BTC, side: Side = Side.LONG, contracts: float = 1.0, price: float = 10_000.0) -> Position:
+    return Position(symbol, side, contracts, price, price, MarginMode.CROSS)
+
+
+@pytest.mark.parametrize("reuse", [False, True], ids=["built", "from_evaluate_account"])
+def test_uniform_moves_when_the_cross_wallet_is_missing_then_unknown_naming_asset_and_positions(reuse):
+    account = _account(_pos(), _pos(ETH, price=2_000.0), balances={"USDC": 5_000.0})
+    solved = evaluate_account(account, _venue()).solved if reuse else None
+    (move,) = uniform_moves(account, _venue(), solved)
+    assert (move.asset, move.positions, move.reason) == ("USDT", 2, "no USDT balance for the cross account")
+    assert not move.known and math.isnan(move.down_pct) and math.isnan(move.up_pct)
+
+
+def test_uniform_moves_when_taker_fee_missing_on_okx_then_unknown_naming_the_pool():
+    (move,) = uniform_moves(_account(_pos(), venue="okx"), _venue("okx"))
+    assert (move.asset, move.positions) == ("USDT", 1)
+    assert move.reason == "taker fee rate unavailable (the venue counts it in maintenance)"
+
+
+def test_uniform_move_of_a_short_pool_by_hand():
+    # short 1 BTC at 10 000, wallet 1 000, mmr 0.5 %: 1 000 − (P − 10 000) = 0.005 P  ⇒  P = 11 000/1.005
+    (move,) = uniform_moves(_account(_pos(side=Side.SHORT)), _venue())
+    assert move.known and move.positions == 1
+    assert move.up_pct == pytest.approx((11_000 / 1.005 / 10_000 - 1) * 100, rel=1e-12)
+    assert move.down_pct == math.inf
+    assert move.binding_direction is Direction.UP and move.binding_pct == move.up_pct
+
+
+def test_uniform_move_binding_direction_on_a_tie_is_down_and_the_pct_is_the_smaller():
+    tie = UniformMove("USDT", 7.5, 7.5, 2)
+    assert tie.binding_direction is Direction.DOWN and tie.binding_pct == 7.5
+    up = UniformMove("USDT", 7.5, 7.4, 2)
+    assert up.binding_direction is Direction.UP and up.binding_pct == 7.4
+    assert up.known and not UniformMove("USDT", math.nan, math.nan, 2, "why").known
+
+
+def test_uniform_moves_lists_one_figure_per_settle_asset_in_asset_order():
+    usdc = Market("binanceusdm", "BTC/USDC:USDC", ContractKind.LINEAR, "USDC", 1.0, 0.1, 0.001,
+                  (MarginTier(0, math.inf, 0.005),))
+    venue = VenueMarkets("binanceusdm", {**_venue().markets, usdc.symbol: usdc})
+    account = _account(_pos(), _pos(usdc.symbol), balances={"USDT": 1_000.0, "USDC": 2_000.0})
+    moves = uniform_moves(account, venue)
+    assert [(m.asset, m.positions) for m in moves] == [("USDC", 1), ("USDT", 1)]
+    # USDC: 2 000 + (P − 10 000) = 0.005 P  ⇒  P = 8 000/0.995
+    assert moves[0].down_pct == pytest.approx((1 - 8_000 / 0.995 / 10_000) * 100, rel=1e-12)
+
+
+def _two_pool_venue(venue: str) -> VenueMarkets:
+    tiers = (MarginTier(0, math.inf, 0.005),)
+    usdc = Market(venue, "BTC/USDC:USDC", ContractKind.LINEAR, "USDC", 1.0, 0.1, 0.001, tiers)
+    return VenueMarkets(venue, {**_venue(venue).markets, usdc.symbol: usdc})
+
+
+def test_uniform_moves_when_the_first_pool_is_unknown_the_next_is_still_computed():
+    # USDC sorts first and has no wallet; the USDT pool is whole: 1 000 + (P − 10 000) = 0.005 P
+    account = _account(_pos("BTC/USDC:USDC"), _pos(), balances={"USDT": 1_000.0})
+    unknown, known = uniform_moves(account, _two_pool_venue("binanceusdm"))
+    assert (unknown.asset, unknown.known, known.asset) == ("USDC", False, "USDT")
+    assert known.down_pct == pytest.approx((1 - 9_000 / 0.995 / 10_000) * 100, rel=1e-12)
+
+
+def test_uniform_moves_when_the_taker_fee_is_missing_then_every_pool_is_reported_unknown():
+    account = _account(_pos("BTC/USDC:USDC"), _pos(), balances={"USDT": 1_000.0, "USDC": 1_000.0}, venue="okx")
+    moves = uniform_moves(account, _two_pool_venue("okx"))
+    assert [(m.asset, m.positions, m.known) for m in moves] == [("USDC", 1, False), ("USDT", 1, False)]
+
+
+def test_uniform_moves_when_bybit_leverage_is_missing_in_one_pool_then_only_that_pool_is_unknown():
+    fees = FeeRates(0.0002, 0.00055)
+    no_leverage = _pos("BTC/USDC:USDC")
+    with_leverage = Position(BTC, Side.LONG, 1.0, 10_000.0, 10_000.0, MarginMode.CROSS, leverage=10.0)
+    account = _account(no_leverage, with_leverage, balances={"USDT": 1_000.0, "USDC": 1_000.0}, venue="bybit",
+                       fees=fees)
+    account = Account(account.name, "bybit", account.balances, account.positions, fees, AccountType.UNIFIED)
+    usdc, usdt = uniform_moves(account, _two_pool_venue("bybit"))
+    assert (usdc.asset, usdc.positions) == ("USDC", 1)
+    assert usdc.reason == "leverage unavailable (Bybit reserves the closing fee from it)"
+    assert usdt.known and usdt.asset == "USDT"
+
+
+def test_uniform_moves_when_the_taker_fee_is_zero_then_no_fee_counts():
+    # OKX with a 0 taker rate: 1 000 + (P − 10 000) = 0.005 P, as on a venue without the fee term
+    account = _account(_pos(), venue="okx", fees=FeeRates(0.0, 0.0))
+    (move,) = uniform_moves(account, _venue("okx"))
+    assert move.known
+    assert move.down_pct == pytest.approx((1 - 9_000 / 0.995 / 10_000) * 100, rel=1e-12)

@@ -1,0 +1,122 @@
+"""``add_margin`` at its edges: the free balance it may spend (worked by hand), the budget at one margin step,
+the target met exactly, and the positions it must leave alone."""
+
+from __future__ import annotations
+
+import math
+
+from plan_factory import account, market, position, venue_of
+
+from riskguard.rules.plan import OrderKind
+from riskguard.rules.strategy import PositionRef, StrategyContext, make_plan
+from strategies.add_margin import AddMargin, free_balance
+
+BTC = market("BTC/USDT:USDT", 0.004)
+ETH = market("ETH/USDT:USDT", 0.005, step=0.01, tick=0.01)
+VENUE = venue_of(BTC, ETH)
+
+
+def _iso_eth(**kw):
+    # ETH isolated long 10 @ 2 000, margin 200: LP 19 800/9.95 = 1 989.95, buffer 0.5%.  Reaching 50% needs
+    # LP ≤ 1 000: margin 0.005·10·1 000 + 10·1 000 = 10 050, far more than any free balance below.
+    return position(ETH.symbol, 10, 2_000, isolated_margin=200.0, **kw)
+
+
+def _plan(*positions, cross_wallet: float, buffer_pct: float = 50, max_amount: float = 1e6, scope=None):
+    acct = account(*positions, wallet=cross_wallet + 200, cross_wallet=cross_wallet)
+    ctx = StrategyContext.build(acct, VENUE, scope=scope)
+    return ctx, make_plan(ctx, [AddMargin({"buffer_pct": buffer_pct, "max_amount": max_amount})])
+
+
+def test_free_balance_when_cross_position_at_a_loss_then_wallet_less_initial_margin_less_the_loss():
+    # Cross BTC long 1 @ 50 000, mark 49 000, leverage 10: initial margin 4 900 (at mark), uPnL −1 000.
+    # Free: 10 000 − 4 900 − 1 000 = 4 100, all of it added to ETH, which still misses 50%.
+    ctx, plan = _plan(position(BTC.symbol, 1.0, 50_000, 49_000), _iso_eth(), cross_wallet=10_000)
+    assert free_balance(ctx, "USDT") == 4_100
+    assert [(o.symbol, o.kind, o.amount, o.side) for o in plan.orders] == [(ETH.symbol, OrderKind.ADD_MARGIN, 4_100,
+                                                                          "sell")]
+    assert plan.reason_codes == ("PLAN_ADDS_MARGIN", "PLAN_TARGET_UNREACHABLE")
+    assert plan.notes == (f"long {ETH.symbol}: adding 4100 USDT (the cap or the free balance) does not reach 50%",)
+
+
+def test_free_balance_when_cross_position_in_profit_then_the_profit_is_not_spent():
+    # Mark 51 000: initial margin 5 100, uPnL +1 000 not available: 10 000 − 5 100 = 4 900.
+    ctx, _ = _plan(position(BTC.symbol, 1.0, 50_000, 51_000), _iso_eth(), cross_wallet=10_000)
+    assert free_balance(ctx, "USDT") == 4_900
+
+
+def test_free_balance_when_leverage_unknown_then_maintenance_margin_is_what_the_position_uses():
+    # No leverage: no initial margin; maintenance 0.004·49 000 = 196.  10 000 − 196 − 1 000 = 8 804.
+    ctx, _ = _plan(position(BTC.symbol, 1.0, 50_000, 49_000, leverage=None), _iso_eth(), cross_wallet=10_000)
+    assert math.isclose(free_balance(ctx, "USDT"), 8_804, rel_tol=1e-12)
+    assert free_balance(ctx, "BTC") == 0.0  # no balance in that asset: nothing to spend
+
+
+def test_free_balance_when_cross_uses_more_than_the_wallet_then_zero_and_nothing_added():
+    # Mark 40 000: initial margin 4 000 and uPnL −10 000 on a 10 000 wallet: −4 000, floored at 0.
+    ctx, plan = _plan(position(BTC.symbol, 1.0, 50_000, 40_000), _iso_eth(), cross_wallet=10_000)
+    assert free_balance(ctx, "USDT") == 0.0
+    assert plan.orders == () and plan.reason_codes == ("PLAN_TARGET_UNREACHABLE",)
+    assert plan.notes == (f"long {ETH.symbol}: no free USDT balance to add (free 0)",)
+
+
+def test_budget_when_free_balance_is_exactly_one_margin_step_then_that_step_else_nothing():
+    _, plan = _plan(_iso_eth(), cross_wallet=0.01)
+    assert [o.amount for o in plan.orders] == [0.01]
+    assert plan.reason_codes == ("PLAN_ADDS_MARGIN", "PLAN_TARGET_UNREACHABLE")
+    _, plan = _plan(_iso_eth(), cross_wallet=0.0099)
+    assert plan.orders == () and plan.notes == (f"long {ETH.symbol}: no free USDT balance to add (free 0.0099)",)
+
+
+def test_cap_when_exactly_one_margin_step_then_that_step():
+    _, plan = _plan(_iso_eth(), cross_wallet=5_000, max_amount=0.01)
+    assert [o.amount for o in plan.orders] == [0.01]
+
+
+def test_two_isolated_positions_share_the_free_balance_in_order():
+    # 3 000 free: ETH (first) takes all of it, it needs 9 850; BTC isolated long 1 @ 50 000 with margin 500
+    # (LP 49 500/0.996 = 49 698.8, buffer 0.6%) gets what is left: nothing.
+    btc = position(BTC.symbol, 1.0, 50_000, isolated_margin=500.0)
+    _, plan = _plan(_iso_eth(), btc, cross_wallet=3_000)
+    assert [(o.symbol, o.amount) for o in plan.orders] == [(ETH.symbol, 3_000)]
+    assert plan.reason_codes == ("PLAN_ADDS_MARGIN", "PLAN_TARGET_UNREACHABLE")
+    assert plan.notes[-1] == f"long {BTC.symbol}: no free USDT balance to add (free 0)"
+
+
+def test_target_when_buffer_exactly_met_then_nothing_and_one_step_more_then_one_margin_step():
+    acct = account(_iso_eth(), wallet=5_200, cross_wallet=5_000)
+    buffer = StrategyContext.build(acct, VENUE).risk.positions[0].buffer_pct
+    at = make_plan(StrategyContext.build(acct, VENUE), [AddMargin({"buffer_pct": buffer, "max_amount": 100})])
+    assert at.orders == () and at.reason_codes == ("PLAN_NO_ACTION",)
+    above = make_plan(StrategyContext.build(acct, VENUE),
+                      [AddMargin({"buffer_pct": math.nextafter(buffer, math.inf), "max_amount": 100})])
+    assert [o.amount for o in above.orders] == [0.01] and above.reason_codes == ("PLAN_ADDS_MARGIN",)
+
+
+def test_smallest_amount_when_one_step_less_misses_then_that_step_count():
+    # 5.001% needs LP ≤ 1 899.98: margin 1 095.199, add 895.199 → 895.20; 895.19 falls short.
+    _, plan = _plan(_iso_eth(), cross_wallet=5_000, buffer_pct=5.001, max_amount=895.2)
+    assert [o.amount for o in plan.orders] == [895.2] and plan.reason_codes == ("PLAN_ADDS_MARGIN",)
+    assert plan.after.positions[0].buffer_pct >= 5.001
+    _, short = _plan(_iso_eth(), cross_wallet=5_000, buffer_pct=5.001, max_amount=895.19)
+    assert [o.amount for o in short.orders] == [895.19] and "PLAN_TARGET_UNREACHABLE" in short.reason_codes
+
+
+def test_positions_left_alone_when_cross_out_of_scope_or_never_liquidated():
+    # Cross BTC (a pool, not topped up), ETH isolated out of scope, and an isolated margin above the notional
+    # (no price liquidates it): nothing to add anywhere.
+    safe = position(ETH.symbol, 10, 2_000, isolated_margin=25_000.0)
+    _, plan = _plan(position(BTC.symbol, 1.0, 50_000, 40_100), safe, cross_wallet=5_000)
+    assert plan.orders == () and plan.reason_codes == ("PLAN_NO_ACTION",)
+    _, plan = _plan(_iso_eth(), cross_wallet=5_000,
+                    scope=(PositionRef(BTC.symbol, _iso_eth().side),))
+    assert plan.orders == () and plan.reason_codes == ("PLAN_NO_ACTION",)
+
+
+def test_order_records_the_position_it_acts_on_and_the_figures_in_its_rationale():
+    _, plan = _plan(_iso_eth(), cross_wallet=5_000, buffer_pct=5.001, max_amount=2_000)
+    (order,) = plan.orders
+    assert (order.position_side, order.position_contracts, order.strategy, order.reason_codes) == (
+        "both", 10, "add_margin", ("PLAN_ADDS_MARGIN",))
+    # LP 1 989.95 is 0.5025% under the mark.
+    assert order.rationale == "buffer 0.5025% misses 5.001%; adding 895.2 USDT -> 5.001%"

@@ -1,0 +1,111 @@
+"""``reduce_size`` (and the cut search it shares with ``close_worst_first``) at its edges, worked by hand: worst
+position first, the target met exactly, a fill priced off the book, positions it cannot or need not cut.
+
+Markets have one tier (Binance USDⓈ-M math); wallet 10 000, taker 0.04%.  Long 1 BTC at 50 000 alone:
+LP 40 000/0.996 = 40 160.64, buffer 19.68%.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from plan_factory import account, flat_book, market, position, venue_of
+
+import riskguard.rules.strategy as strategy_module
+from riskguard.model import OrderBook, Side
+from riskguard.risk.volatility import RealizedVolatility
+from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
+from strategies.reduce_size import ReduceSize
+
+BTC = market("BTC/USDT:USDT", 0.004)
+ALT = market("ALT/USDT:USDT", 0.025, step=0.1, tick=0.001)
+VENUE = venue_of(BTC, ALT)
+
+
+def _plan(acct, target, value, **kw):
+    return make_plan(StrategyContext.build(acct, VENUE, **kw), [ReduceSize({"target": target, "value": value})])
+
+
+def _orders(plan):
+    return [(o.symbol, o.amount) for o in plan.orders]
+
+
+def test_leverage_target_when_two_positions_miss_then_the_worst_is_cut_first():
+    # Cross leverage = notional ÷ pool equity: BTC 5, ALT 2.  ≤ 1.5, BTC first:
+    # (50 000 − 50 000b)/(10 000 − 20b) ≤ 1.5 → b ≥ 35 000/49 970 = 0.70042 → 0.701; equity 9 985.98.
+    # ALT: (20 000 − 100a)/(9 985.98 − 0.04a) ≤ 1.5 → a ≥ 5 021.03/99.94 = 50.240 → 50.3.
+    # (ALT first would give 50.1 then 0.701.)
+    plan = _plan(account(position(ALT.symbol, 200, 100), position(BTC.symbol, 1.0, 50_000)),
+                 "effective_leverage", 1.5)
+    assert _orders(plan) == [(BTC.symbol, 0.701), (ALT.symbol, 50.3)]
+    assert all(p.effective_leverage <= 1.5 for p in plan.after.positions)
+
+
+def test_buffer_target_when_met_exactly_then_no_cut():
+    acct = account(position(BTC.symbol, 1.0, 50_000))
+    buffer = StrategyContext.build(acct, VENUE).risk.positions[0].buffer_pct
+    assert _plan(acct, "buffer_pct", buffer).reason_codes == ("PLAN_NO_ACTION",)
+    assert _orders(_plan(acct, "buffer_pct", math.nextafter(buffer, math.inf))) == [(BTC.symbol, 0.001)]
+
+
+def test_leverage_target_when_met_exactly_then_no_cut():
+    acct = account(position(BTC.symbol, 1.0, 50_000))  # 50 000/10 000 = 5 exactly
+    assert _plan(acct, "effective_leverage", 5).reason_codes == ("PLAN_NO_ACTION",)
+    assert _orders(_plan(acct, "effective_leverage", 4.999)) == [(BTC.symbol, 0.001)]
+
+
+def test_cut_priced_off_the_book_then_fills_at_the_bid_and_needs_one_step_more():
+    # Selling into the flat book fills at the best bid 49 975: wallet 10 000 − 25a − 0.0004·49 975a = 10 000 − 44.99a.
+    # LP ≤ 35 000: 10 000 − 44.99(1 − q) ≥ 15 140q → q ≤ 9 955.01/15 095.01 = 0.65949 → a ≥ 0.34051 → 0.341
+    # (0.340 when filled at mark).
+    acct = account(position(BTC.symbol, 1.0, 50_000))
+    plan = _plan(acct, "buffer_pct", 30, signals={BTC.symbol: MarketSignals(book=flat_book(50_000))})
+    assert [(o.amount, o.price) for o in plan.orders] == [(0.341, pytest.approx(49_975))]
+    thin = OrderBook(((49_975.0, 0.01),), ((50_025.0, 0.01),))  # cannot take the cut: priced at the mark
+    plan = _plan(acct, "buffer_pct", 30, signals={BTC.symbol: MarketSignals(book=thin)})
+    assert [(o.amount, o.price) for o in plan.orders] == [(0.34, 50_000)]
+
+
+def test_position_below_the_minimum_order_then_unreachable_and_says_why():
+    plan = _plan(account(position(BTC.symbol, 1.0, 50_000)), "buffer_pct", 30,
+                 limits={BTC.symbol: OrderLimits(0.001, 2.0)})
+    assert plan.orders == () and plan.reason_codes == ("PLAN_TARGET_UNREACHABLE",)
+    assert plan.notes == ("long BTC/USDT:USDT: the whole position (1 contracts) is below the venue's minimum order "
+                          "(2 contracts, 0 notional)",)
+
+
+def test_position_no_price_liquidates_then_never_cut_for_a_buffer():
+    # Wallet 60 000 backs a 50 000 long: no positive price liquidates it.
+    plan = _plan(account(position(BTC.symbol, 1.0, 50_000), wallet=60_000), "buffer_pct", 99)
+    assert plan.reason_codes == ("PLAN_NO_ACTION",)
+
+
+def test_sigma_target_when_one_symbol_has_no_volatility_then_it_is_reported_and_the_other_cut():
+    vol = RealizedVolatility("ok", None, 0.01, 3_600, 200)
+    acct = account(position(ALT.symbol, 200, 100), position(BTC.symbol, 1.0, 50_000, side=Side.SHORT))
+    plan = _plan(acct, "sigma_buffer", 6, signals={BTC.symbol: MarketSignals(volatility=vol)})
+    assert [(o.symbol, o.side) for o in plan.orders] == [(BTC.symbol, "buy")]
+    assert plan.reason_codes == ("PLAN_INPUT_MISSING", "PLAN_REDUCES_POSITION")
+    assert plan.notes == ("long ALT/USDT:USDT: sigma_buffer unknown (no volatility); nothing planned for it",)
+    assert plan.after.positions[1].liquidation_price > plan.before.positions[1].liquidation_price  # short: up
+
+
+def test_rationale_says_the_metric_the_cut_and_the_result():
+    plan = _plan(account(position(BTC.symbol, 1.0, 50_000)), "buffer_pct", 30)
+    (order,) = plan.orders
+    assert order.rationale == "buffer_pct 19.68 misses 30; cutting 0.34 of 1 contracts (smallest cut) -> 30"
+    plan = _plan(account(position(BTC.symbol, 1.0, 50_000)), "buffer_pct", 30,
+                 limits={BTC.symbol: OrderLimits(0.001, 0.001, 40_000)})
+    assert plan.orders[0].rationale == "buffer_pct 19.68 misses 30; cutting 1 of 1 contracts (closes) -> closed"
+    assert plan.orders[0].reason_codes == ("PLAN_CLOSES_POSITION",)
+
+
+@pytest.mark.parametrize(("target", "value", "cut"), [("buffer_pct", 30, 0.34), ("effective_leverage", 2, 0.601)])
+def test_the_vectorized_scan_is_exact_so_the_cut_is_the_only_full_evaluation(monkeypatch, target, value, cut):
+    # Without a book the scan of each size's buffer or leverage is the exact math: one full evaluation, the cut.
+    calls = []
+    real = strategy_module.evaluate_account
+    monkeypatch.setattr(strategy_module, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert _orders(_plan(account(position(BTC.symbol, 1.0, 50_000)), target, value)) == [(BTC.symbol, cut)]
+    assert len(calls) == 1 + 1  # the account as it stands (the context), then the cut
