@@ -11,6 +11,7 @@ every target here: a smaller position needs less maintenance margin and the fee 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -213,10 +214,13 @@ def _ahead(ks: list[int], lo: int, hi: int, width: int, guess: float) -> list[in
     """The sizes to scan first when the answer is thought to be near ``guess`` (in steps): this scan's sizes up
     to the first past it, and those the next scan would take in the gap the estimate falls in, up to it."""
     reach = guess + GUESS_MARGIN
-    out = [k for k in ks if k < reach]
-    out += ks[len(out):len(out) + 1]
-    for start, end in zip([lo, *ks], [*ks, hi], strict=True):
-        if guess - GUESS_MARGIN < end and start < reach and end - start > 1:
+    below = bisect.bisect_left(ks, reach)  # ks ascending: ks[:below] are the sizes short of reach
+    out = ks[:below + 1]
+    # the gaps (bounds[j], bounds[j + 1]) that end past guess − margin and start short of reach: a run of them
+    bounds = [lo, *ks, hi]
+    first = bisect.bisect_right(bounds, guess - GUESS_MARGIN, 1) - 1
+    for start, end in zip(bounds[first:below + 1], bounds[first + 1:below + 2], strict=True):
+        if end - start > 1:
             out += [k for k in _grid(start, end, width) if k <= reach]
     return out
 

@@ -198,6 +198,26 @@ def _stacked(rows: list[TierTable]) -> TierTable:
                      cum=column("cum", lambda r: r.cum[0, -1]), size=np.concatenate([r.size for r in rows]))
 
 
+_COLUMNS: dict[tuple[VenueRules, bytes], RuleColumns] = {}
+_RULE_FIELDS = tuple(f.name for f in fields(RuleColumns))
+
+
+def rule_columns(rules: VenueRules, isolated: np.ndarray) -> RuleColumns:
+    """``RuleColumns`` of one venue's account, built once per margin-mode pattern: accounts, and every what-if
+    of one, repeat them.  The columns are a function of the key alone, and read-only, so a shared one cannot
+    be changed under another reader."""
+    key = (rules, isolated.tobytes())
+    cols = _COLUMNS.get(key)
+    if cols is None:
+        if len(_COLUMNS) >= 1024:
+            _COLUMNS.clear()
+        cols = RuleColumns.build([rules], np.zeros(len(isolated), dtype=np.int64), isolated)
+        for name in _RULE_FIELDS:
+            getattr(cols, name).flags.writeable = False
+        _COLUMNS[key] = cols
+    return cols
+
+
 def _pnl(a: PositionArrays, price: np.ndarray) -> np.ndarray:
     return np.where(a.inverse, a.side * a.qty * (1 / a.entry - 1 / price), a.side * a.qty * (price - a.entry))
 
@@ -218,7 +238,7 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
     a = _arrays(positions, markets, 0.0 if taker is None else taker)  # without it every position is unavailable
     n = len(positions)
     isolated = a.isolated
-    cols = RuleColumns.build([rules], np.zeros(n, dtype=np.int64), isolated)
+    cols = rule_columns(rules, isolated)
     req = requirement(a, cols)
     mm_req, tier_mark = req.maintenance, req.tier
     reserve = req.reserve
@@ -265,20 +285,25 @@ def evaluate_account(account: Account, venue: VenueMarkets) -> AccountRisk:
             - (cross_mm[settle[idx[0]]] - _added(mm_req_l[i] + reserve_l[i] for i in idx))
             for idx in groups
         ]
-        solve_shared_legs(a, req.mmr_add, groups, margins, liq, bankrupt)
+        if groups:
+            solve_shared_legs(a, req.mmr_add, groups, margins, liq, bankrupt)
 
     ticks = np.array([m.price_tick or np.nan for m in markets])
-    liq_shown, liq_rule = display(liq, a.side, ticks, cols.liquidation_convention)
-    bankrupt_shown, _ = display(bankrupt, a.side, ticks, cols.bankruptcy_convention)
+    # both prices shown by one call, as rows n..2n−1 (display is row by row: the same figures as two calls)
+    shown_both, rule_both = display(np.concatenate((liq, bankrupt)), np.concatenate((a.side, a.side)),
+                                    np.concatenate((ticks, ticks)),
+                                    np.concatenate((cols.liquidation_convention, cols.bankruptcy_convention)))
+    liq_shown, bankrupt_shown, liq_rule = shown_both[:n], shown_both[n:], rule_both[:n]
 
     mm_report = mm_req + reserve
-    entry_value, _ = a.entry_value()
-    im_at_entry = {
-        InitialMarginBasis.MARK: np.zeros(n, dtype=bool),
-        InitialMarginBasis.ENTRY: np.ones(n, dtype=bool),
-        InitialMarginBasis.ENTRY_WHEN_ISOLATED: isolated,
-    }[rules.initial_margin_basis]
-    im_value = np.where(im_at_entry, entry_value, notional_a).tolist()
+    entry_value, _ = a.entry_value() if req.entry_value is None else req.entry_value
+    basis = rules.initial_margin_basis
+    if basis is InitialMarginBasis.MARK:
+        im_value = notional_a.tolist()
+    elif basis is InitialMarginBasis.ENTRY:
+        im_value = entry_value.tolist()
+    else:
+        im_value = np.where(isolated, entry_value, notional_a).tolist()
     notional, mm_l = notional_a.tolist(), mm_report.tolist()
     cross = _cross_summaries(account, positions, notional, (settle, isolated_l, upnl, mm_l))
     cross_by_asset = {c.asset: c for c in cross}
@@ -462,11 +487,12 @@ class VariantEvaluator:
     def __init__(self, account: Account, venue: VenueMarkets, rules: VenueRules, base: PositionArrays,
                  markets: list[Market], req: Requirement | None = None) -> None:
         self.account, self.rules, self.base = account, rules, base
-        self.settle = np.array([m.settle for m in markets])
+        settle = np.array([m.settle for m in markets])
         self.contract_size = np.array([m.contract_size for m in markets])
         self.ticks = np.array([m.price_tick or np.nan for m in markets])
-        self.assets = sorted(set(self.settle[~base.isolated]))
-        self.cols = RuleColumns.build([rules], np.zeros(base.n, dtype=np.int64), base.isolated)
+        # each cross pool's positions, closed or not: the same for every variant
+        self.pool_members = {asset: ~base.isolated & (settle == asset) for asset in sorted(set(settle[~base.isolated]))}
+        self.cols = rule_columns(rules, base.isolated)
         self.req = requirement(base, self.cols) if req is None else req
         self.mm, self.reserve = self.req.maintenance, self.req.reserve
         self.upnl = _pnl(base, base.mark)
@@ -496,13 +522,13 @@ class VariantEvaluator:
             return None
         return cls(account, venue, rules, base, markets, None if solved is None else solved.requirement)
 
-    def _rows(self, columns: np.ndarray, contracts: np.ndarray, changed: np.ndarray) -> PositionArrays:
-        """Arrays for ``columns`` of every variant, variant-major; ``contracts`` (K, len(columns))."""
-        base, k = self.base, contracts.shape[0]
-        whole = k == 1 and len(columns) == base.n  # one variant of every position: the arrays as they are
+    def _rows(self, gather: np.ndarray | None, contracts: np.ndarray, changed: np.ndarray) -> PositionArrays:
+        """Arrays of every variant, variant-major: row ``gather[j]`` of the account's (its arrays as they are
+        when None); ``contracts`` (K, columns)."""
+        base = self.base
 
         def tile(x: np.ndarray) -> np.ndarray:
-            return x if whole else np.tile(x[columns], k)
+            return x if gather is None else x.take(gather)
 
         return PositionArrays(
             inverse=tile(base.inverse), side=tile(base.side), qty=contracts.ravel() * tile(self.contract_size),
@@ -519,40 +545,39 @@ class VariantEvaluator:
         wallet.  Liquidation prices and buffers are solved for the ``solve_for`` mask of positions (all when
         None) and NaN elsewhere; the rest is computed for all.  Only the changed and solved positions are
         priced as rows, so a variant costs a row per such position, not per position of the account."""
-        base, settle, isolated = self.base, self.settle, self.base.isolated
+        base, isolated = self.base, self.base.isolated
         k, n = contracts.shape
         present = contracts > 0
         sizes = np.where(present, contracts, base.contracts)  # a closed row is solved but never read
         wanted = np.ones(n, dtype=bool) if solve_for is None else solve_for
         columns = np.flatnonzero(changed | wanted)
         m = len(columns)
-        a = self._rows(columns, sizes[:, columns], changed)
+        whole = k == 1 and m == n  # one variant of every position: the account's arrays as they are
+        # variant-major rows: row j is column gather[j] of the account; one index serves every per-row array
+        gather = None if whole else np.repeat(columns[None, :], k, axis=0).ravel()
+        a = self._rows(gather, sizes[:, columns], changed)
         # every column is per row: the account's own, gathered, are the variants' wherever nothing changed
-        whole = k == 1 and m == n
-        cols = self.cols if whole else RuleColumns(
-            *(np.tile(getattr(self.cols, f.name)[columns], k) for f in fields(RuleColumns)))
+        cols = self.cols if gather is None else RuleColumns(
+            *(getattr(self.cols, name).take(gather) for name in _RULE_FIELDS))
         if changed.any():
             req = requirement(a, cols)
-        elif whole:
+        elif gather is None:
             req = self.req
         else:
-            def tiled(a: np.ndarray) -> np.ndarray:
-                return np.tile(a[columns], k)
-
             # entry_value is a cache that solve() recomputes when absent
             r = self.req
-            req = Requirement(maintenance=tiled(r.maintenance), reserve=tiled(r.reserve), tier=tiled(r.tier),
-                              fixed_tier=tiled(r.fixed_tier), mmr_add=tiled(r.mmr_add))
-        mm, reserve = np.tile(self.mm, (k, 1)), np.tile(self.reserve, (k, 1))
-        upnl, notional = np.tile(self.upnl, (k, 1)), np.tile(self.notional, (k, 1))
+            req = Requirement(maintenance=r.maintenance.take(gather), reserve=r.reserve.take(gather),
+                              tier=r.tier.take(gather), fixed_tier=r.fixed_tier.take(gather),
+                              mmr_add=r.mmr_add.take(gather))
+        mm, reserve = np.repeat(self.mm[None, :], k, axis=0), np.repeat(self.reserve[None, :], k, axis=0)
+        upnl, notional = np.repeat(self.upnl[None, :], k, axis=0), np.repeat(self.notional[None, :], k, axis=0)
         mm[:, columns], reserve[:, columns] = req.maintenance.reshape(k, m), req.reserve.reshape(k, m)
         upnl[:, columns] = _pnl(a, a.mark).reshape(k, m)
         notional[:, columns] = np.where(a.inverse, a.qty / a.mark, a.qty * a.mark).reshape(k, m)
         collateral = np.where(isolated, isolated_margin, np.nan)
         equity = np.where(isolated, isolated_margin + upnl, np.nan)
         pools: dict[str, PoolFigures] = {}
-        for asset in self.assets:
-            mine = ~isolated & (settle == asset)
+        for asset, mine in self.pool_members.items():
             member = mine & present
             # running sums in position order, the order evaluate_account adds in, so the totals are equal
             cross_upnl = np.cumsum(np.where(member, upnl, 0.0), axis=1)[:, -1:]
@@ -574,7 +599,8 @@ class VariantEvaluator:
                 pools[asset] = PoolFigures(was.present | idle, np.where(idle, 100.0, was.headroom_pct),
                                            np.where(idle, 0.0, was.effective_leverage))
         liq, _ = solve(a, cols, req, collateral[:, columns].ravel())
-        shown, _ = display(liq, a.side, np.tile(self.ticks[columns], k), cols.liquidation_convention)
+        shown, _ = display(liq, a.side, self.ticks if gather is None else self.ticks.take(gather),
+                           cols.liquidation_convention)
         known = ~np.isnan(collateral)
         price = np.full((k, n), np.nan)
         price[:, columns] = np.where(np.isnan(shown), liq, shown).reshape(k, m)

@@ -175,9 +175,9 @@ class Reductions:
             assert p.isolated_margin is not None
             released = np.where(closed, p.isolated_margin, p.isolated_margin * amounts / p.contracts)
         k = len(amounts)
-        contracts = np.tile(self.contracts, (k, 1))
+        contracts = np.repeat(self.contracts[None, :], k, axis=0)
         contracts[:, self.index] = np.where(closed, 0.0, remaining)
-        margins = np.tile(self.margins, (k, 1))
+        margins = np.repeat(self.margins[None, :], k, axis=0)
         margins[:, self.index] = margins[:, self.index] - released
         wallets = {asset: np.full(k, w) for asset, w in self.wallets.items()}
         wallets[market.settle] = wallets.get(market.settle, np.zeros(k)) + (cash + released)

@@ -20,11 +20,11 @@ import numpy as np
 
 from riskguard.market_view import PositionSignals
 from riskguard.model import Account, AssetBalance, MarginMode, PositionSide, VenueMarkets
-from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account
+from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, evaluate_account, rule_columns
 from riskguard.risk.crowding import funding_signal, open_interest_changes
 from riskguard.risk.uniform_move import UniformMove, uniform_moves
-from riskguard.risk.venue_math import RuleColumns, display, solve
-from riskguard.risk.venue_rules import VenueRules, rules_for
+from riskguard.risk.venue_math import display, solve
+from riskguard.risk.venue_rules import rules_for
 
 FUNDING_HORIZON_SECONDS = 86_400.0
 OI_WINDOW_SECONDS = 86_400.0
@@ -151,7 +151,7 @@ class MetricTable:
             if not isolated[j]:
                 others_mm = cross_mm[settle[j]] - mm[j] - reserve[j]
                 collateral[j] = wallets[settle[j]] + (cross_upnl[settle[j]] - upnl[j]) - others_mm
-        cols = _columns(rules, a.isolated)
+        cols = rule_columns(rules, a.isolated)
         liq, _ = solve(a, cols, req, np.array(collateral))
         ticks = np.array([self.venue.markets[p.symbol].price_tick or np.nan for p in positions])
         shown, _ = display(liq, a.side, ticks, cols.liquidation_convention)
@@ -193,20 +193,6 @@ class MetricTable:
         if after is None:
             return None, "NO_FUNDING: a position of the account has no funding rate"
         return _buffer(after.positions[i])
-
-
-_COLUMNS: dict[tuple[VenueRules, bytes], RuleColumns] = {}
-
-
-def _columns(rules: VenueRules, isolated: np.ndarray) -> RuleColumns:
-    """``RuleColumns`` of an account, built once per venue and margin-mode pattern: accounts repeat them."""
-    key = (rules, isolated.tobytes())
-    cols = _COLUMNS.get(key)
-    if cols is None:
-        if len(_COLUMNS) >= 1024:
-            _COLUMNS.clear()
-        cols = _COLUMNS[key] = RuleColumns.build([rules], np.zeros(len(isolated), dtype=np.int64), isolated)
-    return cols
 
 
 # -- POSITION METRICS --------------------------------------------------------------------------------------
