@@ -3,9 +3,9 @@
 1. reaction latency: from a mark update pushed on the emulator's websocket to the reduce-only order arriving at
    the emulator (the daemon's stream read, evaluation, plan, position re-read and send), in-process;
 2. accounts held at one mark update per second each: CPU share and memory of the process, evaluations kept up;
-3. the gate API's answer latency over loopback HTTP.
+(the gate API's answer latency over loopback HTTP is bench/bench_gate.py's.)
 
-Run: ``python bench/bench_daemon.py [latency|accounts N|gate]`` (all three with N=100 by default).
+Run: ``python bench/bench_daemon.py [latency|accounts N]`` (both, with N=100, by default).
 """
 
 from __future__ import annotations
@@ -206,41 +206,11 @@ def _time_evaluations(worker: Any, lags: list[float], ticks: dict[str, int]) -> 
     worker.on_mark, worker.step = timed_mark, timed_step
 
 
-async def gate(samples: int = 500) -> None:
-    import aiohttp
-
-    sim = await serve("binanceusdm", scenario=_scenario(["guarded"]))
-    tmp = tempfile.mkdtemp()
-    daemon = Daemon(load_config(_config(sim.base_url, ["guarded"], "recommend", tmp, "  gate: {port: 0}\n")),
-                    execute=False)
-    task = asyncio.create_task(daemon.run())
-    await daemon.ready.wait()
-    while daemon.workers["guarded"].steps == 0 or not daemon.workers["guarded"].idle.is_set():
-        await asyncio.sleep(0.01)
-    got: list[float] = []
-    body: Any = {"order": "guarded BTC/USDT:USDT buy 0.01 20x"}
-    async with aiohttp.ClientSession() as session:
-        for _ in range(samples):
-            t0 = time.perf_counter()
-            async with session.post(f"{daemon.gate_url}/v1/gate", json=body) as r:
-                answer = await r.json()
-            got.append((time.perf_counter() - t0) * 1000)
-    assert answer["exit_code"] in (0, 1, 2), answer  # a real evaluation, not a refusal for missing data
-    daemon.stop.set()
-    await task
-    await sim.close()
-    ms = got[10:]
-    print(f"gate API answer over loopback HTTP ({len(ms)} requests, client in the same process): "
-          f"p50 {statistics.median(ms):.2f} ms, p99 {_pct(ms, 0.99):.2f} ms")
-
-
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
     if what in ("latency", "all"):
         asyncio.run(latency())
         asyncio.run(latency(gap_s=0.0))
-    if what in ("gate", "all"):
-        asyncio.run(gate())
     if what in ("accounts", "all"):
         asyncio.run(accounts(int(sys.argv[2]) if len(sys.argv) > 2 else 100))
 
