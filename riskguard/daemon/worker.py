@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from riskguard.alerts import Alerter, AlertKind
 from riskguard.check import Evaluated, evaluate_loaded
@@ -37,7 +37,7 @@ from riskguard.daemon.remark import remark_snapshot
 from riskguard.daemon.settings import DaemonSettings
 from riskguard.errors import DataUnavailable, RiskguardError, StaleData
 from riskguard.execution.audit_store import AuditStore, EventKind, OrderState
-from riskguard.execution.executor import ExecutionReport, Executor
+from riskguard.execution.executor import ExecutionReport, Executor, order_state
 from riskguard.execution.venue_client import OutcomeUnknown, Venue, live_legs
 from riskguard.market_view import SymbolViews
 from riskguard.metrics import Metrics
@@ -389,19 +389,10 @@ class AccountWorker:
                 self.store.update_order(self.run_id, record.client_order_id, OrderState.SKIPPED,
                                         message="not at the venue after a restart; planned again from the position")
                 continue
-            state, filled = _state_of(found, record.amount)
+            state, filled = order_state(found, record.amount)
             self.store.update_order(self.run_id, record.client_order_id, state, venue_order_id=str(found.get("id")),
                                     filled=filled, message="adopted after a restart")
 
-
-def _state_of(answer: dict[str, Any], amount: float) -> tuple[OrderState, float]:
-    filled = float(answer.get("filled") or 0.0)
-    status = answer.get("status")
-    if status == "closed" or (filled > 0 and filled >= amount * (1 - 1e-9)):
-        return OrderState.FILLED, filled
-    if status in ("canceled", "cancelled", "expired", "rejected"):
-        return (OrderState.PARTIAL if filled > 0 else OrderState.CANCELED), filled
-    return OrderState.SENT, filled
 
 
 def _legs(loaded: Loaded) -> set[tuple[str, str]]:

@@ -302,7 +302,7 @@ class Executor:
 
     def _settle(self, report: ExecutionReport, cid: str, amount: float, answer: dict[str, Any],
                 result: OrderResult) -> None:
-        state, filled = _state_of(answer, amount)
+        state, filled = order_state(answer, amount)
         result.state, result.filled = state, filled
         self.store.update_order(report.run_id, cid, state, venue_order_id=str(answer.get("id") or ""),
                                 filled=filled, amount=amount, data=_order_view(answer))
@@ -450,7 +450,7 @@ def _same_leg(order: dict[str, Any], leg: Any) -> bool:
     return raw is None or str(raw).lower() == str(leg).lower()
 
 
-def _state_of(answer: dict[str, Any], amount: float) -> tuple[OrderState, float]:
+def order_state(answer: dict[str, Any], amount: float) -> tuple[OrderState, float]:
     """The order state a ccxt order means; an open order that filled in part is still ``sent``."""
     filled = float(answer.get("filled") or 0.0)
     status = answer.get("status")
