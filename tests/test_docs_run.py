@@ -317,6 +317,10 @@ class Session:
                 if isinstance(account, dict) and "venue" in account and not {"endpoint", "snapshot"} & set(account):
                     text = re.sub(rf"(\n(\s+)venue: {re.escape(account['venue'])}\n)",
                                   rf"\1\2endpoint: {self.emulator(account['venue'])}\n", text, count=1)
+            live = [n for n, a in ((yaml.safe_load(text) or {}).get("accounts") or {}).items()
+                    if isinstance(a, dict) and "venue" in a and not {"endpoint", "snapshot"} & set(a)]
+            # never a real venue: an account written in a form the rewrite does not know stops the page here
+            assert not live, f"{name}: accounts {live} would reach a real venue; write them in block style"
         (self.cwd / name).write_text(text, encoding="utf-8")
 
     def prepare(self, command: str) -> str:
@@ -492,6 +496,19 @@ def test_run_page_when_a_shell_block_is_not_bash_then_it_is_refused_unrun(tmp_pa
     assert ran == [] and not (work / "ran-sh").exists()
     assert failures == ["page.md:1: a sh block never runs here: make it bash, or mark it <!-- not-run: reason -->",
                         "page.md:5: a console block never runs here: make it bash, or mark it <!-- not-run: reason -->"]
+
+
+def test_run_page_when_a_config_names_a_live_venue_then_an_emulator_or_the_page_stops(tmp_path: Path):
+    work = tmp_path / "work"
+    work.mkdir()
+    block = "<!-- doc-test: file=c.yaml -->\n```yaml\nversion: 2\naccounts:\n  {}\n```\n"
+    written = _page(tmp_path, block.format("main:\n    venue: binanceusdm"))
+    assert run_page(written, work) == ([], [])
+    assert "endpoint: http://127.0.0.1:" in (work / "c.yaml").read_text()
+    flow = _page(tmp_path, block.format("main: {venue: binanceusdm}"))
+    (work / "flow").mkdir()
+    with pytest.raises(AssertionError, match=r"accounts \['main'\] would reach a real venue"):
+        run_page(flow, work / "flow")
 
 
 def test_json_mismatches_when_numbers_at_page_precision_then_equal_else_named():
