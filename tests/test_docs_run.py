@@ -311,15 +311,11 @@ class Session:
     def write_file(self, name: str, text: str) -> None:
         """A page's config as the reader would write it, pointed at emulators instead of the real venues."""
         if name.endswith((".yaml", ".yml")):
-            doc = yaml.safe_load(text)
-            accounts = doc.get("accounts") if isinstance(doc, dict) else None
-            for account in (accounts.values() if isinstance(accounts, dict) else ()):  # a config, not a scenario
-                if isinstance(account, dict) and "venue" in account and not {"endpoint", "snapshot"} & set(account):
-                    text = re.sub(rf"(\n(\s+)venue: {re.escape(account['venue'])}\n)",
-                                  rf"\1\2endpoint: {self.emulator(account['venue'])}\n", text, count=1)
-            live = [n for n, a in ((yaml.safe_load(text) or {}).get("accounts") or {}).items()
-                    if isinstance(a, dict) and "venue" in a and not {"endpoint", "snapshot"} & set(a)]
+            for account in _live_accounts(text).values():
+                text = re.sub(rf"(\n(\s+)venue: {re.escape(account['venue'])}\n)",
+                              rf"\1\2endpoint: {self.emulator(account['venue'])}\n", text, count=1)
             # never a real venue: an account written in a form the rewrite does not know stops the page here
+            live = list(_live_accounts(text))
             assert not live, f"{name}: accounts {live} would reach a real venue; write them in block style"
         (self.cwd / name).write_text(text, encoding="utf-8")
 
@@ -359,6 +355,14 @@ class Session:
                 proc.wait()
             if proc.stdout:
                 proc.stdout.close()
+
+
+def _live_accounts(text: str) -> dict[str, dict[str, Any]]:
+    """The accounts of a config (not a scenario, whose accounts are a list) that would read a live venue."""
+    doc = yaml.safe_load(text)
+    accounts = doc.get("accounts") if isinstance(doc, dict) else None
+    return {n: a for n, a in (accounts.items() if isinstance(accounts, dict) else ())
+            if isinstance(a, dict) and "venue" in a and not {"endpoint", "snapshot"} & set(a)}
 
 
 def _expected_codes(block: Block, count: int) -> list[int]:
