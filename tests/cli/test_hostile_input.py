@@ -321,7 +321,7 @@ def test_unexpected_exception_when_debug_then_traceback_on_stderr_still_exit_3(r
 
 
 def _riskguard() -> list[str]:
-    return [sys.executable, "-c", "from riskguard.cli import main; main()"]
+    return [sys.executable, "-m", "riskguard.cli"]  # the executable's entry point, console()
 
 
 def test_closed_pipe_keeps_the_verdict(tmp_path):
