@@ -105,6 +105,7 @@ class AccountWorker:
         self._memory: frozenset[HitKey] = frozenset()
         self._restored_state: str | None = None
         self._views = SymbolViews()
+        """Each symbol's market view (bands, book ladder, volatility), built once per full read."""
         self._recommended: set[str] = set()
         self._closed_by_us: set[tuple[str, str]] = set()
         """Legs our own orders reduced since the last read: their disappearance is no mystery."""
@@ -220,6 +221,7 @@ class AccountWorker:
         rows = [row for a in doc.accounts if a.name == name for row in a.positions]
         self.book.seed(start, live_legs(self.spec.config.venue or "", rows))
         self._doc, self._read_snapshot = doc, snapshot
+        self._views = SymbolViews()  # bands, book and volatility of this read: streamed marks reuse them
         return Loaded(self.spec, snapshot, account, None)
 
     async def _full_read(self, why: str) -> Loaded | None:

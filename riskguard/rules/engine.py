@@ -118,7 +118,7 @@ UNREAD = RulesOutcome(TradingState.HALTED, (), (), (), frozenset())
 def with_rule_findings(verdict: AccountVerdict, outcome: RulesOutcome) -> AccountVerdict:
     """The verdict with the rules' findings beside the built-in limits', so status and exit code count them."""
     positions = tuple(
-        replace(p, findings=p.findings + extra)
+        replace(p, findings=p.findings + extra) if extra else p  # most positions fire no rule: no copy
         for p, extra in zip(verdict.positions, outcome.position_findings, strict=True)
     )
     return replace(verdict, positions=positions, findings=verdict.findings + outcome.account_findings)
