@@ -198,7 +198,8 @@ DESCRIPTION: dict[ReasonCode, str] = {
     # -- end deleveraging plans --
     # -- fail-closed input checks (issue 8) --
     ReasonCode.POSITIONS_MARGIN_MISMATCH: "The balance says positions hold margin the position list does not account "
-    "for (an empty or partial list, or one read from another moment); open orders' margin does not count.",
+    "for (an empty or partial list, or one read from another moment); open orders' margin does not count. A "
+    "maintenance total up to 0.5 % above the rows' is a mark that moved between the two reads, not a missing row.",
     ReasonCode.TIER_TABLE_INCOMPLETE: "The margin tier table ends below the position's size at its liquidation "
     "price (or at mark): the maintenance rate there is unknown.",
 }
