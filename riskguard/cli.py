@@ -136,17 +136,18 @@ def check(
                 raise RiskguardError("give exactly one of --config FILE or --snapshot FILE")
         except RiskguardError as exc:
             _fail(exc, fmt)
+        document: object = None
         if fmt is Format.JSON:
             from riskguard.report.check_json import check_document
 
             document = check_document(result)
             _print_json(document)
-            keep_until_exit(document)
         else:
             from riskguard.report.check_table import render
 
             render(result, out, wide=wide)
-    keep_until_exit(result)
+    if not execute:  # a run that sends orders ends the ordinary way, its audit store and connections closed
+        keep_until_exit(result, document)
     if execute and _execute_plans(config, snapshot, account, result, fmt):
         raise _exit(int(ExitCode.UNKNOWN))
     raise _exit(int(result.status.exit_code))
