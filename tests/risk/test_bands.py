@@ -211,27 +211,41 @@ def test_estimate_bands_when_frames_given_then_json_has_cli_shape():
 
 
 def test_side_attribution_worked_example():
-    """docs/bands.md "Side attribution": the worked example, number by number."""
-    from riskguard.risk.side_attribution import attribute_sides
+    """docs/bands.md "Side attribution": the worked example, number by number, with and without the prior."""
+    from riskguard.risk.side_attribution import attribute_sides, turnover
 
     n = 61  # an hour of history before the bar, so the ratio window (60 bars) reaches back to OI 10,000
     ret = np.where(np.arange(n) % 2 == 0, 0.001, -0.001)  # median |return| 0.10 %
     ret[0], ret[-1] = 0.0, -0.001
     close = 60_000 * np.exp(np.cumsum(ret))
-    oi = np.linspace(10_000, 10_090, n)
-    oi[-1] = 10_100
+    oi = np.r_[np.linspace(10_000, 10_090, n - 1), 10_100]  # the bar adds 10 BTC
     q = np.full(n, 0.52)
     q[-1] = 0.519
-    new = np.zeros(n)
-    new[-1] = 10 * close[-1]  # only the example bar is placed
     buy, sell = np.ones(n), np.ones(n)
     buy[-1], sell[-1] = 45.0, 55.0
-    split = attribute_sides(close=close, oi_units=oi, new_notional=new, taker_buy=buy, taker_sell=sell,
-                            long_short_ratio=q / (1 - q), funding_rate=np.full(n, 0.0001))
-    votes = -0.6 + 0.5 * np.log(0.45 / 0.55) + np.log(0.419 / 0.581)
-    assert votes == pytest.approx(-1.027, abs=5e-4)
-    assert split.share[-1] == pytest.approx(1 / (1 + np.exp(1.027)), abs=5e-4)
-    assert round(split.share[-1] * 100, 1) == 26.4
+    closed = turnover(oi, 60.0, 48.0)  # the default prior: 1/2,880 of OI closes each minute
+    assert closed[-1] == pytest.approx(10_090 / 2_880) and closed.sum() == pytest.approx(209.271, abs=5e-4)
+    new = np.zeros(n)
+    new[-1] = (10 + closed[-1]) * close[-1]  # only the example bar is placed: ΔOI plus what closed
+    assert round(close[-1]) == 59_880 and round(new[-1] / 1e3) == 809
+    kw = dict(close=close, oi_units=oi, taker_buy=buy, taker_sell=sell, long_short_ratio=q / (1 - q),
+              funding_rate=np.full(n, 0.0001))
+    split = attribute_sides(new_notional=new, closed=closed, **kw)
+    long_opened = 0.519 * 10_100 - 0.52 * 10_000 + 0.5195 * closed[1:].sum()
+    assert long_opened == pytest.approx(150.616, abs=5e-4)
+    ratio_share = long_opened / (100 + closed[1:].sum())
+    votes = -0.6 + 0.5 * np.log(0.45 / 0.55) + np.log(ratio_share / (1 - ratio_share))
+    assert votes == pytest.approx(-0.752, abs=5e-4)
+    assert split.share[-1] == pytest.approx(1 / (1 + np.exp(0.752)), abs=5e-4)
+    assert round(split.share[-1] * 100, 1) == 32.0
+    assert (round(new[-1] * split.share[-1] / 1e3), round(new[-1] * (1 - split.share[-1]) / 1e3)) == (259, 550)
     alone = {e.source: e.long_share for e in split.evidence}
     assert alone == {"OI vs price": round(1 / (1 + np.exp(0.6)), 4), "taker flow": round(1 / (1 + np.exp(0.10034)), 4),
-                     "long/short ratio": 0.419, "funding": 0.5}
+                     "long/short ratio": 0.487, "funding": 0.5}
+    # without the prior (mean_holding_hours=None) nothing is known to have closed: the net reading, 41.9 of 100
+    net = np.zeros(n)
+    net[-1] = 10 * close[-1]
+    bare = attribute_sides(new_notional=net, **kw)
+    assert -0.6 + 0.5 * np.log(0.45 / 0.55) + np.log(0.419 / 0.581) == pytest.approx(-1.027, abs=5e-4)
+    assert round(bare.share[-1] * 100, 1) == 26.4
+    assert {e.source: e.long_share for e in bare.evidence}["long/short ratio"] == 0.419
