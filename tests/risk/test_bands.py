@@ -102,6 +102,9 @@ FRESH_SEEDS = range(200, 208)
 """A second held-out set, first run only after the close split was chosen on the tuning seeds."""
 NEW_SEEDS = range(300, 316)
 """A third held-out set, first run once the holding prior was fixed on seeds 0-23: the issue's targets."""
+LATEST_SEEDS = range(500, 516)
+"""A fourth held-out set, named before the ratio vote counted the prior's closes and first run once that was
+final (diagnosed on seeds 200-207, checked on 0-23)."""
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -130,7 +133,8 @@ def regime_scores(seed: int, regime: str, bar_minutes: int = 1) -> tuple[float, 
     return market.true_long_share, float(long_share), errors, rho
 
 
-@pytest.mark.parametrize("seeds", [HELD_OUT_SEEDS, FRESH_SEEDS, NEW_SEEDS], ids=["held-out", "fresh", "new"])
+@pytest.mark.parametrize("seeds", [HELD_OUT_SEEDS, FRESH_SEEDS, NEW_SEEDS, LATEST_SEEDS],
+                         ids=["held-out", "fresh", "new", "latest"])
 @pytest.mark.parametrize("regime", REGIMES)
 def test_estimator_when_regime_held_out_then_side_split_and_peaks_recovered(regime, seeds):
     scores = [regime_scores(seed, regime) for seed in seeds]
@@ -144,11 +148,12 @@ def test_estimator_when_regime_held_out_then_side_split_and_peaks_recovered(regi
           f"estimated {np.round(est_share, 2)} "
           f"(|gap| mean {gap.mean():.3f}, max {gap.max():.3f}); top-5 recall within 0.5 % {recall:.2f}; "
           f"median peak error {np.median(errors):.3f} %; rank correlation ±15 % {rho:.2f}")
-    # the issue's targets: long share within 0.10 on every market (worst: mixed seed 106, 0.0996), recall >= 0.70
-    # (short on the fresh mixed markets: 0.65, docs/bands.md "Validation"), median peak error <= 0.40 % of mark
+    # the issue's targets: long share within 0.10 on every market (worst: short squeeze seeds 300-315, 0.095),
+    # recall >= 0.70 (lowest: the fresh mixed markets, 0.78; 0.65 before the ratio vote counted the prior's closes,
+    # docs/bands.md "Validation"), median peak error <= 0.40 % of mark (worst 0.09 %)
     assert gap.mean() <= 0.05 and gap.max() <= 0.10
-    assert recall >= (0.60 if seeds is FRESH_SEEDS and regime == "mixed" else 0.80)
-    assert np.median(errors) <= (0.25 if seeds is FRESH_SEEDS and regime == "mixed" else 0.10)
+    assert recall >= (0.75 if seeds is FRESH_SEEDS and regime == "mixed" else 0.80)
+    assert np.median(errors) <= 0.10
     assert rho >= 0.85
 
 
@@ -158,8 +163,9 @@ def test_estimator_when_bars_are_hourly_then_degrades_as_documented():
     errors = np.concatenate([s[2] for s in scores])
     recall, rho = float(np.mean(errors <= 0.5)), float(np.mean([s[3] for s in scores]))
     print(f"\nhourly bars: top-5 recall {recall:.2f}, median peak error {np.median(errors):.3f} %, rank corr {rho:.2f}")
-    # with the holding prior hourly recall rose from 0.60 to 0.83 and rank correlation from 0.63 to 0.75; still
-    # below the 1-minute figures on the same markets (recall 0.92, rank correlation 0.92)
+    # with the holding prior hourly recall rose from 0.60 to 0.83 and rank correlation from 0.63 to 0.75 (recall
+    # 0.85 once the ratio vote counted the prior's closes); still below the 1-minute figures on the same markets
+    # (recall 0.92, rank correlation 0.92)
     assert 0.75 <= recall < 0.9 and 0.65 <= rho < 0.85
 
 
