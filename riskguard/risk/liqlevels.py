@@ -533,7 +533,7 @@ def estimate_levels(
         close=history.close, oi_units=oi_units, new_notional=bar_notional,
         taker_buy=history.taker_buy_volume, taker_sell=history.taker_sell_volume,
         long_short_ratio=history.long_short_ratio, funding_rate=history.funding_rate,
-        bar_seconds=bar_seconds, config=config.attribution,
+        bar_seconds=bar_seconds, closed=closed, config=config.attribution,
     )
     # over 5-minute and longer bars the flow nets too many opens and closes: on the tuning seeds the split
     # cost recall at 5 minutes (mixed 0.57 -> 0.53) and moved hourly peaks by 0.13 %, so closes stay pro rata

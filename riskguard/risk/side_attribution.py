@@ -14,10 +14,10 @@ Each source below is optional; when present it adds a log-odds vote per bar, and
 * ``taker flow``: the taker buy share of the bar's volume (openers cross the spread more than makers do).
   Vote = logit of the buy share.  Churn by traders who open and close inside the bar dilutes it.
 * ``long/short ratio``: the venue's account ratio R (longs/shorts).  Its long fraction q = R/(1+R) applied
-  to open interest estimates long units q·OI; the change of q·OI against the change of OI over the last
-  ``ratio_window_s`` (an hour, at least one bar) is the long share of what was opened.  Only where OI grew
-  by at least ``ratio_min_growth`` over that window (below that the quotient is noise).  Accounts are not notional:
-  the vote is damped by ``ratio_weight``.
+  to open interest estimates long units q·OI; over the last ``ratio_window_s`` (an hour, at least one bar)
+  the change of q·OI plus the long part of what closed, against the change of OI plus what closed, is the
+  long share of what was opened (``_ratio_vote``).  Only where OI grew by at least ``ratio_min_growth`` over
+  that window.  Accounts are not notional: the vote is damped by ``ratio_weight``.
 * ``funding``: only its distance from the floor says anything; the vote is ``funding_weight`` ×
   clip((rate − floor)/``funding_scale``, ±1).  At the floor it is exactly zero, and disclosed as such.
 
@@ -112,11 +112,14 @@ def attribute_sides(
     long_short_ratio: np.ndarray | None = None,
     funding_rate: np.ndarray | None = None,
     bar_seconds: float = 60.0,
+    closed: np.ndarray | None = None,
     config: AttributionConfig | None = None,
 ) -> SideAttribution:
     """Long share per bar from every source present; ``new_notional`` (≥ 0, per bar) weighs the summaries.
 
-    Votes are only computed for bars with new notional (the others place nothing and keep 0.5).
+    Votes are only computed for bars with new notional (the others place nothing and keep 0.5).  ``closed``
+    (units per bar, from ``turnover``) is what the holding prior says closed; the ratio vote reads the
+    opens as the change of open interest plus it.
     """
     cfg = config or AttributionConfig()
     n = close.shape[0]
@@ -138,7 +141,7 @@ def attribute_sides(
 
     if long_short_ratio is not None:
         w = max(1, round(cfg.ratio_window_s / bar_seconds))
-        votes["long/short ratio"] = cfg.ratio_weight * _ratio_vote(long_short_ratio, oi_units, at, w, cfg)
+        votes["long/short ratio"] = cfg.ratio_weight * _ratio_vote(long_short_ratio, oi_units, closed, at, w, cfg)
 
     funding_note = "not available"
     if funding_rate is not None:
@@ -176,19 +179,39 @@ def attribute_sides(
     )
 
 
-def _ratio_vote(ratio: np.ndarray, oi_units: np.ndarray, at: np.ndarray, w: int, cfg: AttributionConfig) -> np.ndarray:
-    """Log-odds that the last ``w`` bars' new positions were long, from the change of q·OI, at ``at``."""
+def _ratio_vote(
+    ratio: np.ndarray, oi_units: np.ndarray, closed: np.ndarray | None, at: np.ndarray, w: int, cfg: AttributionConfig
+) -> np.ndarray:
+    """Log-odds that the last ``w`` bars' new positions were long, from the change of q·OI, at ``at``.
+
+    The ratio describes the open stock, whose change is opens minus closes.  Closes leave the stock in its
+    own proportion (the pro-rata rule of ``side_decay``), so of ``C`` units closed over the window q̄·C were
+    long and the long share of what opened is (Δ(q·OI) + q̄·C) / (ΔOI + C).  Reading the net change alone
+    (C = 0) overstates the flow whenever it differs from the stock: on a market that opens about as much as
+    it closes ΔOI is small, and a flow at 45 % long against a stock at 35 % read as ~100 % long.  On the
+    simulated markets that overstatement put a turning crowd's last hours on the wrong side, and the young
+    clusters of the side it had turned away from went missing (docs/bands.md "Validation").
+
+    The vote still needs OI to have grown over the window: where it fell, more closed than the prior says,
+    and the excess (liquidations, one-sided exits) does not leave the stock pro rata.  Reading those windows
+    too put the opens of a long flush at ~50 % long and doubled the worst long-share gap on the tuning seeds.
+    """
     back = at - w
     has_past = back >= 0
     before = np.maximum(back, 0)
     r_now, r_then = ratio[at], ratio[before]
     ok = has_past & np.isfinite(r_now) & np.isfinite(r_then) & (r_now > 0) & (r_then > 0)
-    longs_now = oi_units[at] * r_now / (1.0 + np.where(ok, r_now, 1.0))
-    longs_then = oi_units[before] * r_then / (1.0 + np.where(ok, r_then, 1.0))
+    q_now = np.where(ok, r_now, 1.0) / (1.0 + np.where(ok, r_now, 1.0))
+    q_then = np.where(ok, r_then, 1.0) / (1.0 + np.where(ok, r_then, 1.0))
+    gone = 0.0
+    if closed is not None:
+        cum = np.cumsum(closed)
+        gone = cum[at] - cum[before]
     d_oi = oi_units[at] - oi_units[before]
+    opened = d_oi + gone
+    long_opened = oi_units[at] * q_now - oi_units[before] * q_then + 0.5 * (q_now + q_then) * gone
     growing = ok & (d_oi > cfg.ratio_min_growth * oi_units[at])
-    flow_share = (longs_now - longs_then) / np.where(growing, d_oi, 1.0)
-    return np.where(growing, _logit(flow_share), np.nan)
+    return np.where(growing, _logit(long_opened / np.where(growing, opened, 1.0)), np.nan)
 
 
 def _weighted_share(share: np.ndarray, weight: np.ndarray, mask: np.ndarray) -> float | None:

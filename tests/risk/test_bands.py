@@ -102,6 +102,9 @@ FRESH_SEEDS = range(200, 208)
 """A second held-out set, first run only after the close split was chosen on the tuning seeds."""
 NEW_SEEDS = range(300, 316)
 """A third held-out set, first run once the holding prior was fixed on seeds 0-23: the issue's targets."""
+LATEST_SEEDS = range(500, 516)
+"""A fourth held-out set, named before the ratio vote counted the prior's closes and first run once that was
+final (diagnosed on seeds 200-207, checked on 0-23)."""
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -130,7 +133,8 @@ def regime_scores(seed: int, regime: str, bar_minutes: int = 1) -> tuple[float, 
     return market.true_long_share, float(long_share), errors, rho
 
 
-@pytest.mark.parametrize("seeds", [HELD_OUT_SEEDS, FRESH_SEEDS, NEW_SEEDS], ids=["held-out", "fresh", "new"])
+@pytest.mark.parametrize("seeds", [HELD_OUT_SEEDS, FRESH_SEEDS, NEW_SEEDS, LATEST_SEEDS],
+                         ids=["held-out", "fresh", "new", "latest"])
 @pytest.mark.parametrize("regime", REGIMES)
 def test_estimator_when_regime_held_out_then_side_split_and_peaks_recovered(regime, seeds):
     scores = [regime_scores(seed, regime) for seed in seeds]
@@ -144,11 +148,12 @@ def test_estimator_when_regime_held_out_then_side_split_and_peaks_recovered(regi
           f"estimated {np.round(est_share, 2)} "
           f"(|gap| mean {gap.mean():.3f}, max {gap.max():.3f}); top-5 recall within 0.5 % {recall:.2f}; "
           f"median peak error {np.median(errors):.3f} %; rank correlation ±15 % {rho:.2f}")
-    # the issue's targets: long share within 0.10 on every market (worst: mixed seed 106, 0.0996), recall >= 0.70
-    # (short on the fresh mixed markets: 0.65, docs/bands.md "Validation"), median peak error <= 0.40 % of mark
+    # the issue's targets: long share within 0.10 on every market (worst: short squeeze seeds 300-315, 0.095),
+    # recall >= 0.70 (lowest: the fresh mixed markets, 0.78; 0.65 before the ratio vote counted the prior's closes,
+    # docs/bands.md "Validation"), median peak error <= 0.40 % of mark (worst 0.09 %)
     assert gap.mean() <= 0.05 and gap.max() <= 0.10
-    assert recall >= (0.60 if seeds is FRESH_SEEDS and regime == "mixed" else 0.80)
-    assert np.median(errors) <= (0.25 if seeds is FRESH_SEEDS and regime == "mixed" else 0.10)
+    assert recall >= (0.75 if seeds is FRESH_SEEDS and regime == "mixed" else 0.80)
+    assert np.median(errors) <= 0.10
     assert rho >= 0.85
 
 
@@ -158,8 +163,9 @@ def test_estimator_when_bars_are_hourly_then_degrades_as_documented():
     errors = np.concatenate([s[2] for s in scores])
     recall, rho = float(np.mean(errors <= 0.5)), float(np.mean([s[3] for s in scores]))
     print(f"\nhourly bars: top-5 recall {recall:.2f}, median peak error {np.median(errors):.3f} %, rank corr {rho:.2f}")
-    # with the holding prior hourly recall rose from 0.60 to 0.83 and rank correlation from 0.63 to 0.75; still
-    # below the 1-minute figures on the same markets (recall 0.92, rank correlation 0.92)
+    # with the holding prior hourly recall rose from 0.60 to 0.83 and rank correlation from 0.63 to 0.75 (recall
+    # 0.85 once the ratio vote counted the prior's closes); still below the 1-minute figures on the same markets
+    # (recall 0.92, rank correlation 0.92)
     assert 0.75 <= recall < 0.9 and 0.65 <= rho < 0.85
 
 
@@ -211,27 +217,41 @@ def test_estimate_bands_when_frames_given_then_json_has_cli_shape():
 
 
 def test_side_attribution_worked_example():
-    """docs/bands.md "Side attribution": the worked example, number by number."""
-    from riskguard.risk.side_attribution import attribute_sides
+    """docs/bands.md "Side attribution": the worked example, number by number, with and without the prior."""
+    from riskguard.risk.side_attribution import attribute_sides, turnover
 
     n = 61  # an hour of history before the bar, so the ratio window (60 bars) reaches back to OI 10,000
     ret = np.where(np.arange(n) % 2 == 0, 0.001, -0.001)  # median |return| 0.10 %
     ret[0], ret[-1] = 0.0, -0.001
     close = 60_000 * np.exp(np.cumsum(ret))
-    oi = np.linspace(10_000, 10_090, n)
-    oi[-1] = 10_100
+    oi = np.r_[np.linspace(10_000, 10_090, n - 1), 10_100]  # the bar adds 10 BTC
     q = np.full(n, 0.52)
     q[-1] = 0.519
-    new = np.zeros(n)
-    new[-1] = 10 * close[-1]  # only the example bar is placed
     buy, sell = np.ones(n), np.ones(n)
     buy[-1], sell[-1] = 45.0, 55.0
-    split = attribute_sides(close=close, oi_units=oi, new_notional=new, taker_buy=buy, taker_sell=sell,
-                            long_short_ratio=q / (1 - q), funding_rate=np.full(n, 0.0001))
-    votes = -0.6 + 0.5 * np.log(0.45 / 0.55) + np.log(0.419 / 0.581)
-    assert votes == pytest.approx(-1.027, abs=5e-4)
-    assert split.share[-1] == pytest.approx(1 / (1 + np.exp(1.027)), abs=5e-4)
-    assert round(split.share[-1] * 100, 1) == 26.4
+    closed = turnover(oi, 60.0, 48.0)  # the default prior: 1/2,880 of OI closes each minute
+    assert closed[-1] == pytest.approx(10_090 / 2_880) and closed.sum() == pytest.approx(209.271, abs=5e-4)
+    new = np.zeros(n)
+    new[-1] = (10 + closed[-1]) * close[-1]  # only the example bar is placed: ΔOI plus what closed
+    assert round(close[-1]) == 59_880 and round(new[-1] / 1e3) == 809
+    kw = dict(close=close, oi_units=oi, taker_buy=buy, taker_sell=sell, long_short_ratio=q / (1 - q),
+              funding_rate=np.full(n, 0.0001))
+    split = attribute_sides(new_notional=new, closed=closed, **kw)
+    long_opened = 0.519 * 10_100 - 0.52 * 10_000 + 0.5195 * closed[1:].sum()
+    assert long_opened == pytest.approx(150.616, abs=5e-4)
+    ratio_share = long_opened / (100 + closed[1:].sum())
+    votes = -0.6 + 0.5 * np.log(0.45 / 0.55) + np.log(ratio_share / (1 - ratio_share))
+    assert votes == pytest.approx(-0.752, abs=5e-4)
+    assert split.share[-1] == pytest.approx(1 / (1 + np.exp(0.752)), abs=5e-4)
+    assert round(split.share[-1] * 100, 1) == 32.0
+    assert (round(new[-1] * split.share[-1] / 1e3), round(new[-1] * (1 - split.share[-1]) / 1e3)) == (259, 550)
     alone = {e.source: e.long_share for e in split.evidence}
     assert alone == {"OI vs price": round(1 / (1 + np.exp(0.6)), 4), "taker flow": round(1 / (1 + np.exp(0.10034)), 4),
-                     "long/short ratio": 0.419, "funding": 0.5}
+                     "long/short ratio": 0.487, "funding": 0.5}
+    # without the prior (mean_holding_hours=None) nothing is known to have closed: the net reading, 41.9 of 100
+    net = np.zeros(n)
+    net[-1] = 10 * close[-1]
+    bare = attribute_sides(new_notional=net, **kw)
+    assert -0.6 + 0.5 * np.log(0.45 / 0.55) + np.log(0.419 / 0.581) == pytest.approx(-1.027, abs=5e-4)
+    assert round(bare.share[-1] * 100, 1) == 26.4
+    assert {e.source: e.long_share for e in bare.evidence}["long/short ratio"] == 0.419

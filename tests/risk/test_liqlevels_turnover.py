@@ -1,13 +1,15 @@
 """The holding-time prior of the liquidation-level estimator (``side_attribution.turnover``): exact numbers and a
 bar-by-bar oracle.  The ΔOI-only mechanics (``mean_holding_hours=None``) are in tests/risk/test_liqlevels.py."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from test_liqlevels import FLAT, TAKER_ONLY, bar_histories, history, random_history
 
 from riskguard.risk.liqlevels import EstimatorConfig, MarketHistory, VenueTerms, estimate_levels, liquidation_ratios
-from riskguard.risk.side_attribution import attribute_sides, turnover
+from riskguard.risk.side_attribution import AttributionConfig, attribute_sides, turnover
 
 HOUR_10X = EstimatorConfig(leverages=(10.0,), weights=(1.0,), max_time_columns=10_000, attribution=TAKER_ONLY,
                            mean_holding_hours=1.0)
@@ -37,6 +39,27 @@ def test_turnover_when_bars_are_longer_then_the_rate_scales_with_the_bar():
     np.testing.assert_allclose(turnover(oi, 3_600.0, 0.5), [0.0, 1_000.0, 1_000.0])  # held under a bar: all of it
 
 
+def test_ratio_vote_when_positions_turn_over_then_closes_leave_in_the_stock_proportion():
+    """docs/bands.md "Side attribution": the account ratio describes the stock, which changes by opens - closes."""
+    # a stock of 10,000 at 35 % long; in one bar 200 close pro rata (70 long) and 230 open at 45 % long (103.5)
+    q0, longs = 0.35, 3_500.0 - 70.0 + 103.5
+    q1 = longs / 10_030.0
+    ratio = np.array([q0 / (1 - q0), q1 / (1 - q1)])
+    ratio_only = AttributionConfig(price_weight=0.0, ratio_window_s=60.0)
+    kw = dict(close=np.array([100.0, 100.0]), new_notional=np.array([0.0, 1.0]), long_short_ratio=ratio,
+              config=ratio_only)
+    gross = attribute_sides(oi_units=np.array([10_000.0, 10_030.0]), closed=np.array([0.0, 200.0]), **kw)
+    # (Δ(q·OI) + q̄·C) / (ΔOI + C): (33.5 + 0.351146 × 200) / 230; q̄ is the mean of the two readings
+    assert gross.share[1] == pytest.approx((33.5 + 0.5 * (q0 + q1) * 200) / 230, rel=1e-12)
+    assert gross.share[1] == pytest.approx(0.451, abs=5e-4)  # the opens were 45 % long
+    # the net reading (no closes known) takes 33.5 new long units of a 30-unit rise as all long: capped at +3
+    net = attribute_sides(oi_units=np.array([10_000.0, 10_030.0]), **kw)
+    assert net.share[1] == pytest.approx(1 / (1 + np.exp(-3.0)))
+    # OI fell over the window: more closed than the prior says, not pro rata, so the ratio does not vote
+    falling = attribute_sides(oi_units=np.array([10_000.0, 9_990.0]), closed=np.array([0.0, 200.0]), **kw)
+    assert falling.share[1] == 0.5 and falling.evidence[2].bars == 0
+
+
 @pytest.mark.parametrize("hours", [0.0, -1.0, float("nan"), float("inf")])
 def test_estimator_config_when_holding_time_not_positive_then_rejected(hours):
     with pytest.raises(ValueError, match="mean_holding_hours"):
@@ -52,7 +75,8 @@ def turnover_oracle(h: MarketHistory, venue: VenueTerms, config: EstimatorConfig
     closed = turnover(oi, 60.0, config.mean_holding_hours)
     opened = np.maximum(np.diff(oi, prepend=oi[0]) + closed, 0.0)
     share = attribute_sides(close=h.close, oi_units=oi, new_notional=opened * entry,
-                            taker_buy=h.taker_buy_volume, taker_sell=h.taker_sell_volume).share
+                            taker_buy=h.taker_buy_volume, taker_sell=h.taker_sell_volume,
+                            long_short_ratio=h.long_short_ratio, closed=closed, config=config.attribution).share
     levels: list[list[float]] = []  # side, price, notional
     out = np.zeros((h.size, 2, edges.size - 1))
     for s in range(h.size):
@@ -76,7 +100,10 @@ def turnover_oracle(h: MarketHistory, venue: VenueTerms, config: EstimatorConfig
 @given(bar_histories)
 def test_estimate_levels_when_positions_turn_over_then_every_bar_matches_the_loop(data):
     h = random_history(data)
-    config = EstimatorConfig(max_time_columns=10_000, mean_holding_hours=0.5)  # 1/30 of OI closes per bar
+    # an account ratio read over 3 bars, so its vote (which counts what the prior closed) is in the comparison
+    h = replace(h, long_short_ratio=h.taker_buy_volume / h.taker_sell_volume * np.linspace(0.8, 1.2, h.size))
+    config = EstimatorConfig(max_time_columns=10_000, mean_holding_hours=0.5,  # 1/30 of OI closes per bar
+                             attribution=AttributionConfig(ratio_window_s=180.0))
     est = estimate_levels(h, FLAT, config)
     if est.status == "unknown":  # the prior alone never makes an estimate: open interest must have risen
         assert est.reason == "open interest never rose in the window: no new positions to place"
