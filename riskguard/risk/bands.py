@@ -171,9 +171,8 @@ def position_proximity(
         liq = None
     in_way = None
     if liq is not None:
-        values = profile.long_notional if side == "long" else profile.short_notional
         lo, hi = sorted((profile.mark_price, float(liq)))
-        in_way = notional_between(profile.price_edges, values, lo, hi)
+        in_way = _covered(profile.price_edges, profile.cumulative[side], lo, hi)
     return Proximity(
         side=side,
         nearest_band=nearest,
@@ -190,7 +189,10 @@ def _band_at(bands: Sequence[Band], price: float) -> Band | None:
 
 def notional_between(edges: np.ndarray, values: np.ndarray, lo: float, hi: float) -> float:
     """Notional in [lo, hi], counting a partly covered bin pro rata (notional spread evenly in a bin)."""
-    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    return _covered(edges, np.concatenate([[0.0], np.cumsum(values)]), lo, hi)
+
+
+def _covered(edges: np.ndarray, cumulative: np.ndarray, lo: float, hi: float) -> float:
     covered = np.interp([lo, hi], edges, cumulative)
     return float(covered[1] - covered[0])
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -373,6 +374,13 @@ class LevelProfile:
     @property
     def centers(self) -> np.ndarray:
         return 0.5 * (self.price_edges[:-1] + self.price_edges[1:])
+
+    @cached_property
+    def cumulative(self) -> dict[str, np.ndarray]:
+        """Notional at or below each price edge, per side: every position on the symbol asks how much lies
+        between its mark and its liquidation price, and one running sum per profile answers them all."""
+        return {side: np.concatenate([[0.0], np.cumsum(values)])
+                for side, values in (("long", self.long_notional), ("short", self.short_notional))}
 
 
 @dataclass(frozen=True, eq=False)
