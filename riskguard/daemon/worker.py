@@ -161,6 +161,18 @@ class AccountWorker:
     # -- loop --------------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        async def wake_on_stop() -> None:
+            # A stop wakes the worker: else SIGTERM waited up to poll_s for the next wake-up or timeout.
+            await stop.wait()
+            self._wake.set()
+
+        waker = asyncio.create_task(wake_on_stop())
+        try:
+            await self._loop(stop)
+        finally:
+            waker.cancel()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         self.restore()
         await self.resume_pending()
         while not stop.is_set():
