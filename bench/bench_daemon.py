@@ -79,6 +79,8 @@ class _Probe:
         self.gc_ms: list[tuple[int, float, float]] = []
         """(generation, start, ms) of every collection while armed."""
         self._gc_at = 0.0
+        self.gc_all: list[tuple[int, float]] = []
+        """(generation, ms) of every collection since the probe was set up."""
         stamp = self._stamp
         on_mark, step, evaluate = worker.on_mark, worker.step, worker_module.evaluate_loaded
         plan_account, book_venue = check_module.plan_account, worker_module.BookFirstVenue
@@ -131,8 +133,11 @@ class _Probe:
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._gc_at = time.perf_counter()
-        elif self.armed:
-            self.gc_ms.append((info["generation"], time.monotonic(), 1000 * (time.perf_counter() - self._gc_at)))
+            return
+        ms = 1000 * (time.perf_counter() - self._gc_at)
+        self.gc_all.append((info["generation"], ms))
+        if self.armed:
+            self.gc_ms.append((info["generation"], time.monotonic(), ms))
 
     def arm(self) -> None:
         self.marks, self.gc_ms, self.armed = {}, [], True
@@ -211,11 +216,12 @@ async def latency(samples: int = 200, gap_s: float = 0.1, warmup: int = 5) -> li
     await task
     await sim.close()
     probe.close()
-    _report(got, gap_s, load, os.getloadavg()[0])
+    _report(got, gap_s, load, os.getloadavg()[0], probe.gc_all)
     return got
 
 
-def _report(got: list[Reaction], gap_s: float, load_before: float, load_after: float) -> None:
+def _report(got: list[Reaction], gap_s: float, load_before: float, load_after: float,
+            collections: list[tuple[int, float]]) -> None:
     ms = [r.total_ms for r in got]
     print(f"reaction latency, mark pushed -> order at the emulator: {len(ms)} samples, {gap_s:g} s quiet before "
           f"each, load average {load_before:.2f} -> {load_after:.2f}\n"
@@ -228,7 +234,9 @@ def _report(got: list[Reaction], gap_s: float, load_before: float, load_after: f
     with_gc = [r for r in got if r.gc]
     print(f"  reactions with a garbage collection inside: {len(with_gc)} "
           f"(generations {sorted({g for r in with_gc for g, _ in r.gc})}, "
-          f"longest {max((ms for r in with_gc for _, ms in r.gc), default=0):.2f} ms)")
+          f"longest {max((ms for r in with_gc for _, ms in r.gc), default=0):.2f} ms); over the whole run: "
+          + ", ".join(f"generation {g} {len(ms)} x, longest {max(ms):.2f} ms" for g in range(3)
+                      if (ms := [m for gen, m in collections if gen == g])))
     print("  slowest 5: " + "; ".join(
         f"{r.total_ms:.1f} ms = " + " ".join(f"{s[:4]} {r.stages_ms[s]:.1f}" for s in STAGES)
         + (f" gc {' '.join(f'g{g}:{m:.1f}' for g, m in r.gc)}" if r.gc else "")
