@@ -79,6 +79,10 @@ class _Probe:
         self.gc_ms: list[tuple[int, float, float]] = []
         """(generation, start, ms) of every collection while armed."""
         self._gc_at = 0.0
+        self._db_path = worker.store.path
+        self.before: tuple[int, int] | None = None
+        self.after: tuple[int, int] | None = None
+        """``_machine()`` when armed and when the create call is made."""
         self.gc_all: list[tuple[int, float]] = []
         """(generation, ms) of every collection since the probe was set up."""
         stamp = self._stamp
@@ -118,12 +122,14 @@ class _Probe:
 
         async def timed_create(call: Any) -> Any:
             stamp("create")
+            if self.armed and self.before is not None:
+                self.after = _machine(store.path)
             return await create(call)
 
         worker.on_mark, worker.step, store.record_intent, venue.create = (
             timed_mark, timed_step, timed_intent, timed_create)
         worker_module.evaluate_loaded, check_module.plan_account = timed_evaluate, timed_plan
-        worker_module.BookFirstVenue = TimedBookVenue
+        worker_module.BookFirstVenue = TimedBookVenue  # type: ignore[misc]
         gc.callbacks.append(self._on_gc)
 
     def _stamp(self, stage: str) -> None:
@@ -141,6 +147,7 @@ class _Probe:
 
     def arm(self) -> None:
         self.marks, self.gc_ms, self.armed = {}, [], True
+        self.before, self.after = _machine(self._db_path), None
 
     def close(self) -> None:
         gc.callbacks.remove(self._on_gc)
@@ -153,6 +160,15 @@ class Reaction:
     """Per stage, the time since the previous stage (``received``: since the mark was pushed)."""
     gc: list[tuple[int, float]]
     """(generation, ms) of each collection inside the reaction."""
+    checkpointed: bool
+    """The audit database file grew before the order left: a WAL checkpoint ran meanwhile."""
+    preempted: int
+    """Times the event loop's thread was descheduled involuntarily before the order left (other processes)."""
+
+
+def _machine(db: Path) -> tuple[int, int]:
+    """The audit database file's size and the thread's involuntary context switches so far."""
+    return os.stat(db).st_size, resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
 
 
 async def latency(samples: int = 200, gap_s: float = 0.1, warmup: int = 5) -> list[Reaction]:
@@ -168,7 +184,8 @@ async def latency(samples: int = 200, gap_s: float = 0.1, warmup: int = 5) -> li
     await daemon.ready.wait()
     worker = daemon.workers["guarded"]
     probe = _Probe(daemon, worker)
-    bucket = worker.venue.exchange.throttle
+    venue: Any = worker.venue
+    bucket = venue.exchange.throttle
     exchange, hub = sim.player.exchange, sim.app[HUB]
     account = exchange.accounts["guarded-key"]
     await streaming(hub, "BTCUSDT")
@@ -210,7 +227,9 @@ async def latency(samples: int = 200, gap_s: float = 0.1, warmup: int = 5) -> li
         if i >= warmup:  # the first ones warm the caches
             got.append(Reaction(1000 * (sent[0] - t0), {
                 s: 1000 * (stamps[s] - stamps[prev]) for prev, s in zip(("pushed", *STAGES), STAGES, strict=False)},
-                [(g, ms) for g, at, ms in probe.gc_ms if at <= sent[0]]))
+                [(g, ms) for g, at, ms in probe.gc_ms if at <= sent[0]],
+                probe.after is not None and probe.before is not None and probe.after[0] != probe.before[0],
+                probe.after[1] - probe.before[1] if probe.after is not None and probe.before is not None else 0))
         await settle(worker, BTC, breach)
     daemon.stop.set()
     await task
@@ -237,9 +256,12 @@ def _report(got: list[Reaction], gap_s: float, load_before: float, load_after: f
           f"longest {max((ms for r in with_gc for _, ms in r.gc), default=0):.2f} ms); over the whole run: "
           + ", ".join(f"generation {g} {len(ms)} x, longest {max(ms):.2f} ms" for g in range(3)
                       if (ms := [m for gen, m in collections if gen == g])))
+    print(f"  reactions with a WAL checkpoint before the order left: {sum(r.checkpointed for r in got)}; "
+          f"preempted by other processes: {sum(1 for r in got if r.preempted)}")
     print("  slowest 5: " + "; ".join(
         f"{r.total_ms:.1f} ms = " + " ".join(f"{s[:4]} {r.stages_ms[s]:.1f}" for s in STAGES)
         + (f" gc {' '.join(f'g{g}:{m:.1f}' for g, m in r.gc)}" if r.gc else "")
+        + (" checkpoint" if r.checkpointed else "") + (f" preempted {r.preempted}x" if r.preempted else "")
         for r in sorted(got, key=lambda r: -r.total_ms)[:5]))
 
 
