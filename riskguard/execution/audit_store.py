@@ -180,8 +180,6 @@ class AuditStore:
         self._clock = clock
         self._buffered = buffered
         self._pending: list[_Pending] = []
-        self._written: list[_Pending] = []
-        """Events written in the open transaction: pending again if it rolls back."""
         self._checkpointer: sqlite3.Connection | None = None
         self._checkpoint_lock = threading.Lock()
         self.unchecked_commits = 0
@@ -246,15 +244,16 @@ class AuditStore:
             self._db.execute("PRAGMA synchronous=FULL")
         try:
             self._db.execute("BEGIN IMMEDIATE")
+            carried = self._pending
             try:
                 self._write_pending()
                 yield
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
-                self._pending[:0], self._written = self._written, []  # not written after all: kept for the next
+                # Events told before this write are kept for the next one; those told inside it go with it.
+                self._pending = carried
                 raise
-            self._written = []
             self.unchecked_commits += 1
         finally:
             if durable:
@@ -320,7 +319,6 @@ class AuditStore:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        self._written += pending
         self._db.executemany(
             "INSERT INTO events (ts_ms, run_id, account, kind, client_order_id, symbol, message, data) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

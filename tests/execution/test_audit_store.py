@@ -202,3 +202,20 @@ def test_a_buffered_store_checkpoints_only_when_asked_and_from_any_thread(tmp_pa
     unbuffered = AuditStore(tmp_path / "plain.sqlite3")  # check --execute keeps SQLite's own checkpoints
     assert unbuffered._db.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
     unbuffered.close()
+
+
+def test_an_event_told_inside_a_failed_order_write_goes_with_it(tmp_path: Path) -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("cannot be recorded")
+
+    path = tmp_path / "audit.sqlite3"
+    store = AuditStore(path, buffered=True)
+    store.event("run1", "acct", EventKind.PLAN, "before")
+    with pytest.raises(RuntimeError):
+        store.record_intent("run1", record(), {"call": Unprintable()})  # its own event fails: all rolled back
+    store.event("run1", "acct", EventKind.ERROR, "after")
+    store.flush()  # the failed intent's event is not retried (it would fail every later write)
+    assert [(k, m) for k, m, _ in _committed(path)] == [("plan", "before"), ("error", "after")]
+    assert _committed(path, "SELECT COUNT(*) FROM orders") == [(0,)]
+    store.close()
