@@ -50,6 +50,8 @@ log = logging.getLogger("riskguard.daemon")
 
 ReadDoc = Callable[[AccountSpec], Awaitable[SnapshotDoc]]
 UNKNOWN = "unknown"
+CHECKPOINT_COMMITS = 50
+"""Audit store commits between two checkpoints (a reaction cycle commits about five times)."""
 
 
 @dataclass
@@ -116,6 +118,7 @@ class AccountWorker:
         self.marks_seen: dict[str, float] = {}
         self.on_read: Callable[[], None] | None = None
         """Called after every successful full read (the feeds start mark streams for newly held symbols)."""
+        self._checkpointing: asyncio.Task[None] | None = None
         self.on_order_sent: Callable[[], None] | None = None
         """Benchmarks hook here: called right after the executor returns from a run that sent orders."""
 
@@ -157,11 +160,26 @@ class AccountWorker:
         self.stream_healthy = False
         self.metrics.errors.labels(self.name, "stream").inc()
         self.store.event(self.run_id, self.name, EventKind.ERROR, f"stream error: {why}; reconciling by REST")
+        self.store.flush()  # not held for the end of a step: a stream failure is for the log to show at once
         self.request_read(f"stream error: {why}")
 
     # -- loop --------------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        async def wake_on_stop() -> None:
+            # A stop wakes the worker: else SIGTERM waited up to poll_s for the next wake-up or timeout.
+            await stop.wait()
+            self._wake.set()
+
+        waker = asyncio.create_task(wake_on_stop())
+        try:
+            await self._loop(stop)
+        finally:
+            waker.cancel()
+            if self._checkpointing is not None:
+                await self._checkpointing
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         self.restore()
         await self.resume_pending()
         while not stop.is_set():
@@ -193,6 +211,16 @@ class AccountWorker:
                 await self._set_unknown(f"step failed: {type(exc).__name__}: {exc}")
                 self.request_read("after a failed step")
                 await asyncio.sleep(min(self.settings.poll_s, 1.0))
+            self._after_step()
+
+    def _after_step(self) -> None:
+        """The step's audit events written (the store buffers them, unless an order write took them along), and
+        the WAL copied into the database file in a thread once enough has accumulated: both off the reaction's
+        path, which commits only its intents."""
+        self.store.flush()
+        if self.store.unchecked_commits >= CHECKPOINT_COMMITS and (
+                self._checkpointing is None or self._checkpointing.done()):
+            self._checkpointing = asyncio.create_task(asyncio.to_thread(self.store.checkpoint))
 
     async def step(self, trigger: Trigger) -> Evaluated | None:
         self.steps += 1

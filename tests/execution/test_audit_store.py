@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +124,98 @@ def test_processes_creating_the_store_at_once_all_open_it(tmp_path: Path) -> Non
         assert outcomes == [("ok", SCHEMA_VERSION)] * 4
         with sqlite3.connect(path) as db:
             assert db.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+
+
+def _committed(path: Path, sql: str = "SELECT kind, message, ts_ms FROM events ORDER BY id") -> list[tuple]:
+    """What another connection (another process, a restart) sees."""
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        return other.execute(sql).fetchall()
+
+
+def test_a_buffered_store_writes_events_at_a_flush_in_order_with_their_own_time(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    now = [1_700_000_000.0]
+    store = AuditStore(path, clock=lambda: now[0], buffered=True)
+    store.event("run1", "acct", EventKind.STATE, "first")
+    now[0] += 1
+    store.event("run1", "acct", EventKind.ERROR, "second")
+    assert _committed(path) == []  # held, not written yet
+    store.flush()
+    assert _committed(path) == [("state", "first", 1_700_000_000_000), ("error", "second", 1_700_000_001_000)]
+    store.flush()  # nothing twice
+    assert len(_committed(path)) == 2
+    store.close()
+
+
+def test_an_order_write_carries_the_buffered_events_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    store = AuditStore(path, buffered=True)
+    store.event("run1", "acct", EventKind.PLAN, "executing plan")
+    store.record_intent("run1", record(), {"call": {"amount": 0.5}})
+    # Committed together, before the caller sends anything, in the order they were told.
+    assert [(k, m) for k, m, _ in _committed(path)] == [("plan", "executing plan"),
+                                                        ("intent", "market sell 0.5 BTC/USDT:USDT")]
+    assert _committed(path, "SELECT state FROM orders") == [("intent",)]
+    store.event("run1", "acct", EventKind.REQUEST, "create")
+    store.update_order("run1", "rgabc", OrderState.FILLED, filled=0.5)
+    assert [k for k, _, _ in _committed(path)] == ["plan", "intent", "request", "state"]
+    store.close()
+
+
+def test_a_failed_order_write_keeps_the_buffered_events_for_the_next_write(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    store = AuditStore(path, buffered=True)
+    store.record_intent("run1", record(), {})
+    store.event("run1", "acct", EventKind.PLAN, "again")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.record_intent("run2", record(), {})  # rolled back, "again" with it
+    assert [k for k, _, _ in _committed(path)] == ["intent"]
+    store.flush()
+    assert [(k, m) for k, m, _ in _committed(path)][1:] == [("plan", "again")]  # once, not lost, not doubled
+    store.close()
+
+
+def test_close_writes_what_a_buffered_store_holds(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    store = AuditStore(path, buffered=True)
+    store.event("run1", "acct", EventKind.VERIFY, "as planned")
+    store.close()
+    assert [(k, m) for k, m, _ in _committed(path)] == [("verify", "as planned")]
+
+
+def test_a_buffered_store_checkpoints_only_when_asked_and_from_any_thread(tmp_path: Path) -> None:
+    path = tmp_path / "audit.sqlite3"
+    store = AuditStore(path, buffered=True)
+    for i in range(400):  # about 2,000 WAL pages: twice SQLite's auto-checkpoint threshold
+        store.event("run1", "acct", EventKind.STATE, f"event {i}", {"pad": "x" * 3000})
+        store.flush()
+    assert store.unchecked_commits > 400  # the schema, then one per flush
+    size = path.stat().st_size
+    assert size < 64 * 1024  # every page still in the WAL: no commit copied it over
+    worker = threading.Thread(target=store.checkpoint)
+    worker.start()
+    worker.join()
+    assert store.unchecked_commits == 0
+    assert path.stat().st_size > 400 * 3000  # now in the database file
+    store.close()
+    assert len(_committed(path)) == 400
+    unbuffered = AuditStore(tmp_path / "plain.sqlite3")  # check --execute keeps SQLite's own checkpoints
+    assert unbuffered._db.execute("PRAGMA wal_autocheckpoint").fetchone() == (1000,)
+    unbuffered.close()
+
+
+def test_an_event_told_inside_a_failed_order_write_goes_with_it(tmp_path: Path) -> None:
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("cannot be recorded")
+
+    path = tmp_path / "audit.sqlite3"
+    store = AuditStore(path, buffered=True)
+    store.event("run1", "acct", EventKind.PLAN, "before")
+    with pytest.raises(RuntimeError):
+        store.record_intent("run1", record(), {"call": Unprintable()})  # its own event fails: all rolled back
+    store.event("run1", "acct", EventKind.ERROR, "after")
+    store.flush()  # the failed intent's event is not retried (it would fail every later write)
+    assert [(k, m) for k, m, _ in _committed(path)] == [("plan", "before"), ("error", "after")]
+    assert _committed(path, "SELECT COUNT(*) FROM orders") == [(0,)]
+    store.close()
