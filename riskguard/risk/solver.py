@@ -61,6 +61,15 @@ def pick(
     if np.size(cond) < _FEW:
         return np.where(cond, t, f)
     dtype = np.result_type(t, f)
+    cond = np.asarray(cond, dtype=bool)
+    # A mask that is all one way (rows grouped by venue rules) is a copy, not a select.
+    taken = t if cond.all() else f if not cond.any() else None
+    if taken is not None:
+        if reuse and taken is t and t.dtype == dtype and t.shape == np.shape(cond) and t.flags.writeable:
+            return t
+        out = np.empty(np.shape(cond), dtype=dtype)
+        out[...] = taken
+        return out
     bits = np.dtype(f"i{dtype.itemsize}")
     tb, fb = t.astype(dtype, copy=False).view(bits), f.astype(dtype, copy=False).view(bits)
     if reuse and t.dtype == dtype and t.shape == np.shape(cond) and t.flags.writeable:
@@ -70,7 +79,7 @@ def pick(
     if out.shape != np.shape(cond):
         out = np.broadcast_to(out, np.shape(cond)).copy()
     # The int8 mask (0 or −1) widens chunk by chunk inside the ufunc: no full-size temporary to fault in.
-    np.bitwise_and(out, np.negative(np.asarray(cond, dtype=bool).view(np.int8)), out=out)
+    np.bitwise_and(out, np.negative(cond.view(np.int8)), out=out)
     out ^= fb
     return out.view(dtype)
 

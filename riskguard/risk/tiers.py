@@ -144,7 +144,8 @@ class _Buckets:
     per threshold its bucket may hold, usually one, instead of one per column.
     Values below the lowest bucket (negatives, −0.0) share it and those above
     the highest finite threshold share the top one; their compares stay
-    exact.  NaN and ±inf are counted column by column, as before.
+    exact (−inf and negative NaN fall there and count nothing, as climbing
+    does).  +inf and positive NaN are counted column by column, as before.
     """
 
     shift: int
@@ -156,25 +157,29 @@ class _Buckets:
     """(depth, rows · buckets) thresholds of the row in that bucket, +inf padded."""
     thresholds: np.ndarray
 
+    @property
+    def nan(self) -> int:
+        """Bucket of +inf, the lowest of any x above every finite float (+inf, NaN): these climb instead."""
+        return int(np.array(np.inf).view(np.int64)) >> self.shift
+
     @staticmethod
     def of(thresholds: np.ndarray) -> _Buckets:
         return _buckets(thresholds.tobytes(), thresholds.shape)
 
     def count(self, row: np.ndarray, x: np.ndarray) -> np.ndarray:
         key = np.right_shift(np.ascontiguousarray(x, dtype=float).view(np.int64), self.shift)
+        odd = np.flatnonzero(key >= self.nan) if key.max() >= self.nan else None  # +inf and NaN
         np.clip(key, self.lo, self.lo + self.buckets - 1, out=key)
-        key -= self.lo
-        key += np.multiply(row, self.buckets)
+        key += np.multiply(row, self.buckets) - self.lo
         tier = self.below.take(key)
         gathered, beyond = np.empty(x.shape[0]), np.empty(x.shape[0], dtype=bool)
         for plane in self.inside:
             plane.take(key, out=gathered, mode="clip")
             np.less_equal(gathered, x, out=beyond)
             np.add(tier, beyond, out=tier)
-        odd = np.flatnonzero(~np.isfinite(x))
-        if odd.size:
+        if odd is not None:
             tier[odd] = _climb(self.thresholds, row.take(odd), x.take(odd), None)
-        return tier.astype(np.int64, copy=False)
+        return tier
 
 
 @lru_cache(maxsize=64)
@@ -201,12 +206,11 @@ def _buckets(data: bytes, shape: tuple[int, ...]) -> _Buckets:
         r, k, j = np.nonzero(same)
         slot = np.cumsum(same, axis=1)[r, k, j] - 1
         inside[slot, r, j] = thresholds[r, k]
-        width = thresholds.shape[1]
         found = _Buckets(
             shift=shift,
             lo=lo,
             buckets=buckets,
-            below=below.astype(np.int8 if width < 127 else np.int64).ravel(),
+            below=below.astype(np.int64).ravel(),
             inside=inside.reshape(depth, -1),
             thresholds=thresholds,
         )

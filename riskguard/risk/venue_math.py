@@ -153,9 +153,11 @@ def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
                              if pos.by_contracts.any() else size_now)
     fixed = np.full(pos.n, -1, dtype=np.int64)
     if rules.current_tier.any():
-        now = pick(pos.reported_tier >= 0, pos.reported_tier, tier)
-        fixed = pick(rules.current_tier, now, fixed)
-        tier = pick(rules.current_tier, now, tier)
+        reported = pos.reported_tier >= 0
+        if reported.any():  # otherwise the current tier is the one at the mark already
+            now = pick(reported, pos.reported_tier, tier)
+            tier = pick(rules.current_tier, now, tier)
+        fixed = pick(rules.current_tier, tier, fixed)
     tier = np.minimum(tier, pos.tiers.size.take(pos.table) - 1)  # the tier at the mark (or the venue's)
     mmr_add = pick(rules.fee_in_maintenance, pos.taker, 0.0) if rules.fee_in_maintenance.any() else np.zeros(pos.n)
     value, d = pos.entry_value()
@@ -317,8 +319,12 @@ def display(
     shown = price.copy()
     price, side, tick = (np.broadcast_to(np.asarray(x, dtype=float), shown.shape) for x in (price, side, tick))
     rule = np.asarray(convention).astype(np.int8)
+    rows_of = {}
+    for code in (_TOWARD_ENTRY, _ONE_TICK, _NEAREST_8):  # each convention's rows, found once
+        used = rule == code
+        rows_of[code] = np.flatnonzero(used) if used.any() else np.empty(0, dtype=np.intp)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rows = np.flatnonzero(convention == _TOWARD_ENTRY)
+        rows = rows_of[_TOWARD_ENTRY]
         if rows.size:
             p, s, t = price.take(rows), side.take(rows), tick.take(rows)
             steps = np.round(p / t, 9)
@@ -326,14 +332,14 @@ def display(
             # k ÷ (1/tick) is the double nearest the decimal the venue prints (913.15, not 913.1500000000001).
             per_unit = np.round(1 / t)
             shown[rows] = pick(np.abs(per_unit * t - 1) < 1e-12, steps / per_unit, steps * t)
-        rows = np.flatnonzero(convention == _ONE_TICK)
+        rows = rows_of[_ONE_TICK]
         if rows.size:
             shown[rows] = price.take(rows) + side.take(rows) * tick.take(rows)
-        rows = np.flatnonzero(convention == _NEAREST_8)
+        rows = rows_of[_NEAREST_8]
         if rows.size:
             shown[rows] = np.round(price.take(rows), 8)
     for code in _NEEDS_TICK:  # a tick-less row of these conventions: few rows, so no full-size mask
-        rows = np.flatnonzero(convention == code)
+        rows = rows_of[code]
         unknown = rows[~(tick.take(rows) > 0)]
         shown[unknown] = np.nan
         rule[unknown] = _UNKNOWN
