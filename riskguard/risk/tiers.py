@@ -176,7 +176,8 @@ class _Buckets:
         for plane in self.inside:
             plane.take(key, out=gathered, mode="clip")
             np.less_equal(gathered, x, out=beyond)
-            np.add(tier, beyond, out=tier)
+            tier += beyond.view(tier.dtype) if tier.dtype == np.int8 else beyond  # a byte add needs no cast
+        tier = tier.astype(np.int64, copy=False)
         if odd is not None:
             tier[odd] = _climb(self.thresholds, row.take(odd), x.take(odd), None)
         return tier
@@ -210,7 +211,7 @@ def _buckets(data: bytes, shape: tuple[int, ...]) -> _Buckets:
             shift=shift,
             lo=lo,
             buckets=buckets,
-            below=below.astype(np.int64).ravel(),
+            below=below.astype(np.int8 if thresholds.shape[1] < 127 else np.int64).ravel(),
             inside=inside.reshape(depth, -1),
             thresholds=thresholds,
         )

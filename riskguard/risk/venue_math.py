@@ -257,14 +257,16 @@ def shared_leg_prices(
     """
     floors = pos.tiers.floor[:, 1:]  # the first floor is 0 and never a kink
     qty, table = pos.qty.take(rows), pos.table.take(rows)
+    groups = rows.shape[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        kinks = (floors.take(table, axis=0) / qty[..., None]).reshape(rows.shape[0], -1)
+        kinks = (floors.take(table, axis=0) / qty[..., None]).reshape(groups, -1)
         kinks.sort(axis=1)
         kinks[:, 1:][kinks[:, 1:] == kinks[:, :-1]] = np.inf  # a set: each kink once
         kinks.sort(axis=1)
-        edges = np.concatenate([np.zeros((rows.shape[0], 1)), kinks, np.full((rows.shape[0], 1), np.inf)], axis=1)
+        # Segments × groups: each step below is one long pass along the groups, not a short one per group.
+        edges = np.concatenate([np.zeros((1, groups)), kinks.T, np.full((1, groups), np.inf)])
         liq = _nearest_root(pos, mmr_add, rows, margin, edges)
-        bankrupt = _nearest_root(pos, mmr_add, rows, margin, np.array([[0.0, np.inf]]))
+        bankrupt = _nearest_root(pos, mmr_add, rows, margin, np.array([[0.0], [np.inf]]))
     return liq, bankrupt
 
 
@@ -273,37 +275,42 @@ def _nearest_root(
 ) -> np.ndarray:
     """Root of each group's f(z) = α + β·z on each segment of ``edges``, the one nearest the mark.
 
-    Two edges [0, inf] mean equity alone (the bankruptcy price); more add
-    each leg's requirement in the tier its size at the segment's probe falls in.
+    ``edges`` is (segment edges × groups).  Two edges [0, inf] mean equity
+    alone (the bankruptcy price); more add each leg's requirement in the tier
+    its size at the segment's probe falls in.
     """
-    lo, hi = edges[:, :-1], edges[:, 1:]
+    lo, hi = edges[:-1], edges[1:]
     probe = np.where(np.isinf(hi), lo + 1.0, (lo + hi) / 2)
-    inverse = pos.inverse.take(rows[:, 0])[:, None]
-    alpha = np.broadcast_to(margin[:, None], np.broadcast_shapes(margin[:, None].shape, probe.shape))
+    inverse = pos.inverse.take(rows[:, 0])
+    alpha = np.broadcast_to(margin, np.broadcast_shapes(margin.shape, probe.shape))
     beta = np.zeros_like(alpha)
-    with_mm = edges.shape[1] > 2
+    with_mm = edges.shape[0] > 2
     width = pos.tiers.floor.shape[1]
     for leg in rows.T:
-        qty, entry = pos.qty.take(leg)[:, None], pos.entry.take(leg)[:, None]
-        side_qty = pos.side.take(leg)[:, None] * qty
+        qty, entry = pos.qty.take(leg), pos.entry.take(leg)
+        side_qty = pos.side.take(leg) * qty
         alpha = alpha + np.where(inverse, side_qty / entry, -(side_qty * entry))  # a − b is a + (−b) exactly
         beta = beta + np.where(inverse, -side_qty, side_qty)
         if with_mm:
-            table = pos.table.take(leg)[:, None]
-            size, flat = qty * probe, table * width  # flat: index of the tier in the raveled table
-            for floor in pos.tiers.floor[:, 1:].T:  # shared_price's tier: the last whose floor ≤ size
-                flat = flat + (floor.take(table) <= size)
+            table = pos.table.take(leg)
+            size = qty * probe
+            # shared_price's tier: the last whose floor ≤ size.  Counted in bytes (a bool is a 0/1 byte).
+            above, beyond = np.zeros(size.shape, dtype=np.int8), np.empty(size.shape, dtype=bool)
+            for floor in pos.tiers.floor[:, 1:].T:
+                above += np.less_equal(floor.take(table), size, out=beyond).view(np.int8)
+            flat = table * width + above  # index of the tier in the raveled table
             alpha = alpha + pos.tiers.cum.ravel().take(flat)
-            beta = beta - qty * (pos.tiers.mmr.ravel().take(flat) + mmr_add.take(leg)[:, None])
+            beta = beta - qty * (pos.tiers.mmr.ravel().take(flat) + mmr_add.take(leg))
     z = -alpha / beta
     root = (beta != 0) & (lo <= z) & (z <= hi) & (z > 0)
     price = np.where(inverse, 1 / z, z)
-    distance = np.where(root, np.abs(price - pos.mark.take(rows[:, 0])[:, None]), np.inf)
-    best = distance.argmin(axis=1)
-    tie = ~root[np.arange(best.size), best]  # every root infinitely far: the first root, as min() takes it
-    best = np.where(tie, root.argmax(axis=1), best)
-    found = root.any(axis=1)
-    return np.where(found, price[np.arange(best.size), best], np.nan)
+    distance = np.where(root, np.abs(price - pos.mark.take(rows[:, 0])), np.inf)
+    best = distance.argmin(axis=0)
+    group = np.arange(best.size)
+    tie = ~root[best, group]  # every root infinitely far: the first root, as min() takes it
+    best = np.where(tie, root.argmax(axis=0), best)
+    found = root.any(axis=0)
+    return np.where(found, price[best, group], np.nan)
 
 
 def display(
