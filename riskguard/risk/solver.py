@@ -84,6 +84,20 @@ def pick(
     return out.view(dtype)
 
 
+def rows_of(mask: np.ndarray) -> np.ndarray | slice | None:
+    """Where a rule applies, to write its term on those rows only: None (no row), every row, or their indices."""
+    count = int(np.count_nonzero(mask))
+    if count == 0:
+        return None
+    return slice(None) if count == np.size(mask) else np.flatnonzero(mask)
+
+
+def at(values: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """``values`` on ``rows`` (from ``rows_of``); a gather where rows are indices, a view where they are all."""
+    values = np.asarray(values)
+    return values[rows] if isinstance(rows, slice) else values.take(rows)
+
+
 def per_kind(inverse: np.ndarray, qty: np.ndarray, price: np.ndarray) -> np.ndarray:
     """qty·price on linear rows, qty/price on inverse rows: entry value, or tier size at ``price``."""
     return _linear_or_inverse(inverse, np.multiply, qty, price)

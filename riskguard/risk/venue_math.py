@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from riskguard.risk.solver import per_kind, pick, requirement_in_tier, solve_affine
+from riskguard.risk.solver import at, per_kind, pick, requirement_in_tier, rows_of, solve_affine
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import (
     CONVENTIONS,
@@ -71,7 +71,11 @@ class PositionArrays:
 
     def entry_value(self) -> tuple[np.ndarray, np.ndarray]:
         """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
-        slope = pick(self.inverse, -self.side, self.side, reuse=True) if self.inverse.any() else self.side
+        slope = self.side
+        inverse = rows_of(self.inverse)
+        if inverse is not None:
+            slope = np.array(slope)
+            slope[inverse] = -at(slope, inverse)
         return per_kind(self.inverse, self.qty, self.entry), slope
 
 
@@ -144,29 +148,38 @@ class Requirement:
 def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
     """Maintenance margin now, each row by its venue's rules: tier choice, fee term, basis, fee reserve.
 
-    Every rule is applied by a branch-free select (``pick``) and only when some
-    row has it: with venues mixed at random, ``np.where`` would mispredict on
-    every other row and cost more than the arithmetic.
+    A rule that replaces a term writes it on its own rows only (``rows_of``):
+    with venues mixed, a rule covers a fraction of the rows, and a select over
+    every row would cost more than the arithmetic.
     """
     size_now = per_kind(pos.inverse, pos.qty, pos.mark)
     tier = pos.tiers.tier_at(pos.table, pick(pos.by_contracts, pos.contracts, size_now)
                              if pos.by_contracts.any() else size_now)
     fixed = np.full(pos.n, -1, dtype=np.int64)
-    if rules.current_tier.any():
+    current = rows_of(rules.current_tier)
+    if current is not None:
         reported = pos.reported_tier >= 0
         if reported.any():  # otherwise the current tier is the one at the mark already
             now = pick(reported, pos.reported_tier, tier)
             tier = pick(rules.current_tier, now, tier)
-        fixed = pick(rules.current_tier, tier, fixed)
+        fixed[current] = at(tier, current)
     tier = np.minimum(tier, pos.tiers.size.take(pos.table) - 1)  # the tier at the mark (or the venue's)
-    mmr_add = pick(rules.fee_in_maintenance, pos.taker, 0.0) if rules.fee_in_maintenance.any() else np.zeros(pos.n)
+    mmr_add = np.zeros(pos.n)
+    fee = rows_of(rules.fee_in_maintenance)
+    if fee is not None:
+        mmr_add[fee] = at(pos.taker, fee)
     value, d = pos.entry_value()
-    size = pick(rules.at_entry, value, size_now) if rules.at_entry.any() else size_now  # entry value: size at entry
+    size = size_now
+    entry = rows_of(rules.at_entry)
+    if entry is not None:  # the entry value: the size at entry (size_now is this call's own array)
+        size[entry] = at(value, entry)
     mm = requirement_in_tier(size, pos.tiers, pos.table, tier, mmr_add)
     reserve = np.zeros(pos.n)
-    if rules.close_fee_reserve.any():
+    closing = rows_of(rules.close_fee_reserve)
+    if closing is not None:
+        taker, v, slope, leverage = (at(x, closing) for x in (pos.taker, value, d, pos.leverage))
         with np.errstate(divide="ignore", invalid="ignore"):
-            reserve = pick(rules.close_fee_reserve, pos.taker * value * (1 - d / pos.leverage), 0.0, reuse=True)
+            reserve[closing] = taker * v * (1 - slope / leverage)
     return Requirement(
         maintenance=mm, reserve=reserve, tier=tier, fixed_tier=fixed, mmr_add=mmr_add, entry_value=(value, d)
     )
@@ -187,20 +200,22 @@ def solve(
     """
     value, d = pos.entry_value() if req.entry_value is None else req.entry_value
     collateral = np.asarray(collateral, dtype=float)
-    if rules.close_fee_reserve.any():
+    closing = rows_of(rules.close_fee_reserve)
+    if closing is not None:
+        c, taker, v, slope = (at(x, closing) for x in (collateral, pos.taker, value, d))
+        collateral = np.array(collateral)  # the caller's stays as given
         with np.errstate(invalid="ignore", divide="ignore"):
-            netted = (collateral - pos.taker * value) / (1 - d * pos.taker)
-        collateral = pick(rules.close_fee_reserve, netted, collateral, reuse=True)
+            collateral[closing] = (c - taker * v) / (1 - slope * taker)
     tiers, table, fixed = pos.tiers, pos.table, req.fixed_tier
     mmr_add: np.ndarray | None = req.mmr_add
     equity_at_zero = collateral - d * value  # A of equity alone
     a = equity_at_zero
-    if rules.at_entry.any():
+    entry = rows_of(rules.at_entry)
+    if entry is not None:
         tiers, zero_row = tiers.with_zero_row()
-        table = pick(rules.at_entry, zero_row, table)
-        fixed = pick(rules.at_entry, 0, fixed)
-        a = pick(rules.at_entry, collateral - req.maintenance, collateral, reuse=True) - d * value
-        mmr_add = pick(rules.at_entry, 0.0, req.mmr_add)
+        table, fixed, a, mmr_add = np.array(table), np.array(fixed), a.copy(), np.array(req.mmr_add)
+        table[entry], fixed[entry], mmr_add[entry] = zero_row, 0, 0.0
+        a[entry] = (at(collateral, entry) - at(req.maintenance, entry)) - at(d, entry) * at(value, entry)
     if not rules.fee_in_maintenance.any():
         mmr_add = None
     sol = solve_affine(
