@@ -126,23 +126,21 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
     )
     _require_rule_inputs(df, pos, cols)
     margin, tick, n = numbers["margin"], numbers["price_tick"], len(df)
-    liq, bankrupt, mm, mmr_add = (np.empty(n) for _ in range(4))
+    liq, bankrupt, mm, mmr_add, liq_shown, bankrupt_shown, ratio, buffer = (np.empty(n) for _ in range(8))
     tier = np.empty(n, dtype=np.int64)
+    rule = np.empty(n, dtype=np.int8)
+    shown = (liq, bankrupt, liq_shown, rule, bankrupt_shown, ratio, buffer)
     for rows in _blocks(n):
         part, part_rules = pos.block(rows), cols.block(rows)
         req = requirement(part, part_rules)
         liq[rows], bankrupt[rows] = solve(part, part_rules, req, margin[rows])
         mm[rows], tier[rows], mmr_add[rows] = req.total, req.tier, req.mmr_add
+        _show(part, part_rules, margin[rows], tick[rows], mm[rows], rows, *shown)
     for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, margin, pos.mark)):
         shared, shared_bankrupt = shared_leg_prices(pos, mmr_add, legs, margin.take(legs[:, 0]))
         liq[legs], bankrupt[legs] = shared[:, None], shared_bankrupt[:, None]
-    liq_shown, bankrupt_shown, ratio, buffer = (np.empty(n) for _ in range(4))
-    rule = np.empty(n, dtype=np.int8)
-    for rows in _blocks(n):
-        part, conventions = pos.block(rows), cols.block(rows)
-        liq_shown[rows], rule[rows] = display(liq[rows], part.side, tick[rows], conventions.liquidation_convention)
-        bankrupt_shown[rows], _ = display(bankrupt[rows], part.side, tick[rows], conventions.bankruptcy_convention)
-        ratio[rows], buffer[rows] = _ratio_and_buffer(part, margin[rows], mm[rows], liq[rows], liq_shown[rows])
+        at = legs.ravel()  # the legs' figures that follow their price, again
+        _show(pos.take(at), cols.take(at), margin.take(at), tick.take(at), mm.take(at), at, *shown)
     # Every column is a fresh array of this call: the frame takes them as they are, no copy, no consolidation.
     return pd.DataFrame(
         {
@@ -172,6 +170,29 @@ no bit of any result."""
 
 def _blocks(n: int) -> list[slice]:
     return [slice(start, start + _BLOCK) for start in range(0, n, _BLOCK)]
+
+
+def _show(
+    pos: PositionArrays,
+    rules: RuleColumns,
+    margin: np.ndarray,
+    tick: np.ndarray,
+    mm: np.ndarray,
+    rows: slice | np.ndarray,
+    liq: np.ndarray,
+    bankrupt: np.ndarray,
+    liq_shown: np.ndarray,
+    rule: np.ndarray,
+    bankrupt_shown: np.ndarray,
+    ratio: np.ndarray,
+    buffer: np.ndarray,
+) -> None:
+    """The displayed prices, ratio and buffer of ``rows`` from their roots, written into the output columns."""
+    raw, raw_bankrupt = liq[rows], bankrupt[rows]
+    shown, shown_rule = display(raw, pos.side, tick, rules.liquidation_convention)
+    liq_shown[rows], rule[rows] = shown, shown_rule
+    bankrupt_shown[rows], _ = display(raw_bankrupt, pos.side, tick, rules.bankruptcy_convention)
+    ratio[rows], buffer[rows] = _ratio_and_buffer(pos, margin, mm, raw, shown)
 
 
 def _ratio_and_buffer(

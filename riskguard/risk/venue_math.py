@@ -69,6 +69,11 @@ class PositionArrays:
         """The positions in ``rows``, as views: the same tier tables."""
         return PositionArrays(**{f: getattr(self, f) if f == "tiers" else getattr(self, f)[rows] for f in _POSITION})
 
+    def take(self, rows: np.ndarray) -> PositionArrays:
+        """The positions at the indices ``rows``: the same tier tables."""
+        taken = {f: getattr(self, f) if f == "tiers" else getattr(self, f).take(rows) for f in _POSITION}
+        return PositionArrays(**taken)
+
     def entry_value(self) -> tuple[np.ndarray, np.ndarray]:
         """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
         slope = self.side
@@ -117,6 +122,9 @@ class RuleColumns:
 
     def block(self, rows: slice) -> RuleColumns:
         return RuleColumns(**{f: getattr(self, f)[rows] for f in _RULE})
+
+    def take(self, rows: np.ndarray) -> RuleColumns:
+        return RuleColumns(**{f: getattr(self, f).take(rows) for f in _RULE})
 
     @property
     def needs_taker(self) -> np.ndarray:
