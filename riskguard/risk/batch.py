@@ -291,9 +291,10 @@ def _hedge_groups(
     if "hedge_group" not in df:
         return []
     rows = np.flatnonzero(np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated)
-    labels = df["hedge_group"].to_numpy()[rows]  # read on those rows only: a label column is slow to scan
-    rows = rows[pd.notna(labels)]
-    label, _ = pd.factorize(labels[pd.notna(labels)])  # numbered in order of first appearance
+    labels = df["hedge_group"].to_numpy().take(rows)  # read on those rows only: a label column is slow to scan
+    given = pd.notna(labels)
+    rows = rows[given]
+    label, _ = pd.factorize(labels[given])  # numbered in order of first appearance
     rows = rows.take(np.argsort(label, kind="stable"))  # grouped, each group in row order
     count = np.bincount(label)
     start = np.cumsum(count) - count
