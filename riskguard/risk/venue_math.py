@@ -101,22 +101,24 @@ class RuleColumns:
 
     @classmethod
     def build(cls, rules: Sequence[VenueRules], which: np.ndarray, isolated: np.ndarray) -> RuleColumns:
-        """Columns for rows whose rules are ``rules[which[i]]``: one gather per rule, whatever the row count."""
+        """Columns for rows whose rules are ``rules[which[i]]``: one gather of each rule set's packed flags."""
+        packed = np.array([_packed(r) for r in rules], dtype=np.int32).take(which)
 
-        def col(values: list, dtype: type) -> np.ndarray:
-            return np.asarray(values, dtype=dtype).take(which)
+        def flag(bit: int) -> np.ndarray:
+            return np.bitwise_and(packed, bit).astype(bool)
 
-        iso = col([CONVENTIONS.index(r.price_convention) for r in rules], np.int8)
-        cross = col([CONVENTIONS.index(r.cross_price_convention) for r in rules], np.int8)
-        generic = col([r.method == "generic estimate" for r in rules], bool)
+        def code(shift: int) -> np.ndarray:
+            return np.bitwise_and(np.right_shift(packed, shift), _CODE).astype(np.int8)
+
+        generic = flag(_GENERIC)
         return cls(
-            current_tier=col([r.tier_selection is TierSelection.CURRENT for r in rules], bool),
-            fee_in_maintenance=col([r.fee_in_maintenance for r in rules], bool),
-            close_fee_reserve=col([r.close_fee_reserve for r in rules], bool),
-            at_entry=col([r.maintenance_basis is MaintenanceBasis.AT_ENTRY for r in rules], bool),
-            liquidation_convention=pick(isolated, iso, cross),
-            bankruptcy_convention=col([CONVENTIONS.index(r.bankruptcy_convention) for r in rules], np.int8),
-            estimate=generic | (~isolated & col([r.cross_is_estimate for r in rules], bool)),
+            current_tier=flag(_CURRENT_TIER),
+            fee_in_maintenance=flag(_FEE_IN_MAINTENANCE),
+            close_fee_reserve=flag(_CLOSE_FEE_RESERVE),
+            at_entry=flag(_AT_ENTRY),
+            liquidation_convention=pick(isolated, code(_ISOLATED_SHIFT), code(_CROSS_SHIFT)),
+            bankruptcy_convention=code(_BANKRUPTCY_SHIFT),
+            estimate=generic | (~isolated & flag(_CROSS_ESTIMATE)),
             generic=generic,
         )
 
@@ -129,6 +131,31 @@ class RuleColumns:
     @property
     def needs_taker(self) -> np.ndarray:
         return self.fee_in_maintenance | self.close_fee_reserve
+
+
+_CURRENT_TIER, _FEE_IN_MAINTENANCE, _CLOSE_FEE_RESERVE, _AT_ENTRY = 1, 2, 4, 8
+_GENERIC, _CROSS_ESTIMATE = 16, 32
+_ISOLATED_SHIFT, _CROSS_SHIFT, _BANKRUPTCY_SHIFT = 8, 12, 16
+_CODE = 0xF
+"""Bits of a rule set's packed flags, and the 4-bit fields holding its display conventions' codes (< 16)."""
+
+
+def _packed(rules: VenueRules) -> int:
+    """One venue's rules as bit flags: ``RuleColumns.build`` gathers one integer per row instead of one per rule."""
+    flags = (
+        (rules.tier_selection is TierSelection.CURRENT) * _CURRENT_TIER
+        | rules.fee_in_maintenance * _FEE_IN_MAINTENANCE
+        | rules.close_fee_reserve * _CLOSE_FEE_RESERVE
+        | (rules.maintenance_basis is MaintenanceBasis.AT_ENTRY) * _AT_ENTRY
+        | (rules.method == "generic estimate") * _GENERIC
+        | rules.cross_is_estimate * _CROSS_ESTIMATE
+    )
+    return (
+        flags
+        | CONVENTIONS.index(rules.price_convention) << _ISOLATED_SHIFT
+        | CONVENTIONS.index(rules.cross_price_convention) << _CROSS_SHIFT
+        | CONVENTIONS.index(rules.bankruptcy_convention) << _BANKRUPTCY_SHIFT
+    )
 
 
 _POSITION = tuple(f.name for f in fields(PositionArrays))
