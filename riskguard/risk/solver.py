@@ -193,13 +193,14 @@ def solve_affine(
     n = inverse.shape[0]
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
     add = None if mmr_add is None else _as_float(mmr_add, n)
-    last = tiers.size.take(table) - 1
     searching = np.ones(n, dtype=bool)
     if fixed_tier is None:
         tier = np.zeros(n, dtype=np.int64)
     else:
         fixed = np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
-        tier = np.clip(fixed, 0, last)  # unpinned rows: 0 until searched
+        tier = np.maximum(fixed, 0)  # unpinned rows: 0 until searched
+        above = np.flatnonzero(fixed > 0)  # pinned beyond the first tier: at most the table's last
+        tier[above] = np.minimum(tier.take(above), tiers.size.take(table.take(above)) - 1)
         searching &= fixed < 0
     # Rows with no fee term skip it: x + 0·F_k is x, so their count is the same without the extra gathers.
     groups: list[tuple[np.ndarray, np.ndarray | None]] = [(searching, None)]

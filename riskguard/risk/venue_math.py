@@ -188,8 +188,10 @@ def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
     every row would cost more than the arithmetic.
     """
     size_now = per_kind(pos.inverse, pos.qty, pos.mark)
-    tier = pos.tiers.tier_at(pos.table, pick(pos.by_contracts, pos.contracts, size_now)
-                             if pos.by_contracts.any() else size_now)
+    basis = pick(pos.by_contracts, pos.contracts, size_now) if pos.by_contracts.any() else size_now
+    tier = pos.tiers.tier_at(pos.table, basis)
+    # A finite size counts finite floors only, so it never passes its table's last tier; a venue's own tier may.
+    beyond_table = not np.isfinite(basis).all()
     fixed = np.full(pos.n, -1, dtype=np.int64)
     current = rows_of(rules.current_tier)
     if current is not None:
@@ -197,8 +199,10 @@ def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
         if reported.any():  # otherwise the current tier is the one at the mark already
             now = pick(reported, pos.reported_tier, tier)
             tier = pick(rules.current_tier, now, tier)
+            beyond_table = True
         fixed[current] = at(tier, current)
-    tier = np.minimum(tier, pos.tiers.size.take(pos.table) - 1)  # the tier at the mark (or the venue's)
+    if beyond_table:
+        tier = np.minimum(tier, pos.tiers.size.take(pos.table) - 1)  # the tier at the mark (or the venue's)
     mmr_add = np.zeros(pos.n)
     fee = rows_of(rules.fee_in_maintenance)
     if fee is not None:

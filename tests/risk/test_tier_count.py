@@ -1,6 +1,7 @@
 """``count_floors`` looks large batches up by binary exponent (``_Buckets``): it must count what the column climb
 counts, on every row, including values that sit exactly on a threshold, share a bucket with several, lie below
-or above every bucket, or are not finite."""
+or above every bucket, or are not finite.  The requirement caps a tier at its table's last only where a count
+can pass it (a size of +inf, a tier the venue reports)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 from riskguard.model.market import MarginTier
 from riskguard.risk import tiers
 from riskguard.risk.tiers import TierTable, count_floors
+from riskguard.risk.venue_math import PositionArrays, RuleColumns, requirement
+from riskguard.risk.venue_rules import rules_for
 
 ODD = np.array([np.nan, -np.nan, np.inf, -np.inf, -0.0, 0.0, -5.0, 5e-324, 1e300, 2.0**-1074, -(2.0**1023)])
 
@@ -66,3 +69,24 @@ def test_tier_at_when_sizes_sit_on_floors_then_each_floor_opens_its_tier():
     size = np.resize(np.array([0.0, 49_999.99, 50e3, 250e3, 1e6, 9e9, 4.99, 5.0, 6.5, 7.0]), tiers._BUCKETED)
     which = np.resize(np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]), tiers._BUCKETED)
     np.testing.assert_array_equal(table.tier_at(which, size)[:10], [0, 0, 1, 2, 3, 3, 0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("rows", [4, tiers._BUCKETED + 4])
+def test_requirement_when_size_not_finite_or_tier_reported_then_tier_stays_in_its_table(rows):
+    """A size of +inf counts the +inf padding of a short table and a venue may report a tier the table lacks:
+    the requirement's tier is capped at the table's last; finite sizes never need the cap."""
+    table = TierTable.from_tiers([_floors((0.0, 50e3, 250e3, 1e6)), _floors((0.0,))])
+    mark = np.resize(np.array([np.inf, 1.0, np.inf, 1e9]), rows)
+    which = np.resize(np.array([1, 1, 0, 1]), rows)
+    reported = np.full(rows, -1)
+    n = np.ones(rows)
+    pos = PositionArrays(inverse=np.zeros(rows, bool), side=n, qty=n, contracts=n, entry=n, mark=mark, table=which,
+                         tiers=table, by_contracts=np.zeros(rows, bool), reported_tier=reported, taker=n * 0.0005,
+                         leverage=n * 10, isolated=np.ones(rows, bool))
+    cols = RuleColumns.build([rules_for("binanceusdm")], np.zeros(rows, dtype=np.int64), pos.isolated)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(requirement(pos, cols).tier[:4], [0, 0, 3, 0])
+        okx = RuleColumns.build([rules_for("okx")], np.zeros(rows, dtype=np.int64), pos.isolated)
+        reported[:4] = [2, 5, 7, 0]  # beyond a one-tier table, beyond a four-tier one
+        mark[:] = 1.0  # every size finite: only the venue's tiers can pass the tables
+        np.testing.assert_array_equal(requirement(pos, okx).tier[:4], [0, 0, 3, 0])
