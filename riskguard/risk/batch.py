@@ -11,7 +11,7 @@ stays free of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,61 +79,68 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
     symbols = sorted(tiers)
     row_of: dict[object, int] = {s: i for i, s in enumerate(symbols)}
     # Each label column is read once into codes; checks and mappings then run on its few distinct values.
-    table = _label(df, "symbol", None, lambda s: row_of.get(s, -1) if _hashable(s) else -1, -1, np.int64)
-    _fail(df, table < 0, "symbol", "unknown symbol (no tier table given)")
-    side = _label(df, "side", None, lambda s: _SIDES.get(s, 0) if _hashable(s) else 0, 0, float)
-    _fail(df, side == 0, "side", "side must be 'long', 'short', +1 or −1")
+    symbol_codes, symbol_labels = _codes(df, "symbol", None)
+    indices = [row_of.get(s, -1) if _hashable(s) else -1 for s in symbol_labels]
+    _check(df, "symbol", symbol_codes, [i >= 0 for i in indices], "unknown symbol (no tier table given)")
+    table = _lookup(symbol_codes, indices, -1, np.int64)
+    side_codes, side_labels = _codes(df, "side", None)
+    signs = [_SIDES.get(s, 0) if _hashable(s) else 0 for s in side_labels]
+    _check(df, "side", side_codes, [s != 0 for s in signs], "side must be 'long', 'short', +1 or −1")
+    side = _lookup(side_codes, signs, 0, float)
     inverse = _inverse(df)
     venue_codes, venues = _codes(df, "venue", None)
-    known = np.array([isinstance(v, str) and v != "" for v in venues] + [False])
-    _fail(df, ~known.take(venue_codes), "venue", "venue must be a ccxt id")
+    _check(df, "venue", venue_codes, [isinstance(v, str) and v != "" for v in venues], "venue must be a ccxt id")
     kind_codes, kinds = _codes(df, "account_type", "standard")
-    for column, allowed in (("account_type", _ACCOUNT_TYPES), ("margin_mode", _MODES), ("tier_basis", _BASES)):
+    mode_codes, modes = _codes(df, "margin_mode", "isolated")
+    basis_codes, bases = _codes(df, "tier_basis", "notional")
+    for column, codes, values, allowed in (
+        ("account_type", kind_codes, kinds, _ACCOUNT_TYPES),
+        ("margin_mode", mode_codes, modes, _MODES),
+        ("tier_basis", basis_codes, bases, _BASES),
+    ):
         if column in df:
-            codes, values = (kind_codes, kinds) if column == "account_type" else _codes(df, column, None)
-            valid = np.array([_hashable(v) and v in allowed for v in values] + [False])
-            _fail(df, ~valid.take(codes), column, f"must be one of {', '.join(allowed)}")
+            ok = [_hashable(v) and v in allowed for v in values]
+            _check(df, column, codes, ok, f"must be one of {', '.join(allowed)}")
     numbers = _numbers(df)
-    isolated = _label(df, "margin_mode", "isolated", lambda m: m == "isolated", False, bool)
+    isolated = _lookup(mode_codes, [m == "isolated" for m in modes], False, bool)
     # One rule set per (venue, account type) pair present: rules_for runs a handful of times, not once a row.
     rules = [_rules(venue, kind) for venue in venues for kind in kinds]
-    which = venue_codes * len(kinds) + kind_codes
+    which = venue_codes * len(kinds)
+    which += kind_codes
     cols = RuleColumns.build(rules, which, isolated)
     contracts = numbers["contracts"]
     pos = PositionArrays(
         inverse=inverse,
         side=side,
-        qty=contracts * numbers["contract_size"],
+        qty=_scaled(contracts, numbers["contract_size"]),
         contracts=contracts,
         entry=numbers["entry_price"],
         mark=numbers["mark_price"],
         table=table,
         tiers=TierTable.from_tiers([tiers[s] for s in symbols]),
-        by_contracts=_label(df, "tier_basis", "notional", lambda b: b == "contracts", False, bool),
-        reported_tier=numbers["tier_index"].astype(np.int64),
+        by_contracts=_lookup(basis_codes, [b == "contracts" for b in bases], False, bool),
+        reported_tier=_whole(numbers["tier_index"]),
         taker=numbers["taker_fee"],
         leverage=numbers["leverage"],
         isolated=isolated,
     )
     _require_rule_inputs(df, pos, cols)
     margin, tick, n = numbers["margin"], numbers["price_tick"], len(df)
-    liq, bankrupt, mm, mmr_add = (np.empty(n) for _ in range(4))
+    liq, bankrupt, mm, mmr_add, liq_shown, bankrupt_shown, ratio, buffer = (np.empty(n) for _ in range(8))
     tier = np.empty(n, dtype=np.int64)
+    rule = np.empty(n, dtype=np.int8)
+    shown = (liq, bankrupt, liq_shown, rule, bankrupt_shown, ratio, buffer)
     for rows in _blocks(n):
         part, part_rules = pos.block(rows), cols.block(rows)
         req = requirement(part, part_rules)
         liq[rows], bankrupt[rows] = solve(part, part_rules, req, margin[rows])
         mm[rows], tier[rows], mmr_add[rows] = req.total, req.tier, req.mmr_add
+        _show(part, part_rules, margin[rows], tick[rows], mm[rows], rows, *shown)
     for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, margin, pos.mark)):
         shared, shared_bankrupt = shared_leg_prices(pos, mmr_add, legs, margin.take(legs[:, 0]))
         liq[legs], bankrupt[legs] = shared[:, None], shared_bankrupt[:, None]
-    liq_shown, bankrupt_shown, ratio, buffer = (np.empty(n) for _ in range(4))
-    rule = np.empty(n, dtype=np.int8)
-    for rows in _blocks(n):
-        part, conventions = pos.block(rows), cols.block(rows)
-        liq_shown[rows], rule[rows] = display(liq[rows], part.side, tick[rows], conventions.liquidation_convention)
-        bankrupt_shown[rows], _ = display(bankrupt[rows], part.side, tick[rows], conventions.bankruptcy_convention)
-        ratio[rows], buffer[rows] = _ratio_and_buffer(part, margin[rows], mm[rows], liq[rows], liq_shown[rows])
+        at = legs.ravel()  # the legs' figures that follow their price, again
+        _show(pos.take(at), cols.take(at), margin.take(at), tick.take(at), mm.take(at), at, *shown)
     # Every column is a fresh array of this call: the frame takes them as they are, no copy, no consolidation.
     return pd.DataFrame(
         {
@@ -165,6 +172,29 @@ def _blocks(n: int) -> list[slice]:
     return [slice(start, start + _BLOCK) for start in range(0, n, _BLOCK)]
 
 
+def _show(
+    pos: PositionArrays,
+    rules: RuleColumns,
+    margin: np.ndarray,
+    tick: np.ndarray,
+    mm: np.ndarray,
+    rows: slice | np.ndarray,
+    liq: np.ndarray,
+    bankrupt: np.ndarray,
+    liq_shown: np.ndarray,
+    rule: np.ndarray,
+    bankrupt_shown: np.ndarray,
+    ratio: np.ndarray,
+    buffer: np.ndarray,
+) -> None:
+    """The displayed prices, ratio and buffer of ``rows`` from their roots, written into the output columns."""
+    raw, raw_bankrupt = liq[rows], bankrupt[rows]
+    shown, shown_rule = display(raw, pos.side, tick, rules.liquidation_convention)
+    liq_shown[rows], rule[rows] = shown, shown_rule
+    bankrupt_shown[rows], _ = display(raw_bankrupt, pos.side, tick, rules.bankruptcy_convention)
+    ratio[rows], buffer[rows] = _ratio_and_buffer(pos, margin, mm, raw, shown)
+
+
 def _ratio_and_buffer(
     pos: PositionArrays, margin: np.ndarray, mm: np.ndarray, liq: np.ndarray, liq_shown: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -179,6 +209,18 @@ def _ratio_and_buffer(
         ratio = pick(equity > 0, mm / equity, np.inf, reuse=True)
     price = pick(np.isnan(liq_shown), liq, liq_shown)
     return ratio, pos.side * (pos.mark - price) / pos.mark * 100
+
+
+def _scaled(contracts: np.ndarray, contract_size: np.ndarray) -> np.ndarray:
+    """Contracts × contract size; the contracts themselves where every size is 1 (x·1 is x, bit for bit)."""
+    return contracts if bool((contract_size == 1.0).all()) else contracts * contract_size
+
+
+def _whole(values: np.ndarray) -> np.ndarray:
+    """Integer copy of a checked whole-number column; an absent one (one value broadcast) stays a broadcast."""
+    if values.ndim and values.strides[0] == 0:
+        return np.broadcast_to(values[:1].astype(np.int64), values.shape)
+    return values.astype(np.int64)
 
 
 def _hashable(value: object) -> bool:
@@ -203,7 +245,7 @@ def _codes(df: pd.DataFrame, name: str, default: object) -> tuple[np.ndarray, li
     one hash pass.  A missing optional column is ``default`` on every row.
     """
     if name not in df:
-        return np.zeros(len(df), dtype=np.intp), [default]
+        return np.broadcast_to(np.intp(0), (len(df),)), [default]
     column = df[name]
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy().astype(np.intp), list(column.cat.categories)
@@ -211,12 +253,19 @@ def _codes(df: pd.DataFrame, name: str, default: object) -> tuple[np.ndarray, li
     return codes.astype(np.intp, copy=False), list(values)
 
 
-def _label(
-    df: pd.DataFrame, name: str, default: object, of: Callable[[object], object], missing: object, dtype: type
-) -> np.ndarray:
-    """``of`` applied to each row's label, computed once per distinct label (``missing`` where the row has none)."""
-    codes, values = _codes(df, name, default)
-    return np.array([of(v) for v in values] + [missing], dtype=dtype).take(codes)
+def _lookup(codes: np.ndarray, values: Sequence[object], missing: object, dtype: type) -> np.ndarray:
+    """Each row's entry of ``values`` (one per distinct label), ``missing`` where the row has no label."""
+    lut: np.ndarray = np.array([*values, missing], dtype=dtype)
+    if codes.ndim and codes.strides[0] == 0:  # an absent column: one label on every row, no per-row memory
+        return np.broadcast_to(lut.take(codes[:1]), codes.shape)
+    return lut.take(codes)
+
+
+def _check(df: pd.DataFrame, column: str, codes: np.ndarray, ok: Sequence[bool], problem: str) -> None:
+    """Fail on the first row whose label is not ``ok`` or missing; rows are scanned only if such a label occurs."""
+    if all(ok) and not (codes.size and codes.min() < 0):
+        return
+    _fail(df, ~_lookup(codes, ok, False, bool), column, problem)
 
 
 def _inverse(df: pd.DataFrame) -> np.ndarray:
@@ -242,9 +291,10 @@ def _hedge_groups(
     if "hedge_group" not in df:
         return []
     rows = np.flatnonzero(np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated)
-    labels = df["hedge_group"].to_numpy()[rows]  # read on those rows only: a label column is slow to scan
-    rows = rows[pd.notna(labels)]
-    label, _ = pd.factorize(labels[pd.notna(labels)])  # numbered in order of first appearance
+    labels = df["hedge_group"].to_numpy().take(rows)  # read on those rows only: a label column is slow to scan
+    given = pd.notna(labels)
+    rows = rows[given]
+    label, _ = pd.factorize(labels[given])  # numbered in order of first appearance
     rows = rows.take(np.argsort(label, kind="stable"))  # grouped, each group in row order
     count = np.bincount(label)
     start = np.cumsum(count) - count
@@ -262,7 +312,10 @@ def _hedge_groups(
 
 
 def _fail(df: pd.DataFrame, mask: np.ndarray | pd.Series, column: str, problem: str) -> None:
-    bad = np.flatnonzero(np.asarray(mask))
+    mask = np.asarray(mask)
+    if not mask.any():  # the usual case: no row scan
+        return
+    bad = np.flatnonzero(mask)
     if bad.size:
         row = df.index[bad[0]]
         more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
@@ -299,7 +352,7 @@ def _numbers(df: pd.DataFrame) -> dict[str, np.ndarray]:
     out = {}
     for column in (*_POSITIVE, "margin", *_OPTIONAL_NUMBERS):
         if column not in df:
-            out[column] = np.full(len(df), _OPTIONAL_NUMBERS[column])
+            out[column] = np.broadcast_to(np.float64(_OPTIONAL_NUMBERS[column]), (len(df),))  # no per-row memory
             continue
         given = df[column]
         if given.dtype.kind in "fiu":  # numpy numbers already: no parse

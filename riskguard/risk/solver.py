@@ -61,6 +61,15 @@ def pick(
     if np.size(cond) < _FEW:
         return np.where(cond, t, f)
     dtype = np.result_type(t, f)
+    cond = np.asarray(cond, dtype=bool)
+    # A mask that is all one way (rows grouped by venue rules) is a copy, not a select.
+    taken = t if cond.all() else f if not cond.any() else None
+    if taken is not None:
+        if reuse and taken is t and t.dtype == dtype and t.shape == np.shape(cond) and t.flags.writeable:
+            return t
+        out = np.empty(np.shape(cond), dtype=dtype)
+        out[...] = taken
+        return out
     bits = np.dtype(f"i{dtype.itemsize}")
     tb, fb = t.astype(dtype, copy=False).view(bits), f.astype(dtype, copy=False).view(bits)
     if reuse and t.dtype == dtype and t.shape == np.shape(cond) and t.flags.writeable:
@@ -70,9 +79,23 @@ def pick(
     if out.shape != np.shape(cond):
         out = np.broadcast_to(out, np.shape(cond)).copy()
     # The int8 mask (0 or −1) widens chunk by chunk inside the ufunc: no full-size temporary to fault in.
-    np.bitwise_and(out, np.negative(np.asarray(cond, dtype=bool).view(np.int8)), out=out)
+    np.bitwise_and(out, np.negative(cond.view(np.int8)), out=out)
     out ^= fb
     return out.view(dtype)
+
+
+def rows_of(mask: np.ndarray) -> np.ndarray | slice | None:
+    """Where a rule applies, to write its term on those rows only: None (no row), every row, or their indices."""
+    count = int(np.count_nonzero(mask))
+    if count == 0:
+        return None
+    return slice(None) if count == np.size(mask) else np.flatnonzero(mask)
+
+
+def at(values: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+    """``values`` on ``rows`` (from ``rows_of``); a gather where rows are indices, a view where they are all."""
+    values = np.asarray(values)
+    return values[rows] if isinstance(rows, slice) else values.take(rows)
 
 
 def per_kind(inverse: np.ndarray, qty: np.ndarray, price: np.ndarray) -> np.ndarray:
@@ -170,13 +193,14 @@ def solve_affine(
     n = inverse.shape[0]
     table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
     add = None if mmr_add is None else _as_float(mmr_add, n)
-    last = tiers.size.take(table) - 1
     searching = np.ones(n, dtype=bool)
     if fixed_tier is None:
         tier = np.zeros(n, dtype=np.int64)
     else:
         fixed = np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
-        tier = np.clip(fixed, 0, last)  # unpinned rows: 0 until searched
+        tier = np.maximum(fixed, 0)  # unpinned rows: 0 until searched
+        above = np.flatnonzero(fixed > 0)  # pinned beyond the first tier: at most the table's last
+        tier[above] = np.minimum(tier.take(above), tiers.size.take(table.take(above)) - 1)
         searching &= fixed < 0
     # Rows with no fee term skip it: x + 0·F_k is x, so their count is the same without the extra gathers.
     groups: list[tuple[np.ndarray, np.ndarray | None]] = [(searching, None)]

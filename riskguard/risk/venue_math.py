@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from riskguard.risk.solver import per_kind, pick, requirement_in_tier, solve_affine
+from riskguard.risk.solver import at, per_kind, pick, requirement_in_tier, rows_of, solve_affine
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import (
     CONVENTIONS,
@@ -69,9 +69,18 @@ class PositionArrays:
         """The positions in ``rows``, as views: the same tier tables."""
         return PositionArrays(**{f: getattr(self, f) if f == "tiers" else getattr(self, f)[rows] for f in _POSITION})
 
+    def take(self, rows: np.ndarray) -> PositionArrays:
+        """The positions at the indices ``rows``: the same tier tables."""
+        taken = {f: getattr(self, f) if f == "tiers" else getattr(self, f).take(rows) for f in _POSITION}
+        return PositionArrays(**taken)
+
     def entry_value(self) -> tuple[np.ndarray, np.ndarray]:
         """Entry value V in the settle asset and the slope d of equity in tier size (see the solver)."""
-        slope = pick(self.inverse, -self.side, self.side, reuse=True) if self.inverse.any() else self.side
+        slope = self.side
+        inverse = rows_of(self.inverse)
+        if inverse is not None:
+            slope = np.array(slope)
+            slope[inverse] = -at(slope, inverse)
         return per_kind(self.inverse, self.qty, self.entry), slope
 
 
@@ -92,31 +101,61 @@ class RuleColumns:
 
     @classmethod
     def build(cls, rules: Sequence[VenueRules], which: np.ndarray, isolated: np.ndarray) -> RuleColumns:
-        """Columns for rows whose rules are ``rules[which[i]]``: one gather per rule, whatever the row count."""
+        """Columns for rows whose rules are ``rules[which[i]]``: one gather of each rule set's packed flags."""
+        packed = np.array([_packed(r) for r in rules], dtype=np.int32).take(which)
 
-        def col(values: list, dtype: type) -> np.ndarray:
-            return np.asarray(values, dtype=dtype).take(which)
+        def flag(bit: int) -> np.ndarray:
+            return np.bitwise_and(packed, bit).astype(bool)
 
-        iso = col([CONVENTIONS.index(r.price_convention) for r in rules], np.int8)
-        cross = col([CONVENTIONS.index(r.cross_price_convention) for r in rules], np.int8)
-        generic = col([r.method == "generic estimate" for r in rules], bool)
+        def code(shift: int) -> np.ndarray:
+            return np.bitwise_and(np.right_shift(packed, shift), _CODE).astype(np.int8)
+
+        generic = flag(_GENERIC)
         return cls(
-            current_tier=col([r.tier_selection is TierSelection.CURRENT for r in rules], bool),
-            fee_in_maintenance=col([r.fee_in_maintenance for r in rules], bool),
-            close_fee_reserve=col([r.close_fee_reserve for r in rules], bool),
-            at_entry=col([r.maintenance_basis is MaintenanceBasis.AT_ENTRY for r in rules], bool),
-            liquidation_convention=pick(isolated, iso, cross),
-            bankruptcy_convention=col([CONVENTIONS.index(r.bankruptcy_convention) for r in rules], np.int8),
-            estimate=generic | (~isolated & col([r.cross_is_estimate for r in rules], bool)),
+            current_tier=flag(_CURRENT_TIER),
+            fee_in_maintenance=flag(_FEE_IN_MAINTENANCE),
+            close_fee_reserve=flag(_CLOSE_FEE_RESERVE),
+            at_entry=flag(_AT_ENTRY),
+            liquidation_convention=pick(isolated, code(_ISOLATED_SHIFT), code(_CROSS_SHIFT)),
+            bankruptcy_convention=code(_BANKRUPTCY_SHIFT),
+            estimate=generic | (~isolated & flag(_CROSS_ESTIMATE)),
             generic=generic,
         )
 
     def block(self, rows: slice) -> RuleColumns:
         return RuleColumns(**{f: getattr(self, f)[rows] for f in _RULE})
 
+    def take(self, rows: np.ndarray) -> RuleColumns:
+        return RuleColumns(**{f: getattr(self, f).take(rows) for f in _RULE})
+
     @property
     def needs_taker(self) -> np.ndarray:
         return self.fee_in_maintenance | self.close_fee_reserve
+
+
+_CURRENT_TIER, _FEE_IN_MAINTENANCE, _CLOSE_FEE_RESERVE, _AT_ENTRY = 1, 2, 4, 8
+_GENERIC, _CROSS_ESTIMATE = 16, 32
+_ISOLATED_SHIFT, _CROSS_SHIFT, _BANKRUPTCY_SHIFT = 8, 12, 16
+_CODE = 0xF
+"""Bits of a rule set's packed flags, and the 4-bit fields holding its display conventions' codes (< 16)."""
+
+
+def _packed(rules: VenueRules) -> int:
+    """One venue's rules as bit flags: ``RuleColumns.build`` gathers one integer per row instead of one per rule."""
+    flags = (
+        (rules.tier_selection is TierSelection.CURRENT) * _CURRENT_TIER
+        | rules.fee_in_maintenance * _FEE_IN_MAINTENANCE
+        | rules.close_fee_reserve * _CLOSE_FEE_RESERVE
+        | (rules.maintenance_basis is MaintenanceBasis.AT_ENTRY) * _AT_ENTRY
+        | (rules.method == "generic estimate") * _GENERIC
+        | rules.cross_is_estimate * _CROSS_ESTIMATE
+    )
+    return (
+        flags
+        | CONVENTIONS.index(rules.price_convention) << _ISOLATED_SHIFT
+        | CONVENTIONS.index(rules.cross_price_convention) << _CROSS_SHIFT
+        | CONVENTIONS.index(rules.bankruptcy_convention) << _BANKRUPTCY_SHIFT
+    )
 
 
 _POSITION = tuple(f.name for f in fields(PositionArrays))
@@ -144,27 +183,42 @@ class Requirement:
 def requirement(pos: PositionArrays, rules: RuleColumns) -> Requirement:
     """Maintenance margin now, each row by its venue's rules: tier choice, fee term, basis, fee reserve.
 
-    Every rule is applied by a branch-free select (``pick``) and only when some
-    row has it: with venues mixed at random, ``np.where`` would mispredict on
-    every other row and cost more than the arithmetic.
+    A rule that replaces a term writes it on its own rows only (``rows_of``):
+    with venues mixed, a rule covers a fraction of the rows, and a select over
+    every row would cost more than the arithmetic.
     """
     size_now = per_kind(pos.inverse, pos.qty, pos.mark)
-    tier = pos.tiers.tier_at(pos.table, pick(pos.by_contracts, pos.contracts, size_now)
-                             if pos.by_contracts.any() else size_now)
+    basis = pick(pos.by_contracts, pos.contracts, size_now) if pos.by_contracts.any() else size_now
+    tier = pos.tiers.tier_at(pos.table, basis)
+    # A finite size counts finite floors only, so it never passes its table's last tier; a venue's own tier may.
+    beyond_table = not np.isfinite(basis).all()
     fixed = np.full(pos.n, -1, dtype=np.int64)
-    if rules.current_tier.any():
-        now = pick(pos.reported_tier >= 0, pos.reported_tier, tier)
-        fixed = pick(rules.current_tier, now, fixed)
-        tier = pick(rules.current_tier, now, tier)
-    tier = np.minimum(tier, pos.tiers.size.take(pos.table) - 1)  # the tier at the mark (or the venue's)
-    mmr_add = pick(rules.fee_in_maintenance, pos.taker, 0.0) if rules.fee_in_maintenance.any() else np.zeros(pos.n)
+    current = rows_of(rules.current_tier)
+    if current is not None:
+        reported = pos.reported_tier >= 0
+        if reported.any():  # otherwise the current tier is the one at the mark already
+            now = pick(reported, pos.reported_tier, tier)
+            tier = pick(rules.current_tier, now, tier)
+            beyond_table = True
+        fixed[current] = at(tier, current)
+    if beyond_table:
+        tier = np.minimum(tier, pos.tiers.size.take(pos.table) - 1)  # the tier at the mark (or the venue's)
+    mmr_add = np.zeros(pos.n)
+    fee = rows_of(rules.fee_in_maintenance)
+    if fee is not None:
+        mmr_add[fee] = at(pos.taker, fee)
     value, d = pos.entry_value()
-    size = pick(rules.at_entry, value, size_now) if rules.at_entry.any() else size_now  # entry value: size at entry
+    size = size_now
+    entry = rows_of(rules.at_entry)
+    if entry is not None:  # the entry value: the size at entry (size_now is this call's own array)
+        size[entry] = at(value, entry)
     mm = requirement_in_tier(size, pos.tiers, pos.table, tier, mmr_add)
     reserve = np.zeros(pos.n)
-    if rules.close_fee_reserve.any():
+    closing = rows_of(rules.close_fee_reserve)
+    if closing is not None:
+        taker, v, slope, leverage = (at(x, closing) for x in (pos.taker, value, d, pos.leverage))
         with np.errstate(divide="ignore", invalid="ignore"):
-            reserve = pick(rules.close_fee_reserve, pos.taker * value * (1 - d / pos.leverage), 0.0, reuse=True)
+            reserve[closing] = taker * v * (1 - slope / leverage)
     return Requirement(
         maintenance=mm, reserve=reserve, tier=tier, fixed_tier=fixed, mmr_add=mmr_add, entry_value=(value, d)
     )
@@ -185,20 +239,22 @@ def solve(
     """
     value, d = pos.entry_value() if req.entry_value is None else req.entry_value
     collateral = np.asarray(collateral, dtype=float)
-    if rules.close_fee_reserve.any():
+    closing = rows_of(rules.close_fee_reserve)
+    if closing is not None:
+        c, taker, v, slope = (at(x, closing) for x in (collateral, pos.taker, value, d))
+        collateral = np.array(collateral)  # the caller's stays as given
         with np.errstate(invalid="ignore", divide="ignore"):
-            netted = (collateral - pos.taker * value) / (1 - d * pos.taker)
-        collateral = pick(rules.close_fee_reserve, netted, collateral, reuse=True)
+            collateral[closing] = (c - taker * v) / (1 - slope * taker)
     tiers, table, fixed = pos.tiers, pos.table, req.fixed_tier
     mmr_add: np.ndarray | None = req.mmr_add
     equity_at_zero = collateral - d * value  # A of equity alone
     a = equity_at_zero
-    if rules.at_entry.any():
+    entry = rows_of(rules.at_entry)
+    if entry is not None:
         tiers, zero_row = tiers.with_zero_row()
-        table = pick(rules.at_entry, zero_row, table)
-        fixed = pick(rules.at_entry, 0, fixed)
-        a = pick(rules.at_entry, collateral - req.maintenance, collateral, reuse=True) - d * value
-        mmr_add = pick(rules.at_entry, 0.0, req.mmr_add)
+        table, fixed, a, mmr_add = np.array(table), np.array(fixed), a.copy(), np.array(req.mmr_add)
+        table[entry], fixed[entry], mmr_add[entry] = zero_row, 0, 0.0
+        a[entry] = (at(collateral, entry) - at(req.maintenance, entry)) - at(d, entry) * at(value, entry)
     if not rules.fee_in_maintenance.any():
         mmr_add = None
     sol = solve_affine(
@@ -255,14 +311,16 @@ def shared_leg_prices(
     """
     floors = pos.tiers.floor[:, 1:]  # the first floor is 0 and never a kink
     qty, table = pos.qty.take(rows), pos.table.take(rows)
+    groups = rows.shape[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        kinks = (floors.take(table, axis=0) / qty[..., None]).reshape(rows.shape[0], -1)
+        kinks = (floors.take(table, axis=0) / qty[..., None]).reshape(groups, -1)
         kinks.sort(axis=1)
         kinks[:, 1:][kinks[:, 1:] == kinks[:, :-1]] = np.inf  # a set: each kink once
         kinks.sort(axis=1)
-        edges = np.concatenate([np.zeros((rows.shape[0], 1)), kinks, np.full((rows.shape[0], 1), np.inf)], axis=1)
+        # Segments × groups: each step below is one long pass along the groups, not a short one per group.
+        edges = np.concatenate([np.zeros((1, groups)), kinks.T, np.full((1, groups), np.inf)])
         liq = _nearest_root(pos, mmr_add, rows, margin, edges)
-        bankrupt = _nearest_root(pos, mmr_add, rows, margin, np.array([[0.0, np.inf]]))
+        bankrupt = _nearest_root(pos, mmr_add, rows, margin, np.array([[0.0], [np.inf]]))
     return liq, bankrupt
 
 
@@ -271,37 +329,42 @@ def _nearest_root(
 ) -> np.ndarray:
     """Root of each group's f(z) = α + β·z on each segment of ``edges``, the one nearest the mark.
 
-    Two edges [0, inf] mean equity alone (the bankruptcy price); more add
-    each leg's requirement in the tier its size at the segment's probe falls in.
+    ``edges`` is (segment edges × groups).  Two edges [0, inf] mean equity
+    alone (the bankruptcy price); more add each leg's requirement in the tier
+    its size at the segment's probe falls in.
     """
-    lo, hi = edges[:, :-1], edges[:, 1:]
+    lo, hi = edges[:-1], edges[1:]
     probe = np.where(np.isinf(hi), lo + 1.0, (lo + hi) / 2)
-    inverse = pos.inverse.take(rows[:, 0])[:, None]
-    alpha = np.broadcast_to(margin[:, None], np.broadcast_shapes(margin[:, None].shape, probe.shape))
+    inverse = pos.inverse.take(rows[:, 0])
+    alpha = np.broadcast_to(margin, np.broadcast_shapes(margin.shape, probe.shape))
     beta = np.zeros_like(alpha)
-    with_mm = edges.shape[1] > 2
+    with_mm = edges.shape[0] > 2
     width = pos.tiers.floor.shape[1]
     for leg in rows.T:
-        qty, entry = pos.qty.take(leg)[:, None], pos.entry.take(leg)[:, None]
-        side_qty = pos.side.take(leg)[:, None] * qty
+        qty, entry = pos.qty.take(leg), pos.entry.take(leg)
+        side_qty = pos.side.take(leg) * qty
         alpha = alpha + np.where(inverse, side_qty / entry, -(side_qty * entry))  # a − b is a + (−b) exactly
         beta = beta + np.where(inverse, -side_qty, side_qty)
         if with_mm:
-            table = pos.table.take(leg)[:, None]
-            size, flat = qty * probe, table * width  # flat: index of the tier in the raveled table
-            for floor in pos.tiers.floor[:, 1:].T:  # shared_price's tier: the last whose floor ≤ size
-                flat = flat + (floor.take(table) <= size)
+            table = pos.table.take(leg)
+            size = qty * probe
+            # shared_price's tier: the last whose floor ≤ size.  Counted in bytes (a bool is a 0/1 byte).
+            above, beyond = np.zeros(size.shape, dtype=np.int8), np.empty(size.shape, dtype=bool)
+            for floor in pos.tiers.floor[:, 1:].T:
+                above += np.less_equal(floor.take(table), size, out=beyond).view(np.int8)
+            flat = table * width + above  # index of the tier in the raveled table
             alpha = alpha + pos.tiers.cum.ravel().take(flat)
-            beta = beta - qty * (pos.tiers.mmr.ravel().take(flat) + mmr_add.take(leg)[:, None])
+            beta = beta - qty * (pos.tiers.mmr.ravel().take(flat) + mmr_add.take(leg))
     z = -alpha / beta
     root = (beta != 0) & (lo <= z) & (z <= hi) & (z > 0)
     price = np.where(inverse, 1 / z, z)
-    distance = np.where(root, np.abs(price - pos.mark.take(rows[:, 0])[:, None]), np.inf)
-    best = distance.argmin(axis=1)
-    tie = ~root[np.arange(best.size), best]  # every root infinitely far: the first root, as min() takes it
-    best = np.where(tie, root.argmax(axis=1), best)
-    found = root.any(axis=1)
-    return np.where(found, price[np.arange(best.size), best], np.nan)
+    distance = np.where(root, np.abs(price - pos.mark.take(rows[:, 0])), np.inf)
+    best = distance.argmin(axis=0)
+    group = np.arange(best.size)
+    tie = ~root[best, group]  # every root infinitely far: the first root, as min() takes it
+    best = np.where(tie, root.argmax(axis=0), best)
+    found = root.any(axis=0)
+    return np.where(found, price[best, group], np.nan)
 
 
 def display(
@@ -317,8 +380,12 @@ def display(
     shown = price.copy()
     price, side, tick = (np.broadcast_to(np.asarray(x, dtype=float), shown.shape) for x in (price, side, tick))
     rule = np.asarray(convention).astype(np.int8)
+    rows_of = {}
+    for code in (_TOWARD_ENTRY, _ONE_TICK, _NEAREST_8):  # each convention's rows, found once
+        used = rule == code
+        rows_of[code] = np.flatnonzero(used) if used.any() else np.empty(0, dtype=np.intp)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rows = np.flatnonzero(convention == _TOWARD_ENTRY)
+        rows = rows_of[_TOWARD_ENTRY]
         if rows.size:
             p, s, t = price.take(rows), side.take(rows), tick.take(rows)
             steps = np.round(p / t, 9)
@@ -326,14 +393,14 @@ def display(
             # k ÷ (1/tick) is the double nearest the decimal the venue prints (913.15, not 913.1500000000001).
             per_unit = np.round(1 / t)
             shown[rows] = pick(np.abs(per_unit * t - 1) < 1e-12, steps / per_unit, steps * t)
-        rows = np.flatnonzero(convention == _ONE_TICK)
+        rows = rows_of[_ONE_TICK]
         if rows.size:
             shown[rows] = price.take(rows) + side.take(rows) * tick.take(rows)
-        rows = np.flatnonzero(convention == _NEAREST_8)
+        rows = rows_of[_NEAREST_8]
         if rows.size:
             shown[rows] = np.round(price.take(rows), 8)
     for code in _NEEDS_TICK:  # a tick-less row of these conventions: few rows, so no full-size mask
-        rows = np.flatnonzero(convention == code)
+        rows = rows_of[code]
         unknown = rows[~(tick.take(rows) > 0)]
         shown[unknown] = np.nan
         rule[unknown] = _UNKNOWN

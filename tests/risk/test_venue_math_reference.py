@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from venue_reference import FIXTURE, OUTPUTS, evaluate
+from venue_reference import FIXTURE, OUTPUTS, VENUES, evaluate
 
-from riskguard.risk import solver
+from riskguard.risk import solver, tiers
 
 SAVED = np.load(FIXTURE)
 INPUTS = {k: SAVED[k] for k in SAVED.files if not k.startswith("out_")}
 
 
-@pytest.fixture(scope="module", params=[0, len(INPUTS["qty"]) + 1], ids=["bit selects", "np.where below _FEW"])
+@pytest.fixture(scope="module", params=[1, len(INPUTS["qty"]) + 1], ids=["large-batch paths", "small-batch paths"])
 def now(request) -> dict[str, np.ndarray]:
-    """Both ways ``solver.pick`` selects: bit masks (large batches) and ``np.where`` (a few rows)."""
+    """Both ways ``solver.pick`` selects (bit masks, or ``np.where`` for a few rows) and both ways
+    ``tiers.count_floors`` counts (bucket lookup, or climbing column by column for a few rows)."""
     with pytest.MonkeyPatch.context() as patch, np.errstate(all="ignore"):
         patch.setattr(solver, "_FEW", request.param)
+        patch.setattr(tiers, "_BUCKETED", request.param)
         return evaluate(INPUTS)
 
 
@@ -36,3 +38,22 @@ def test_each_output_equals_the_saved_one_bit_for_bit(now, name):
     same = (got == want) | (np.isnan(got) & np.isnan(want)) if got.dtype.kind == "f" else got == want
     bad = np.flatnonzero(~same)
     assert bad.size == 0, f"{name}: {bad.size} rows differ, first row {bad[:1]}: {got[bad[:1]]} vs {want[bad[:1]]}"
+
+
+ROW_ARRAYS = [k for k in INPUTS if INPUTS[k].shape == INPUTS["qty"].shape]
+
+
+@pytest.mark.parametrize("venue", range(len(VENUES)))
+def test_one_venues_rows_alone_equal_the_saved_ones_bit_for_bit(venue):
+    """A single venue's rows (an account's, or a batch of one venue): every rule mask is all one way, so
+    ``pick`` copies instead of selecting; the bits must not change."""
+    rows = np.flatnonzero(INPUTS["venue"] == venue)
+    alone = {k: v[rows] if k in ROW_ARRAYS else v for k, v in INPUTS.items()}
+    with pytest.MonkeyPatch.context() as patch, np.errstate(all="ignore"):
+        patch.setattr(solver, "_FEW", 1)
+        patch.setattr(tiers, "_BUCKETED", 1)
+        got = evaluate(alone)
+    for name in OUTPUTS:
+        have, want = got[name], SAVED[f"out_{name}"][rows]
+        same = (have == want) | (np.isnan(have) & np.isnan(want)) if want.dtype.kind == "f" else have == want
+        assert same.all(), f"{name}: {np.flatnonzero(~same)[:3]}"
