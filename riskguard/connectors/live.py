@@ -87,7 +87,7 @@ _response: ContextVar[tuple[int, dict[str, str]] | None] = ContextVar("riskguard
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """How much market history a snapshot keeps per symbol: a week of 5-minute data unless said otherwise.
+    """How much market history a snapshot keeps per symbol (``FINE_HISTORY``, ``HOURLY_HISTORY``).
 
     5 minutes is the finest open-interest step Binance, Bybit and OKX publish; hourly bars move band peaks
     by 0.1-0.7 % and lose a quarter of the clusters (docs/bands.md).  A week of it takes several requests
@@ -105,15 +105,15 @@ DEFAULT_RETRY = RetryPolicy()
 FINE_HISTORY = History()
 HOURLY_HISTORY = History(timeframe="1h", bars=7 * 24)
 _FINE_VENUES = ("binance", "bybit", "hyperliquid")
-"""Venue families read at 5 minutes by default.  OKX serves 5-minute open interest and account ratios, but
-its statistics endpoints answer 5 and 10 requests per 2 s: a week of them (42 pages of 100) would spend
-most of a check's deadline being throttled.  Venues without a normalizer of their own have unknown page
-sizes and limits.  Both get hourly history, and the bands say "coarse data"."""
+"""Venue families ``riskguard check``, ``snapshot`` and ``bands`` read at 5 minutes.  OKX serves 5-minute
+open interest and account ratios, but its statistics endpoints answer 5 and 10 requests per 2 s: a week of
+them (42 pages of 100) would spend most of a check's deadline being throttled.  Venues without a normalizer
+of their own have unknown page sizes and limits.  Both get hourly history; the bands say "coarse data"."""
 
 
-def default_history(venue: str) -> History:
-    """The finest history a live read of ``venue`` can take within one check (``_FINE_VENUES``)."""
-    return FINE_HISTORY if venue.startswith(_FINE_VENUES) else HOURLY_HISTORY
+def default_history(venue: str | None) -> History:
+    """The finest history a one-off live read of ``venue`` can take within one check (``_FINE_VENUES``)."""
+    return FINE_HISTORY if venue is not None and venue.startswith(_FINE_VENUES) else HOURLY_HISTORY
 
 
 async def fetch_snapshot_doc(
@@ -122,14 +122,17 @@ async def fetch_snapshot_doc(
     now_ms: int | None = None,
     cache: VenueCache | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
-    history: History | None = None,
+    history: History = HOURLY_HISTORY,
     also: Sequence[str] = (),
 ) -> SnapshotDoc:
     """Read one live account and its markets into a snapshot document.
 
     :param now_ms: ``taken_at`` of the document; the wall clock when the reads finished if not given.
     :param cache: where markets, tiers and settings are cached; ``VenueCache.from_environment()`` if not given.
-    :param history: how much market history to keep; ``default_history(venue)`` if not given.
+    :param history: how much market history to keep: hourly unless asked.  ``riskguard check``, ``snapshot``
+        and ``bands`` ask for ``default_history(venue)``; the daemon reads every few seconds, and a week of
+        5-minute history each time (45 statistics requests on Binance) would soon exceed what the venues
+        allow (Binance: 1000 per 5 minutes per IP) until it is read incrementally.
     :param also: symbols whose market data is read too where the venue lists them (the one ``riskguard bands``
         asks about), besides the configured and held ones.
     :raises ConfigError: unsupported venue, sandbox/endpoint problems, a missing credential variable.
@@ -145,7 +148,7 @@ async def fetch_snapshot(
     now_ms: int | None = None,
     cache: VenueCache | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
-    history: History | None = None,
+    history: History = HOURLY_HISTORY,
     also: Sequence[str] = (),
 ) -> tuple[SnapshotDoc, Snapshot]:
     """``fetch_snapshot_doc`` and the document normalized (origin ``"<name> (live <venue>)"``): the read
@@ -161,7 +164,7 @@ async def fetch_market_doc(
     now_ms: int | None = None,
     cache: VenueCache | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
-    history: History | None = None,
+    history: History = HOURLY_HISTORY,
 ) -> SnapshotDoc:
     """One symbol's public market data (marks, book, funding, candles, open interest, tiers), no account.
 
@@ -187,7 +190,7 @@ async def _session(
     now_ms: int | None,
     cache: VenueCache | None,
     retry: RetryPolicy,
-    history: History | None,
+    history: History,
     *,
     fresh: bool = False,
 ) -> tuple[SnapshotDoc, Snapshot]:
@@ -211,7 +214,7 @@ async def _session(
     try:
         errors = VenueErrors((*(getattr(ccxt, name) for name in _TRANSIENT), ccxt.BadResponse), ccxt.BaseError)
         retrier = Retrier(venue, spec.config.timeout_s, errors, redactor, retry)
-        reader = _Reader(exchange, spec, retrier, cache, history or default_history(venue), fresh=fresh)
+        reader = _Reader(exchange, spec, retrier, cache, history, fresh=fresh)
         data = await read(reader)
     finally:
         await exchange.close()

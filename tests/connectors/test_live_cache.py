@@ -246,16 +246,16 @@ async def test_fetch_when_the_venue_itself_sends_an_unreadable_tier_then_nothing
     assert not [k for k in _cached(cache, "bybit", sim) if k.startswith("tiers:")]
 
 
-async def test_fetch_by_default_reads_a_week_of_5_minutes_paged_side_by_side_and_recorded_whole(
+async def test_fetch_when_history_is_a_week_of_5_minutes_then_paged_side_by_side_and_recorded_whole(
     start_sim, tmp_path
 ) -> None:
     sim = await start_sim("bybit")
     cache = _cache(tmp_path)
-    await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache)
+    await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
     sim.requests.clear()
     sim.player.faults.arm(Fault(FaultKind.LATENCY, latency_ms=LATENCY_MS))
 
-    doc = await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache)
+    doc = await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
 
     # ~19 pages a symbol, none waiting for another, all under the in-flight cap: one round
     assert len(sim.requests) <= DEFAULT_RETRY.max_in_flight and _rounds(sim) == 1

@@ -158,7 +158,7 @@ async def test_fetch_when_symbols_configured_then_their_market_data_is_read_too(
     assert doc.accounts[0].positions == []
     assert set(venue.markets) == set(venue.tickers) == set(venue.order_books) == {"BTC/USDT:USDT"}
     assert venue.leverage_tiers["BTC/USDT:USDT"][0]["info"]["notionalCap"]
-    assert venue.ohlcv["BTC/USDT:USDT"].timeframe == "5m" and venue.ohlcv["BTC/USDT:USDT"].rows
+    assert venue.ohlcv["BTC/USDT:USDT"].timeframe == "1h" and venue.ohlcv["BTC/USDT:USDT"].rows
     assert venue.funding_history["BTC/USDT:USDT"] and venue.open_interest_history["BTC/USDT:USDT"]
     assert doc.accounts[0].trading_fees["BTC/USDT:USDT"]["taker"] == 0.0
 
