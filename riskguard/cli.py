@@ -187,9 +187,9 @@ def record_snapshot(
         spec = load_config(config).select(account)[0]
         if not spec.config.is_live:
             raise RiskguardError(f"account {account!r} is not a live account; nothing to record")
-        from riskguard.connectors.live import fetch_snapshot_doc
+        from riskguard.connectors.live import default_history, fetch_snapshot_doc
 
-        doc = asyncio.run(fetch_snapshot_doc(spec))
+        doc = asyncio.run(fetch_snapshot_doc(spec, history=default_history(spec.config.venue)))
         write_snapshot(doc, output)
     except RiskguardError as exc:
         _fail(exc)

@@ -71,12 +71,13 @@ _OKX_ORDER_PAGE = 100
 """OKX lists at most this many orders per query (ccxt asks for its default page)."""
 
 _PAGE_ROWS = {
-    "fetch_ohlcv": {"binance": 1500, "bybit": 1000, "okx": 100, "hyperliquid": 5000},
+    "fetch_ohlcv": {"binance": 1000, "bybit": 1000, "okx": 100, "hyperliquid": 5000},
     "fetch_open_interest_history": {"binance": 500, "bybit": 200, "okx": 100},
     "fetch_long_short_ratio_history": {"binance": 500, "bybit": 500, "okx": 100},
     "taker_volume": {"binance": 500},
 }
-"""Most rows one history request returns, by method and venue family (the venues' documented maxima);
+"""Most rows one history request returns, by method and venue family (the venues' documented maxima, or
+ccxt's where it asks for fewer: Binance futures serve 1500 candles, ccxt asks for at most 1000);
 unknown venues get ``_DEFAULT_PAGE_ROWS``."""
 _DEFAULT_PAGE_ROWS = 100
 
@@ -86,24 +87,33 @@ _response: ContextVar[tuple[int, dict[str, str]] | None] = ContextVar("riskguard
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """How much market history a snapshot keeps per symbol: by default a week of hourly data.
+    """How much market history a snapshot keeps per symbol (``FINE_HISTORY``, ``HOURLY_HISTORY``).
 
-    ``FINE_HISTORY`` keeps a week of 5-minute data, the finest open-interest step Binance, Bybit and OKX
-    publish (hourly bars move band peaks by 0.1-0.7 % and lose a quarter of the clusters, docs/bands.md).
-    It takes several requests per series (``_PAGE_ROWS``), sent side by side.  Not the default yet: the
-    document is 12x larger and a check spends about a second more on it (mostly redacting the document).
+    5 minutes is the finest open-interest step Binance, Bybit and OKX publish; hourly bars move band peaks
+    by 0.1-0.7 % and lose a quarter of the clusters (docs/bands.md).  A week of it takes several requests
+    per series (``_PAGE_ROWS``), sent side by side.
     """
 
-    timeframe: str = "1h"
+    timeframe: str = "5m"
     lookback_s: int = 7 * 24 * 3600
-    bars: int = 168
+    bars: int = 7 * 24 * 12
     funding_points: int = 100
     book_depth: int = 100
 
 
 DEFAULT_RETRY = RetryPolicy()
-DEFAULT_HISTORY = History()
-FINE_HISTORY = History(timeframe="5m", bars=7 * 24 * 12)
+FINE_HISTORY = History()
+HOURLY_HISTORY = History(timeframe="1h", bars=7 * 24)
+_FINE_VENUES = ("binance", "bybit", "hyperliquid")
+"""Venue families ``riskguard check``, ``snapshot`` and ``bands`` read at 5 minutes.  OKX serves 5-minute
+open interest and account ratios, but its statistics endpoints answer 5 and 10 requests per 2 s: a week of
+them (42 pages of 100) would spend most of a check's deadline being throttled.  Venues without a normalizer
+of their own have unknown page sizes and limits.  Both get hourly history; the bands say "coarse data"."""
+
+
+def default_history(venue: str | None) -> History:
+    """The finest history a one-off live read of ``venue`` can take within one check (``_FINE_VENUES``)."""
+    return FINE_HISTORY if venue is not None and venue.startswith(_FINE_VENUES) else HOURLY_HISTORY
 
 
 async def fetch_snapshot_doc(
@@ -112,18 +122,37 @@ async def fetch_snapshot_doc(
     now_ms: int | None = None,
     cache: VenueCache | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
-    history: History = DEFAULT_HISTORY,
+    history: History = HOURLY_HISTORY,
     also: Sequence[str] = (),
 ) -> SnapshotDoc:
     """Read one live account and its markets into a snapshot document.
 
     :param now_ms: ``taken_at`` of the document; the wall clock when the reads finished if not given.
     :param cache: where markets, tiers and settings are cached; ``VenueCache.from_environment()`` if not given.
+    :param history: how much market history to keep: hourly unless asked.  ``riskguard check``, ``snapshot``
+        and ``bands`` ask for ``default_history(venue)``; the daemon reads every few seconds, and a week of
+        5-minute history each time (45 statistics requests on Binance) would soon exceed what the venues
+        allow (Binance: 1000 per 5 minutes per IP) until it is read incrementally.
     :param also: symbols whose market data is read too where the venue lists them (the one ``riskguard bands``
         asks about), besides the configured and held ones.
     :raises ConfigError: unsupported venue, sandbox/endpoint problems, a missing credential variable.
     :raises DataUnavailable: a read failed for good or the ``timeout_s`` deadline passed.
     """
+    doc, _ = await fetch_snapshot(spec, now_ms=now_ms, cache=cache, retry=retry, history=history, also=also)
+    return doc
+
+
+async def fetch_snapshot(
+    spec: AccountSpec,
+    *,
+    now_ms: int | None = None,
+    cache: VenueCache | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    history: History = HOURLY_HISTORY,
+    also: Sequence[str] = (),
+) -> tuple[SnapshotDoc, Snapshot]:
+    """``fetch_snapshot_doc`` and the document normalized (origin ``"<name> (live <venue>)"``): the read
+    normalizes it anyway to check it, and a week of 5-minute history takes a fifth of a second to normalize."""
     return await _session(spec, lambda reader: reader.read(also), now_ms, cache, retry, history)
 
 
@@ -135,7 +164,7 @@ async def fetch_market_doc(
     now_ms: int | None = None,
     cache: VenueCache | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
-    history: History = DEFAULT_HISTORY,
+    history: History = HOURLY_HISTORY,
 ) -> SnapshotDoc:
     """One symbol's public market data (marks, book, funding, candles, open interest, tiers), no account.
 
@@ -151,7 +180,8 @@ async def fetch_market_doc(
     except ValidationError as exc:
         raise ConfigError(exc.errors()[0]["msg"], where) from None
     spec = AccountSpec(name="public", config=config, policy=Policy(), snapshot_path=None, where=where)
-    return await _session(spec, lambda reader: reader.read_market(), now_ms, cache, retry, history)
+    doc, _ = await _session(spec, lambda reader: reader.read_market(), now_ms, cache, retry, history)
+    return doc
 
 
 async def _session(
@@ -163,7 +193,7 @@ async def _session(
     history: History,
     *,
     fresh: bool = False,
-) -> SnapshotDoc:
+) -> tuple[SnapshotDoc, Snapshot]:
     """Read through ``read`` and check the document as ``check`` will read it before caching anything it learned.
 
     A document that fails the checks caches nothing; when it was built on cached values, those entries are
@@ -193,7 +223,8 @@ async def _session(
     problem: str | SnapshotError | None
     try:
         doc = parse_snapshot(redactor.payload(data), origin)
-        problem = _first_problem(build_snapshot(doc, origin))
+        snapshot = build_snapshot(doc, origin)
+        problem = _first_problem(snapshot)
     except SnapshotError as exc:
         doc, problem = None, exc
     if problem is None:
@@ -205,7 +236,7 @@ async def _session(
     if doc is None:
         assert isinstance(problem, SnapshotError)
         raise problem
-    return doc
+    return doc, snapshot
 
 
 def _first_problem(snapshot: Snapshot) -> str | None:
@@ -745,7 +776,10 @@ class _Reader:
 
     async def market(self, symbol: str) -> _Market:
         h = self.history
-        since = _wall_ms() - h.lookback_s * 1000
+        # On a bar boundary: ccxt drops rows stamped before ``since``, so a page starting inside a bar would
+        # lose that bar where a venue answers with the bar holding its start (a hole at every page boundary).
+        step = int(self.x.parse_timeframe(h.timeframe) * 1000)
+        since = (_wall_ms() - h.lookback_s * 1000) // step * step
         mark = "fetch_mark_price" if self.x.has.get("fetchMarkPrice") is True else "fetch_ticker"
         ticker, book, funding, funding_history, ohlcv, oi, ratio, taker = await _all(
             self._read(mark, symbol),

@@ -49,6 +49,10 @@ _SIGNATURE_OBJECT = re.compile(rf"(?i)({_START}{_SIGN_NAMES}(?:\\*[\"'])?\s*[=:]
 """Hyperliquid's ``"signature": {"r": "0x…", "s": "0x…", "v": 27}``: the whole object goes."""
 _SIGNATURE_KEY = re.compile(rf"(?i){_SIGN_NAMES}")
 """A mapping key whose value is a signature (``sign`` as Gate and others name it, too)."""
+_SIGN_HINT = re.compile(r"sign(?:ature)?\b")
+"""In lower-cased ASCII text, where every match of the two signature patterns starts: each name ends so."""
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+"""The four non-ASCII letters ``re.IGNORECASE`` matches to ASCII ones (İ ı ſ and the Kelvin sign)."""
 
 
 def spellings(secret: str) -> set[str]:
@@ -78,11 +82,26 @@ def _base64_cores(raw: bytes) -> set[str]:
     return cores
 
 
-def _pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
-    forms = {form for secret in secrets for form in spellings(secret)}
+def _forms(secrets: Iterable[str]) -> set[str]:
+    return {form for secret in secrets for form in spellings(secret)}
+
+
+def _pattern(forms: Iterable[str]) -> re.Pattern[str] | None:
     # Longest first, so a secret that contains another is masked whole.
     ordered = sorted(forms, key=len, reverse=True)
     return re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+
+
+def _ascii_hints(forms: Iterable[str]) -> tuple[str, ...]:
+    """Lower-cased ASCII strings, at least one of which is in the lower-cased text of any ASCII text that
+    matches one of ``forms`` ignoring case: each form folded the way ``re.IGNORECASE`` matches it to ASCII,
+    those that contain a shorter one dropped (finding the shorter one is enough)."""
+    folded = {form.translate(_FOLD).lower() for form in forms}
+    hints: list[str] = []
+    for form in sorted((f for f in folded if f.isascii()), key=len):
+        if not any(hint in form for hint in hints):
+            hints.append(form)
+    return tuple(hints)
 
 
 def _mask(secrets: re.Pattern[str] | None, value: str) -> str:
@@ -100,7 +119,13 @@ class Redactor:
     """Masks the given secret values in every spelling listed in the module docstring, and request signatures."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = _pattern(secret for secret in secrets if len(secret) >= _MIN_SECRET_LEN)
+        forms = _forms(secret for secret in secrets if len(secret) >= _MIN_SECRET_LEN)
+        self._secrets = _pattern(forms)
+        # A string of a document appears in its JSON text escaped, character by character, so a spelling
+        # inside it appears escaped too (a JSON-escaped-twice spelling turns into a thrice-escaped one).
+        in_json = forms | {json.dumps(form, ensure_ascii=False)[1:-1] for form in forms}
+        self._in_json = _pattern(in_json)
+        self._hints = _ascii_hints(in_json)
 
     def text(self, value: str) -> str:
         return _mask(self._secrets, value)
@@ -116,13 +141,26 @@ class Redactor:
             text = json.dumps(value, ensure_ascii=False, default=str)
         except (TypeError, ValueError):
             return self._walk(value)
-        if (
-            (self._secrets is not None and self._secrets.search(text))
+        return self._walk(value) if self._may_hold(text) else value
+
+    def _may_hold(self, text: str) -> bool:
+        """Whether walking the document whose JSON text is ``text`` could mask anything.
+
+        The patterns' case-insensitive alternation costs about 0.2 µs a character: 1.6 s on a week of
+        5-minute history, against 25 ms this way.  ASCII text (market data is) is first searched,
+        lower-cased, for the literal strings every match must contain (``_ascii_hints``, ``_SIGN_HINT``):
+        a few fast substring scans that can only say "no" where the patterns would say no too.  Anything
+        else takes the patterns.
+        """
+        if text.isascii():
+            low = text.lower()
+            if not any(hint in low for hint in self._hints) and not ("sign" in low and _SIGN_HINT.search(low)):
+                return False
+        return bool(
+            (self._in_json is not None and self._in_json.search(text))
             or _SIGNATURE.search(text)
             or _SIGNATURE_OBJECT.search(text)
-        ):
-            return self._walk(value)
-        return value
+        )
 
     def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -152,7 +190,7 @@ def remember_secret(value: str) -> None:
 def redact_known(text: str) -> str:
     """``text`` with every credential this process has resolved masked, and signatures."""
     if not _known_pattern:
-        _known_pattern.append(_pattern(_known))
+        _known_pattern.append(_pattern(_forms(_known)))
     return _mask(_known_pattern[0], text)
 
 

@@ -41,8 +41,10 @@ class RetryPolicy:
     """Fraction of each delay drawn at random, so concurrent reads do not retry in lockstep."""
     attempt_share: float = 0.4
     """Per-request timeout as a share of the deadline, leaving room to retry a hung request."""
-    max_in_flight: int = 48
-    """Concurrent requests per account; a burst wider than this only queues."""
+    max_in_flight: int = 96
+    """Concurrent requests per account; a burst wider than this only queues.  A warm read of three symbols
+    with a week of 5-minute history is 74 requests on Binance USDⓈ-M, 81 on Bybit (11 pages of open
+    interest a symbol); ccxt's HTTP client opens at most 100 connections."""
 
     def delay(self, attempt: int) -> float:
         base = min(self.first_s * self.factor**attempt, self.max_s)

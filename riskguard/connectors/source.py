@@ -49,12 +49,15 @@ def _normalized(path: Path, preloaded: dict[Path, SnapshotDoc]) -> Snapshot | Ri
 
 
 async def _live(spec: AccountSpec, also: Sequence[str]) -> Loaded:
-    from riskguard.connectors.live import fetch_snapshot_doc  # ccxt lives behind this import
+    from riskguard.connectors.live import default_history, fetch_snapshot  # ccxt lives behind this import
 
+    origin = f"{spec.name} (live {spec.config.venue})"
     try:
-        doc = await fetch_snapshot_doc(spec, also=also)
-        doc = doc.model_copy(update={"accounts": [a.model_copy(update={"name": spec.name}) for a in doc.accounts]})
-        return _from_doc(spec, doc, f"{spec.name} (live {spec.config.venue})")
+        doc, snapshot = await fetch_snapshot(spec, also=also, history=default_history(spec.config.venue))
+        if any(a.name != spec.name for a in doc.accounts):
+            doc = doc.model_copy(update={"accounts": [a.model_copy(update={"name": spec.name}) for a in doc.accounts]})
+            return _from_doc(spec, doc, origin)
+        return Loaded(spec, snapshot, _pick(spec, snapshot, origin), None)
     except RiskguardError as exc:
         return Loaded(spec, None, None, exc)
 
@@ -98,7 +101,7 @@ def load_accounts(
 
 def load_market(venue: str, symbol: str, endpoint: str | None = None) -> Snapshot:
     """One symbol's public market data from ``venue`` (or the emulator at ``endpoint``), with no account."""
-    from riskguard.connectors.live import fetch_market_doc  # ccxt lives behind this import
+    from riskguard.connectors.live import default_history, fetch_market_doc  # ccxt lives behind this import
 
-    doc = asyncio.run(fetch_market_doc(venue, symbol, endpoint=endpoint))
+    doc = asyncio.run(fetch_market_doc(venue, symbol, endpoint=endpoint, history=default_history(venue)))
     return build_snapshot(doc, f"{venue} public market data")

@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from docs_factory import binance_cross_doc
 from market_factory import with_market
 
+from riskguard.config import load_config
+from riskguard.connectors.live import HOURLY_HISTORY, fetch_snapshot_doc
+from riskguard.connectors.snapshot_doc import write_snapshot
 from riskguard.rules.codes import ExitCode
+from tests.cli.live_sim import NAME, live_config
 
 BTC = "BTC/USDT:USDT"
 
 
-def test_bands_when_venue_serves_hourly_history_then_says_coarse_and_shows_the_ratio_vote(run, start_sim) -> None:
+def test_bands_when_venue_serves_5_minute_history_then_reads_it_and_shows_the_ratio_vote(run, start_sim) -> None:
     sim = start_sim("bybit", None)
     r = run("bands", BTC, "--exchange", "bybit", "--endpoint", sim.sim.base_url, "--format", "json")
     assert r.code == ExitCode.OK, r.err
     doc = r.json()
-    assert doc["data_granularity"] == {"candle_seconds": 3600, "open_interest_seconds": 3600.0, "coarse": True}
+    assert doc["data_granularity"] == {"candle_seconds": 300, "open_interest_seconds": 300.0, "coarse": False}
     ratio = next(e for e in doc["side_split"]["sources"] if e["source"] == "long/short ratio")
     assert ratio["bars"] > 0 and 0 < ratio["long_share"] < 1
     table = run("bands", BTC, "--exchange", "bybit", "--endpoint", sim.sim.base_url)
-    assert "coarse data (candles 1 h, open interest 1 h): band peaks are placed less precisely" in table.out
+    assert "coarse data" not in table.out
     assert "of liquidation levels long (by source: long/short ratio" in table.out
+
+
+def test_bands_when_snapshot_holds_hourly_history_then_says_coarse(run, start_sim, tmp_path, monkeypatch) -> None:
+    """An hourly recording (``HOURLY_HISTORY``, what OKX and the daemon read) is labelled coarse."""
+    sim = start_sim("bybit", None)
+    config, _ = live_config(tmp_path / "live.yaml", "bybit", sim, monkeypatch)
+    spec = load_config(config).accounts[NAME]
+    path = tmp_path / "hourly.json"
+    write_snapshot(asyncio.run(fetch_snapshot_doc(spec, history=HOURLY_HISTORY)), path)
+    doc = run("bands", BTC, "--snapshot", str(path), "--format", "json").json()
+    assert doc["data_granularity"] == {"candle_seconds": 3600, "open_interest_seconds": 3600.0, "coarse": True}
+    table = run("bands", BTC, "--snapshot", str(path))
+    assert "coarse data (candles 1 h, open interest 1 h): band peaks are placed less precisely" in table.out
 
 
 def test_check_when_bands_known_then_json_and_table_carry_the_side_split(run, write) -> None:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -143,3 +144,42 @@ def test_redacting_logger_masks_formatted_arguments(caplog):
 def test_masking_that_joins_text_into_the_secret_again_is_masked_too():
     secret = f"xy{MASK}zw1"
     assert Redactor([secret]).text(f"xy{secret}zw1") == MASK
+
+
+FOLDING = {"s": "\u017f", "i": "\u0131", "I": "\u0130", "k": "\u212a"}
+"""The non-ASCII letters ``re.IGNORECASE`` matches to ASCII ones: a secret holding them matches ASCII text."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(st.sampled_from([*"abcikIKsS09-_+/=%\"\\ é", *FOLDING.values()]), min_size=8, max_size=24),
+       before=st.text(st.characters(max_codepoint=127), max_size=12),
+       after=st.text(st.characters(max_codepoint=127), max_size=12),
+       encoding=st.sampled_from(sorted(ENCODINGS)), case=st.sampled_from(["same", "upper", "lower", "fold"]))
+@example(secret="pa\u017fsword1", before="x ", after="", encoding="raw", case="fold")
+@example(secret="\u212aey-\u0130d-\u0131234", before="", after=" y", encoding="raw", case="fold")
+def test_payload_of_market_data_masks_exactly_what_walking_it_masks(secret, before, after, encoding, case):
+    """``payload`` first looks for the secret's spellings as plain lower-cased substrings of ASCII text;
+    wherever the case-insensitive patterns match, that look must find it too (case variants, the four
+    non-ASCII letters that match ASCII ones), or the document would be recorded unmasked."""
+    spelled = ENCODINGS[encoding](secret)
+    if case == "fold":
+        for ascii_letter, other in FOLDING.items():
+            spelled = spelled.replace(other, ascii_letter)
+    elif case != "same":
+        spelled = getattr(spelled, case)()
+    note = before + spelled + after
+    r = Redactor([secret])
+    series = {"ohlcv": [[1_700_000_000_000, 1.5, 2, 1, 1.5, 10]] * 3, "info": {"note": note, "n": "0.1"}}
+    assert r.payload(series) == {**series, "info": {"note": r.text(note), "n": "0.1"}}
+
+
+@pytest.mark.parametrize("spell", [str, str.upper, lambda s: quote(json.dumps({"k": s})),
+                                   lambda s: base64.b64encode(b"user:" + s.encode()).decode()])
+def test_payload_when_a_public_series_row_holds_a_secret_then_the_row_is_masked(spell):
+    secret = "RGsecret-Mb5Yc1Ue0Rw7Qa3Xg9Zp"
+    rows = [{"timestamp": 1_700_000_000_000 + i * 300_000, "openInterestAmount": 5.0,
+             "info": {"symbol": "BTCUSDT", "sumOpenInterest": "5"}} for i in range(2016)]
+    rows[1000]["info"]["echo"] = f"?q={spell(secret)}&x=1"
+    redacted = Redactor([secret]).payload({"open_interest_history": {"BTC/USDT:USDT": rows}})
+    assert _leaks(secret, json.dumps(redacted)) == []
+    assert redacted["open_interest_history"]["BTC/USDT:USDT"][999] == rows[999]
