@@ -137,14 +137,16 @@ def check_snapshot(path: Path, account: str | None, policy: Policy | None = None
 
 
 def load_selected(
-    config: Path | None, snapshot: Path | None, account: str | None, also: Sequence[str] = ()
+    config: Path | None, snapshot: Path | None, account: str | None, also: Sequence[str] = (),
+    fine_history: bool = False,
 ) -> list[Loaded]:
     """The accounts a command works on: those of ``--config`` or every account in ``--snapshot``.
 
     :param also: symbols whose market data live accounts read too (``riskguard bands`` on a symbol not held).
+    :param fine_history: live accounts read their venue's finest history (``load_accounts``).
     """
     if snapshot is not None and config is None:
         return load_snapshot_accounts(snapshot, account)
     if config is not None and snapshot is None:
-        return load_accounts(load_config(config).select(account), also=also)
+        return load_accounts(load_config(config).select(account), also=also, fine_history=fine_history)
     raise ConfigError("give exactly one of --config FILE or --snapshot FILE")

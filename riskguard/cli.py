@@ -259,7 +259,8 @@ def bands(
 
                 found = public_bands(load_market(exchange, symbol, endpoint), symbol, prior)
             else:
-                found = symbol_bands(load_selected(config, snapshot, account, also=(symbol,)), symbol, prior)
+                loaded = load_selected(config, snapshot, account, also=(symbol,), fine_history=True)
+                found = symbol_bands(loaded, symbol, prior)
             view = found.view
             if plot is not None and view.bands.estimate.heatmap is not None:
                 from riskguard.report.heatmap import render_heatmap

@@ -48,12 +48,13 @@ def _normalized(path: Path, preloaded: dict[Path, SnapshotDoc]) -> Snapshot | Ri
         return exc
 
 
-async def _live(spec: AccountSpec, also: Sequence[str]) -> Loaded:
-    from riskguard.connectors.live import default_history, fetch_snapshot  # ccxt lives behind this import
+async def _live(spec: AccountSpec, also: Sequence[str], fine_history: bool) -> Loaded:
+    from riskguard.connectors.live import HOURLY_HISTORY, default_history, fetch_snapshot  # ccxt behind this import
 
     origin = f"{spec.name} (live {spec.config.venue})"
+    history = default_history(spec.config.venue) if fine_history else HOURLY_HISTORY
     try:
-        doc, snapshot = await fetch_snapshot(spec, also=also, history=default_history(spec.config.venue))
+        doc, snapshot = await fetch_snapshot(spec, also=also, history=history)
         if any(a.name != spec.name for a in doc.accounts):
             doc = doc.model_copy(update={"accounts": [a.model_copy(update={"name": spec.name}) for a in doc.accounts]})
             return _from_doc(spec, doc, origin)
@@ -62,16 +63,22 @@ async def _live(spec: AccountSpec, also: Sequence[str]) -> Loaded:
         return Loaded(spec, None, None, exc)
 
 
-async def _all_live(specs: list[AccountSpec], also: Sequence[str]) -> list[Loaded]:
-    return list(await asyncio.gather(*(_live(s, also) for s in specs)))
+async def _all_live(specs: list[AccountSpec], also: Sequence[str], fine_history: bool) -> list[Loaded]:
+    return list(await asyncio.gather(*(_live(s, also, fine_history) for s in specs)))
 
 
 def load_accounts(
-    specs: list[AccountSpec], preloaded: dict[Path, SnapshotDoc] | None = None, also: Sequence[str] = ()
+    specs: list[AccountSpec], preloaded: dict[Path, SnapshotDoc] | None = None, also: Sequence[str] = (),
+    fine_history: bool = False,
 ) -> list[Loaded]:
     """Every requested account, in order; a failure is carried per account, never dropped.
 
     :param also: symbols whose market data live accounts read too where their venue lists them.
+    :param fine_history: live accounts read the finest history their venue serves in one check (a week of
+        5-minute bars where ``default_history`` says so) instead of hourly.  `riskguard bands` asks for it: its
+        peaks are what the finer data sharpens.  `check`, the gate and `stress` do not: they gate orders, and
+        parsing and normalizing twelve times the rows costs about 0.8 s a check; their band figures say "coarse
+        data" (docs/bands.md, "Data granularity").
     """
     # Normalized once per file, whatever the number of accounts in it: the accounts share its markets and
     # history, and normalizing per account made `check` quadratic in accounts (issue 8).
@@ -94,7 +101,7 @@ def load_accounts(
             results[spec.name] = Loaded(spec, None, None, exc)
     live = [s for s in specs if s.config.is_live]
     if live:
-        for loaded in asyncio.run(_all_live(live, also)):
+        for loaded in asyncio.run(_all_live(live, also, fine_history)):
             results[loaded.spec.name] = loaded
     return [results[s.name] for s in specs]
 

@@ -71,17 +71,21 @@ def test_default_history_is_5_minutes_where_a_week_of_it_fits_in_one_check() -> 
 
 
 @pytest.mark.parametrize(("venue", "candle_s"), [("binanceusdm", 300), ("bybit", 300), ("okx", 3600)])
-async def test_check_and_snapshot_read_the_venues_finest_practical_history(
+async def test_bands_and_snapshot_read_the_venues_finest_practical_history_and_check_reads_hourly(
     start_sim, tmp_path: Path, venue: str, candle_s: int
 ) -> None:
-    """``riskguard check`` (through ``load_accounts``) and ``riskguard snapshot`` record 5-minute history where
-    the venue serves a week of it within one check, hourly (and say so: coarse) on OKX."""
+    """``riskguard bands`` (``load_accounts(fine_history=True)``) and ``riskguard snapshot`` record 5-minute
+    history where the venue serves a week of it within one check, hourly (and say so: coarse) on OKX; ``check``
+    and the gate read hourly, which keeps a check within its latency budget."""
     sim = await start_sim(venue)
     spec = live_spec(venue, sim)
-    [loaded] = await asyncio.to_thread(load_accounts, [spec])
-    assert loaded.error is None and loaded.snapshot is not None
-    granularity = data_granularity(loaded.snapshot.venues[venue].series[BTC])
+    [fine] = await asyncio.to_thread(load_accounts, [spec], fine_history=True)
+    assert fine.error is None and fine.snapshot is not None
+    granularity = data_granularity(fine.snapshot.venues[venue].series[BTC])
     assert granularity["candle_seconds"] == candle_s and granularity["coarse"] is (candle_s > 300)
+    [hourly] = await asyncio.to_thread(load_accounts, [spec])
+    assert hourly.error is None and hourly.snapshot is not None
+    assert data_granularity(hourly.snapshot.venues[venue].series[BTC])["candle_seconds"] == 3600
 
     config = tmp_path / "live.yaml"
     config.write_text(yaml.safe_dump({"accounts": {"live": spec.config.model_dump(mode="json", exclude_none=True)}}))
@@ -91,3 +95,16 @@ async def test_check_and_snapshot_read_the_venues_finest_practical_history(
     assert result.exit_code == 0, result.output
     recorded = json.loads(out.read_text())["venues"][venue]["ohlcv"][BTC]
     assert recorded["timeframe"] == {300: "5m", 3600: "1h"}[candle_s]
+
+
+async def test_bands_on_a_config_account_reads_5_minute_history(start_sim, tmp_path: Path) -> None:
+    """`riskguard bands -c` is the command whose peaks the finer history sharpens: it asks for it."""
+    sim = await start_sim("binanceusdm")
+    spec = live_spec("binanceusdm", sim)
+    config = tmp_path / "live.yaml"
+    config.write_text(yaml.safe_dump({"accounts": {"live": spec.config.model_dump(mode="json", exclude_none=True)}}))
+    args = ["bands", BTC, "-c", str(config), "-a", "live", "--format", "json"]
+    result = await asyncio.to_thread(CliRunner().invoke, app, args)
+    assert result.exit_code == 0, result.output
+    granularity = json.loads(result.stdout)["data_granularity"]
+    assert granularity["candle_seconds"] == 300 and granularity["coarse"] is False
