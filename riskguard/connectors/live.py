@@ -129,8 +129,9 @@ async def fetch_snapshot_doc(
 
     :param now_ms: ``taken_at`` of the document; the wall clock when the reads finished if not given.
     :param cache: where markets, tiers and settings are cached; ``VenueCache.from_environment()`` if not given.
-    :param history: how much market history to keep: hourly unless asked.  ``riskguard check``, ``snapshot``
-        and ``bands`` ask for ``default_history(venue)``; the daemon reads every few seconds, and a week of
+    :param history: how much market history to keep: hourly unless asked.  ``riskguard snapshot`` and
+        ``bands`` ask for ``default_history(venue)`` (``check`` does not: it would cost each check about 0.8 s,
+        docs/connectors.md); the daemon reads every few seconds, and a week of
         5-minute history each time (45 statistics requests on Binance) would soon exceed what the venues
         allow (Binance: 1000 per 5 minutes per IP) until it is read incrementally.
     :param also: symbols whose market data is read too where the venue lists them (the one ``riskguard bands``
