@@ -103,3 +103,11 @@ def test_data_findings_name_each_missing_or_contradicting_input():
     assert _data(SimpleNamespace(**{**vars(fresh), "mark_price": 100.5}), quote) == []
     assert _data(SimpleNamespace(**{**vars(fresh), "mark_price": 100.6}), quote) == [
         Finding(C.DATA_INCONSISTENT, "position mark 100.6 vs ticker mark 100", S)]
+
+
+def test_data_findings_say_which_timestamp_is_stale():
+    now = 1_000_000_000
+    old = SimpleNamespace(symbol=S, timestamp_ms=now - 61_000, changed_ms=None, mark_price=100.0)
+    assert _data(old, SimpleNamespace(timestamp_ms=now - 62_000, mark_price=100.0)) == [
+        Finding(C.DATA_STALE, "position is 61s old", S, 61.0, 60.0),
+        Finding(C.DATA_STALE, "mark price is 62s old", S, 62.0, 60.0)]
