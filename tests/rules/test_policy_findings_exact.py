@@ -111,3 +111,16 @@ def test_data_findings_say_which_timestamp_is_stale():
     assert _data(old, SimpleNamespace(timestamp_ms=now - 62_000, mark_price=100.0)) == [
         Finding(C.DATA_STALE, "position is 61s old", S, 61.0, 60.0),
         Finding(C.DATA_STALE, "mark price is 62s old", S, 62.0, 60.0)]
+
+
+def test_data_findings_when_one_market_has_no_ticker_then_the_next_positions_are_still_checked():
+    now = 1_000_000_000
+    eth = "ETH/USDT:USDT"
+    positions = (SimpleNamespace(symbol=S, timestamp_ms=now, changed_ms=None, mark_price=100.0),
+                 SimpleNamespace(symbol=eth, timestamp_ms=now - 61_000, changed_ms=None, mark_price=10.0))
+    account = SimpleNamespace(data_issues=(), venue="okx", positions=positions)
+    quotes = {eth: SimpleNamespace(timestamp_ms=now, mark_price=10.0)}
+    snapshot = SimpleNamespace(taken_at_ms=now, venues={"okx": SimpleNamespace(quotes=quotes)})
+    assert _data_findings(account, snapshot, POLICY) == [
+        Finding(C.DATA_MISSING, "no mark-price ticker for this market", S),
+        Finding(C.DATA_STALE, "position is 61s old", eth, 61.0, 60.0)]
