@@ -124,3 +124,26 @@ def test_data_findings_when_one_market_has_no_ticker_then_the_next_positions_are
     assert _data_findings(account, snapshot, POLICY) == [
         Finding(C.DATA_MISSING, "no mark-price ticker for this market", S),
         Finding(C.DATA_STALE, "position is 61s old", eth, 61.0, 60.0)]
+
+
+def test_tier_table_short_of_the_size_at_the_liquidation_price_then_incomplete_with_both_figures():
+    from dataclasses import replace
+
+    from riskguard.model import MarginTier
+    from riskguard.rules.policy_check import _tier_findings
+    from tests.rules.accounts import market
+
+    # a short of 2 at mark 100 (200 of notional) liquidated at 120 (240): a table capped at 220 covers it at
+    # mark, not at its liquidation price; capped at 240 it covers both
+    def findings(cap, liq=120.0):
+        m = replace(market(S), tiers=(MarginTier(0, cap, 0.01, 0.0, 50),))
+        snapshot = SimpleNamespace(venues={"okx": SimpleNamespace(markets={S: m})})
+        risk = SimpleNamespace(positions=[SimpleNamespace(symbol=S, contracts=2.0, mark_price=100.0,
+                                                          liquidation_price=liq)])
+        return _tier_findings(SimpleNamespace(venue="okx"), snapshot, risk)
+
+    assert findings(220.0) == [Finding(C.TIER_TABLE_INCOMPLETE, "tier table ends at 220 (quote_notional), below the "
+                                       "position's 240 at its liquidation price 120", S, 240.0, 220.0)]
+    assert findings(240.0) == []
+    assert findings(190.0) == []  # short of the size at mark already: the normalizer reports that one
+    assert findings(220.0, liq=None) == []
