@@ -83,4 +83,6 @@ def test_each_rules_strategies_act_on_the_positions_it_fired_for(monkeypatch, ca
         by_strategy.setdefault(o["strategy"], set()).add(o["symbol"])
     assert by_strategy["staggered_stops"] == {"BTC/USDT:USDT"}  # ETH's stop is not in a band: left alone
     assert account["plan"]["strategies"] == ["staggered_stops", "close_worst_first"]  # policy order
+    # each rule's plan part keeps its codes: the ladder's and the reduction's, in that order
+    assert account["plan"]["reason_codes"] == ["PLAN_PLACES_STOPS", "PLAN_REDUCES_POSITION"]
     assert code == 1

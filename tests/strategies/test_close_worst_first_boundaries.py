@@ -161,3 +161,20 @@ def test_a_position_skipped_after_a_cut_then_the_earlier_orders_stay_in_the_plan
     assert _orders(plan) == [(ALT.symbol, 200), (BTC.symbol, 0.551)]
     assert plan.notes == ("long ETH/USDT:USDT: the whole position (1 contracts) is below the venue's minimum order "
                           "(0.01 contracts, 5000 notional)",)
+
+
+def test_guess_is_the_cut_that_meets_the_target_in_the_tier_and_none_where_it_cannot_be_worked_out():
+    # The scan's estimate: 93.1% headroom → (700 − 2.5a)/(10 000 − 0.04a) = 0.069 → a = 10/0.0249724 = 4.0044 ALT
+    # (the cut above rounds it up to 4.1); leverage 6.99 → 70 000 − 100x = 69 900 − 0.2796x → x = 100/99.7204.
+    ctx = StrategyContext.build(_pool(), VENUE)
+    alt = next(r for r in ctx.risk.positions if r.symbol == ALT.symbol)
+    guess = CloseWorstFirst({"target": "buffer_pct", "value": 93.1})._guess(ctx, "USDT", alt)
+    assert guess == pytest.approx(10 / (0.025 - 0.069 * 0.0004) / 100, rel=1e-9)
+    guess = CloseWorstFirst({"target": "effective_leverage", "value": 6.99})._guess(ctx, "USDT", alt)
+    assert guess == pytest.approx(100 / (1 - 6.99 * 0.0004) / 100, rel=1e-9)
+    # no such pool, or an inverse contract (its notional is not contracts × mark): no estimate
+    assert CloseWorstFirst({"target": "buffer_pct", "value": 93.1})._guess(ctx, "USDC", alt) is None
+    coin = market("BTC/USD:BTC", 0.005, settle="BTC", kind=ContractKind.INVERSE, contract_size=100)
+    acct = account(position(coin.symbol, 300, 50_000), wallet=1.0, asset="BTC")
+    ctx = StrategyContext.build(acct, venue_of(coin))
+    assert CloseWorstFirst({"target": "buffer_pct", "value": 99})._guess(ctx, "BTC", ctx.risk.positions[0]) is None

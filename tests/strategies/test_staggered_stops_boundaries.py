@@ -208,3 +208,11 @@ def test_existing_stop_without_an_amount_step_then_only_five_percent_is_tolerate
     free = market("FREE/USDT:USDT", 0.004, step=None)
     assert _one_level(free, 1.0, 1.04).reason_codes == ("PLAN_STOPS_UNCHANGED",)
     assert _one_level(free, 1.0, 0.5).reason_codes == ("PLAN_PLACES_STOPS",)
+
+
+def test_last_level_under_the_minimum_notional_then_merged_into_the_level_before():
+    # Equal halves: 0.5 at ~45 200 is 22 600 of notional, 0.5 at the last trigger (~40 400) only 20 200: with a
+    # 21 000 minimum the last level is refused and its half joins level 1, which then closes the whole cover.
+    plan = _plan({"levels": 2, "grading": "equal"}, limits={BTC.symbol: OrderLimits(0.001, 0.001, 21_000.0)})
+    assert _ladder(plan) == [(pytest.approx(_trigger(0.5), abs=1e-9), 1.0)]
+    assert plan.reason_codes == ("PLAN_PLACES_STOPS",)
