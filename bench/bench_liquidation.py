@@ -13,13 +13,11 @@ same frame with plain string labels is timed too.  For reference the script
 also times the array core alone (``venue_math``, no frame), the bare solver
 (no venue rules) and a Python loop over single positions (on a smaller sample,
 extrapolated).  Target: ≥ 10 million positions/s through the batch API on the
-2-core reference machine, one thread and one per core (``workers=``); the script
-prints the best and the median of its repeats, and the best CPU time of the
-one-thread call, which on a shared machine leaves out the time spent waiting for
-a core.  Run: ``python bench/bench_liquidation.py``.
+2-core reference machine; the script prints the best and the median of its
+repeats, and the best CPU time, which on a shared machine leaves out the time
+spent waiting for a core.  Run: ``python bench/bench_liquidation.py``.
 """
 
-import os
 import statistics
 import time
 from collections.abc import Callable
@@ -183,14 +181,11 @@ def main() -> None:
     book = random_book(rng, N)
     cpu: list[float] = []
     runs = timings(lambda: liquidation_frame(book, TIERS), REPEATS, cpu)
+    best = min(runs)
     print(
         f"batch API (liquidation_frame), venue rules applied: {N:,} positions, {rates(runs)} ({REPEATS} runs); "
         f"best CPU time {min(cpu) * 1e3:.1f} ms = {N / min(cpu) / 1e6:.1f} M/s"
     )
-    workers = os.cpu_count() or 1
-    threaded = timings(lambda: liquidation_frame(book, TIERS, workers=workers), REPEATS)
-    print(f"  the same call with workers={workers} (one thread per core): {rates(threaded)}")
-    best = min(min(runs), min(threaded))
     strings = book.astype({c: str for c in ("venue", "account_type", "margin_mode", "symbol", "side")})
     print(f"  the same frame with plain string labels: {rates(timings(lambda: liquidation_frame(strings, TIERS), 3))}")
     pos, venue, margin, tick = core_inputs(book)

@@ -12,7 +12,6 @@ stays free of it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -60,9 +59,7 @@ _BASES = ("notional", "contracts")
 _ACCOUNT_TYPES = tuple(t.value for t in AccountType)
 
 
-def liquidation_frame(
-    df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]], *, workers: int = 1
-) -> pd.DataFrame:
+def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]]) -> pd.DataFrame:
     """Liquidation and bankruptcy price (raw and as the venue shows it), maintenance margin, ratio and buffer.
 
     :param df: one row per position; see docs/api.md for every column.
@@ -75,14 +72,9 @@ def liquidation_frame(
         (required on rows whose venue counts the fee), ``leverage`` (required on
         Bybit rows), ``price_tick``, ``tier_basis`` and ``tier_index``.
     :param tiers: margin tiers per symbol, in the symbol's tier basis.
-    :param workers: threads that solve the frame's blocks of 65,536 rows side by side.  Every figure is
-        row-wise and numpy lets go of the interpreter inside each array operation, so a million rows on two
-        cores take about two thirds of the time, with the same bits; one (the default) uses no thread.
     :returns: a frame on ``df``'s index (docs/api.md, "Output columns").
     :raises InputError: naming the row and column of the first bad value.
     """
-    if not (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1):
-        raise InputError(f"workers must be a whole number >= 1, got {workers!r}", "liquidation_frame(workers=)")
     _validate_shape(df, tiers)
     symbols = sorted(tiers)
     row_of: dict[object, int] = {s: i for i, s in enumerate(symbols)}
@@ -138,22 +130,12 @@ def liquidation_frame(
     tier = np.empty(n, dtype=np.int64)
     rule = np.empty(n, dtype=np.int8)
     shown = (liq, bankrupt, liq_shown, rule, bankrupt_shown, ratio, buffer)
-
-    def solve_block(rows: slice) -> None:  # writes its own rows of the output arrays, nothing else
+    for rows in _blocks(n):
         part, part_rules = pos.block(rows), cols.block(rows)
         req = requirement(part, part_rules)
         liq[rows], bankrupt[rows] = solve(part, part_rules, req, margin[rows])
         mm[rows], tier[rows], mmr_add[rows] = req.total, req.tier, req.mmr_add
         _show(part, part_rules, margin[rows], tick[rows], mm[rows], rows, *shown)
-
-    blocks = _blocks(n)
-    if workers > 1 and len(blocks) > 1:
-        with ThreadPoolExecutor(min(workers, len(blocks))) as pool:
-            for _ in pool.map(solve_block, blocks):  # re-raises a block's error here
-                pass
-    else:
-        for rows in blocks:
-            solve_block(rows)
     for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, margin, pos.mark)):
         shared, shared_bankrupt = shared_leg_prices(pos, mmr_add, legs, margin.take(legs[:, 0]))
         liq[legs], bankrupt[legs] = shared[:, None], shared_bankrupt[:, None]

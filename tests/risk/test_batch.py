@@ -202,25 +202,3 @@ def test_liquidation_frame_when_rows_span_several_blocks_then_each_row_equals_it
         else:
             assert (values == expected).all(), column
     assert got["liquidation_price"].iloc[2] == got["liquidation_price"].iloc[3]  # the hedge pair shares one price
-
-
-def test_liquidation_frame_when_workers_then_every_block_solved_on_threads_with_the_same_bits():
-    """200,000 rows are four blocks: each row's closed-form price, whichever thread solved its block."""
-    n = 200_000
-    margin = np.linspace(1.0, 50.0, n)
-    side = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
-    frame = pd.DataFrame({
-        "venue": "binanceusdm", "symbol": "BTC", "side": side, "contracts": 1.0, "contract_size": 1.0,
-        "entry_price": 100.0, "mark_price": 100.0, "margin": margin, "inverse": False,
-    })
-    threaded = liquidation_frame(frame, TIERS, workers=2)
-    expected = np.where(side > 0, (100.0 - margin) / 0.99, (100.0 + margin) / 1.01)
-    np.testing.assert_allclose(threaded["liquidation_price"].to_numpy(), expected, rtol=1e-12)
-    np.testing.assert_allclose(threaded["bankruptcy_price"].to_numpy(), 100.0 - side * margin, rtol=1e-12)
-    pd.testing.assert_frame_equal(threaded, liquidation_frame(frame, TIERS), check_exact=True)
-
-
-@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
-def test_liquidation_frame_when_workers_not_a_whole_number_from_one_then_input_error(workers):
-    with pytest.raises(InputError, match="workers must be a whole number >= 1"):
-        liquidation_frame(_frame(), TIERS, workers=workers)
