@@ -21,7 +21,7 @@ import numpy as np
 
 from riskguard.model import Account, Side
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, PriceSource, Variants
-from riskguard.risk.exit_liquidity import exit_fill
+from riskguard.risk.exit_liquidity import ladder_fill
 from riskguard.risk.volatility import liquidation_distance
 from riskguard.risk.whatif import Reduce, Reductions, apply_fills, on_grid, on_grid_array
 from riskguard.rules.codes import ReasonCode
@@ -93,8 +93,8 @@ def fill_price(ctx: StrategyContext, ref: PositionRef, r: PositionRisk, amount: 
     if signals is None or signals.book is None:
         return r.mark_price
     market = ctx.market(ref.symbol)
-    fill = exit_fill(side=ref.side.sign, contracts=amount, contract_size=market.contract_size,
-                     inverse=market.inverse, mark=r.mark_price, bids=signals.book.bids, asks=signals.book.asks)
+    fill = ladder_fill(signals.ladder, side=ref.side.sign, contracts=amount, contract_size=market.contract_size,
+                       inverse=market.inverse, mark=r.mark_price)
     return fill.vwap if fill.status == "ok" and fill.vwap is not None else r.mark_price
 
 

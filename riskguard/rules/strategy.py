@@ -30,6 +30,7 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from types import ModuleType
 from typing import Any, ClassVar
@@ -40,6 +41,7 @@ from riskguard.errors import ConfigError
 from riskguard.model import Account, Market, OrderBook, Position, PositionSide, Side, VenueMarkets
 from riskguard.risk.account_risk import AccountRisk, PositionRisk, evaluate_account
 from riskguard.risk.bands import Band
+from riskguard.risk.exit_liquidity import BookLadder, book_ladder
 from riskguard.risk.volatility import DEFAULT_HORIZON_SECONDS, RealizedVolatility
 from riskguard.risk.whatif import AddMargin, Fill, Reduce, apply_fills, on_grid
 from riskguard.rules.codes import ReasonCode
@@ -117,7 +119,7 @@ class OrderLimits:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MarketSignals:
     """What the market says about one symbol, where the snapshot had it (each field None when unknown).
 
@@ -133,6 +135,12 @@ class MarketSignals:
     def of_view(cls, view: Any) -> MarketSignals:
         report = view.bands
         return cls(None if report.profile is None else tuple(report.bands), view.volatility, view.book)
+
+    @cached_property
+    def ladder(self) -> tuple[BookLadder | None, str | None]:
+        """The book checked and sorted once (``book_ladder``): a strategy prices every trial cut into it, and
+        sorting it again for each was an eighth of the daemon's planning."""
+        return (None, "no order book") if self.book is None else book_ladder(self.book.bids, self.book.asks)
 
 
 @dataclass(frozen=True)
