@@ -176,8 +176,14 @@ def record_snapshot(
     config: Annotated[Path, typer.Option("--config", "-c", help="YAML config")],
     account: Annotated[str, typer.Option("--account", "-a", help="live account to record")],
     output: Annotated[Path, typer.Option("--output", "-o", help="snapshot file to write")],
+    fine_history: Annotated[
+        bool, typer.Option("--fine-history", help="a week of the venue's finest history (5-minute bars where "
+                           "served), as `bands` reads it, instead of the hourly history `check` reads")
+    ] = False,
 ) -> None:
-    """Record a live account in the snapshot format (no secrets are written)."""
+    """Record a live account in the snapshot format (no secrets are written).
+
+    By default the recording holds what `check` read live, so `check --snapshot` on it replays that check."""
     import asyncio
 
     from riskguard.config import load_config
@@ -187,9 +193,10 @@ def record_snapshot(
         spec = load_config(config).select(account)[0]
         if not spec.config.is_live:
             raise RiskguardError(f"account {account!r} is not a live account; nothing to record")
-        from riskguard.connectors.live import default_history, fetch_snapshot_doc
+        from riskguard.connectors.live import HOURLY_HISTORY, default_history, fetch_snapshot_doc
 
-        doc = asyncio.run(fetch_snapshot_doc(spec, history=default_history(spec.config.venue)))
+        history = default_history(spec.config.venue) if fine_history else HOURLY_HISTORY
+        doc = asyncio.run(fetch_snapshot_doc(spec, history=history))
         write_snapshot(doc, output)
     except RiskguardError as exc:
         _fail(exc)

@@ -105,7 +105,7 @@ DEFAULT_RETRY = RetryPolicy()
 FINE_HISTORY = History()
 HOURLY_HISTORY = History(timeframe="1h", bars=7 * 24)
 _FINE_VENUES = ("binance", "bybit", "hyperliquid")
-"""Venue families ``riskguard check``, ``snapshot`` and ``bands`` read at 5 minutes.  OKX serves 5-minute
+"""Venue families ``riskguard bands`` and ``snapshot --fine-history`` read at 5 minutes.  OKX serves 5-minute
 open interest and account ratios, but its statistics endpoints answer 5 and 10 requests per 2 s: a week of
 them (42 pages of 100) would spend most of a check's deadline being throttled.  Venues without a normalizer
 of their own have unknown page sizes and limits.  Both get hourly history; the bands say "coarse data"."""
@@ -129,9 +129,9 @@ async def fetch_snapshot_doc(
 
     :param now_ms: ``taken_at`` of the document; the wall clock when the reads finished if not given.
     :param cache: where markets, tiers and settings are cached; ``VenueCache.from_environment()`` if not given.
-    :param history: how much market history to keep: hourly unless asked.  ``riskguard snapshot`` and
-        ``bands`` ask for ``default_history(venue)`` (``check`` does not: it would cost each check about 0.8 s,
-        docs/connectors.md); the daemon reads every few seconds, and a week of
+    :param history: how much market history to keep: hourly unless asked.  ``riskguard snapshot
+        --fine-history`` and ``bands`` ask for ``default_history(venue)`` (``check`` does not: it would cost each
+        check about 0.8 s, docs/connectors.md); the daemon reads every few seconds, and a week of
         5-minute history each time (45 statistics requests on Binance) would soon exceed what the venues
         allow (Binance: 1000 per 5 minutes per IP) until it is read incrementally.
     :param also: symbols whose market data is read too where the venue lists them (the one ``riskguard bands``

@@ -71,12 +71,13 @@ def test_default_history_is_5_minutes_where_a_week_of_it_fits_in_one_check() -> 
 
 
 @pytest.mark.parametrize(("venue", "candle_s"), [("binanceusdm", 300), ("bybit", 300), ("okx", 3600)])
-async def test_bands_and_snapshot_read_the_venues_finest_practical_history_and_check_reads_hourly(
+async def test_bands_and_snapshot_fine_read_the_venues_finest_practical_history_and_check_reads_hourly(
     start_sim, tmp_path: Path, venue: str, candle_s: int
 ) -> None:
-    """``riskguard bands`` (``load_accounts(fine_history=True)``) and ``riskguard snapshot`` record 5-minute
-    history where the venue serves a week of it within one check, hourly (and say so: coarse) on OKX; ``check``
-    and the gate read hourly, which keeps a check within its latency budget."""
+    """``riskguard bands`` (``load_accounts(fine_history=True)``) and ``riskguard snapshot --fine-history``
+    record 5-minute history where the venue serves a week of it within one check, hourly (and say so: coarse) on
+    OKX; ``check`` and the gate read hourly, which keeps a check within its latency budget, and a plain
+    ``snapshot`` records what ``check`` reads."""
     sim = await start_sim(venue)
     spec = live_spec(venue, sim)
     [fine] = await asyncio.to_thread(load_accounts, [spec], fine_history=True)
@@ -91,10 +92,13 @@ async def test_bands_and_snapshot_read_the_venues_finest_practical_history_and_c
     config.write_text(yaml.safe_dump({"accounts": {"live": spec.config.model_dump(mode="json", exclude_none=True)}}))
     out = tmp_path / "recorded.json"
     args = ["snapshot", "-c", str(config), "-a", "live", "-o", str(out)]
-    result = await asyncio.to_thread(CliRunner().invoke, app, args)
+    result = await asyncio.to_thread(CliRunner().invoke, app, [*args, "--fine-history"])
     assert result.exit_code == 0, result.output
     recorded = json.loads(out.read_text())["venues"][venue]["ohlcv"][BTC]
     assert recorded["timeframe"] == {300: "5m", 3600: "1h"}[candle_s]
+    result = await asyncio.to_thread(CliRunner().invoke, app, args)  # by default what `check` reads
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["venues"][venue]["ohlcv"][BTC]["timeframe"] == "1h"
 
 
 async def test_bands_on_a_config_account_reads_5_minute_history(start_sim, tmp_path: Path) -> None:
