@@ -340,6 +340,20 @@ class AuditStore:
             self.event(run_id, record.account, EventKind.INTENT, f"{record.kind} {record.side} {record.amount:g} "
                        f"{record.symbol}", data, client_order_id=record.client_order_id, symbol=record.symbol)
 
+    def record_unsent(self, record: OrderRecord) -> None:
+        """An order its plan decided not to send (refused, or nothing left to send), in its final state.
+
+        A rerun of the plan after a crash then finds the decision instead of making it again on a position the
+        plan's own later orders have changed since: an uninterrupted run refused a limit that did not fit beside
+        the one resting, and a rerun, after the plan's market close had shrunk the position, placed it."""
+        now = self._now_ms()
+        with self._transaction(durable=True):
+            self._db.execute(
+                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.client_order_id, record.account, record.venue, record.plan_hash, record.order_index,
+                 record.symbol, record.side, record.kind, record.amount, record.state.value, None, 0.0, now, now),
+            )
+
     def update_order(self, run_id: str, client_order_id: str, state: OrderState, *, venue_order_id: str | None = None,
                      filled: float | None = None, amount: float | None = None, message: str = "",
                      data: Mapping[str, Any] | None = None) -> None:

@@ -161,11 +161,18 @@ class Executor:
             self._event(report, EventKind.REFUSED, result.message, order.to_dict(), cid, order.symbol)
             return result
         position, call = await self._fresh_call(order, cid, reserved)
+
+        def record(state: OrderState, amount: float) -> OrderRecord:
+            return OrderRecord(cid, plan.account, self.venue.venue, plan.content_hash, index, order.symbol,
+                               order.side, order.kind.value, amount, state, None, 0.0)
+
         if call is None:
             result.message = "the position is gone or below the minimum order; nothing to send"
+            self._event(report, EventKind.STATE, result.message, {"position": _pos(position)}, cid, order.symbol)
             if known is not None:
                 self.store.update_order(report.run_id, cid, OrderState.SKIPPED, message=result.message)
-            self._event(report, EventKind.STATE, result.message, {"position": _pos(position)}, cid, order.symbol)
+            else:  # the decision stands for every rerun of this plan
+                self.store.record_unsent(record(OrderState.SKIPPED, 0.0))
             return result
         if (why := refusal(call, position, reserved.get(_leg_key(position), 0.0))) is not None:
             result.state, result.message = OrderState.REFUSED, why
@@ -173,11 +180,12 @@ class Executor:
                         cid, order.symbol)
             if known is not None:
                 self.store.update_order(report.run_id, cid, OrderState.REFUSED, message=why)
+            else:
+                self.store.record_unsent(record(OrderState.REFUSED, call.amount))
             return result
         if known is None:
-            record = OrderRecord(cid, plan.account, self.venue.venue, plan.content_hash, index, order.symbol,
-                                 order.side, order.kind.value, call.amount, OrderState.INTENT, None, 0.0)
-            self.store.record_intent(report.run_id, record, {"order": order.to_dict(), "call": call.to_dict()})
+            self.store.record_intent(report.run_id, record(OrderState.INTENT, call.amount),
+                                     {"order": order.to_dict(), "call": call.to_dict()})
         result.amount = call.amount
         answer = await self._send(report, call, cid, result, retry_blocked=True)
         if answer is None:

@@ -89,10 +89,12 @@ async def test_position_gone_and_streamed_before_the_order_skips_it(
 
     worker._executor_factory = lambda venue: Executor(VanishFirst(venue, gone_and_heard), worker.store)
     await _run_squeeze_until_gone(rig)
-    # Nothing riskguard sent reached the venue (its ids start with "rg"); no intent was written either.
+    # Nothing riskguard sent reached the venue (its ids start with "rg"); no intent was written either, only the
+    # decision not to send, so that a rerun of the plan never closes a position opened since.
     assert not any(o.client_id.startswith("rg") for o in rig.emulator_orders())
     with rig.store() as store:
-        assert store.orders() == []
+        assert [(o.state, o.amount) for o in store.orders()] == [(OrderState.SKIPPED, 0.0)]
+        assert not [e for e in store.events(kinds=(EventKind.INTENT.value,))]
     states = _classified(rig, cause)
     [skipped] = [e for e in states if "the position is gone" in e.message]
     assert skipped.symbol == "BTC/USDT:USDT" and skipped.data["position"] is None

@@ -66,6 +66,12 @@ AAA, BBB = sorted(CLOSES)
                  order(AAA, "sell", 5.3125, OrderKind.LIMIT, contracts=10, price=99.0),
                  order(AAA, "sell", 5.0, contracts=10), order(AAA, "sell", 1.0, contracts=10)],
          crash_at=0, when="crash_before_send", reruns=2, noise=[])
+# ... and a limit refused beside the one resting (rounded past the room) was decided again by the second rerun,
+# after the plan's market close had shrunk the position, and placed: a refusal is now a recorded decision
+@example(orders=[order(BBB, "buy", 3.90625, OrderKind.LIMIT, contracts=8, price=99.0),
+                 order(BBB, "buy", 5.0, OrderKind.LIMIT, contracts=8, price=99.0),
+                 order(BBB, "buy", 1.0, contracts=8)],
+         crash_at=0, when="crash_before_send", reruns=2, noise=[])
 async def test_restart_after_a_crash_never_doubles(tmp_path: Path, orders, crash_at, when, reruns, noise) -> None:
     plan = Plan("acct", "binanceusdm", ("test",), tuple(orders), Outcome((), ()), Outcome((), ()))
     faults = [*noise[:crash_at], when]
