@@ -329,14 +329,8 @@ class AuditStore:
 
     def record_intent(self, run_id: str, record: OrderRecord, data: Mapping[str, Any]) -> None:
         """The intent row and its event in one transaction, committed before the caller sends anything."""
-        now = self._now_ms()
         with self._transaction(durable=True):
-            self._db.execute(
-                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.client_order_id, record.account, record.venue, record.plan_hash, record.order_index,
-                 record.symbol, record.side, record.kind, record.amount, record.state.value, record.venue_order_id,
-                 record.filled, now, now),
-            )
+            self._insert_order(record)
             self.event(run_id, record.account, EventKind.INTENT, f"{record.kind} {record.side} {record.amount:g} "
                        f"{record.symbol}", data, client_order_id=record.client_order_id, symbol=record.symbol)
 
@@ -346,13 +340,17 @@ class AuditStore:
         A rerun of the plan after a crash then finds the decision instead of making it again on a position the
         plan's own later orders have changed since: an uninterrupted run refused a limit that did not fit beside
         the one resting, and a rerun, after the plan's market close had shrunk the position, placed it."""
-        now = self._now_ms()
         with self._transaction(durable=True):
-            self._db.execute(
-                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.client_order_id, record.account, record.venue, record.plan_hash, record.order_index,
-                 record.symbol, record.side, record.kind, record.amount, record.state.value, None, 0.0, now, now),
-            )
+            self._insert_order(record)
+
+    def _insert_order(self, record: OrderRecord) -> None:
+        now = self._now_ms()
+        self._db.execute(
+            "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.client_order_id, record.account, record.venue, record.plan_hash, record.order_index,
+             record.symbol, record.side, record.kind, record.amount, record.state.value, record.venue_order_id,
+             record.filled, now, now),
+        )
 
     def update_order(self, run_id: str, client_order_id: str, state: OrderState, *, venue_order_id: str | None = None,
                      filled: float | None = None, amount: float | None = None, message: str = "",
