@@ -10,7 +10,6 @@ that the rewritten document evaluates as a fresh read at the same mark does.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -53,25 +52,18 @@ def remark(doc: SnapshotDoc, marks: dict[str, float], at_ms: int) -> SnapshotDoc
     return doc.model_copy(update={"venues": venues, "accounts": accounts, "taken_at": max(at_ms, doc.taken_at)})
 
 
-_SERIES = ("ohlcv", "funding_history", "open_interest_history", "order_books", "long_short_ratio_history",
-           "taker_volume")
-"""What ``MarketSeries`` is normalized from: history and the book, which no mark tick changes."""
-
-
 def remark_snapshot(doc: SnapshotDoc, base: Snapshot, marks: dict[str, float], at_ms: int, origin: str
                     ) -> tuple[SnapshotDoc, Snapshot]:
-    """``remark`` and its snapshot, with the market series of ``base`` (the full read ``doc`` came from).
+    """``remark`` and its snapshot, with the markets, tiers and market series of ``base`` (the full read ``doc``
+    came from).
 
-    Normalizing the series (a week of candles, open interest, ratios per symbol) is four fifths of normalizing
-    a tick, and a tick leaves them as the read had them: they are taken from the read's snapshot instead of
-    normalized again.  Everything a mark moves goes through the normalizers and their checks.
+    Normalizing the series (a week of candles, open interest, ratios per symbol) and the markets with their tier
+    tables is most of normalizing a tick, and a tick leaves them as the read had them: they are taken from the
+    read's snapshot instead of normalized again.  Everything a mark moves (tickers, positions, the balance they
+    are checked against) goes through the normalizers and their checks.
     """
     moved = remark(doc, marks, at_ms)
-    light = moved.model_copy(update={"venues": {
-        name: venue.model_copy(update={key: {} for key in _SERIES}) for name, venue in moved.venues.items()}})
-    snapshot = build_snapshot(light, origin)
-    venues = {name: dataclasses.replace(vm, series=base.venues[name].series) for name, vm in snapshot.venues.items()}
-    return moved, dataclasses.replace(snapshot, venues=venues)
+    return moved, build_snapshot(moved, origin, known=base)
 
 
 def _moved(position: dict[str, Any], mark: float, at_ms: int) -> dict[str, Any]:

@@ -150,9 +150,12 @@ def _venue_path(origin: str, venue: str) -> str:
     return f"{origin}: venues.{venue}"
 
 
-def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
+def _venue(venue: str, vd: VenueData, origin: str, known: VenueMarkets | None = None) -> VenueMarkets:
     norm = normalizer_for(venue)
     path = _venue_path(origin, venue)
+    quotes = {s: norm.quote(Fields(t, f"{path}.tickers[{s!r}]")) for s, t in vd.tickers.items()}
+    if known is not None:
+        return VenueMarkets(venue=venue, markets=known.markets, quotes=quotes, series=known.series)
     raw = Fields(vd.raw, f"{path}.raw")
     markets: dict[str, Market] = {}
     for symbol, payload in vd.markets.items():
@@ -165,7 +168,6 @@ def _venue(venue: str, vd: VenueData, origin: str) -> VenueMarkets:
             where = f"{path}.markets[{symbol!r}].symbol"
             raise SnapshotError(f"market {market.symbol!r} filed under {symbol!r}", where)
         markets[symbol] = market
-    quotes = {s: norm.quote(Fields(t, f"{path}.tickers[{s!r}]")) for s, t in vd.tickers.items()}
     series = {s: _series(vd, s, path) for s in markets}
     return VenueMarkets(venue=venue, markets=markets, quotes=quotes, series=series)
 
@@ -275,8 +277,16 @@ def _orders(norm: VenueNormalizer, rows: list[dict], vm: VenueMarkets, path: str
     return tuple(orders)
 
 
-def build_snapshot(doc: SnapshotDoc, origin: str) -> Snapshot:
-    venues = {venue: _venue(venue, vd, origin) for venue, vd in doc.venues.items()}
+def build_snapshot(doc: SnapshotDoc, origin: str, known: Snapshot | None = None) -> Snapshot:
+    """The model of ``doc``, every field checked.
+
+    ``known``: a snapshot built from a document whose markets, tiers and market series are the very payloads
+    ``doc`` holds (the daemon's streamed-mark rewrite shares them with the full read).  Its markets and series
+    are taken as they are instead of normalized again, which is most of the work for a document that differs
+    only in marks; tickers, balances and positions are still normalized and checked.
+    """
+    venues = {venue: _venue(venue, vd, origin, None if known is None else known.venues[venue])
+              for venue, vd in doc.venues.items()}
     accounts = tuple(_account(i, ad, venues[ad.venue], origin, doc.taken_at) for i, ad in enumerate(doc.accounts))
     return Snapshot(taken_at_ms=doc.taken_at, venues=venues, accounts=accounts)
 
