@@ -37,8 +37,16 @@ class LiquidationSolution:
     cum: np.ndarray
 
 
-def _as_float(x: np.ndarray | float, n: int) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, dtype=float), (n,))
+def as_rows(x: np.ndarray | float, n: int, dtype: type = float) -> np.ndarray:
+    """``x`` as ``n`` rows of ``dtype``, read-only by contract: the array itself where it already is one.
+
+    ``np.broadcast_to`` costs microseconds a call, and an account of a few positions is evaluated through dozens
+    of such calls (hundreds while a plan searches its cut): that was a tenth of a small evaluation.  Only a
+    scalar or a shorter array becomes a broadcast view."""
+    a: np.ndarray = np.asarray(x, dtype=dtype)
+    return a if a.shape == (n,) else np.broadcast_to(a, (n,))
+
+
 
 
 _FEW = 4096
@@ -110,8 +118,7 @@ def _linear_or_inverse(inverse: np.ndarray, linear: np.ufunc, qty: np.ndarray, o
     row and selecting; the values are the same operations on the same numbers.
     """
     inverse = np.asarray(inverse, dtype=bool)
-    qty = np.broadcast_to(np.asarray(qty, dtype=float), inverse.shape)
-    other = np.broadcast_to(np.asarray(other, dtype=float), inverse.shape)
+    qty, other = as_rows(qty, inverse.shape[0]), as_rows(other, inverse.shape[0])
     out = linear(other, qty) if linear is np.divide else linear(qty, other)
     rows = np.flatnonzero(inverse)
     if rows.size:
@@ -165,8 +172,8 @@ def solve_liquidation(
     """
     inverse = np.asarray(inverse, dtype=bool)
     n = inverse.shape[0]
-    qty = _as_float(qty, n)
-    a, d = affine_terms(inverse, side, qty, _as_float(entry, n), _as_float(margin, n))
+    qty = as_rows(qty, n)
+    a, d = affine_terms(inverse, side, qty, as_rows(entry, n), as_rows(margin, n))
     return solve_affine(
         a=a, d=d, inverse=inverse, qty=qty, tiers=tiers, table=table, fixed_tier=fixed_tier, mmr_add=mmr_add
     )
@@ -191,13 +198,13 @@ def solve_affine(
     into the collateral), for the bankruptcy price.
     """
     n = inverse.shape[0]
-    table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
-    add = None if mmr_add is None else _as_float(mmr_add, n)
+    table = as_rows(table, n, np.int64)
+    add = None if mmr_add is None else as_rows(mmr_add, n)
     searching = np.ones(n, dtype=bool)
     if fixed_tier is None:
         tier = np.zeros(n, dtype=np.int64)
     else:
-        fixed = np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
+        fixed = as_rows(fixed_tier, n, np.int64)
         tier = np.maximum(fixed, 0)  # unpinned rows: 0 until searched
         above = np.flatnonzero(fixed > 0)  # pinned beyond the first tier: at most the table's last
         tier[above] = np.minimum(tier.take(above), tiers.size.take(table.take(above)) - 1)
@@ -279,9 +286,9 @@ def maintenance_margin(
     """Maintenance margin (settle asset) and tier index at ``price``; ``fixed_tier`` ≥ 0 pins the tier."""
     inverse = np.asarray(inverse, dtype=bool)
     n = inverse.shape[0]
-    table = np.broadcast_to(np.asarray(table, dtype=np.int64), (n,))
-    size = per_kind(inverse, _as_float(qty, n), _as_float(price, n))
-    fixed = None if fixed_tier is None else np.broadcast_to(np.asarray(fixed_tier, dtype=np.int64), (n,))
+    table = as_rows(table, n, np.int64)
+    size = per_kind(inverse, as_rows(qty, n), as_rows(price, n))
+    fixed = None if fixed_tier is None else as_rows(fixed_tier, n, np.int64)
     if fixed is not None and bool((fixed >= 0).all()):
         tier = fixed  # every row pinned: no lookup
     else:
@@ -299,7 +306,7 @@ def requirement_in_tier(
     flat = table * tiers.floor.shape[1] + tier
     rate = tiers.mmr.ravel().take(flat)
     if mmr_add is not None:
-        rate += _as_float(mmr_add, size.shape[0])
+        rate += as_rows(mmr_add, size.shape[0])
     return size * rate - tiers.cum.ravel().take(flat)
 
 

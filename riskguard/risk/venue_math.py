@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from riskguard.risk.solver import at, per_kind, pick, requirement_in_tier, rows_of, solve_affine
+from riskguard.risk.solver import as_rows, at, per_kind, pick, requirement_in_tier, rows_of, solve_affine
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import (
     CONVENTIONS,
@@ -378,7 +378,7 @@ def display(
     the rows that use it only.
     """
     shown = price.copy()
-    price, side, tick = (np.broadcast_to(np.asarray(x, dtype=float), shown.shape) for x in (price, side, tick))
+    price, side, tick = (as_rows(x, shown.shape[0]) for x in (price, side, tick))
     rule = np.asarray(convention).astype(np.int8)
     rows_of = {}
     for code in (_TOWARD_ENTRY, _ONE_TICK, _NEAREST_8):  # each convention's rows, found once
