@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -76,13 +76,62 @@ def has_streams(exchange: Any) -> bool:
                 and (exchange.has.get("watchMarkPrice") or exchange.has.get("watchTicker")))
 
 
-class Feeds:
-    """The watch tasks of one account; ``sync()`` starts a mark watch for every newly held symbol."""
+class MarkStreams:
+    """The mark streams of one venue and endpoint, shared by every account the daemon holds there.
 
-    def __init__(self, worker: AccountWorker, exchange: Any, stop: asyncio.Event, backoff_s: float = 1.0) -> None:
+    A mark is public.  Watched per account, 500 accounts on one venue opened 500 websocket connections carrying
+    the same message (Binance allows 300 new connections per 5 minutes per IP) and parsed every tick 500 times.
+    One watch per symbol now hands each mark to the accounts holding it, and a failure of that watch to each
+    of them: they reconcile by REST before acting, as after a failure of their own streams.
+    """
+
+    def __init__(self, exchange: Any, stop: asyncio.Event, backoff_s: float = 1.0) -> None:
+        self.x = exchange
+        self.stop = stop
+        self.backoff_s = backoff_s
+        self.holders: dict[str, list[AccountWorker]] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    def subscribe(self, symbol: str, worker: AccountWorker) -> None:
+        holders = self.holders.setdefault(symbol, [])
+        if worker not in holders:
+            holders.append(worker)
+        if symbol not in self.tasks:
+            self.tasks[symbol] = asyncio.create_task(self._loop(symbol))
+
+    async def close(self) -> None:
+        await _cancel(self.tasks.values())
+
+    async def _loop(self, symbol: str) -> None:
+        while not self.stop.is_set():
+            try:
+                if self.x.has.get("watchMarkPrice"):
+                    ticker = await self.x.watch_mark_price(symbol)
+                else:
+                    ticker = await self.x.watch_ticker(symbol)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                for worker in self.holders[symbol]:
+                    worker.stream_down(f"{symbol}: {type(exc).__name__}: {worker.redact(str(exc))}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), self.backoff_s)
+                continue
+            mark = ticker.get("markPrice")
+            if mark:
+                for worker in self.holders[symbol]:
+                    worker.on_mark(symbol, float(mark))
+
+
+class Feeds:
+    """The private watch tasks of one account; ``sync()`` subscribes it to the marks of newly held symbols."""
+
+    def __init__(self, worker: AccountWorker, exchange: Any, stop: asyncio.Event, marks: MarkStreams,
+                 backoff_s: float = 1.0) -> None:
         self.worker = worker
         self.x = exchange
         self.stop = stop
+        self.marks = marks
         self.backoff_s = backoff_s
         self.tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -94,15 +143,10 @@ class Feeds:
 
     def sync(self) -> None:
         for symbol in self.worker.symbols:
-            if f"mark:{symbol}" not in self.tasks:
-                self.tasks[f"mark:{symbol}"] = asyncio.create_task(self._loop(symbol, lambda s=symbol: self._mark(s)))
+            self.marks.subscribe(symbol, self.worker)
 
     async def close(self) -> None:
-        for task in self.tasks.values():
-            task.cancel()
-        for task in self.tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await _cancel(self.tasks.values())
 
     async def _loop(self, what: str, once: Any) -> None:
         while not self.stop.is_set():
@@ -114,15 +158,6 @@ class Feeds:
                 self.worker.stream_down(f"{what}: {type(exc).__name__}: {self.worker.redact(str(exc))}")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop.wait(), self.backoff_s)
-
-    async def _mark(self, symbol: str) -> None:
-        if self.x.has.get("watchMarkPrice"):
-            ticker = await self.x.watch_mark_price(symbol)
-        else:
-            ticker = await self.x.watch_ticker(symbol)
-        mark = ticker.get("markPrice")
-        if mark:
-            self.worker.on_mark(symbol, float(mark))
 
     async def _positions(self) -> None:
         await self.x.watch_positions()
@@ -162,3 +197,12 @@ class Feeds:
                 book.lost()
 
         x.on_connected, x.on_error, x.on_close = on_connected, on_error, on_close
+
+
+async def _cancel(tasks: Iterable[asyncio.Task[None]]) -> None:
+    tasks = list(tasks)
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -24,7 +24,7 @@ from aiohttp import web
 from riskguard.alerts import Alerter
 from riskguard.config import AccountSpec, Config
 from riskguard.connectors.redact import Redactor
-from riskguard.daemon.feeds import Feeds, has_streams, pro_venue
+from riskguard.daemon.feeds import Feeds, MarkStreams, has_streams, pro_venue
 from riskguard.daemon.gate_api import build_gate_app
 from riskguard.daemon.settings import ListenSettings, resolve_url
 from riskguard.daemon.worker import AccountWorker, ReadDoc
@@ -67,6 +67,7 @@ class Daemon:
             feeds: list[Feeds] = []
             reads = asyncio.Semaphore(settings.concurrent_reads)
             markets: dict[tuple[str, str], Any] = {}
+            marks: dict[tuple[str, str], MarkStreams] = {}
             for spec in self.config.accounts.values():
                 venue = None
                 if spec.config.is_live:
@@ -75,7 +76,12 @@ class Daemon:
                                        self.clock, reads=reads)
                 self.workers[spec.name] = worker
                 if venue is not None and settings.streams and has_streams(venue.exchange):
-                    feed = Feeds(worker, venue.exchange, self.stop, backoff_s=min(settings.poll_s, 1.0))
+                    backoff_s = min(settings.poll_s, 1.0)
+                    key = (spec.config.venue or "", spec.config.endpoint or "")
+                    if key not in marks:
+                        marks[key] = MarkStreams(venue.exchange, self.stop, backoff_s)
+                        stack.push_async_callback(marks[key].close)
+                    feed = Feeds(worker, venue.exchange, self.stop, marks[key], backoff_s=backoff_s)
                     worker.on_read = feed.sync
                     feeds.append(feed)
             if settings.gate.port is not None or settings.gate.unix_socket:

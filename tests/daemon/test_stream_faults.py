@@ -77,3 +77,28 @@ async def test_duplicated_events_do_not_double_orders(start_rig: StartRig) -> No
     pushed = [p.body for p in rig.sim.app[HUB].pushed if p.topic == "order"]
     assert len(pushed) >= 2 and len(pushed) % 2 == 0 and pushed[0] == pushed[1]
     _exactly_once(rig)
+
+
+async def test_accounts_on_one_venue_share_one_mark_stream(start_rig: StartRig) -> None:
+    """Two accounts on one venue: one public mark connection serves both, and its failure reaches both."""
+    rig = await start_rig(accounts={"guarded": "recommend", "naked": "recommend"}, execute=False)
+    hub, workers = rig.sim.app[HUB], [rig.worker("guarded"), rig.worker("naked")]
+    await until(lambda: sum(s.channel == "private" for s in hub.subscribers) == 2, what="both user-data streams")
+    public = [s for s in hub.subscribers if s.channel == "public"]
+    assert len(public) == 1 and "BTCUSDT" in public[0].symbols
+    marks_pushed = sum(1 for p in hub.pushed if p.topic == "mark")
+    mark = await rig.step()
+    await until(lambda: all(w.marks_seen.get("BTC/USDT:USDT") == mark for w in workers), what="the mark at both")
+    # one message on the wire, handed to both accounts
+    assert sum(1 for p in hub.pushed if p.topic == "mark") == marks_pushed + 1
+    with rig.store() as store:
+        before = {n: len(store.events(n, kinds=("error",))) for n in ("guarded", "naked")}
+    await rig.admin("POST", "/__sim/streams/faults", {"kind": "drop", "channel": "public"})
+
+    def reported(store_events: dict[str, int]) -> bool:
+        with rig.store() as store:
+            return all(len([e for e in store.events(n, kinds=("error",)) if "stream error: BTC" in e.message])
+                       > store_events[n] for n in store_events)
+
+    await until(lambda: reported(before), what="the shared stream's failure reported to both accounts")
+    await rig.stop()
