@@ -368,12 +368,18 @@ class AccountWorker:
         # The close is capped at the position the user-data stream certifies, else at a REST re-read.
         venue = cast(Venue, BookFirstVenue(self.venue, self.book, lambda: self.stream_healthy))
         report = await self._executor_factory(venue).execute(plan)
+        # Only what this run did answers for the venue now.  An order an earlier run had rejected (or filled)
+        # comes back as "already rejected" when the plan is made again: counted once more, one real rejection
+        # tripped the switch (or a past fill reset the count); and a plan made again with nothing to do is no
+        # action to alert on or to read the account after.
+        fresh = [o for o in report.orders if not o.repeated]
+        if not fresh:
+            return
         if self.on_order_sent is not None:
             self.on_order_sent()
-        sent = sum(o.sent for o in report.orders)
-        rejected = sum(1 for o in report.orders if o.state is OrderState.REJECTED)
-        accepted = sum(1 for o in report.orders if o.state in (OrderState.FILLED, OrderState.SENT,
-                                                               OrderState.PARTIAL))
+        sent = sum(o.sent for o in fresh)
+        rejected = sum(1 for o in fresh if o.state is OrderState.REJECTED)
+        accepted = sum(1 for o in fresh if o.state in (OrderState.FILLED, OrderState.SENT, OrderState.PARTIAL))
         for o, planned in zip(report.orders, plan.orders, strict=False):
             self.metrics.actions.labels(self.name, o.state.value).inc()
             if o.filled > 0 and planned.closes_side is not None:

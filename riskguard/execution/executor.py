@@ -65,11 +65,13 @@ class OrderResult:
     message: str = ""
     sent: int = 0
     """How many create requests this run sent for it (its remainders included)."""
+    repeated: bool = False
+    """Decided by an earlier run (the same plan made again): this run did nothing for it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"index": self.index, "client_order_id": self.client_order_id, "kind": self.kind,
                 "symbol": self.symbol, "state": self.state.value, "amount": self.amount, "filled": self.filled,
-                "message": self.message, "sent": self.sent}
+                "message": self.message, "sent": self.sent, "repeated": self.repeated}
 
 
 @dataclass(slots=True)
@@ -103,6 +105,10 @@ class Executor:
 
     async def execute(self, plan: Plan) -> ExecutionReport:
         report = ExecutionReport(plan.account, plan.content_hash, uuid.uuid4().hex[:16])
+        settled = self._settled(plan)
+        if settled is not None:
+            report.orders.extend(settled)
+            return report
         self._event(report, EventKind.PLAN, f"executing plan {plan.content_hash[:12]} ({len(plan.orders)} orders)",
                     plan.to_dict())
         reserved: dict[tuple[str, str], float] = {}
@@ -121,6 +127,31 @@ class Executor:
             report.orders.append(result)
         await self._verify(report, plan)
         return report
+
+    def _settled(self, plan: Plan) -> list[OrderResult] | None:
+        """Each order as earlier runs left it, when every one is settled there (a final state, and no partial
+        market close left to follow); else None.
+
+        The daemon makes the same plan again on every tick until the position changes: after a rejection, a
+        plan's orders all stay "already rejected".  Run as new, each repeat wrote its events again and read the
+        account to verify it, and the worker read it once more after "acting": a loop of REST reads for as long
+        as nothing changed.  A settled plan sends, reads and records nothing.
+        """
+        results = []
+        for index, order in enumerate(plan.orders):
+            cid = client_order_id(self.venue.venue, plan.content_hash, index)
+            if order.kind is OrderKind.ADD_MARGIN:
+                results.append(OrderResult(index, cid, order.kind.value, order.symbol, OrderState.SKIPPED,
+                                           message="add_margin is not sent by the executor", repeated=True))
+                continue
+            known = None if order.kind is OrderKind.CANCEL else self.store.order(cid)
+            if known is None or not known.state.final or (
+                    known.state is OrderState.PARTIAL and order.kind is OrderKind.MARKET):
+                return None
+            results.append(OrderResult(index, cid, order.kind.value, order.symbol, known.state, known.amount,
+                                       known.filled, f"already {known.state} in an earlier run; not sent again",
+                                       repeated=True))
+        return results
 
     # -- one order -------------------------------------------------------------------------------
 
@@ -141,6 +172,7 @@ class Executor:
             _hold(reserved, order, result)
             if known.state is OrderState.PARTIAL and order.kind is OrderKind.MARKET:
                 return await self._follow_remainder(report, order, cid, known.amount, result, reserved)
+            result.repeated = True
             return result
         if known is not None:
             found = await self._lookup(report, order.symbol, cid, order.kind is OrderKind.STOP_MARKET)

@@ -7,7 +7,7 @@ Each trip is checked where it shows: the emulator's own order log (what reached 
 from __future__ import annotations
 
 from riskguard.execution.audit_store import EventKind
-from tests.daemon.conftest import Rig, StartRig
+from tests.daemon.conftest import Rig, StartRig, until
 
 
 def _trips(rig: Rig) -> list[str]:
@@ -51,9 +51,37 @@ async def test_consecutive_rejections_halt_the_account(start_rig: StartRig) -> N
     await rig.stop()
     [trip] = _trips(rig)
     assert "2 consecutive rejection(s) reach max_rejections=2" in trip
-    assert posts_at_trip is not None and 1 <= posts_at_trip <= 2
+    assert posts_at_trip == 2, posts_at_trip  # two real rejections: an order rejected once is never counted twice
     assert _order_posts(rig) == posts_at_trip  # the rest of the squeeze sent nothing more
     assert rig.emulator_orders() == []
     with rig.store() as store:
         states = {o.state.value for o in store.orders()}
     assert states == {"rejected"}
+
+
+async def test_a_rejection_planned_again_counts_once(start_rig: StartRig) -> None:
+    """After a rejection the account is read again.  Once the reads settle the same plan comes back: its order
+    was decided ("already rejected"), so nothing is sent, counted, alerted or read again for it.  Counted again,
+    re-plans added up to a trip on two real rejections; run again, each repeat asked for one more read, a loop
+    of REST reads that never let the worker go idle."""
+    rig = await start_rig(daemon_yaml="  kill_switch: {max_rejections: 3, max_orders_per_minute: 100}\n")
+    await rig.admin("POST", "/__sim/faults", {"kind": "echo_request", "path": "/fapi/v1/order", "status": 400})
+    worker = rig.worker()
+    while _order_posts(rig) == 0:
+        assert rig.sim.player.remaining, "the squeeze never made the daemon act"
+        await rig.settle(await rig.step())
+    for _ in range(4):  # read again and re-plan at the same mark
+        steps = worker.steps
+        worker.request_read("test: read again")
+        await until(lambda s=steps: worker.steps > s and worker.idle.is_set(), what="a re-evaluation, then idle")
+    await rig.stop()
+    assert worker.kill.tripped is None and _trips(rig) == []
+    # the streamed mark's plan, then the REST read's (its cut differs); every later read plans that one again
+    assert _order_posts(rig) == 2
+    with rig.store() as store:
+        last = store.orders()[-1]
+        executed = [e for e in store.events(kinds=(EventKind.PLAN.value,)) if e.message.startswith("executing")]
+    assert last.state.value == "rejected"
+    assert worker.live.evaluated is not None and worker.live.evaluated.plan is not None
+    assert worker.live.evaluated.plan.content_hash == last.plan_hash  # the plan did come back
+    assert len(executed) == 2  # and was not run again

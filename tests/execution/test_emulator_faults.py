@@ -272,3 +272,20 @@ async def test_a_failed_listing_ends_that_order_only(start_sim, store, sleeps) -
     assert len(report.errors) == 1 and report.errors[0].startswith("ExchangeNotAvailable")
     assert [e.kind for e in store.events(kinds=("error",))] == ["error"]
     assert sim_size(sim, "SOLUSDT") == 300.0
+
+
+async def test_a_settled_plan_made_again_sends_reads_and_records_nothing(start_sim, store, sleeps) -> None:
+    """The daemon makes the same plan on every tick until the position changes; once each of its orders is
+    final in the audit store, running it again touches neither the venue nor the store."""
+    sim = await start_sim(VENUE)
+    plan = close_sol()
+    first = await execute(sim, store, plan, sleeps)
+    assert [(o.state, o.sent, o.repeated) for o in first.orders] == [(OrderState.FILLED, 1, False)]
+    requests, events = len(sim.requests), len(store.events())
+    again = await execute(sim, store, plan, sleeps)
+    assert [(o.state, o.filled, o.sent, o.repeated) for o in again.orders] == [(OrderState.FILLED, 100.0, 0, True)]
+    assert again.verified is None
+    # the client opens its session (markets) but reads no position and writes nothing; the store is unchanged
+    assert [r.path for r in list(sim.requests)[requests:] if "position" in r.path or r.path.endswith("/order")] == []
+    assert len(store.events()) == events
+    assert sim_size(sim, "SOLUSDT") == 300.0
