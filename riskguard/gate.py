@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import overload
 
 from riskguard.check import Evaluated, evaluate_loaded
 from riskguard.config import AccountSpec, load_config
 from riskguard.connectors.source import Loaded, load_accounts
 from riskguard.errors import InputError
-from riskguard.market_view import PositionSignals, SymbolViews, position_signals, source_key
+from riskguard.market_view import LazySignals, PositionSignals, SymbolViews, position_signals, source_key
 from riskguard.model import Account, MarginMode, Order, PositionSide, Side, Snapshot
 from riskguard.risk.account_risk import PositionRisk
 from riskguard.risk.whatif import Increase, WhatIfError, apply_fills
@@ -166,38 +165,6 @@ class SizeResult:
         return match.group(1) if match else worst.code.value
 
 
-class _Signals(Sequence[PositionSignals]):
-    """The market signals of an evaluation's positions, each computed when first read.
-
-    Why: most policies read no signal metric, and the gate's answer reads the traded position's band only;
-    computing every position's signals (and every held symbol's bands) for each order was most of the cost.
-    A read gets exactly what ``account_signals`` would have put at that index."""
-
-    __slots__ = ("_compute", "_got", "_positions")
-
-    def __init__(self, positions: tuple[PositionRisk, ...],
-                 compute: Callable[[PositionRisk], PositionSignals]) -> None:
-        self._positions, self._compute = positions, compute
-        self._got: list[PositionSignals | None] = [None] * len(positions)
-
-    def __len__(self) -> int:
-        return len(self._positions)
-
-    @overload
-    def __getitem__(self, i: int) -> PositionSignals: ...
-
-    @overload
-    def __getitem__(self, i: slice) -> tuple[PositionSignals, ...]: ...
-
-    def __getitem__(self, i: int | slice) -> PositionSignals | tuple[PositionSignals, ...]:
-        if isinstance(i, slice):
-            return tuple(self[j] for j in range(*i.indices(len(self))))
-        got = self._got[i]
-        if got is None:
-            got = self._got[i] = self._compute(self._positions[i])
-        return got
-
-
 class Gate:
     """One account, read once, gated many times: the in-process API for a bot.
 
@@ -227,7 +194,7 @@ class Gate:
     def _evaluate(self, account: Account) -> Evaluated:
         orders = account.open_orders
         return evaluate_loaded(Loaded(self.spec, self.snapshot, account, None), self.views, with_plan=False,
-                               signals_of=lambda risk: _Signals(risk.positions, lambda p: self._signal(p, orders)))
+                               signals_of=lambda risk: LazySignals(risk.positions, lambda p: self._signal(p, orders)))
 
     def _signal(self, risk: PositionRisk, orders: Sequence[Order] | None) -> PositionSignals:
         remembered = orders is self.account.open_orders  # a fill keeps the account's orders; anything else is new

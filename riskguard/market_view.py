@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 
@@ -467,6 +467,40 @@ def position_signals(
     )
 
 
+class LazySignals(Sequence[PositionSignals]):
+    """The market signals of an evaluation's positions, each computed when first read.
+
+    Why: most policies read no signal metric, and the gate's answer reads the traded position's band only.  The
+    daemon evaluates every account on every mark tick, and computing each position's signals (its symbol's
+    bands, book fill and volatility distance) there was a tenth of a tick that no rule read; ``check`` reads
+    them all for its report, which costs the same either way.  A read gets exactly what the eager computation
+    put at that index."""
+
+    __slots__ = ("_compute", "_got", "_positions")
+
+    def __init__(self, positions: tuple[PositionRisk, ...],
+                 compute: Callable[[PositionRisk], PositionSignals]) -> None:
+        self._positions, self._compute = positions, compute
+        self._got: list[PositionSignals | None] = [None] * len(positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, i: int) -> PositionSignals: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[PositionSignals, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> PositionSignals | tuple[PositionSignals, ...]:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(len(self))))
+        got = self._got[i]
+        if got is None:
+            got = self._got[i] = self._compute(self._positions[i])
+        return got
+
+
 def account_signals(
     views: SymbolViews,
     source: str,
@@ -474,18 +508,15 @@ def account_signals(
     taken_at_ms: int,
     risk: AccountRisk,
     orders: Sequence[Order] | None,
-) -> tuple[PositionSignals, ...]:
+) -> LazySignals:
     """:param orders: the account's open orders (``Account.open_orders``); None when not recorded."""
     # Each position reads only its symbol's orders (``position_stops`` keeps no other): split once, not scanned
     # once per position.
     by_symbol: dict[str, list[Order]] = {}
     for o in orders or ():
         by_symbol.setdefault(o.symbol, []).append(o)
-    return tuple(
-        position_signals(views.get(source, venue, p.symbol, taken_at_ms), p,
-                         None if orders is None else by_symbol.get(p.symbol, ()))
-        for p in risk.positions
-    )
+    return LazySignals(risk.positions, lambda p: position_signals(
+        views.get(source, venue, p.symbol, taken_at_ms), p, None if orders is None else by_symbol.get(p.symbol, ())))
 
 
 # -- STRESS -----------------------------------------------------------------------------------------------

@@ -75,3 +75,26 @@ def test_funding_zscore_is_signed_by_who_pays():
     short = _table(account(position(BTC, Side.SHORT, 1.0, isolated_margin=10.0)), markets, TAKEN_AT)
     assert long.position("funding_zscore", 0)[0] == pytest.approx(z, rel=1e-9)  # the long pays more than usual
     assert short.position("funding_zscore", 0)[0] == pytest.approx(-z, rel=1e-9)
+
+
+def test_signals_are_computed_only_for_the_positions_a_rule_reads(tmp_path, monkeypatch):
+    """The daemon evaluates every account on every tick: a position's signals (its symbol's bands, book fill,
+    volatility) are computed when a metric reads them, once, and equal what the whole set would hold."""
+    import riskguard.market_view as mv
+
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(isolated_btc_doc()))
+    (loaded,) = load_snapshot_accounts(path, "iso")
+    markets, taken_at = loaded.snapshot.venues["binanceusdm"], loaded.snapshot.taken_at_ms
+    risk = evaluate_account(loaded.account, markets)
+    calls = []
+    real = mv.position_signals
+    monkeypatch.setattr(mv, "position_signals", lambda *a: calls.append(a[1].symbol) or real(*a))
+    signals = account_signals(SymbolViews(), "t", markets, taken_at, risk, loaded.account.open_orders)
+    t = MetricTable(loaded.account, markets, risk, signals, taken_at)
+    assert t.position("liquidation_buffer_pct", 0)[0] is not None and calls == []  # the risk core's figure only
+    slippage = t.position("exit_slippage_bp", 0)
+    t.position("band_distance_pct", 0)
+    assert calls == [BTC]  # computed at the first read, kept for the next
+    eager = real(SymbolViews().get("t", markets, BTC, taken_at), risk.positions[0], loaded.account.open_orders)
+    assert signals[0] == eager and slippage[0] == eager.exit.exit_slippage_bp
