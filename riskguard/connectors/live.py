@@ -26,6 +26,7 @@ for it.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import gc
 import json
@@ -124,6 +125,7 @@ async def fetch_snapshot_doc(
     retry: RetryPolicy = DEFAULT_RETRY,
     history: History = HOURLY_HISTORY,
     also: Sequence[str] = (),
+    shared: SharedHistory | None = None,
 ) -> SnapshotDoc:
     """Read one live account and its markets into a snapshot document.
 
@@ -136,10 +138,12 @@ async def fetch_snapshot_doc(
         allow (Binance: 1000 per 5 minutes per IP) until it is read incrementally.
     :param also: symbols whose market data is read too where the venue lists them (the one ``riskguard bands``
         asks about), besides the configured and held ones.
+    :param shared: market history shared with the other reads of this process (the daemon's accounts).
     :raises ConfigError: unsupported venue, sandbox/endpoint problems, a missing credential variable.
     :raises DataUnavailable: a read failed for good or the ``timeout_s`` deadline passed.
     """
-    doc, _ = await fetch_snapshot(spec, now_ms=now_ms, cache=cache, retry=retry, history=history, also=also)
+    doc, _ = await fetch_snapshot(spec, now_ms=now_ms, cache=cache, retry=retry, history=history, also=also,
+                                  shared=shared)
     return doc
 
 
@@ -151,10 +155,11 @@ async def fetch_snapshot(
     retry: RetryPolicy = DEFAULT_RETRY,
     history: History = HOURLY_HISTORY,
     also: Sequence[str] = (),
+    shared: SharedHistory | None = None,
 ) -> tuple[SnapshotDoc, Snapshot]:
     """``fetch_snapshot_doc`` and the document normalized (origin ``"<name> (live <venue>)"``): the read
     normalizes it anyway to check it, and a week of 5-minute history takes a fifth of a second to normalize."""
-    return await _session(spec, lambda reader: reader.read(also), now_ms, cache, retry, history)
+    return await _session(spec, lambda reader: reader.read(also), now_ms, cache, retry, history, shared=shared)
 
 
 async def fetch_market_doc(
@@ -194,6 +199,7 @@ async def _session(
     history: History,
     *,
     fresh: bool = False,
+    shared: SharedHistory | None = None,
 ) -> tuple[SnapshotDoc, Snapshot]:
     """Read through ``read`` and check the document as ``check`` will read it before caching anything it learned.
 
@@ -215,7 +221,7 @@ async def _session(
     try:
         errors = VenueErrors((*(getattr(ccxt, name) for name in _TRANSIENT), ccxt.BadResponse), ccxt.BaseError)
         retrier = Retrier(venue, spec.config.timeout_s, errors, redactor, retry)
-        reader = _Reader(exchange, spec, retrier, cache, history, fresh=fresh)
+        reader = _Reader(exchange, spec, retrier, cache, history, fresh=fresh, shared=shared)
         data = await read(reader)
     finally:
         await exchange.close()
@@ -433,9 +439,67 @@ class _Market:
     taker_volume: list | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _History:
+    """One symbol's history series, and what the venue could not give (``raw.unavailable`` lines)."""
+
+    funding_history: list | None
+    ohlcv: list | None
+    open_interest_history: list | None
+    long_short_ratio_history: list | None
+    taker_volume: list | None
+    unavailable: tuple[str, ...]
+
+
+class SharedHistory:
+    """Market history read once for the many accounts one process reads on a venue: the daemon's.
+
+    Candles, open interest, funding and ratio history are public and move by the bar, yet each account's full
+    read fetched them again: 500 accounts on one venue asked the same statistics endpoints 500 times at start
+    and at every reconcile, most of the request weight a venue counts against the IP (Binance: 2,400 a minute).
+    A read joins one in flight and reuses a finished one until it is ``max_age_s`` old.  The ticker, the order
+    book and the current funding rate stay per read: they move with every tick.  A shared read that failed or
+    was abandoned is never reused: whoever waited on it reads for itself, with its own deadline and failures;
+    one with a series the venue could not give is handed to the reads waiting on it, not kept for later ones.
+    """
+
+    def __init__(self, max_age_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age_s, self.clock = max_age_s, clock
+        self._entries: dict[tuple[str, str, str, History], tuple[float, asyncio.Task[_History]]] = {}
+
+    async def get(self, key: tuple[str, str, str, History], fetch: Callable[[], Awaitable[_History]]) -> _History:
+        entry = self._entries.get(key)
+        if entry is not None and (self.clock() - entry[0] > self.max_age_s or _failed(entry[1])):
+            entry = None
+        if entry is None:  # this read fetches; its cancellation cancels the fetch (nothing outlives its client)
+            entry = self._entries[key] = (self.clock(), asyncio.ensure_future(fetch()))
+            try:
+                got = await entry[1]
+            except BaseException:
+                if self._entries.get(key) is entry:
+                    del self._entries[key]
+                raise
+            if got.unavailable and self._entries.get(key) is entry:
+                del self._entries[key]
+            return got
+        try:
+            return await asyncio.shield(entry[1])
+        except asyncio.CancelledError:
+            if not entry[1].cancelled():
+                raise  # this read itself was cancelled
+        except Exception:  # the fetching read reports its own failure; this one reads again
+            pass
+        return await fetch()
+
+
+def _failed(task: asyncio.Task[Any]) -> bool:
+    return task.done() and (task.cancelled() or task.exception() is not None)
+
+
 class _Reader:
     def __init__(
-        self, exchange: Any, spec: AccountSpec, call: Retrier, cache: VenueCache, history: History, *, fresh: bool
+        self, exchange: Any, spec: AccountSpec, call: Retrier, cache: VenueCache, history: History, *, fresh: bool,
+        shared: SharedHistory | None = None,
     ) -> None:
         self.x = exchange
         self.spec = spec
@@ -447,6 +511,8 @@ class _Reader:
         self.learned: dict[str, Any] = {}
         """Cache entries this read found out; written back only when the whole read succeeded."""
         self.history = history
+        self.shared = None if fresh else shared
+        """History shared with other reads; not for a read made again because a shared read was contradicted."""
         self.is_binance = any(c.__name__ == "binance" for c in type(exchange).__mro__)
         self.binance_table: dict[str, list] = {}
         self.unavailable: list[str] = []
@@ -776,23 +842,40 @@ class _Reader:
         return tiers, rates, markets
 
     async def market(self, symbol: str) -> _Market:
+        mark = "fetch_mark_price" if self.x.has.get("fetchMarkPrice") is True else "fetch_ticker"
+        ticker, book, funding, h = await _all(
+            self._read(mark, symbol),
+            self._read("fetch_order_book", symbol, self.history.book_depth),
+            self._optional("fetch_funding_rate", symbol),
+            self._history(symbol),
+        )
+        self.unavailable.extend(h.unavailable)
+        return _Market(symbol, ticker, book, funding, h.funding_history, h.ohlcv, h.open_interest_history,
+                       h.long_short_ratio_history, h.taker_volume)
+
+    async def _history(self, symbol: str) -> _History:
+        if self.shared is None:
+            return await self._read_history(symbol)
+        return await self.shared.get((self.venue, self.host, symbol, self.history),
+                                     lambda: self._read_history(symbol))
+
+    async def _read_history(self, symbol: str) -> _History:
+        # A reader of its own for what the venue cannot give: a shared result carries its lines to every read.
+        reader = copy.copy(self)
+        reader.unavailable = []
         h = self.history
         # On a bar boundary: ccxt drops rows stamped before ``since``, so a page starting inside a bar would
         # lose that bar where a venue answers with the bar holding its start (a hole at every page boundary).
         step = int(self.x.parse_timeframe(h.timeframe) * 1000)
         since = (_wall_ms() - h.lookback_s * 1000) // step * step
-        mark = "fetch_mark_price" if self.x.has.get("fetchMarkPrice") is True else "fetch_ticker"
-        ticker, book, funding, funding_history, ohlcv, oi, ratio, taker = await _all(
-            self._read(mark, symbol),
-            self._read("fetch_order_book", symbol, h.book_depth),
-            self._optional("fetch_funding_rate", symbol),
-            self._optional("fetch_funding_rate_history", symbol, since, h.funding_points),
-            self._paged("fetch_ohlcv", symbol, since),
-            self._paged("fetch_open_interest_history", symbol, since),
-            self._paged("fetch_long_short_ratio_history", symbol, since),
-            self.taker_volume(symbol, since),
+        funding_history, ohlcv, oi, ratio, taker = await _all(
+            reader._optional("fetch_funding_rate_history", symbol, since, h.funding_points),
+            reader._paged("fetch_ohlcv", symbol, since),
+            reader._paged("fetch_open_interest_history", symbol, since),
+            reader._paged("fetch_long_short_ratio_history", symbol, since),
+            reader.taker_volume(symbol, since),
         )
-        return _Market(symbol, ticker, book, funding, funding_history, ohlcv, oi, ratio, taker)
+        return _History(funding_history, ohlcv, oi, ratio, taker, tuple(reader.unavailable))
 
     def _pages(self, method: str, since: int) -> list[tuple[int, int]]:
         """(since, limit) of each request covering ``history.bars`` bars from ``since``, at the venue's page size."""

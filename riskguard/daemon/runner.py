@@ -35,10 +35,12 @@ from riskguard.metrics import Metrics
 log = logging.getLogger("riskguard.daemon")
 
 
-async def _read_doc(spec: AccountSpec) -> Any:
-    from riskguard.connectors.live import fetch_snapshot_doc
+def _live_reads() -> ReadDoc:
+    """Full reads of live accounts sharing one ``SharedHistory``: the accounts on a venue hold the same symbols."""
+    from riskguard.connectors.live import SharedHistory, fetch_snapshot_doc
 
-    return await fetch_snapshot_doc(spec)
+    shared = SharedHistory()
+    return lambda spec: fetch_snapshot_doc(spec, shared=shared)
 
 
 @dataclass
@@ -46,7 +48,8 @@ class Daemon:
     config: Config
     execute: bool
     clock: Callable[[], float] = time.time
-    read_doc: ReadDoc = _read_doc
+    read_doc: ReadDoc | None = None
+    """How a full read is made (tests stand in here); live reads sharing their market history if None."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     workers: dict[str, AccountWorker] = field(default_factory=dict)
     gate_url: str | None = None
@@ -68,11 +71,12 @@ class Daemon:
             reads = asyncio.Semaphore(settings.concurrent_reads)
             markets: dict[tuple[str, str], Any] = {}
             marks: dict[tuple[str, str], MarkStreams] = {}
+            read_doc = self.read_doc or _live_reads()
             for spec in self.config.accounts.values():
                 venue = None
                 if spec.config.is_live:
                     venue = await stack.enter_async_context(pro_venue(spec, markets))
-                worker = AccountWorker(spec, settings, store, alerter, metrics, self.read_doc, venue, self.execute,
+                worker = AccountWorker(spec, settings, store, alerter, metrics, read_doc, venue, self.execute,
                                        self.clock, reads=reads)
                 self.workers[spec.name] = worker
                 if venue is not None and settings.streams and has_streams(venue.exchange):
