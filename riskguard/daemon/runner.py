@@ -37,10 +37,10 @@ log = logging.getLogger("riskguard.daemon")
 
 def _live_reads() -> ReadDoc:
     """Full reads of live accounts sharing one ``SharedHistory``: the accounts on a venue hold the same symbols."""
-    from riskguard.connectors.live import SharedHistory, fetch_snapshot_doc
+    from riskguard.connectors.live import SharedHistory, fetch_snapshot
 
     shared = SharedHistory()
-    return lambda spec: fetch_snapshot_doc(spec, shared=shared)
+    return lambda spec: fetch_snapshot(spec, shared=shared)
 
 
 @dataclass

@@ -28,7 +28,6 @@ from typing import cast
 from riskguard.alerts import Alerter, AlertKind
 from riskguard.check import Evaluated, evaluate_loaded
 from riskguard.config import AccountSpec
-from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.snapshot_doc import SnapshotDoc
 from riskguard.connectors.source import Loaded
 from riskguard.daemon.book import BookFirstVenue, PositionBook
@@ -48,7 +47,8 @@ from riskguard.rules.plan import OrderKind, Plan
 
 log = logging.getLogger("riskguard.daemon")
 
-ReadDoc = Callable[[AccountSpec], Awaitable[SnapshotDoc]]
+ReadDoc = Callable[[AccountSpec], Awaitable[tuple[SnapshotDoc, Snapshot]]]
+"""A full read: the document and its model (the read builds it to check it; built once, not again)."""
 UNKNOWN = "unknown"
 CHECKPOINT_COMMITS = 50
 """Audit store commits between two checkpoints (a reaction cycle commits about five times)."""
@@ -238,8 +238,7 @@ class AccountWorker:
         try:
             async with self._reads:
                 start = self.book.read_start()
-                doc = await self.read_doc(self.spec)
-            snapshot = build_snapshot(doc, f"{self.name} (daemon read)")
+                doc, snapshot = await self.read_doc(self.spec)
             name = self.spec.config.snapshot_account or self.name
             account = snapshot.account(name)
         except RiskguardError as exc:

@@ -28,9 +28,9 @@ def _evaluated(worker, snapshot):  # type: ignore[no-untyped-def]
 async def test_streamed_remark_equals_a_fresh_rest_read(start_rig: StartRig, new_mark: float) -> None:
     rig = await start_rig(accounts={"guarded": "recommend"}, execute=False)
     worker = rig.worker()
-    before = await worker.read_doc(worker.spec)
+    before, _ = await worker.read_doc(worker.spec)
     rig.exchange.set_mark("BTCUSDT", new_mark)
-    fresh = await worker.read_doc(worker.spec)
+    fresh, _ = await worker.read_doc(worker.spec)
     # What the daemon evaluates: the rewritten read, its market series taken from the read's own snapshot.
     doc, streamed = remark_snapshot(before, build_snapshot(before, "read"), {BTC: new_mark}, fresh.taken_at, "tick")
     assert doc.taken_at == fresh.taken_at
@@ -55,6 +55,6 @@ async def test_streamed_remark_equals_a_fresh_rest_read(start_rig: StartRig, new
 async def test_a_mark_that_is_not_a_price_fails_closed(start_rig: StartRig, bad: float) -> None:
     rig = await start_rig(accounts={"guarded": "recommend"}, execute=False)
     worker = rig.worker()
-    before = await worker.read_doc(worker.spec)
+    before, _ = await worker.read_doc(worker.spec)
     with pytest.raises(DataUnavailable, match="not a price"):
         remark_snapshot(before, build_snapshot(before, "read"), {BTC: bad}, before.taken_at + 1, "tick")
