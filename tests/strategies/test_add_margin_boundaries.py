@@ -7,6 +7,9 @@ import math
 
 from plan_factory import account, market, position, venue_of
 
+from riskguard.model import Side
+from riskguard.risk.whatif import AddMargin as AddMarginFill
+from riskguard.risk.whatif import apply_fills
 from riskguard.rules.plan import OrderKind
 from riskguard.rules.strategy import PositionRef, StrategyContext, make_plan
 from strategies.add_margin import AddMargin, free_balance
@@ -120,3 +123,39 @@ def test_order_records_the_position_it_acts_on_and_the_figures_in_its_rationale(
         "both", 10, "add_margin", ("PLAN_ADDS_MARGIN",))
     # LP 1 989.95 is 0.5025% under the mark.
     assert order.rationale == "buffer 0.5025% misses 5.001%; adding 895.2 USDT -> 5.001%"
+
+
+def test_free_balance_below_one_step_then_every_position_is_told_the_same_free_figure():
+    # 0.005 free is under the 0.01 step: nothing is added to ETH, so BTC (isolated, buffer 0.6%) is told the
+    # same 0.005, not a balance the first refusal spent.
+    btc = position(BTC.symbol, 1.0, 50_000, isolated_margin=500.0)
+    _, plan = _plan(_iso_eth(), btc, cross_wallet=0.005)
+    assert plan.orders == () and plan.reason_codes == ("PLAN_TARGET_UNREACHABLE",)
+    assert plan.notes == (f"long {ETH.symbol}: no free USDT balance to add (free 0.005)",
+                          f"long {BTC.symbol}: no free USDT balance to add (free 0.005)")
+
+
+def test_target_when_met_exactly_after_a_top_up_then_that_amount_and_not_one_step_more():
+    # Margin 200 + 300 = 500: 500 + 10(P − 2 000) = 0.05P at P = 19 500/9.95 = 1 959.80, buffer 2.0101%.  That
+    # buffer as the target is met by 300 exactly.
+    acct = account(_iso_eth(), wallet=5_200, cross_wallet=5_000)
+    topped = apply_fills(acct, VENUE, [AddMarginFill(ETH.symbol, Side.LONG, 300.0)], 0.0004)
+    buffer = StrategyContext.build(topped, VENUE).risk.positions[0].buffer_pct
+    assert math.isclose(buffer, 100 * (1 - 19_500 / 9.95 / 2_000), rel_tol=1e-12)
+    plan = make_plan(StrategyContext.build(acct, VENUE), [AddMargin({"buffer_pct": buffer, "max_amount": 2_000})])
+    assert [o.amount for o in plan.orders] == [300.0] and plan.reason_codes == ("PLAN_ADDS_MARGIN",)
+
+
+def test_isolated_long_beside_a_cross_short_of_the_same_symbol_then_the_margin_goes_to_the_long():
+    # OKX net mode keeps a cross and an isolated position of one instrument apart.  Cross ETH short 5 @ 2 000
+    # (initial margin 1 000) leaves 4 000 free; the isolated long gets 895.2 as alone (5.001%), and the cross
+    # wallet pays it: the short's LP moves from 15 000/5.025 = 2 985.07 to (4 104.8 + 10 000)/5.025 = 2 806.93.
+    short = position(ETH.symbol, 5, 2_000, side=Side.SHORT)
+    acct = account(short, _iso_eth(), wallet=5_200, cross_wallet=5_000)
+    plan = make_plan(StrategyContext.build(acct, VENUE), [AddMargin({"buffer_pct": 5.001, "max_amount": 2_000})])
+    assert [(o.symbol, o.side, o.amount) for o in plan.orders] == [(ETH.symbol, "sell", 895.2)]
+    (pool,), (cross_short, iso_long) = plan.after.cross, plan.after.positions
+    assert math.isclose(pool.equity, 5_000 - 895.2, rel_tol=1e-12)
+    assert (cross_short.side, cross_short.contracts) == ("short", 5)
+    assert math.isclose(cross_short.liquidation_price, 14_104.8 / 5.025, rel_tol=1e-12)
+    assert iso_long.side == "long" and iso_long.buffer_pct >= 5.001
