@@ -159,3 +159,15 @@ def test_isolated_long_beside_a_cross_short_of_the_same_symbol_then_the_margin_g
     assert (cross_short.side, cross_short.contracts) == ("short", 5)
     assert math.isclose(cross_short.liquidation_price, 14_104.8 / 5.025, rel_tol=1e-12)
     assert iso_long.side == "long" and iso_long.buffer_pct >= 5.001
+
+
+def test_target_of_100_pct_then_the_top_up_after_which_no_price_liquidates():
+    # 200 + x + 10(P − 2 000) = 0.05P has P = (19 800 − x)/9.95: 99.99% (P ≤ 0.2) needs x = 19 798.01, and 100%
+    # only holds once no price liquidates (x = 19 800); the rationale says so.
+    _, plan = _plan(_iso_eth(), cross_wallet=50_000, buffer_pct=99.99)
+    assert [o.amount for o in plan.orders] == [19_798.01]
+    _, plan = _plan(_iso_eth(), cross_wallet=50_000, buffer_pct=100)
+    (order,) = plan.orders
+    assert (order.account, order.amount, plan.reason_codes) == ("acct", 19_800, ("PLAN_ADDS_MARGIN",))
+    assert order.rationale == "buffer 0.5025% misses 100%; adding 19800 USDT -> no liquidation price"
+    assert plan.after.positions[0].liquidation_price is None
