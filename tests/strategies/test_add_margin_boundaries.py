@@ -171,3 +171,12 @@ def test_target_of_100_pct_then_the_top_up_after_which_no_price_liquidates():
     assert (order.account, order.amount, plan.reason_codes) == ("acct", 19_800, ("PLAN_ADDS_MARGIN",))
     assert order.rationale == "buffer 0.5025% misses 100%; adding 19800 USDT -> no liquidation price"
     assert plan.after.positions[0].liquidation_price is None
+
+
+def test_isolated_short_then_the_order_names_it_by_buy_and_the_top_up_reaches_it():
+    # Short 10 @ 2 000, margin 200 + x: 200 + x + 10(2 000 − P) = 0.05P, P = (20 200 + x)/10.05 (2 009.95, 0.4975%).
+    # 5.001% needs P ≥ 2 100.02: x ≥ 10.05 · 2 100.02 − 20 200 = 905.201 → 905.21.
+    short = position(ETH.symbol, 10, 2_000, isolated_margin=200.0, side=Side.SHORT)
+    _, plan = _plan(short, cross_wallet=5_000, buffer_pct=5.001)
+    assert [(o.side, o.amount) for o in plan.orders] == [("buy", 905.21)]
+    assert math.isclose(plan.after.positions[0].liquidation_price, (20_200 + 905.21) / 10.05, rel_tol=1e-12)
