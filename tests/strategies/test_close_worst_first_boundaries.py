@@ -12,6 +12,7 @@ from plan_factory import account, market, position, venue_of
 
 import riskguard.rules.strategy as strategy_module
 from riskguard.model import ContractKind, MarginTier, Market, Side, TierBasis
+from riskguard.risk.whatif import Reductions
 from riskguard.rules.strategy import OrderLimits, PositionRef, StrategyContext, make_plan
 from strategies.close_worst_first import CloseWorstFirst, tier_exit
 
@@ -178,3 +179,42 @@ def test_guess_is_the_cut_that_meets_the_target_in_the_tier_and_none_where_it_ca
     acct = account(position(coin.symbol, 300, 50_000), wallet=1.0, asset="BTC")
     ctx = StrategyContext.build(acct, venue_of(coin))
     assert CloseWorstFirst({"target": "buffer_pct", "value": 99})._guess(ctx, "BTC", ctx.risk.positions[0]) is None
+
+
+@pytest.mark.parametrize(("target", "value", "cut"), [("buffer_pct", 93.1, 4.1), ("buffer_pct", 95, 80.1),
+                                                      ("effective_leverage", 6, 100.3)])
+def test_the_estimate_puts_the_whole_search_in_one_vectorized_scan(monkeypatch, target, value, cut):
+    # 2 000 ALT steps: without an estimate a grid of 46 sizes, then the steps of the gap the answer is in (two
+    # scans); the in-tier estimate (4.0044, 80.064, 100.24 ALT: within a step) lets the first scan take both.
+    scans = []
+    real = Reductions.evaluate
+    monkeypatch.setattr(Reductions, "evaluate", lambda self, amounts, *a: scans.append(len(amounts)) or
+                        real(self, amounts, *a))
+    assert _orders(_plan(target, value)) == [(ALT.symbol, cut)]
+    assert len(scans) == 1
+    monkeypatch.setattr(CloseWorstFirst, "_guess", lambda *a: None)
+    scans.clear()
+    assert _orders(_plan(target, value)) == [(ALT.symbol, cut)]
+    assert len(scans) == 2
+
+
+def test_rationale_says_what_the_cut_does_closing_cutting_or_leaving_its_tier():
+    # The tier case of test_worked_cases: ALT (3%) cut out of its tier, then BTC (1%) cut to the target; at 99%
+    # on the one-tier pool ALT (2.5%) is closed whole and BTC (0.4%) cut.
+    alt = market(ALT.symbol, 0, step=0.1, tick=0.001, tiers=TIERS)
+    btc = market(BTC.symbol, 0.01)
+    plan = _plan("buffer_pct", 95, account(position(btc.symbol, 1.0, 50_000), position(alt.symbol, 200, 100)),
+                 venue_of(btc, alt))
+    head = "USDT pool buffer_pct misses 95; long "
+    assert [o.rationale for o in plan.orders] == [
+        head + "ALT/USDT:USDT frees 3.0000% of requirement per unit of notional, the most in the pool; cutting 100.1 "
+        "contracts (out of its tier; the rest is ranked again at the lower rate)",
+        head + "BTC/USDT:USDT frees 1.0000% of requirement per unit of notional, the most in the pool; cutting 0.041 "
+        "contracts",
+    ]
+    head = "USDT pool buffer_pct misses 99; long "
+    assert [o.rationale for o in _plan("buffer_pct", 99).orders] == [
+        head + "ALT/USDT:USDT frees 2.5000% of requirement per unit of notional, the most in the pool; closing it",
+        head + "BTC/USDT:USDT frees 0.4000% of requirement per unit of notional, the most in the pool; cutting 0.501 "
+        "contracts",
+    ]
