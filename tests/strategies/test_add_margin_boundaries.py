@@ -180,3 +180,34 @@ def test_isolated_short_then_the_order_names_it_by_buy_and_the_top_up_reaches_it
     _, plan = _plan(short, cross_wallet=5_000, buffer_pct=5.001)
     assert [(o.side, o.amount) for o in plan.orders] == [("buy", 905.21)]
     assert math.isclose(plan.after.positions[0].liquidation_price, (20_200 + 905.21) / 10.05, rel_tol=1e-12)
+
+
+def test_a_position_already_safe_and_caps_then_the_balance_runs_out_on_the_third_top_up():
+    # ETH (isolated margin 15 000: LP 5 000/9.95 = 502.5, buffer 74.9%) meets 50% and is left alone; BTC, SOL and
+    # ALT each need more than the 1 000 cap, and 2 500 free pays 1 000, 1 000, then the 500 left.
+    sol, alt = market("SOL/USDT:USDT", 0.01, step=0.1), market("ALT/USDT:USDT", 0.025, step=0.1)
+    safe = position(ETH.symbol, 10, 2_000, isolated_margin=15_000.0)
+    needy = [position(BTC.symbol, 1.0, 50_000, isolated_margin=500.0),
+             position(sol.symbol, 200, 100, isolated_margin=200.0),
+             position(alt.symbol, 200, 100, isolated_margin=200.0)]
+    acct = account(safe, *needy, wallet=2_700, cross_wallet=2_500)
+    plan = make_plan(StrategyContext.build(acct, venue_of(BTC, ETH, sol, alt)),
+                     [AddMargin({"buffer_pct": 50, "max_amount": 1_000})])
+    assert [(o.symbol, o.amount) for o in plan.orders] == [(BTC.symbol, 1_000), (sol.symbol, 1_000), (alt.symbol, 500)]
+    assert plan.reason_codes == ("PLAN_ADDS_MARGIN", "PLAN_TARGET_UNREACHABLE")
+
+
+def test_liquidation_price_unknown_then_reported_and_the_positions_around_it_still_topped_up():
+    # Bybit reserves the closing fee from the leverage: ETH without one has no liquidation price.  BTC before it
+    # and SOL after it still get the 1 000 cap each.
+    btc, eth = market(BTC.symbol, 0.004, venue="bybit"), market(ETH.symbol, 0.005, step=0.01, venue="bybit")
+    sol = market("SOL/USDT:USDT", 0.01, step=0.1, venue="bybit")
+    acct = account(position(btc.symbol, 1.0, 50_000, isolated_margin=500.0),
+                   position(eth.symbol, 10, 2_000, isolated_margin=200.0, leverage=None),
+                   position(sol.symbol, 200, 100, isolated_margin=200.0),
+                   wallet=5_200, cross_wallet=5_000, venue="bybit")
+    plan = make_plan(StrategyContext.build(acct, venue_of(btc, eth, sol)),
+                     [AddMargin({"buffer_pct": 50, "max_amount": 1_000})])
+    assert [(o.symbol, o.amount) for o in plan.orders] == [(btc.symbol, 1_000), (sol.symbol, 1_000)]
+    assert plan.reason_codes == ("PLAN_ADDS_MARGIN", "PLAN_TARGET_UNREACHABLE", "PLAN_INPUT_MISSING")
+    assert plan.notes[1] == f"long {ETH.symbol}: liquidation price unknown; no margin planned"
