@@ -13,10 +13,11 @@ import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
 import riskguard.rules.strategy as strategy_module
-from riskguard.model import OrderBook, Side
+from riskguard.model import ContractKind, OrderBook, Side
 from riskguard.risk.volatility import RealizedVolatility
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
-from strategies.reduce_size import ReduceSize
+from strategies._reduce import Target
+from strategies.reduce_size import ReduceSize, _guess
 
 BTC = market("BTC/USDT:USDT", 0.004)
 ALT = market("ALT/USDT:USDT", 0.025, step=0.1, tick=0.001)
@@ -109,3 +110,35 @@ def test_the_vectorized_scan_is_exact_so_the_cut_is_the_only_full_evaluation(mon
     monkeypatch.setattr(strategy_module, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert _orders(_plan(account(position(BTC.symbol, 1.0, 50_000)), target, value)) == [(BTC.symbol, cut)]
     assert len(calls) == 1 + 1  # the account as it stands (the context), then the cut
+
+
+def test_guess_is_the_cut_at_mark_that_meets_the_target_worked_by_hand_and_none_where_it_does_not_apply():
+    # Long 1 @ 50 000 marked 48 000, wallet 10 000: LP 40 000/0.996 = 40 160.64 (16.33%).  30% puts P at 33 600; a
+    # cut x at mark books −2 000x − 19.2x, and 10 000 − 2 019.2x + (1 − x)(33 600 − 50 000 − 0.004 · 33 600) = 0
+    # gives x = 6 534.4/14 515.2.
+    ctx = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000, 48_000)), VENUE)
+    assert _guess(ctx, ctx.risk.positions[0], Target.BUFFER_PCT, 30) == pytest.approx(6_534.4 / 14_515.2, rel=1e-12)
+    # Short 2 @ 50 000, wallet 20 000: LP 120 000/2.008; 30% puts P at 65 000: 20 000 − 20x = 15 260(2 − x)
+    # → x = 10 520/15 240.
+    ctx = StrategyContext.build(account(position(BTC.symbol, 2.0, 50_000, side=Side.SHORT), wallet=20_000), VENUE)
+    assert _guess(ctx, ctx.risk.positions[0], Target.BUFFER_PCT, 30) == pytest.approx(10_520 / 15_240, rel=1e-12)
+    # Leverage ≤ 2 on 10 contracts of 0.1 BTC: (50 000 − 50 000x) = 2(10 000 − 20x) → x = 30 000/49 960 BTC, in
+    # contracts ten times that.
+    tenth = market("BTC/USDT:USDT", 0.004, contract_size=0.1, step=0.01)
+    ctx = StrategyContext.build(account(position(tenth.symbol, 10, 50_000)), venue_of(tenth))
+    r = ctx.risk.positions[0]
+    assert _guess(ctx, r, Target.EFFECTIVE_LEVERAGE, 2) == pytest.approx(10 * 30_000 / 49_960, rel=1e-12)
+    assert _guess(ctx, r, Target.SIGMA_BUFFER, 2) is None  # needs the volatility model
+    # leverage 2 000 at a 0.05% taker: 1 − 2 000 · 0.0005 = 0, no cut solves it (and none is needed)
+    ctx = StrategyContext.build(account(position(tenth.symbol, 10, 50_000), taker=0.0005), venue_of(tenth))
+    assert _guess(ctx, ctx.risk.positions[0], Target.EFFECTIVE_LEVERAGE, 2_000) is None
+    # isolated, inverse, a pool of unknown equity (no USDT balance), or no price liquidates it: no estimate
+    ctx = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000, isolated_margin=5_000.0)), VENUE)
+    assert _guess(ctx, ctx.risk.positions[0], Target.BUFFER_PCT, 30) is None
+    coin = market("BTC/USD:BTC", 0.005, settle="BTC", kind=ContractKind.INVERSE, contract_size=100, step=1)
+    ctx = StrategyContext.build(account(position(coin.symbol, 300, 50_000), wallet=1.0, asset="BTC"), venue_of(coin))
+    assert _guess(ctx, ctx.risk.positions[0], Target.BUFFER_PCT, 30) is None
+    ctx = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000), asset="USDC"), VENUE)
+    assert _guess(ctx, ctx.risk.positions[0], Target.EFFECTIVE_LEVERAGE, 2) is None
+    ctx = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000), wallet=60_000), VENUE)
+    assert _guess(ctx, ctx.risk.positions[0], Target.BUFFER_PCT, 30) is None
