@@ -13,8 +13,10 @@ import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
 import riskguard.rules.strategy as strategy_module
+import strategies.reduce_size as reduce_size_module
 from riskguard.model import ContractKind, OrderBook, Side
 from riskguard.risk.volatility import RealizedVolatility
+from riskguard.risk.whatif import Reductions
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
 from strategies._reduce import Target
 from strategies.reduce_size import ReduceSize, _guess
@@ -142,3 +144,24 @@ def test_guess_is_the_cut_at_mark_that_meets_the_target_worked_by_hand_and_none_
     assert _guess(ctx, ctx.risk.positions[0], Target.EFFECTIVE_LEVERAGE, 2) is None
     ctx = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000), wallet=60_000), VENUE)
     assert _guess(ctx, ctx.risk.positions[0], Target.BUFFER_PCT, 30) is None
+
+
+@pytest.mark.parametrize(("target", "value", "cut"), [("buffer_pct", 30, 0.34), ("effective_leverage", 2, 0.601),
+                                                      ("buffer_pct", 99.99, 0.801)])
+def test_the_estimate_puts_the_search_in_one_vectorized_scan(monkeypatch, target, value, cut):
+    # 1 000 steps: without an estimate a grid of 33 sizes, then the steps of one gap (two scans); the estimate
+    # lets the first take both.  99.99%: from (1 − x)·50 000 ≤ 10 000 − 20x, x ≥ 0.80032, no price liquidates
+    # what is left: the scan must read those sizes as met (+inf), or it looks on past them.
+    calls, scans = [], []
+    real, real_rows = strategy_module.evaluate_account, Reductions.evaluate
+    monkeypatch.setattr(strategy_module, "evaluate_account", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(Reductions, "evaluate", lambda self, amounts, *a: scans.append(1) or
+                        real_rows(self, amounts, *a))
+    plan = _plan(account(position(BTC.symbol, 1.0, 50_000)), target, value)
+    assert _orders(plan) == [(BTC.symbol, cut)]
+    assert (len(calls), len(scans)) == (1 + 1, 1)  # the context, the cut; one scan
+    assert (plan.after.positions[0].liquidation_price is None) == (value == 99.99)
+    monkeypatch.setattr(reduce_size_module, "_guess", lambda *a: None)
+    scans.clear()
+    assert _orders(_plan(account(position(BTC.symbol, 1.0, 50_000)), target, value)) == [(BTC.symbol, cut)]
+    assert len(scans) == 2
