@@ -180,6 +180,8 @@ def test_guess_is_the_cut_that_meets_the_target_in_the_tier_and_none_where_it_ca
     assert guess == pytest.approx(10 / (0.025 - 0.069 * 0.0004) / 100, rel=1e-9)
     guess = CloseWorstFirst({"target": "effective_leverage", "value": 6.99})._guess(ctx, "USDT", alt)
     assert guess == pytest.approx(100 / (1 - 6.99 * 0.0004) / 100, rel=1e-9)
+    # leverage 2 500 at a 0.04% taker: 1 − 2 500 · 0.0004 = 0, no cut solves it, no estimate
+    assert CloseWorstFirst({"target": "effective_leverage", "value": 2_500})._guess(ctx, "USDT", alt) is None
     # no such pool, or an inverse contract (its notional is not contracts × mark): no estimate
     assert CloseWorstFirst({"target": "buffer_pct", "value": 93.1})._guess(ctx, "USDC", alt) is None
     # ALT in contracts of 10: the same 4.0044 ALT is 0.40044 contracts (the cut: 0.41)
