@@ -18,7 +18,7 @@ from riskguard.model import ContractKind, OrderBook, Side
 from riskguard.risk.volatility import RealizedVolatility
 from riskguard.risk.whatif import Reductions
 from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
-from strategies._reduce import Target
+from strategies._reduce import Target, position_metric
 from strategies.reduce_size import ReduceSize, _guess
 
 BTC = market("BTC/USDT:USDT", 0.004)
@@ -165,3 +165,14 @@ def test_the_estimate_puts_the_search_in_one_vectorized_scan(monkeypatch, target
     scans.clear()
     assert _orders(_plan(account(position(BTC.symbol, 1.0, 50_000)), target, value)) == [(BTC.symbol, cut)]
     assert len(scans) == 2
+
+
+def test_sigma_metric_over_the_contexts_horizon_worked_by_hand():
+    # σ 1% per hour: over 4 h 0.01·√4 = 2%.  Long: ln(50 000/40 160.64)/0.02; short (LP 60 000/1.004):
+    # −ln(50 000/59 760.96)/0.02.
+    vol = RealizedVolatility("ok", None, 0.01, 3_600, 200)
+    for side, lp in ((Side.LONG, 40_000 / 0.996), (Side.SHORT, 60_000 / 1.004)):
+        ctx = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000, side=side)), VENUE,
+                                    signals={BTC.symbol: MarketSignals(volatility=vol)}, horizon_seconds=4 * 3_600)
+        expected = side.sign * math.log(50_000 / lp) / 0.02
+        assert position_metric(ctx, ctx.risk.positions[0], Target.SIGMA_BUFFER) == pytest.approx(expected, rel=1e-9)
