@@ -176,3 +176,15 @@ def test_sigma_metric_over_the_contexts_horizon_worked_by_hand():
                                     signals={BTC.symbol: MarketSignals(volatility=vol)}, horizon_seconds=4 * 3_600)
         expected = side.sign * math.log(50_000 / lp) / 0.02
         assert position_metric(ctx, ctx.risk.positions[0], Target.SIGMA_BUFFER) == pytest.approx(expected, rel=1e-9)
+
+
+def test_inverse_cut_priced_off_the_book_then_the_coin_weighted_average_of_the_levels():
+    # Contracts of 100 USD: a cut of 156 takes 50 at 49 900 and 106 at 49 000.  In coin the fill is the USD
+    # over the coin paid: 156/(50/49 900 + 106/49 000) = 49 284.91 (not the contract-weighted 49 288.46).
+    coin = market("BTC/USD:BTC", 0.005, settle="BTC", kind=ContractKind.INVERSE, contract_size=100, step=1)
+    book = OrderBook(((49_900.0, 50.0), (49_000.0, 1_000.0)), ((50_100.0, 50.0), (51_000.0, 1_000.0)))
+    acct = account(position(coin.symbol, 300, 50_000), wallet=0.2, asset="BTC")
+    plan = make_plan(StrategyContext.build(acct, venue_of(coin), signals={coin.symbol: MarketSignals(book=book)}),
+                     [ReduceSize({"target": "buffer_pct", "value": 40})])
+    assert [(o.amount, o.price) for o in plan.orders] == [
+        (156, pytest.approx(156 / (50 / 49_900 + 106 / 49_000), rel=1e-12))]
