@@ -188,3 +188,18 @@ def test_inverse_cut_priced_off_the_book_then_the_coin_weighted_average_of_the_l
                      [ReduceSize({"target": "buffer_pct", "value": 40})])
     assert [(o.amount, o.price) for o in plan.orders] == [
         (156, pytest.approx(156 / (50 / 49_900 + 106 / 49_000), rel=1e-12))]
+
+
+def test_a_later_cuts_fee_pushes_an_earlier_position_back_over_then_a_second_pass_cuts_it_again():
+    # Leverage ≤ 1.202 (notional ÷ pool equity).  BTC: (50 000 − 50 000b)/(10 000 − 20b) ≤ 1.202 → b ≥ 0.759966
+    # → 0.76, equity 9 984.8.  ALT: (20 000 − 100a)/(9 984.8 − 0.04a) ≤ 1.202 → a ≥ 80.0212 → 80.1, whose fee
+    # leaves 9 981.596: BTC at 12 000/9 981.596 = 1.20221 again, and (12 000 − 50 000c)/(9 981.596 − 20c) ≤ 1.202
+    # → c ≥ 0.0000425 → one more step.  ETH (leverage 6, ranked first) is under its minimum order: given up once,
+    # it must not stop the second pass.
+    eth = market("ETH/USDT:USDT", 0.005, step=0.01, tick=0.01)
+    acct = account(position(ALT.symbol, 200, 100), position(BTC.symbol, 1.0, 50_000), position(eth.symbol, 30, 2_000))
+    ctx = StrategyContext.build(acct, venue_of(BTC, ALT, eth), limits={eth.symbol: OrderLimits(0.01, 0.01, 100_000)})
+    plan = make_plan(ctx, [ReduceSize({"target": "effective_leverage", "value": 1.202})])
+    assert _orders(plan) == [(BTC.symbol, 0.76), (ALT.symbol, 80.1), (BTC.symbol, 0.001)]
+    assert plan.reason_codes == ("PLAN_TARGET_UNREACHABLE", "PLAN_REDUCES_POSITION")
+    assert [p.effective_leverage <= 1.202 for p in plan.after.positions] == [True, True, False]  # ETH: as it was
