@@ -194,12 +194,17 @@ def test_a_later_cuts_fee_pushes_an_earlier_position_back_over_then_a_second_pas
     # Leverage ≤ 1.202 (notional ÷ pool equity).  BTC: (50 000 − 50 000b)/(10 000 − 20b) ≤ 1.202 → b ≥ 0.759966
     # → 0.76, equity 9 984.8.  ALT: (20 000 − 100a)/(9 984.8 − 0.04a) ≤ 1.202 → a ≥ 80.0212 → 80.1, whose fee
     # leaves 9 981.596: BTC at 12 000/9 981.596 = 1.20221 again, and (12 000 − 50 000c)/(9 981.596 − 20c) ≤ 1.202
-    # → c ≥ 0.0000425 → one more step.  ETH (leverage 6, ranked first) is under its minimum order: given up once,
-    # it must not stop the second pass.
-    eth = market("ETH/USDT:USDT", 0.005, step=0.01, tick=0.01)
-    acct = account(position(ALT.symbol, 200, 100), position(BTC.symbol, 1.0, 50_000), position(eth.symbol, 30, 2_000))
-    ctx = StrategyContext.build(acct, venue_of(BTC, ALT, eth), limits={eth.symbol: OrderLimits(0.01, 0.01, 100_000)})
+    # → c ≥ 0.0000425 → one more step.  ETH (leverage 6, ranked first) and SOL (3, between BTC and ALT) are under
+    # their minimum order: each said once and given up, and neither the cut before SOL nor the second pass is lost.
+    eth, sol = market("ETH/USDT:USDT", 0.005, step=0.01), market("SOL/USDT:USDT", 0.01, step=0.1)
+    acct = account(position(ALT.symbol, 200, 100), position(BTC.symbol, 1.0, 50_000), position(eth.symbol, 30, 2_000),
+                   position(sol.symbol, 150, 200))
+    minimum = OrderLimits(0.01, 0.01, 100_000)
+    ctx = StrategyContext.build(acct, venue_of(BTC, ALT, eth, sol), limits={eth.symbol: minimum, sol.symbol: minimum})
     plan = make_plan(ctx, [ReduceSize({"target": "effective_leverage", "value": 1.202})])
     assert _orders(plan) == [(BTC.symbol, 0.76), (ALT.symbol, 80.1), (BTC.symbol, 0.001)]
     assert plan.reason_codes == ("PLAN_TARGET_UNREACHABLE", "PLAN_REDUCES_POSITION")
-    assert [p.effective_leverage <= 1.202 for p in plan.after.positions] == [True, True, False]  # ETH: as it was
+    below = "is below the venue's minimum order (0.01 contracts, 100000 notional)"
+    assert plan.notes == (f"long {eth.symbol}: the whole position (30 contracts) {below}",
+                          f"long {sol.symbol}: the whole position (150 contracts) {below}")
+    assert [p.effective_leverage <= 1.202 for p in plan.after.positions] == [True, True, False, False]
