@@ -208,3 +208,21 @@ def test_a_later_cuts_fee_pushes_an_earlier_position_back_over_then_a_second_pas
     assert plan.notes == (f"long {eth.symbol}: the whole position (30 contracts) {below}",
                           f"long {sol.symbol}: the whole position (150 contracts) {below}")
     assert [p.effective_leverage <= 1.202 for p in plan.after.positions] == [True, True, False, False]
+
+
+def test_minimum_notional_raises_the_cut_and_a_remainder_exactly_at_the_minimum_stays_open():
+    # Leverage 4.999 needs one step (0.001 BTC = 50 USDT); a 100 minimum notional makes it 100/50 000 = 0.002.
+    one = account(position(BTC.symbol, 1.0, 50_000))
+    assert _orders(_plan(one, "effective_leverage", 4.999, limits={BTC.symbol: OrderLimits(0.001, 0.001, 100)})) == [
+        (BTC.symbol, 0.002)]
+    # A coin at 0.5: (50 000 − 0.5x)/(10 000 − 0.0002x) ≤ 4.999 → x ≥ 20.04 → 21, and 100 notional is 200 coins.
+    doge = market("DOGE/USDT:USDT", 0.01, step=1)
+    for limits, cut in (({}, 21), ({doge.symbol: OrderLimits(1, 1, 100)}, 200)):
+        ctx = StrategyContext.build(account(position(doge.symbol, 100_000, 0.5)), venue_of(doge), limits=limits)
+        assert _orders(make_plan(ctx, [ReduceSize({"target": "effective_leverage", "value": 4.999})])) == [
+            (doge.symbol, cut)]
+    # 2 BTC, leverage ≤ 3: (100 000 − 50 000b)/(10 000 − 20b) ≤ 3 → b ≥ 1.4017 → 1.5 on a 0.5 step, leaving 0.5:
+    # exactly the minimum amount, or exactly the 25 000 minimum notional, so it stays open.
+    two = account(position(BTC.symbol, 2.0, 50_000))
+    for limits in (OrderLimits(0.5, 0.5, 0), OrderLimits(0.5, 0.001, 25_000)):
+        assert _orders(_plan(two, "effective_leverage", 3, limits={BTC.symbol: limits})) == [(BTC.symbol, 1.5)]
