@@ -17,8 +17,8 @@ import strategies.reduce_size as reduce_size_module
 from riskguard.model import ContractKind, OrderBook, Side
 from riskguard.risk.volatility import RealizedVolatility
 from riskguard.risk.whatif import Reductions
-from riskguard.rules.strategy import MarketSignals, OrderLimits, StrategyContext, make_plan
-from strategies._reduce import Target, position_metric
+from riskguard.rules.strategy import MarketSignals, OrderLimits, PositionRef, StrategyContext, make_plan
+from strategies._reduce import Target, position_metric, smallest_cut
 from strategies.reduce_size import ReduceSize, _guess
 
 BTC = market("BTC/USDT:USDT", 0.004)
@@ -226,3 +226,13 @@ def test_minimum_notional_raises_the_cut_and_a_remainder_exactly_at_the_minimum_
     two = account(position(BTC.symbol, 2.0, 50_000))
     for limits in (OrderLimits(0.5, 0.5, 0), OrderLimits(0.5, 0.001, 25_000)):
         assert _orders(_plan(two, "effective_leverage", 3, limits={BTC.symbol: limits})) == [(BTC.symbol, 1.5)]
+
+
+def test_cut_of_a_position_below_the_minimum_order_is_nothing_with_the_reason():
+    ctx = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000)), VENUE,
+                                limits={BTC.symbol: OrderLimits(0.001, 2.0)})
+    cut = smallest_cut(ctx, PositionRef(BTC.symbol, Side.LONG), lambda risk: -1.0)
+    assert (cut.amount, cut.closes, cut.met, cut.price) == (0.0, False, False, 50_000)
+    assert (cut.account, cut.risk) == (ctx.account, ctx.risk)
+    assert cut.why_not == ("long BTC/USDT:USDT: the whole position (1 contracts) is below the venue's minimum order "
+                           "(2 contracts, 0 notional)")
