@@ -92,6 +92,11 @@ def test_sigma_target_when_one_symbol_has_no_volatility_then_it_is_reported_and_
     assert plan.reason_codes == ("PLAN_INPUT_MISSING", "PLAN_REDUCES_POSITION")
     assert plan.notes == ("long ALT/USDT:USDT: sigma_buffer unknown (no volatility); nothing planned for it",)
     assert plan.after.positions[1].liquidation_price > plan.before.positions[1].liquidation_price  # short: up
+    # both without volatility: both reported
+    neither = _plan(acct, "sigma_buffer", 6)
+    assert neither.orders == () and neither.reason_codes == ("PLAN_INPUT_MISSING",)
+    assert neither.notes == ("long ALT/USDT:USDT: sigma_buffer unknown (no volatility); nothing planned for it",
+                             "short BTC/USDT:USDT: sigma_buffer unknown (no volatility); nothing planned for it")
 
 
 def test_rationale_says_the_metric_the_cut_and_the_result():
