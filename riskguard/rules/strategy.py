@@ -363,8 +363,10 @@ def immediate_fills(ctx: StrategyContext, orders: Sequence[IntendedOrder]) -> li
         side = Side(o.closes_side) if o.closes_side else None
         leg = PositionSide(o.position_side)
         if o.kind is OrderKind.ADD_MARGIN:
-            held = next(p for p in ctx.account.positions if p.symbol == o.symbol and p.position_side is leg)
-            fills.append(AddMargin(o.symbol, held.side, o.amount, leg))
+            # the order names its position by side as a reduce would (``sell``: the long): a cross position of
+            # the other side can hold the same symbol and leg (OKX keeps cross and isolated apart in net mode)
+            held = Side.LONG if o.side == "sell" else Side.SHORT
+            fills.append(AddMargin(o.symbol, held, o.amount, leg))
         elif o.kind is OrderKind.MARKET:
             assert side is not None
             _, risk = ctx.position(PositionRef(o.symbol, side, leg))

@@ -7,6 +7,9 @@ import math
 
 from plan_factory import account, market, position, venue_of
 
+from riskguard.model import Side
+from riskguard.risk.whatif import AddMargin as AddMarginFill
+from riskguard.risk.whatif import apply_fills
 from riskguard.rules.plan import OrderKind
 from riskguard.rules.strategy import PositionRef, StrategyContext, make_plan
 from strategies.add_margin import AddMargin, free_balance
@@ -120,3 +123,91 @@ def test_order_records_the_position_it_acts_on_and_the_figures_in_its_rationale(
         "both", 10, "add_margin", ("PLAN_ADDS_MARGIN",))
     # LP 1 989.95 is 0.5025% under the mark.
     assert order.rationale == "buffer 0.5025% misses 5.001%; adding 895.2 USDT -> 5.001%"
+
+
+def test_free_balance_below_one_step_then_every_position_is_told_the_same_free_figure():
+    # 0.005 free is under the 0.01 step: nothing is added to ETH, so BTC (isolated, buffer 0.6%) is told the
+    # same 0.005, not a balance the first refusal spent.
+    btc = position(BTC.symbol, 1.0, 50_000, isolated_margin=500.0)
+    _, plan = _plan(_iso_eth(), btc, cross_wallet=0.005)
+    assert plan.orders == () and plan.reason_codes == ("PLAN_TARGET_UNREACHABLE",)
+    assert plan.notes == (f"long {ETH.symbol}: no free USDT balance to add (free 0.005)",
+                          f"long {BTC.symbol}: no free USDT balance to add (free 0.005)")
+
+
+def test_target_when_met_exactly_after_a_top_up_then_that_amount_and_not_one_step_more():
+    # Margin 200 + 300 = 500: 500 + 10(P − 2 000) = 0.05P at P = 19 500/9.95 = 1 959.80, buffer 2.0101%.  That
+    # buffer as the target is met by 300 exactly.
+    acct = account(_iso_eth(), wallet=5_200, cross_wallet=5_000)
+    topped = apply_fills(acct, VENUE, [AddMarginFill(ETH.symbol, Side.LONG, 300.0)], 0.0004)
+    buffer = StrategyContext.build(topped, VENUE).risk.positions[0].buffer_pct
+    assert math.isclose(buffer, 100 * (1 - 19_500 / 9.95 / 2_000), rel_tol=1e-12)
+    plan = make_plan(StrategyContext.build(acct, VENUE), [AddMargin({"buffer_pct": buffer, "max_amount": 2_000})])
+    assert [o.amount for o in plan.orders] == [300.0] and plan.reason_codes == ("PLAN_ADDS_MARGIN",)
+
+
+def test_isolated_long_beside_a_cross_short_of_the_same_symbol_then_the_margin_goes_to_the_long():
+    # OKX net mode keeps a cross and an isolated position of one instrument apart.  Cross ETH short 5 @ 2 000
+    # (initial margin 1 000) leaves 4 000 free; the isolated long gets 895.2 as alone (5.001%), and the cross
+    # wallet pays it: the short's LP moves from 15 000/5.025 = 2 985.07 to (4 104.8 + 10 000)/5.025 = 2 806.93.
+    short = position(ETH.symbol, 5, 2_000, side=Side.SHORT)
+    acct = account(short, _iso_eth(), wallet=5_200, cross_wallet=5_000)
+    plan = make_plan(StrategyContext.build(acct, VENUE), [AddMargin({"buffer_pct": 5.001, "max_amount": 2_000})])
+    assert [(o.symbol, o.side, o.amount) for o in plan.orders] == [(ETH.symbol, "sell", 895.2)]
+    (pool,), (cross_short, iso_long) = plan.after.cross, plan.after.positions
+    assert math.isclose(pool.equity, 5_000 - 895.2, rel_tol=1e-12)
+    assert (cross_short.side, cross_short.contracts) == ("short", 5)
+    assert math.isclose(cross_short.liquidation_price, 14_104.8 / 5.025, rel_tol=1e-12)
+    assert iso_long.side == "long" and iso_long.buffer_pct >= 5.001
+
+
+def test_target_of_100_pct_then_the_top_up_after_which_no_price_liquidates():
+    # 200 + x + 10(P − 2 000) = 0.05P has P = (19 800 − x)/9.95: 99.99% (P ≤ 0.2) needs x = 19 798.01, and 100%
+    # only holds once no price liquidates (x = 19 800); the rationale says so.
+    _, plan = _plan(_iso_eth(), cross_wallet=50_000, buffer_pct=99.99)
+    assert [o.amount for o in plan.orders] == [19_798.01]
+    _, plan = _plan(_iso_eth(), cross_wallet=50_000, buffer_pct=100)
+    (order,) = plan.orders
+    assert (order.account, order.amount, plan.reason_codes) == ("acct", 19_800, ("PLAN_ADDS_MARGIN",))
+    assert order.rationale == "buffer 0.5025% misses 100%; adding 19800 USDT -> no liquidation price"
+    assert plan.after.positions[0].liquidation_price is None
+
+
+def test_isolated_short_then_the_order_names_it_by_buy_and_the_top_up_reaches_it():
+    # Short 10 @ 2 000, margin 200 + x: 200 + x + 10(2 000 − P) = 0.05P, P = (20 200 + x)/10.05 (2 009.95, 0.4975%).
+    # 5.001% needs P ≥ 2 100.02: x ≥ 10.05 · 2 100.02 − 20 200 = 905.201 → 905.21.
+    short = position(ETH.symbol, 10, 2_000, isolated_margin=200.0, side=Side.SHORT)
+    _, plan = _plan(short, cross_wallet=5_000, buffer_pct=5.001)
+    assert [(o.side, o.amount) for o in plan.orders] == [("buy", 905.21)]
+    assert math.isclose(plan.after.positions[0].liquidation_price, (20_200 + 905.21) / 10.05, rel_tol=1e-12)
+
+
+def test_a_position_already_safe_and_caps_then_the_balance_runs_out_on_the_third_top_up():
+    # ETH (isolated margin 15 000: LP 5 000/9.95 = 502.5, buffer 74.9%) meets 50% and is left alone; BTC, SOL and
+    # ALT each need more than the 1 000 cap, and 2 500 free pays 1 000, 1 000, then the 500 left.
+    sol, alt = market("SOL/USDT:USDT", 0.01, step=0.1), market("ALT/USDT:USDT", 0.025, step=0.1)
+    safe = position(ETH.symbol, 10, 2_000, isolated_margin=15_000.0)
+    needy = [position(BTC.symbol, 1.0, 50_000, isolated_margin=500.0),
+             position(sol.symbol, 200, 100, isolated_margin=200.0),
+             position(alt.symbol, 200, 100, isolated_margin=200.0)]
+    acct = account(safe, *needy, wallet=2_700, cross_wallet=2_500)
+    plan = make_plan(StrategyContext.build(acct, venue_of(BTC, ETH, sol, alt)),
+                     [AddMargin({"buffer_pct": 50, "max_amount": 1_000})])
+    assert [(o.symbol, o.amount) for o in plan.orders] == [(BTC.symbol, 1_000), (sol.symbol, 1_000), (alt.symbol, 500)]
+    assert plan.reason_codes == ("PLAN_ADDS_MARGIN", "PLAN_TARGET_UNREACHABLE")
+
+
+def test_liquidation_price_unknown_then_reported_and_the_positions_around_it_still_topped_up():
+    # Bybit reserves the closing fee from the leverage: ETH without one has no liquidation price.  BTC before it
+    # and SOL after it still get the 1 000 cap each.
+    btc, eth = market(BTC.symbol, 0.004, venue="bybit"), market(ETH.symbol, 0.005, step=0.01, venue="bybit")
+    sol = market("SOL/USDT:USDT", 0.01, step=0.1, venue="bybit")
+    acct = account(position(btc.symbol, 1.0, 50_000, isolated_margin=500.0),
+                   position(eth.symbol, 10, 2_000, isolated_margin=200.0, leverage=None),
+                   position(sol.symbol, 200, 100, isolated_margin=200.0),
+                   wallet=5_200, cross_wallet=5_000, venue="bybit")
+    plan = make_plan(StrategyContext.build(acct, venue_of(btc, eth, sol)),
+                     [AddMargin({"buffer_pct": 50, "max_amount": 1_000})])
+    assert [(o.symbol, o.amount) for o in plan.orders] == [(btc.symbol, 1_000), (sol.symbol, 1_000)]
+    assert plan.reason_codes == ("PLAN_ADDS_MARGIN", "PLAN_TARGET_UNREACHABLE", "PLAN_INPUT_MISSING")
+    assert plan.notes[1] == f"long {ETH.symbol}: liquidation price unknown; no margin planned"

@@ -12,6 +12,7 @@ from plan_factory import account, market, position, venue_of
 
 import riskguard.rules.strategy as strategy_module
 from riskguard.model import ContractKind, MarginTier, Market, Side, TierBasis
+from riskguard.risk.whatif import Reductions
 from riskguard.rules.strategy import OrderLimits, PositionRef, StrategyContext, make_plan
 from strategies.close_worst_first import CloseWorstFirst, tier_exit
 
@@ -123,6 +124,13 @@ def test_tier_exit_when_linear_then_one_step_below_the_tier_floor():
     assert tier_exit(ctx, r) == pytest.approx(100.0, rel=1e-11) and tier_exit(ctx, r) > 100.0  # no step: just past
 
 
+def test_tier_exit_when_bybit_tiers_by_value_in_the_current_tier_then_the_floor_in_contracts_at_mark():
+    # Bybit picks the tier the position is in now, by value as Binance does: the same 100-contract floor, cut 100.1.
+    alt = market(ALT.symbol, 0, step=0.1, tiers=TIERS, venue="bybit")
+    ctx, r = _risk(alt, 200, 100, venue="bybit")
+    assert r.tier == 1 and tier_exit(ctx, r) == pytest.approx(100.1, abs=1e-12)
+
+
 def test_tier_exit_when_inverse_then_the_floor_in_coin_at_mark():
     # 100 USD contracts at 50 000: 0.002 BTC each.  Tier floor 5 BTC = 2 500 contracts; 3 000 held → cut 501.
     inv = Market("binancecoinm", "BTC/USD:BTC", ContractKind.INVERSE, "BTC", 100.0, 0.1, 1.0,
@@ -172,9 +180,57 @@ def test_guess_is_the_cut_that_meets_the_target_in_the_tier_and_none_where_it_ca
     assert guess == pytest.approx(10 / (0.025 - 0.069 * 0.0004) / 100, rel=1e-9)
     guess = CloseWorstFirst({"target": "effective_leverage", "value": 6.99})._guess(ctx, "USDT", alt)
     assert guess == pytest.approx(100 / (1 - 6.99 * 0.0004) / 100, rel=1e-9)
+    # leverage 2 500 at a 0.04% taker: 1 − 2 500 · 0.0004 = 0, no cut solves it, no estimate
+    assert CloseWorstFirst({"target": "effective_leverage", "value": 2_500})._guess(ctx, "USDT", alt) is None
     # no such pool, or an inverse contract (its notional is not contracts × mark): no estimate
     assert CloseWorstFirst({"target": "buffer_pct", "value": 93.1})._guess(ctx, "USDC", alt) is None
+    # ALT in contracts of 10: the same 4.0044 ALT is 0.40044 contracts (the cut: 0.41)
+    alt10 = market(ALT.symbol, 0.025, step=0.01, contract_size=10)
+    ctx10 = StrategyContext.build(account(position(BTC.symbol, 1.0, 50_000), position(alt10.symbol, 20, 100)),
+                                  venue_of(BTC, alt10))
+    guess = CloseWorstFirst({"target": "buffer_pct", "value": 93.1})._guess(ctx10, "USDT", ctx10.risk.positions[1])
+    assert guess == pytest.approx(10 / (0.025 - 0.069 * 0.0004) / 100 / 10, rel=1e-9)
     coin = market("BTC/USD:BTC", 0.005, settle="BTC", kind=ContractKind.INVERSE, contract_size=100)
     acct = account(position(coin.symbol, 300, 50_000), wallet=1.0, asset="BTC")
     ctx = StrategyContext.build(acct, venue_of(coin))
     assert CloseWorstFirst({"target": "buffer_pct", "value": 99})._guess(ctx, "BTC", ctx.risk.positions[0]) is None
+
+
+@pytest.mark.parametrize(("target", "value", "cut"), [("buffer_pct", 93.1, 4.1), ("buffer_pct", 95, 80.1),
+                                                      ("effective_leverage", 6, 100.3)])
+def test_the_estimate_puts_the_whole_search_in_one_vectorized_scan(monkeypatch, target, value, cut):
+    # 2 000 ALT steps: without an estimate a grid of 46 sizes, then the steps of the gap the answer is in (two
+    # scans); the in-tier estimate (4.0044, 80.064, 100.24 ALT: within a step) lets the first scan take both.
+    scans = []
+    real = Reductions.evaluate
+    monkeypatch.setattr(Reductions, "evaluate", lambda self, amounts, *a: scans.append(len(amounts)) or
+                        real(self, amounts, *a))
+    assert _orders(_plan(target, value)) == [(ALT.symbol, cut)]
+    assert len(scans) == 1
+    monkeypatch.setattr(CloseWorstFirst, "_guess", lambda *a: None)
+    scans.clear()
+    assert _orders(_plan(target, value)) == [(ALT.symbol, cut)]
+    assert len(scans) == 2
+
+
+def test_rationale_says_what_the_cut_does_closing_cutting_or_leaving_its_tier():
+    # The tier case of test_worked_cases: ALT (3%) cut out of its tier, then BTC (1%) cut to the target; at 99%
+    # on the one-tier pool ALT (2.5%) is closed whole and BTC (0.4%) cut.
+    alt = market(ALT.symbol, 0, step=0.1, tick=0.001, tiers=TIERS)
+    btc = market(BTC.symbol, 0.01)
+    plan = _plan("buffer_pct", 95, account(position(btc.symbol, 1.0, 50_000), position(alt.symbol, 200, 100)),
+                 venue_of(btc, alt))
+    assert {o.strategy for o in plan.orders} == {"close_worst_first"}
+    head = "USDT pool buffer_pct misses 95; long "
+    assert [o.rationale for o in plan.orders] == [
+        head + "ALT/USDT:USDT frees 3.0000% of requirement per unit of notional, the most in the pool; cutting 100.1 "
+        "contracts (out of its tier; the rest is ranked again at the lower rate)",
+        head + "BTC/USDT:USDT frees 1.0000% of requirement per unit of notional, the most in the pool; cutting 0.041 "
+        "contracts",
+    ]
+    head = "USDT pool buffer_pct misses 99; long "
+    assert [o.rationale for o in _plan("buffer_pct", 99).orders] == [
+        head + "ALT/USDT:USDT frees 2.5000% of requirement per unit of notional, the most in the pool; closing it",
+        head + "BTC/USDT:USDT frees 0.4000% of requirement per unit of notional, the most in the pool; cutting 0.501 "
+        "contracts",
+    ]

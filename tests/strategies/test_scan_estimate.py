@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,3 +82,14 @@ def test_grid_when_written_out_then_the_rounded_inner_points_of_linspace(lo, spa
     ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
     expected = ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)].tolist()
     assert _grid(lo, hi, width) == expected
+
+
+@pytest.mark.parametrize("width", [1, 2, 10, 256])
+@pytest.mark.parametrize("extra", [-1, 0, 1, 2, 3])
+def test_grid_when_the_span_is_about_the_width_then_still_the_points_of_linspace(width, extra):
+    # Up to width + 1 steps the points are every step count in between; from width + 2 linspace spreads width
+    # points, never more.
+    lo, hi = 7, 7 + width + extra
+    ks = np.linspace(lo, hi, width + 2)[1:-1].round().astype(np.int64)
+    expected = ks[(np.diff(ks, prepend=lo) > 0) & (ks < hi)].tolist()
+    assert _grid(lo, hi, width) == expected and len(expected) <= width
