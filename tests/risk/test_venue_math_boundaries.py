@@ -1,0 +1,36 @@
+"""Edges of the venue math the main tests leave open: Binance hedge legs sharing one price where every market
+has a single margin tier (no tier kink at all), worked out by hand, through ``check``'s path and the batch API."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from plan_factory import account, market, position, venue_of
+
+from riskguard.model import MarginTier, PositionSide, Side
+from riskguard.risk.account_risk import evaluate_account
+from riskguard.risk.batch import liquidation_frame
+
+ETH = market("ETH/USDT:USDT", 0.005)
+# 10 long and 4 short at 2 000 on 3 000 of cross wallet: equity 3 000 + 6 (P − 2 000), MM 0.005 · 14 P.
+# Liquidation 9 000 = 5.93 P; bankruptcy 9 000 = 6 P.
+LIQUIDATION, BANKRUPTCY = 9_000 / 5.93, 1_500.0
+
+
+def test_hedge_legs_when_every_market_has_one_tier_then_their_shared_price_still_counts_maintenance():
+    acct = account(position(ETH.symbol, 10, 2_000, 1_900, leg=PositionSide.LONG),
+                   position(ETH.symbol, 4, 2_000, 1_900, side=Side.SHORT, leg=PositionSide.SHORT),
+                   wallet=3_000, hedge=True)
+    long, short = evaluate_account(acct, venue_of(ETH)).positions
+    for leg in (long, short):
+        assert leg.liquidation_price == pytest.approx(LIQUIDATION, rel=1e-12)  # 1 517.71, not the bankruptcy price
+        assert leg.bankruptcy_price == pytest.approx(BANKRUPTCY, rel=1e-12)
+
+
+def test_liquidation_frame_when_hedge_legs_have_one_tier_then_their_shared_price_still_counts_maintenance():
+    frame = pd.DataFrame({"venue": "binanceusdm", "margin_mode": "cross", "symbol": "ETH", "side": ["long", "short"],
+                          "contracts": [10.0, 4.0], "contract_size": 1.0, "entry_price": 2_000.0,
+                          "mark_price": 1_900.0, "margin": 3_000.0, "inverse": False, "hedge_group": "eth"})
+    out = liquidation_frame(frame, {"ETH": [MarginTier(0.0, float("inf"), 0.005)]})
+    assert out["liquidation_price"].tolist() == pytest.approx([LIQUIDATION] * 2, rel=1e-12)
+    assert out["bankruptcy_price"].tolist() == pytest.approx([BANKRUPTCY] * 2, rel=1e-12)
