@@ -1,17 +1,22 @@
 """Edges of the venue math the main tests leave open: Binance hedge legs sharing one price where every market
-has a single margin tier (no tier kink at all), worked out by hand, through ``check``'s path and the batch API."""
+has a single margin tier (no tier kink at all), worked out by hand, through ``check``'s path and the batch API;
+and ``solve`` given a requirement without its cached entry value."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import pytest
 from plan_factory import account, market, position, venue_of
 
 from riskguard.model import MarginTier, PositionSide, Side
-from riskguard.risk.account_risk import evaluate_account
+from riskguard.risk.account_risk import VariantEvaluator, evaluate_account
 from riskguard.risk.batch import liquidation_frame
 
 ETH = market("ETH/USDT:USDT", 0.005)
+BTC = market("BTC/USDT:USDT", 0.004)
 # 10 long and 4 short at 2 000 on 3 000 of cross wallet: equity 3 000 + 6 (P − 2 000), MM 0.005 · 14 P.
 # Liquidation 9 000 = 5.93 P; bankruptcy 9 000 = 6 P.
 LIQUIDATION, BANKRUPTCY = 9_000 / 5.93, 1_500.0
@@ -34,3 +39,17 @@ def test_liquidation_frame_when_hedge_legs_have_one_tier_then_their_shared_price
     out = liquidation_frame(frame, {"ETH": [MarginTier(0.0, float("inf"), 0.005)]})
     assert out["liquidation_price"].tolist() == pytest.approx([LIQUIDATION] * 2, rel=1e-12)
     assert out["bankruptcy_price"].tolist() == pytest.approx([BANKRUPTCY] * 2, rel=1e-12)
+
+
+def test_variants_when_nothing_changed_and_one_position_solved_then_solve_recomputes_the_entry_value():
+    # Solving a subset with no size changed gathers the account's requirement without its cached entry value.
+    # ETH: 10 long at 2 000, mark 1 900, isolated 2 000: 2 000 + 10 (P − 2 000) = 0.05 P  ⇒  P = 18 000 / 9.95
+    acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=2_000),
+                   position(BTC.symbol, 1, 60_000, isolated_margin=6_000))
+    evaluator = VariantEvaluator.of(acct, venue_of(ETH, BTC))
+    assert evaluator is not None
+    got = evaluator.evaluate(np.array([[10.0, 1.0]]), np.array([[2_000.0, 6_000.0]]), {"USDT": np.array([10_000.0])},
+                             changed=np.array([False, False]), solve_for=np.array([True, False]))
+    assert got.price[0, 0] == pytest.approx(18_000 / 9.95, rel=1e-12)
+    assert math.isnan(got.price[0, 1])  # not asked for
+    assert got.buffer_pct[0, 0] == pytest.approx((1_900 - 18_000 / 9.95) / 1_900 * 100, rel=1e-12)
