@@ -1,6 +1,6 @@
 """Edges of the venue math the main tests leave open: Binance hedge legs sharing one price where every market
 has a single margin tier (no tier kink at all), worked out by hand, through ``check``'s path and the batch API;
-and ``solve`` given a requirement without its cached entry value."""
+groups of two and of three legs in one call; and ``solve`` given a requirement without its cached entry value."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from plan_factory import account, market, position, venue_of
 from riskguard.model import MarginTier, PositionSide, Side
 from riskguard.risk.account_risk import VariantEvaluator, evaluate_account
 from riskguard.risk.batch import liquidation_frame
+from riskguard.risk.tiers import TierTable
+from riskguard.risk.venue_math import PositionArrays, solve_shared_legs
 
 ETH = market("ETH/USDT:USDT", 0.005)
 BTC = market("BTC/USDT:USDT", 0.004)
@@ -53,3 +55,21 @@ def test_variants_when_nothing_changed_and_one_position_solved_then_solve_recomp
     assert got.price[0, 0] == pytest.approx(18_000 / 9.95, rel=1e-12)
     assert math.isnan(got.price[0, 1])  # not asked for
     assert got.buffer_pct[0, 0] == pytest.approx((1_900 - 18_000 / 9.95) / 1_900 * 100, rel=1e-12)
+
+
+def test_solve_shared_legs_when_groups_differ_in_leg_count_then_each_gets_its_own_price():
+    # group 0: the 10 long / 4 short above; group 1: 2 + 3 long and 1 short at 100 on 100 of collateral,
+    # equity 100 + 4 (P − 100), MM 0.005 · 6 P  ⇒  liquidation 300 / 3.97, bankruptcy 75
+    n = 5
+    ones = np.ones(n)
+    pos = PositionArrays(inverse=np.zeros(n, bool), side=np.array([1.0, -1.0, 1.0, 1.0, -1.0]),
+                         qty=np.array([10.0, 4.0, 2.0, 3.0, 1.0]), contracts=ones,
+                         entry=np.array([2_000.0, 2_000.0, 100.0, 100.0, 100.0]),
+                         mark=np.array([1_900.0, 1_900.0, 90.0, 90.0, 90.0]), table=np.zeros(n, dtype=np.int64),
+                         tiers=TierTable.flat(0.005), by_contracts=np.zeros(n, bool),
+                         reported_tier=np.full(n, -1), taker=ones * 0.0004, leverage=ones * 10,
+                         isolated=np.zeros(n, bool))
+    liq, bankrupt = np.full(n, np.nan), np.full(n, np.nan)
+    solve_shared_legs(pos, np.zeros(n), [[0, 1], [2, 3, 4]], [3_000.0, 100.0], liq, bankrupt)
+    assert liq.tolist() == pytest.approx([LIQUIDATION] * 2 + [300 / 3.97] * 3, rel=1e-12)
+    assert bankrupt.tolist() == pytest.approx([BANKRUPTCY] * 2 + [75.0] * 3, rel=1e-12)
