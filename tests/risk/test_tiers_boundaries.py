@@ -1,6 +1,7 @@
-"""Edges of the tier tables the main tier tests leave open: a flat table's deduction, the errors for missing
-tables, integer sizes, and a table wide enough (127 floors or more) that the bucket lookup counts in 64-bit
-integers instead of bytes."""
+"""Edges of the tier tables the main tier tests leave open: the layout rows are padded to (which
+``account_risk._stacked`` reproduces), the zero row, a flat table's deduction, the errors for missing tables,
+integer sizes, and a table wide enough (127 floors or more) that the bucket lookup counts in 64-bit integers
+instead of bytes."""
 
 from __future__ import annotations
 
@@ -9,8 +10,32 @@ import pytest
 
 from riskguard.model.market import MarginTier
 from riskguard.risk import tiers
-from riskguard.risk.solver import requirement_in_tier
+from riskguard.risk.solver import maintenance_margin, requirement_in_tier
 from riskguard.risk.tiers import TierTable, count_floors
+
+
+def test_from_tiers_when_rows_differ_in_length_then_the_short_one_repeats_its_last_tier_past_inf_floors():
+    # a venue table that starts above zero still starts at zero; the one-tier row is padded to three columns
+    table = TierTable.from_tiers([
+        [MarginTier(5.0, 100.0, 0.01), MarginTier(100.0, 1_000.0, 0.02, 1.0), MarginTier(1_000.0, np.inf, 0.05, 31.0)],
+        [MarginTier(0.0, np.inf, 0.004, 2.0)],
+    ])
+    assert table.floor.tolist() == [[0.0, 100.0, 1_000.0], [0.0, np.inf, np.inf]]
+    assert table.mmr.tolist() == [[0.01, 0.02, 0.05], [0.004, 0.004, 0.004]]
+    assert table.cum.tolist() == [[0.0, 1.0, 31.0], [2.0, 2.0, 2.0]]
+    assert table.size.tolist() == [3, 1]
+
+
+def test_with_zero_row_when_added_then_it_is_one_tier_requiring_nothing_at_any_size():
+    base = TierTable.from_tiers([[MarginTier(0.0, 100.0, 0.01), MarginTier(100.0, np.inf, 0.02, 1.0)]])
+    table, zero = base.with_zero_row()
+    assert zero == 1
+    assert table.floor.tolist() == [[0.0, 100.0], [0.0, np.inf]]
+    assert (table.mmr.tolist(), table.cum.tolist()) == ([[0.01, 0.02], [0.0, 0.0]], [[0.0, 1.0], [0.0, 0.0]])
+    assert table.size.tolist() == [2, 1]
+    mm, tier = maintenance_margin(inverse=np.zeros(2, bool), qty=np.array([1.0, 1.0]), price=np.array([50.0, 1e9]),
+                                  tiers=table, table=np.array([zero, zero]))
+    assert (mm.tolist(), tier.tolist()) == ([0.0, 0.0], [0, 0])
 
 
 def test_flat_when_given_a_deduction_then_the_requirement_subtracts_it():
