@@ -1,6 +1,7 @@
 """Edges of the venue math the main tests leave open: Binance hedge legs sharing one price where every market
 has a single margin tier (no tier kink at all), worked out by hand, through ``check``'s path and the batch API;
-groups of two and of three legs in one call; and ``solve`` given a requirement without its cached entry value."""
+groups of two and of three legs in one call; ``solve`` given a requirement without its cached entry value; and
+the rounding toward entry, which treats a root within 1e-9 of a tick as on it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from riskguard.model import MarginTier, PositionSide, Side
 from riskguard.risk.account_risk import VariantEvaluator, evaluate_account
 from riskguard.risk.batch import liquidation_frame
 from riskguard.risk.tiers import TierTable
-from riskguard.risk.venue_math import PositionArrays, solve_shared_legs
+from riskguard.risk.venue_math import RULE_NAMES, PositionArrays, display, solve_shared_legs
+from riskguard.risk.venue_rules import CONVENTIONS, PriceConvention
 
 ETH = market("ETH/USDT:USDT", 0.005)
 BTC = market("BTC/USDT:USDT", 0.004)
@@ -73,3 +75,13 @@ def test_solve_shared_legs_when_groups_differ_in_leg_count_then_each_gets_its_ow
     solve_shared_legs(pos, np.zeros(n), [[0, 1], [2, 3, 4]], [3_000.0, 100.0], liq, bankrupt)
     assert liq.tolist() == pytest.approx([LIQUIDATION] * 2 + [300 / 3.97] * 3, rel=1e-12)
     assert bankrupt.tolist() == pytest.approx([BANKRUPTCY] * 2 + [75.0] * 3, rel=1e-12)
+
+
+def test_display_toward_entry_when_the_root_is_a_hair_off_a_tick_then_it_is_that_tick():
+    # 3e-10 of a 0.1 tick either side of 100.0 is float noise, not a price past the tick: no step up (long)
+    # or down (short); 100.04 is 0.4 of a tick past 100.0 and steps to 100.1 (long) or 100.0 (short)
+    toward_entry = CONVENTIONS.index(PriceConvention.ROUND_TOWARD_ENTRY)
+    shown, rule = display(np.array([100.00000000003, 99.99999999997, 100.04, 100.04]),
+                          np.array([1.0, -1.0, 1.0, -1.0]), np.full(4, 0.1), np.full(4, toward_entry))
+    assert shown.tolist() == [100.0, 100.0, 100.1, 100.0]
+    assert [RULE_NAMES[r] for r in rule] == ["rounded toward entry to the tick"] * 4
