@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from plan_factory import account, market, position, venue_of
 
-from riskguard.model import MarginTier, PositionSide, Side
+from riskguard.model import ContractKind, MarginTier, PositionSide, Side
 from riskguard.risk.account_risk import VariantEvaluator, evaluate_account
 from riskguard.risk.batch import liquidation_frame
 from riskguard.risk.tiers import TierTable
@@ -21,6 +21,7 @@ from riskguard.risk.venue_rules import CONVENTIONS, PriceConvention
 
 ETH = market("ETH/USDT:USDT", 0.005)
 BTC = market("BTC/USDT:USDT", 0.004)
+BTCUSD = market("BTC/USD:BTC", 0.004, kind=ContractKind.INVERSE, contract_size=100.0, settle="BTC")
 # 10 long and 4 short at 2 000 on 3 000 of cross wallet: equity 3 000 + 6 (P − 2 000), MM 0.005 · 14 P.
 # Liquidation 9 000 = 5.93 P; bankruptcy 9 000 = 6 P.
 LIQUIDATION, BANKRUPTCY = 9_000 / 5.93, 1_500.0
@@ -46,17 +47,22 @@ def test_liquidation_frame_when_hedge_legs_have_one_tier_then_their_shared_price
 
 
 def test_variants_when_nothing_changed_and_one_position_solved_then_solve_recomputes_the_entry_value():
-    # Solving a subset with no size changed gathers the account's requirement without its cached entry value.
+    # Solving a subset with no size changed gathers the account's requirement without its cached entry value,
+    # and the positions not solved keep the account's own notional.
     # ETH: 10 long at 2 000, mark 1 900, isolated 2 000: 2 000 + 10 (P − 2 000) = 0.05 P  ⇒  P = 18 000 / 9.95
     acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=2_000),
-                   position(BTC.symbol, 1, 60_000, isolated_margin=6_000))
-    evaluator = VariantEvaluator.of(acct, venue_of(ETH, BTC))
+                   position(BTC.symbol, 1, 60_000, isolated_margin=6_000),
+                   position(BTCUSD.symbol, 10, 50_000, isolated_margin=0.005))
+    evaluator = VariantEvaluator.of(acct, venue_of(ETH, BTC, BTCUSD))
     assert evaluator is not None
-    got = evaluator.evaluate(np.array([[10.0, 1.0]]), np.array([[2_000.0, 6_000.0]]), {"USDT": np.array([10_000.0])},
-                             changed=np.array([False, False]), solve_for=np.array([True, False]))
+    got = evaluator.evaluate(np.array([[10.0, 1.0, 10.0]]), np.array([[2_000.0, 6_000.0, 0.005]]),
+                             {"USDT": np.array([10_000.0])}, changed=np.array([False, False, False]),
+                             solve_for=np.array([True, False, False]))
     assert got.price[0, 0] == pytest.approx(18_000 / 9.95, rel=1e-12)
-    assert math.isnan(got.price[0, 1])  # not asked for
+    assert math.isnan(got.price[0, 1]) and math.isnan(got.price[0, 2])  # not asked for
     assert got.buffer_pct[0, 0] == pytest.approx((1_900 - 18_000 / 9.95) / 1_900 * 100, rel=1e-12)
+    # notional ÷ equity: 19 000 / 1 000; 60 000 / 6 000; inverse 10 × 100 USD / 50 000 = 0.02 BTC on 0.005 BTC
+    assert got.effective_leverage[0].tolist() == pytest.approx([19.0, 10.0, 4.0], rel=1e-12)
 
 
 def test_solve_shared_legs_when_groups_differ_in_leg_count_then_each_gets_its_own_price():
