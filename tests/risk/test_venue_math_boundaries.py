@@ -65,6 +65,23 @@ def test_variants_when_nothing_changed_and_one_position_solved_then_solve_recomp
     assert got.effective_leverage[0].tolist() == pytest.approx([19.0, 10.0, 4.0], rel=1e-12)
 
 
+@pytest.mark.parametrize("solve_for", [None, np.array([True, False])], ids=["every position", "one position"])
+def test_variants_when_nothing_changed_on_okx_then_the_current_tier_and_the_fee_still_hold(solve_for):
+    # OKX pins the tier the position is in now and adds the taker fee to its rate.  ETH: 10 long at 2 000,
+    # mark 1 900 (19 000: tier 1, mmr 1 %, deduction 92.5), isolated 2 000, fee 0.05 %:
+    # 2 000 + 10 (P − 2 000) = 10 P · 1.05 % − 92.5  ⇒  P = 17 907.5 / 9.895, shown one 0.1 tick toward the mark.
+    # (Searched, the tier at that price would be tier 0, P = 18 000 / 9.945; without the fee, 17 907.5 / 9.9.)
+    tiers = (MarginTier(0, 18_500, 0.005), MarginTier(18_500, 1e12, 0.01, 92.5))
+    eth, btc = market(ETH.symbol, 0.005, venue="okx", tiers=tiers), market(BTC.symbol, 0.004, venue="okx")
+    acct = account(position(eth.symbol, 10, 2_000, 1_900, isolated_margin=2_000),
+                   position(btc.symbol, 1, 60_000, isolated_margin=6_000), venue="okx", taker=0.0005)
+    evaluator = VariantEvaluator.of(acct, venue_of(eth, btc))
+    assert evaluator is not None
+    got = evaluator.evaluate(np.array([[10.0, 1.0]]), np.array([[2_000.0, 6_000.0]]), {"USDT": np.array([10_000.0])},
+                             changed=np.array([False, False]), solve_for=solve_for)
+    assert got.price[0, 0] == pytest.approx(17_907.5 / 9.895 + 0.1, rel=1e-12)
+
+
 def test_solve_shared_legs_when_groups_differ_in_leg_count_then_each_gets_its_own_price():
     # group 0: the 10 long / 4 short above; group 1: 2 + 3 long and 1 short at 100 on 100 of collateral,
     # equity 100 + 4 (P − 100), MM 0.005 · 6 P  ⇒  liquidation 300 / 3.97, bankruptcy 75
