@@ -6,13 +6,14 @@ the rounding toward entry, which treats a root within 1e-9 of a tick as on it.""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from plan_factory import account, market, position, venue_of
 
-from riskguard.model import ContractKind, MarginTier, PositionSide, Side
+from riskguard.model import ContractKind, MarginTier, PositionSide, Side, TierBasis
 from riskguard.risk.account_risk import VariantEvaluator, evaluate_account
 from riskguard.risk.batch import liquidation_frame
 from riskguard.risk.tiers import TierTable
@@ -80,6 +81,20 @@ def test_variants_when_nothing_changed_on_okx_then_the_current_tier_and_the_fee_
     got = evaluator.evaluate(np.array([[10.0, 1.0]]), np.array([[2_000.0, 6_000.0]]), {"USDT": np.array([10_000.0])},
                              changed=np.array([False, False]), solve_for=solve_for)
     assert got.price[0, 0] == pytest.approx(17_907.5 / 9.895 + 0.1, rel=1e-12)
+
+
+def test_variants_when_okx_tiers_count_contracts_then_a_changed_size_is_tiered_by_its_contracts():
+    # 0.1 ETH contracts, tier 1 (mmr 1 %) from 80 contracts.  Cut from 100 to 90 contracts (9 ETH), still tier 1:
+    # 2 000 + 9 (P − 2 000) = 9 P · 1.05 %  ⇒  P = 16 000 / 8.9055, shown one 0.1 tick toward the mark.
+    tiers = (MarginTier(0, 80, 0.005), MarginTier(80, 1e12, 0.01))
+    eth = replace(market(ETH.symbol, 0.005, venue="okx", tiers=tiers, contract_size=0.1),
+                  tier_basis=TierBasis.CONTRACTS)
+    acct = account(position(eth.symbol, 100, 2_000, 1_900, isolated_margin=2_000), venue="okx", taker=0.0005)
+    evaluator = VariantEvaluator.of(acct, venue_of(eth))
+    assert evaluator is not None
+    got = evaluator.evaluate(np.array([[90.0]]), np.array([[2_000.0]]), {"USDT": np.array([10_000.0])},
+                             changed=np.array([True]))
+    assert got.price[0, 0] == pytest.approx(16_000 / 8.9055 + 0.1, rel=1e-12)
 
 
 def test_solve_shared_legs_when_groups_differ_in_leg_count_then_each_gets_its_own_price():
