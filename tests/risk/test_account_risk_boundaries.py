@@ -138,3 +138,13 @@ def test_when_a_needed_taker_fee_is_missing_and_the_venue_shows_nothing_then_una
     (r,) = risk.positions
     assert r.liquidation_source is PriceSource.UNAVAILABLE and r.liquidation_price is None
     assert r.unavailable_reason == "taker fee rate unavailable"
+
+
+def test_when_isolated_equity_is_exactly_zero_then_the_margin_ratio_is_infinite_not_an_error():
+    # 1 000 of margin, 10 long at 2 000 marked at 1 900: uPnL −1 000, equity 0; requirement 95
+    acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=1_000))
+    (r,) = evaluate_account(acct, VENUE).positions
+    assert r.equity == 0.0
+    assert r.maintenance_margin == pytest.approx(95.0)
+    assert r.margin_ratio == math.inf
+    assert r.effective_leverage == math.inf
