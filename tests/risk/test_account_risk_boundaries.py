@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from plan_factory import account, market, position, venue_of
 
-from riskguard.model import AssetBalance, Side
+from riskguard.model import AssetBalance, PositionSide, Side
 from riskguard.risk.account_risk import CrossSummary, PriceSource, evaluate_account
 
 ETH = market("ETH/USDT:USDT", 0.005, step=0.01)
@@ -148,3 +148,14 @@ def test_when_isolated_equity_is_exactly_zero_then_the_margin_ratio_is_infinite_
     assert r.maintenance_margin == pytest.approx(95.0)
     assert r.margin_ratio == math.inf
     assert r.effective_leverage == math.inf
+
+
+def test_hedge_legs_when_isolated_then_each_keeps_its_own_price():
+    # Binance shares one price between cross legs only; isolated legs are each their own position:
+    # long  2 000 + 10 (P − 2 000) = 0.05 P  ⇒  18 000 / 9.95;  short 2 000 − 10 (P − 2 000) = 0.05 P  ⇒  22 000 / 10.05
+    acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=2_000, leg=PositionSide.LONG),
+                   position(ETH.symbol, 10, 2_000, 1_900, side=Side.SHORT, isolated_margin=2_000,
+                            leg=PositionSide.SHORT), hedge=True)
+    long, short = evaluate_account(acct, VENUE).positions
+    assert long.liquidation_price == pytest.approx(18_000 / 9.95, rel=1e-12)
+    assert short.liquidation_price == pytest.approx(22_000 / 10.05, rel=1e-12)
