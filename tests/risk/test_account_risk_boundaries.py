@@ -105,6 +105,7 @@ def test_account_without_positions_reports_each_funded_wallet_as_an_idle_pool():
     acct = replace(account(), balances={"USDT": AssetBalance("USDT", 500.0, 500.0),
                                         "USDC": AssetBalance("USDC", 0.0, 0.0)})
     risk = evaluate_account(acct, VENUE)
+    assert (risk.name, risk.venue) == ("acct", "binanceusdm")
     assert risk.positions == () and risk.missing == ()
     assert risk.cross == (CrossSummary("USDT", 500.0, 500.0, 0.0, 0.0, 0.0),)
     assert risk.cross[0].headroom_pct == 100.0
