@@ -319,26 +319,27 @@ def shared_leg_prices(
         kinks.sort(axis=1)
         # Segments × groups: each step below is one long pass along the groups, not a short one per group.
         edges = np.concatenate([np.zeros((1, groups)), kinks.T, np.full((1, groups), np.inf)])
-        liq = _nearest_root(pos, mmr_add, rows, margin, edges)
-        bankrupt = _nearest_root(pos, mmr_add, rows, margin, np.array([[0.0], [np.inf]]))
+        liq = _nearest_root(pos, mmr_add, rows, margin, edges, with_mm=True)
+        bankrupt = _nearest_root(pos, mmr_add, rows, margin, np.array([[0.0], [np.inf]]), with_mm=False)
     return liq, bankrupt
 
 
 def _nearest_root(
-    pos: PositionArrays, mmr_add: np.ndarray, rows: np.ndarray, margin: np.ndarray, edges: np.ndarray
+    pos: PositionArrays, mmr_add: np.ndarray, rows: np.ndarray, margin: np.ndarray, edges: np.ndarray, *, with_mm: bool
 ) -> np.ndarray:
     """Root of each group's f(z) = α + β·z on each segment of ``edges``, the one nearest the mark.
 
-    ``edges`` is (segment edges × groups).  Two edges [0, inf] mean equity
-    alone (the bankruptcy price); more add each leg's requirement in the tier
-    its size at the segment's probe falls in.
+    ``edges`` is (segment edges × groups).  ``with_mm`` adds each leg's
+    requirement in the tier its size at the segment's probe falls in (the
+    liquidation price); without it, equity alone (the bankruptcy price).  It
+    is not read from the edges: one-tier tables have no kink either, and their
+    legs still owe maintenance margin.
     """
     lo, hi = edges[:-1], edges[1:]
     probe = np.where(np.isinf(hi), lo + 1.0, (lo + hi) / 2)
     inverse = pos.inverse.take(rows[:, 0])
     alpha = np.broadcast_to(margin, np.broadcast_shapes(margin.shape, probe.shape))
     beta = np.zeros_like(alpha)
-    with_mm = edges.shape[0] > 2
     width = pos.tiers.floor.shape[1]
     for leg in rows.T:
         qty, entry = pos.qty.take(leg), pos.entry.take(leg)

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from plan_factory import account, market, position, venue_of
 
-from riskguard.model import AssetBalance, Side
+from riskguard.model import AssetBalance, PositionSide, Side
 from riskguard.risk.account_risk import CrossSummary, PriceSource, evaluate_account
 
 ETH = market("ETH/USDT:USDT", 0.005, step=0.01)
@@ -105,6 +105,7 @@ def test_account_without_positions_reports_each_funded_wallet_as_an_idle_pool():
     acct = replace(account(), balances={"USDT": AssetBalance("USDT", 500.0, 500.0),
                                         "USDC": AssetBalance("USDC", 0.0, 0.0)})
     risk = evaluate_account(acct, VENUE)
+    assert (risk.name, risk.venue) == ("acct", "binanceusdm")
     assert risk.positions == () and risk.missing == ()
     assert risk.cross == (CrossSummary("USDT", 500.0, 500.0, 0.0, 0.0, 0.0),)
     assert risk.cross[0].headroom_pct == 100.0
@@ -138,3 +139,24 @@ def test_when_a_needed_taker_fee_is_missing_and_the_venue_shows_nothing_then_una
     (r,) = risk.positions
     assert r.liquidation_source is PriceSource.UNAVAILABLE and r.liquidation_price is None
     assert r.unavailable_reason == "taker fee rate unavailable"
+
+
+def test_when_isolated_equity_is_exactly_zero_then_the_margin_ratio_is_infinite_not_an_error():
+    # 1 000 of margin, 10 long at 2 000 marked at 1 900: uPnL −1 000, equity 0; requirement 95
+    acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=1_000))
+    (r,) = evaluate_account(acct, VENUE).positions
+    assert r.equity == 0.0
+    assert r.maintenance_margin == pytest.approx(95.0)
+    assert r.margin_ratio == math.inf
+    assert r.effective_leverage == math.inf
+
+
+def test_hedge_legs_when_isolated_then_each_keeps_its_own_price():
+    # Binance shares one price between cross legs only; isolated legs are each their own position:
+    # long  2 000 + 10 (P − 2 000) = 0.05 P  ⇒  18 000 / 9.95;  short 2 000 − 10 (P − 2 000) = 0.05 P  ⇒  22 000 / 10.05
+    acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=2_000, leg=PositionSide.LONG),
+                   position(ETH.symbol, 10, 2_000, 1_900, side=Side.SHORT, isolated_margin=2_000,
+                            leg=PositionSide.SHORT), hedge=True)
+    long, short = evaluate_account(acct, VENUE).positions
+    assert long.liquidation_price == pytest.approx(18_000 / 9.95, rel=1e-12)
+    assert short.liquidation_price == pytest.approx(22_000 / 10.05, rel=1e-12)
