@@ -81,8 +81,9 @@ class MarkStreams:
 
     A mark is public.  Watched per account, 500 accounts on one venue opened 500 websocket connections carrying
     the same message (Binance allows 300 new connections per 5 minutes per IP) and parsed every tick 500 times.
-    One watch per symbol now hands each mark to the accounts holding it, and a failure of that watch to each
-    of them: they reconcile by REST before acting, as after a failure of their own streams.
+    One watch per symbol now hands each mark to the accounts holding it, nearest liquidation first, and a
+    failure of that watch to each of them: they reconcile by REST before acting, as after a failure of their own
+    streams.
     """
 
     def __init__(self, exchange: Any, stop: asyncio.Event, backoff_s: float = 1.0) -> None:
@@ -119,7 +120,8 @@ class MarkStreams:
                 continue
             mark = ticker.get("markPrice")
             if mark:
-                for worker in self.holders[symbol]:
+                # Woken in this order: in a burst of hundreds of accounts, the one nearest liquidation goes first.
+                for worker in sorted(self.holders[symbol], key=lambda w: w.urgency):
                     worker.on_mark(symbol, float(mark))
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -131,6 +132,17 @@ class AccountWorker:
         self._last_data = self.clock()
         self.stream_healthy = True
         self._wake.set()
+
+    @property
+    def urgency(self) -> float:
+        """The smallest liquidation buffer (%) at the last evaluation; −inf when there is none or its state is
+        UNKNOWN.  A mark reaches every account holding the symbol at once, and the accounts nearest liquidation
+        (or least known) are evaluated first (``MarkStreams``)."""
+        evaluated = self.live.evaluated
+        if evaluated is None or self.live.state == UNKNOWN:
+            return -math.inf
+        buffers = [p.risk.buffer_pct for p in evaluated.verdict.positions]
+        return min((b if b is not None else -math.inf for b in buffers), default=math.inf)
 
     @property
     def symbols(self) -> list[str]:
