@@ -208,3 +208,31 @@ def test_a_rule_with_an_unknown_metric_plans_nothing():
     assert plan_account(spec, acct, mk, t.risk, {}, evaluate_rules([blind], "acct", t)) is None
     plan = plan_account(spec, acct, mk, t.risk, {}, evaluate_rules([known, blind], "acct", t))
     assert plan is not None and plan.strategies == ("alert_only",) and plan.reason_codes == ("PLAN_ALERT_ONLY",)
+
+
+def test_the_plan_keeps_the_notes_and_codes_of_every_firing_rule_in_policy_order():
+    from riskguard.config import AccountConfig, AccountSpec, Policy
+    from riskguard.rules.codes import ReasonCode
+    from riskguard.rules.planner import plan_account
+    from riskguard.rules.strategy import Proposal, Strategy
+
+    class Says(Strategy):
+        description = "notes only"
+
+        def __init__(self, name: str, note: str) -> None:
+            self.name, self.note = name, note
+
+        def propose(self, ctx):
+            return Proposal(reason_codes=(ReasonCode.PLAN_ALERT_ONLY,), notes=(self.note, "shared"))
+
+    acct, mk = _isolated_btc()
+    first = rule(name="first", threshold=10.0, actions=[{"strategy": "alert_only"}])
+    second = rule(name="second", threshold=11.0, actions=[{"strategy": "alert_only"}])
+    actions = {"first": (Says("a", "from the first rule"),), "second": (Says("b", "from the second rule"),)}
+    spec = AccountSpec("acct", AccountConfig(snapshot="m"), Policy(), None, "t", rules=(first, second),
+                       actions=actions)
+    t = table(acct, mk)
+    plan = plan_account(spec, acct, mk, t.risk, {}, evaluate_rules([first, second], "acct", t))
+    assert plan is not None and plan.strategies == ("a", "b")
+    assert plan.notes == ("from the first rule", "shared", "from the second rule")  # each once, in order
+    assert plan.reason_codes == ("PLAN_ALERT_ONLY",)

@@ -29,7 +29,7 @@ from riskguard.model import (
 )
 from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.codes import ExitCode, ReasonCode
-from riskguard.rules.policy_check import AccountVerdict, evaluate_policy
+from riskguard.rules.policy_check import AccountVerdict, Finding, evaluate_policy
 
 NOW = 1_800_000_000_000
 BTC = "BTC/USDT:USDT"
@@ -160,6 +160,14 @@ def test_already_liquidatable_when_cross_equity_at_or_just_above_maintenance(wal
     # a pool already at maintenance needs no move; the move is judged only while it is not
     assert (ReasonCode.UNIFORM_MOVE_BELOW_MIN in account_codes) is not liquidatable
     assert exit_code(v) is ExitCode.BREACH
+
+
+def test_a_cross_pool_at_maintenance_is_reported_field_by_field():
+    """Equity 40 = MM 40 (1 BTC at 10,000, mmr 0.4 %): the pool's ratio is 1, its limit 1, no symbol."""
+    v = verdict(position(MarginMode.CROSS), wallet=40.0)
+    (finding,) = [f for f in v.findings if f.code is ReasonCode.ALREADY_LIQUIDATABLE]
+    assert finding == Finding(ReasonCode.ALREADY_LIQUIDATABLE, "USDT cross equity at or below maintenance", None,
+                              1.0, 1.0)
 
 
 # -- cross margin headroom (1 − margin ratio): wallet 1,000 → 96 % ------------------------------------------

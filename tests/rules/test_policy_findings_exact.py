@@ -147,3 +147,22 @@ def test_tier_table_short_of_the_size_at_the_liquidation_price_then_incomplete_w
     assert findings(240.0) == []
     assert findings(190.0) == []  # short of the size at mark already: the normalizer reports that one
     assert findings(220.0, liq=None) == []
+
+
+def test_tier_table_findings_go_on_past_a_position_the_table_covers():
+    from dataclasses import replace
+
+    from riskguard.model import MarginTier
+    from riskguard.rules.policy_check import _tier_findings
+    from tests.rules.accounts import market
+
+    eth = "ETH/USDT:USDT"
+    covered = replace(market(S), tiers=(MarginTier(0, 1e9, 0.01, 0.0, 50),))
+    short = replace(market(eth), tiers=(MarginTier(0, 220.0, 0.01, 0.0, 50),))
+    snapshot = SimpleNamespace(venues={"okx": SimpleNamespace(markets={S: covered, eth: short})})
+    risk = SimpleNamespace(positions=[
+        SimpleNamespace(symbol=S, contracts=2.0, mark_price=100.0, liquidation_price=120.0),
+        SimpleNamespace(symbol=eth, contracts=2.0, mark_price=100.0, liquidation_price=120.0)])
+    assert _tier_findings(SimpleNamespace(venue="okx"), snapshot, risk) == [
+        Finding(C.TIER_TABLE_INCOMPLETE, "tier table ends at 220 (quote_notional), below the position's 240 at its "
+                "liquidation price 120", eth, 240.0, 220.0)]
