@@ -236,3 +236,33 @@ def test_the_plan_keeps_the_notes_and_codes_of_every_firing_rule_in_policy_order
     assert plan is not None and plan.strategies == ("a", "b")
     assert plan.notes == ("from the first rule", "shared", "from the second rule")  # each once, in order
     assert plan.reason_codes == ("PLAN_ALERT_ONLY",)
+
+
+def test_a_later_rule_plans_on_the_account_the_earlier_rules_cut_left():
+    """The first rule's reduce_size sells part of the long at once; the second rule's strategy must see that
+    account (its smaller position), not the one the check read."""
+    from riskguard.config import AccountConfig, AccountSpec, Policy
+    from riskguard.rules.codes import ReasonCode
+    from riskguard.rules.planner import plan_account
+    from riskguard.rules.strategy import Proposal, Strategy, create_strategy
+
+    seen = []
+
+    class Looks(Strategy):
+        name, description = "looks", "records what it is handed"
+
+        def propose(self, ctx):
+            seen.append((ctx.account.positions[0].contracts, ctx.risk.positions[0].contracts))
+            return Proposal(reason_codes=(ReasonCode.PLAN_ALERT_ONLY,))
+
+    # 1 BTC long at 100 on a cross wallet of 10: LP = 90/0.99 as above, buffer 9.09 %; a cut raises it
+    acct, mk = account(position(BTC, Side.LONG, 1.0), wallet=10.0), venue(BTC)
+    cut = rule(name="cut", threshold=10.0, actions=[{"strategy": "alert_only"}])
+    look = rule(name="look", threshold=10.0, actions=[{"strategy": "alert_only"}])
+    actions = {"cut": (create_strategy("reduce_size", {"target": "buffer_pct", "value": 20}),), "look": (Looks(),)}
+    spec = AccountSpec("acct", AccountConfig(snapshot="m"), Policy(), None, "t", rules=(cut, look), actions=actions)
+    t = table(acct, mk)
+    plan = plan_account(spec, acct, mk, t.risk, {}, evaluate_rules([cut, look], "acct", t))
+    assert plan is not None and len(plan.orders) == 1
+    left = 1.0 - plan.orders[0].amount
+    assert 0 < left < 1.0 and seen == [(pytest.approx(left, abs=1e-12), pytest.approx(left, abs=1e-12))]
