@@ -125,7 +125,6 @@ async def fetch_snapshot_doc(
     retry: RetryPolicy = DEFAULT_RETRY,
     history: History = HOURLY_HISTORY,
     also: Sequence[str] = (),
-    shared: SharedHistory | None = None,
 ) -> SnapshotDoc:
     """Read one live account and its markets into a snapshot document.
 
@@ -138,12 +137,10 @@ async def fetch_snapshot_doc(
         allow (Binance: 1000 per 5 minutes per IP) until it is read incrementally.
     :param also: symbols whose market data is read too where the venue lists them (the one ``riskguard bands``
         asks about), besides the configured and held ones.
-    :param shared: market history shared with the other reads of this process (the daemon's accounts).
     :raises ConfigError: unsupported venue, sandbox/endpoint problems, a missing credential variable.
     :raises DataUnavailable: a read failed for good or the ``timeout_s`` deadline passed.
     """
-    doc, _ = await fetch_snapshot(spec, now_ms=now_ms, cache=cache, retry=retry, history=history, also=also,
-                                  shared=shared)
+    doc, _ = await fetch_snapshot(spec, now_ms=now_ms, cache=cache, retry=retry, history=history, also=also)
     return doc
 
 
@@ -158,7 +155,10 @@ async def fetch_snapshot(
     shared: SharedHistory | None = None,
 ) -> tuple[SnapshotDoc, Snapshot]:
     """``fetch_snapshot_doc`` and the document normalized (origin ``"<name> (live <venue>)"``): the read
-    normalizes it anyway to check it, and a week of 5-minute history takes a fifth of a second to normalize."""
+    normalizes it anyway to check it, and a week of 5-minute history takes a fifth of a second to normalize.
+
+    :param shared: market history shared with the other reads of this process (the daemon's accounts).
+    """
     return await _session(spec, lambda reader: reader.read(also), now_ms, cache, retry, history, shared=shared)
 
 

@@ -9,14 +9,19 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from conftest import live_spec
-
-from riskguard.connectors.live import SharedHistory, fetch_snapshot_doc
+from riskguard.connectors.live import SharedHistory, fetch_snapshot
 from riskguard.sim.faults import Fault, FaultKind
+from tests.connectors.conftest import live_spec
 
 HISTORY = ("/fapi/v1/klines", "/futures/data/openInterestHist", "/futures/data/globalLongShortAccountRatio",
            "/futures/data/takerlongshortRatio")
 PER_READ = ("/fapi/v1/depth", "/fapi/v3/positionRisk")
+
+
+async def fetch_snapshot_doc(spec, shared: SharedHistory):
+    """The daemon's read: ``fetch_snapshot`` with a shared history; the document is what these tests look at."""
+    doc, _ = await fetch_snapshot(spec, shared=shared)
+    return doc
 
 
 def _asked(sim) -> Counter[str]:
