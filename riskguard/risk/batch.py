@@ -136,7 +136,7 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
         liq[rows], bankrupt[rows] = solve(part, part_rules, req, margin[rows])
         mm[rows], tier[rows], mmr_add[rows] = req.total, req.tier, req.mmr_add
         _show(part, part_rules, margin[rows], tick[rows], mm[rows], rows, *shown)
-    for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, margin, pos.mark)):
+    for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, inverse, margin, pos.mark)):
         shared, shared_bankrupt = shared_leg_prices(pos, mmr_add, legs, margin.take(legs[:, 0]))
         liq[legs], bankrupt[legs] = shared[:, None], shared_bankrupt[:, None]
         at = legs.ravel()  # the legs' figures that follow their price, again
@@ -285,8 +285,8 @@ def _hedge_groups(
     """Rows sharing a ``hedge_group`` on a venue whose cross hedge legs share one price (Binance).
 
     One (groups × legs) matrix of rows per leg count.  ``shared`` holds the
-    per-row venue code, symbol row, margin and mark the legs of one group must
-    agree on.
+    per-row venue code, symbol row, kind, margin and mark the legs of one group
+    must agree on: one price is solved with the first leg's kind and mark.
     """
     if "hedge_group" not in df:
         return []
@@ -305,7 +305,7 @@ def _hedge_groups(
         if any((v.take(legs) != v.take(first)).any() for v in shared):
             for g in np.flatnonzero(count > 1):  # name the first disagreement as a scan of the groups in order would
                 idx = rows[start[g] : start[g] + count[g]]
-                for column in ("venue", "symbol", "margin", "mark_price"):
+                for column in ("venue", "symbol", "inverse", "margin", "mark_price"):
                     values = df[column].to_numpy()[idx]
                     _fail(df.iloc[idx], values != values[0], column, "hedge legs of one group must share it")
     return by_count

@@ -141,6 +141,11 @@ def test_liquidation_frame_when_venue_has_no_rules_then_labelled_generic_estimat
         ({"venue": ["binanceusdm", "okx"]}, "df['b'].taker_fee", "counts the taker fee"),
         ({"margin_mode": ["cross"] * 2, "hedge_group": ["g", "g"], "margin": [10.0, 11.0]}, "df['b'].margin", "share"),
         (
+            {"margin_mode": ["cross"] * 2, "hedge_group": ["g", "g"], "inverse": [False, True]},
+            "df['b'].inverse",
+            "share",
+        ),
+        (
             {"venue": ["bybit", "bybit"], "taker_fee": [0.00055] * 2, "leverage": [10.0, math.nan]},
             "df['b'].leverage",
             "leverage > 0",
