@@ -6,9 +6,11 @@
 2. accounts held at one mark update per second each: CPU share and memory of the process, evaluations kept up;
 (the gate API's answer latency over loopback HTTP is bench/bench_gate.py's.)
 
-Run: ``python bench/bench_daemon.py [latency [SAMPLES [QUIET_S]]|accounts N]`` (both, with 200 reactions 0.1 s
-apart and N=100, by default).  200 reactions took about two minutes on the shared 2-core machine; it prints the load
-average, each stage's share and what else happened inside the reactions (collections, checkpoints, preemption).
+Run: ``python bench/bench_daemon.py [latency [SAMPLES [QUIET_S [DURABILITY]]]|accounts N]`` (both, with 200
+reactions 0.1 s apart and N=100, by default; DURABILITY is the daemon's ``audit_durability``, ``power_loss`` by
+default, ``process_crash`` to leave the disk flush out of the reaction).  200 reactions take about a minute on the
+2-core machine; it prints the load average, each stage's share and what else happened inside the reactions
+(collections, checkpoints, preemption).
 """
 
 from __future__ import annotations
@@ -174,7 +176,8 @@ def _machine(db: Path) -> tuple[int, int]:
     return os.stat(db).st_size, resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
 
 
-async def latency(samples: int = 200, gap_s: float = 0.1, warmup: int = 5) -> list[Reaction]:
+async def latency(samples: int = 200, gap_s: float = 0.1, durability: str = "power_loss",
+                  warmup: int = 5) -> list[Reaction]:
     """``samples`` reactions, each from the same start, ``gap_s`` of quiet before each breach.
 
     Before every breach the request bucket of the daemon's client is filled, as a quiet spell between real
@@ -182,7 +185,8 @@ async def latency(samples: int = 200, gap_s: float = 0.1, warmup: int = 5) -> li
     benchmark that reacts several times a second instead of the daemon)."""
     sim = await serve("binanceusdm", scenario=_scenario(["guarded"]))
     tmp = tempfile.mkdtemp()
-    daemon = Daemon(load_config(_config(sim.base_url, ["guarded"], "execute", tmp)), execute=True)
+    extra = f"  audit_durability: {durability}\n"
+    daemon = Daemon(load_config(_config(sim.base_url, ["guarded"], "execute", tmp, extra)), execute=True)
     task = asyncio.create_task(daemon.run())
     await daemon.ready.wait()
     worker = daemon.workers["guarded"]
@@ -238,15 +242,16 @@ async def latency(samples: int = 200, gap_s: float = 0.1, warmup: int = 5) -> li
     await task
     await sim.close()
     probe.close()
-    _report(got, gap_s, load, os.getloadavg()[0], probe.gc_all)
+    _report(got, gap_s, durability, load, os.getloadavg()[0], probe.gc_all)
     return got
 
 
-def _report(got: list[Reaction], gap_s: float, load_before: float, load_after: float,
+def _report(got: list[Reaction], gap_s: float, durability: str, load_before: float, load_after: float,
             collections: list[tuple[int, float]]) -> None:
     ms = [r.total_ms for r in got]
     print(f"reaction latency, mark pushed -> order at the emulator: {len(ms)} samples, {gap_s:g} s quiet before "
-          f"each, load average {load_before:.2f} -> {load_after:.2f}\n"
+          f"each, audit_durability {durability}, "
+          f"load average {load_before:.2f} -> {load_after:.2f}\n"
           f"  p50 {_pct(ms, 0.5):.2f} ms, p90 {_pct(ms, 0.9):.2f} ms, p99 {_pct(ms, 0.99):.2f} ms, "
           f"max {max(ms):.2f} ms; over 20 ms: {sum(1 for x in ms if x >= 20)}")
     print("  per stage (ms since the previous stage):   p50     p90     p99     max")
@@ -369,8 +374,9 @@ def _time_evaluations(worker: Any, lags: list[float], ticks: dict[str, int]) -> 
 def main() -> None:
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
     if what in ("latency", "all"):
-        args = [float(a) for a in sys.argv[2:4]] if what == "latency" else []
-        asyncio.run(latency(*([int(args[0])] if args else []), *args[1:]))
+        args = sys.argv[2:5] if what == "latency" else []
+        samples, gap_s, durability = int(args[0]) if args else 200, float(args[1]) if args[1:] else 0.1, args[2:]
+        asyncio.run(latency(samples, gap_s, *durability))
     if what in ("accounts", "all"):
         asyncio.run(accounts(int(sys.argv[2]) if len(sys.argv) > 2 else 100))
 

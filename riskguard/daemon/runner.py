@@ -62,7 +62,8 @@ class Daemon:
         credentials = [v.get_secret_value() for spec in self.config.accounts.values()
                        for key in ("api_key", "secret", "password", "wallet_address", "private_key")
                        if (v := _maybe_secret(spec, key)) is not None]
-        store = AuditStore(default_path(settings.audit_db), Redactor(credentials), buffered=True)
+        store = AuditStore(default_path(settings.audit_db), Redactor(credentials), buffered=True,
+                           fsync_orders=settings.audit_durability == "power_loss")
         alerter = Alerter([resolve_url(u, str(self.config.path)) for u in settings.alerts.urls],
                           settings.alerts.min_interval_s, settings.alerts.burst, self.clock)
         metrics = Metrics()

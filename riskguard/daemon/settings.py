@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,6 +54,10 @@ class DaemonSettings(_Strict):
     metrics: ListenSettings = Field(default_factory=lambda: ListenSettings.model_validate({}))
     gate: ListenSettings = Field(default_factory=lambda: ListenSettings.model_validate({}))
     audit_db: str | None = Field(None, description="audit store path; default under the user's data directory")
+    audit_durability: Literal["power_loss", "process_crash"] = Field(
+        "power_loss", description="what an order intent survives before the order leaves: power_loss fsyncs it "
+        "first (a disk flush in every reaction, slow when the disk is busy); process_crash hands it to the OS "
+        "(kill -9 and a crash of riskguard lose nothing; a power cut or kernel crash may lose the last intents)")
 
 
 def resolve_url(url: str, where: str) -> str:

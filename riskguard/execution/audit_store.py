@@ -10,6 +10,15 @@ every commit before it.  A reaction writes three or four events before its inten
 was most of the daemon's reaction time.  What a power cut can lose is the tail of events after the last order
 write, never an intent or an order's state.
 
+That fsync is a flush of the disk's write cache, and it waits for whatever else the machine has written to that
+disk: 0.4-2 ms on a quiet disk, 50-350 ms measured while other processes wrote (the daemon's reaction benchmark,
+docs/daemon.md).  A store opened with ``fsync_orders=False`` (the daemon's ``audit_durability: process_crash``)
+commits order writes as plain events: in the OS before the order leaves, so a ``kill -9`` or a crash of
+riskguard loses nothing, while a power cut or a kernel crash can lose the last intents.  The daemon then
+decides again from a fresh read of the account (positions and open orders); every order is reduce-only and
+capped at the position it re-reads, so what such a loss costs is the exactly-once record of those orders and
+their count in the kill switch, never added exposure.
+
 The daemon opens the store ``buffered``: a plain event is kept in memory (its time stamp taken at once) and
 written, serialized and redacted, with the next order write in that write's own transaction (so ids stay in the
 order things happened and the intent's one fsync carries them), or at ``flush()``, which the daemon calls at the
@@ -172,10 +181,12 @@ class AuditStore:
     """One SQLite file; ``redactor`` masks the credentials of the accounts being recorded."""
 
     def __init__(self, path: Path, redactor: Redactor | None = None, clock: Callable[[], float] = time.time,
-                 buffered: bool = False) -> None:
+                 buffered: bool = False, fsync_orders: bool = True) -> None:
         """``buffered``: plain events wait for the next order write or ``flush()``, and checkpoints are left to
-        ``checkpoint()`` (the module docstring says why and what a crash can lose)."""
+        ``checkpoint()``; without ``fsync_orders`` an order write is committed as a plain event is (the module
+        docstring says why and what a crash can lose)."""
         self.path = path
+        self._fsync_orders = fsync_orders
         self._redactor = redactor
         self._clock = clock
         self._buffered = buffered
@@ -194,6 +205,11 @@ class AuditStore:
         if buffered:
             self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._migrate()
+
+    @property
+    def fsync_orders(self) -> bool:
+        """Order writes reach the disk before the call returns (they reach the OS either way)."""
+        return self._fsync_orders
 
     def close(self) -> None:
         self.flush()
@@ -239,7 +255,8 @@ class AuditStore:
 
     @contextmanager
     def _transaction(self, durable: bool) -> Iterator[None]:
-        """One write transaction, fsynced at commit when ``durable``."""
+        """One write transaction, fsynced at commit when ``durable`` (and the store fsyncs order writes)."""
+        durable = durable and self._fsync_orders
         if durable:
             self._db.execute("PRAGMA synchronous=FULL")
         try:

@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.daemon.conftest import StartRig
 
 
@@ -22,9 +24,13 @@ async def _walk(rig: Any) -> None:
         await rig.settle(await rig.step())
 
 
+@pytest.mark.parametrize("durability", ["power_loss", "process_crash"])
 async def test_the_intent_and_the_events_before_it_are_committed_before_the_order_leaves(
-        start_rig: StartRig) -> None:
-    rig = await start_rig()
+        start_rig: StartRig, durability: str) -> None:
+    """Either durability commits before the send; only power_loss also waits for the disk (the store's own
+    tests show what each asks of SQLite)."""
+    rig = await start_rig(daemon_yaml=f"  audit_durability: {durability}\n")
+    assert rig.worker().store.fsync_orders is (durability == "power_loss")
     venue = rig.worker().venue
     create = venue.create
     seen: list[dict[str, Any]] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import signal
 import sqlite3
 import threading
 from pathlib import Path
@@ -219,3 +221,38 @@ def test_an_event_told_inside_a_failed_order_write_goes_with_it(tmp_path: Path) 
     assert [(k, m) for k, m, _ in _committed(path)] == [("plan", "before"), ("error", "after")]
     assert _committed(path, "SELECT COUNT(*) FROM orders") == [(0,)]
     store.close()
+
+
+@pytest.mark.parametrize("fsync_orders", [True, False])
+def test_an_order_write_is_flushed_to_disk_only_when_the_store_fsyncs_orders(tmp_path: Path,
+                                                                             fsync_orders: bool) -> None:
+    """``synchronous=FULL`` is what makes SQLite fsync the WAL at a commit; a plain event never asks for it."""
+    store = AuditStore(tmp_path / "audit.sqlite3", buffered=True, fsync_orders=fsync_orders)
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    store.event("run1", "acct", EventKind.PLAN, "plan")
+    store.flush()
+    assert "PRAGMA synchronous=FULL" not in statements
+    statements.clear()
+    store.record_intent("run1", record(), {})
+    assert ("PRAGMA synchronous=FULL" in statements[:statements.index("COMMIT")]) is fsync_orders
+    assert store.fsync_orders is fsync_orders
+
+
+def _intent_then_kill(path: str) -> None:
+    store = AuditStore(Path(path), buffered=True, fsync_orders=False)
+    store.event("run1", "acct", EventKind.PLAN, "executing plan")
+    store.record_intent("run1", record(), {"call": {"amount": 0.5}})
+    os.kill(os.getpid(), signal.SIGKILL)  # no close, no flush: the process dies as the request would leave
+
+
+def test_an_intent_not_fsynced_survives_kill_9_of_its_process(tmp_path: Path) -> None:
+    """``audit_durability: process_crash``: the intent is in the OS when the call returns, so a killed process
+    loses neither it nor the events the order write carried."""
+    path = tmp_path / "audit.sqlite3"
+    child = multiprocessing.get_context("fork").Process(target=_intent_then_kill, args=(str(path),))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == -signal.SIGKILL
+    assert _committed(path, "SELECT state, amount FROM orders") == [("intent", 0.5)]
+    assert [kind for kind, _, _ in _committed(path)] == ["plan", "intent"]
