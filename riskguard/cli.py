@@ -350,10 +350,12 @@ def _gate_order(config: Path | None, snapshot: Path | None, order: str, fmt: For
 def _gate_via(via: str, order: str | None, fmt: Format) -> None:
     """``check --order … --via URL``: the daemon answers from its live state; its exit code is the gate."""
     from riskguard.daemon.client import ask_gate
+    from riskguard.order_text import parse_order
 
     try:
         if order is None:
             raise RiskguardError("--via goes with --order (the daemon answers the pre-trade gate)")
+        parse_order(order)  # a malformed order is the caller's error wherever the daemon is, or whether it runs
         document = ask_gate(via, order)
     except RiskguardError as exc:
         _fail(exc, fmt, "riskguard.gate/1")

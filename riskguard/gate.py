@@ -26,6 +26,7 @@ from riskguard.connectors.source import Loaded, load_accounts
 from riskguard.errors import InputError
 from riskguard.market_view import LazySignals, PositionSignals, SymbolViews, position_signals, source_key
 from riskguard.model import Account, MarginMode, Order, PositionSide, Side, Snapshot
+from riskguard.order_text import ProposedOrder, parse_order
 from riskguard.risk.account_risk import PositionRisk
 from riskguard.risk.whatif import Increase, WhatIfError, apply_fills
 from riskguard.rules.codes import ReasonCode, Severity, Status
@@ -33,69 +34,11 @@ from riskguard.rules.policy_check import Finding
 from riskguard.rules.state import TradingState
 from riskguard.rules.strategy import ASSUMED_TAKER_FEE, OrderLimits
 
-ORDER_FORMAT = "ACCOUNT SYMBOL buy|sell SIZE [market|limit PRICE] [LEVx]"
-_LEVERAGE = re.compile(r"^(\d+(?:\.\d+)?)x$", re.IGNORECASE)
 MAX_DOUBLINGS = 60
 """``size`` doubles the amount until the gate fails; 2^60 steps without failing means no rule bounds it."""
 SIGNAL_MEMO_SIZE = 256
 """Positions whose signals one gate remembers (cleared when full): an order that moves a cross pool leaves a new
 set each time, and the daemon keeps a gate per account."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProposedOrder:
-    account: str
-    symbol: str
-    side: str
-    """``buy`` or ``sell``."""
-    amount: float
-    """Contracts, as the venue counts them."""
-    price: float | None = None
-    """Limit price; None for a market order (filled at mark for the what-if)."""
-    leverage: float | None = None
-
-    def __str__(self) -> str:
-        kind = "market" if self.price is None else f"limit {self.price:g}"
-        lev = "" if self.leverage is None else f" {self.leverage:g}x"
-        return f"{self.account} {self.symbol} {self.side} {self.amount:g} {kind}{lev}"
-
-
-def _number(token: str, what: str, text: str) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise _malformed(text, f"{what} must be a number > 0, got {token!r}")
-    return value
-
-
-def _malformed(text: str, what: str) -> InputError:
-    return InputError(f"malformed order {text!r}: {what}; expected \"{ORDER_FORMAT}\"", "--order")
-
-
-def parse_order(text: str) -> ProposedOrder:
-    """``"ACCOUNT SYMBOL buy|sell SIZE [market|limit PRICE] [LEVx]"``; anything else is an InputError."""
-    tokens = text.split()
-    if len(tokens) < 4:
-        raise _malformed(text, f"{len(tokens)} word(s), need at least 4")
-    account, symbol, side, size, *rest = tokens
-    if side not in ("buy", "sell"):
-        raise _malformed(text, f"side must be buy or sell, got {side!r}")
-    amount = _number(size, "SIZE", text)
-    price = leverage = None
-    if rest and rest[0] in ("market", "limit"):
-        kind = rest.pop(0)
-        if kind == "limit":
-            if not rest:
-                raise _malformed(text, "limit needs a PRICE")
-            price = _number(rest.pop(0), "PRICE", text)
-    if rest and (match := _LEVERAGE.match(rest[0])):
-        leverage = _number(match.group(1), "leverage", text)
-        rest.pop(0)
-    if rest:
-        raise _malformed(text, f"unexpected {' '.join(rest)!r}")
-    return ProposedOrder(account, symbol, side, amount, price, leverage)
 
 
 @dataclass(frozen=True, slots=True)

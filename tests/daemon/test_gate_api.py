@@ -76,3 +76,10 @@ def test_via_without_a_daemon_is_exit_3() -> None:
     assert "cannot be reached" in result.output
     result = CliRunner().invoke(app, ["check", "--via", "http://127.0.0.1:9"])
     assert result.exit_code == 3 and "--via goes with --order" in result.output
+
+
+def test_via_with_a_malformed_order_names_the_order_before_any_request() -> None:
+    result = CliRunner().invoke(app, ["check", "--order", "buy 1 BTC/USDT:USDT", "--via", "http://127.0.0.1:9"])
+    assert result.exit_code == 3
+    assert "malformed order 'buy 1 BTC/USDT:USDT': 3 word(s), need at least 4" in result.output
+    assert "cannot be reached" not in result.output
