@@ -60,14 +60,17 @@ def _buffer(exchange: object) -> float:
     return (exchange.liquidation_price(account, position) - mark) / mark  # type: ignore[attr-defined]
 
 
-async def test_kill_9_at_random_points_then_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("durability", ["power_loss", "process_crash"])
+async def test_kill_9_at_random_points_then_restart(tmp_path: Path, durability: str) -> None:
+    """Either durability survives kill -9: process_crash leaves out only the disk flush, and a killed process's
+    writes are in the OS already."""
     rng = random.Random(SEED)
     sim = await serve("binanceusdm", scenario=load_scenario(SCENARIOS["short-squeeze"]))
     exchange = sim.player.exchange
     audit_db = tmp_path / "audit.sqlite3"
     config = tmp_path / "config.yaml"
     config.write_text(rehearsal_config(sim.base_url, str(audit_db), "RGK_KEY", "RGK_SECRET").replace(
-        "poll_s: 5", "poll_s: 0.5"))
+        "poll_s: 5", f"poll_s: 0.5\n  audit_durability: {durability}"))
     env = {**os.environ, "RGK_KEY": "guarded-key", "RGK_SECRET": "guarded-secret"}
     env.pop("RISKGUARD_AUDIT_DB", None)
     kills: list[float] = []
