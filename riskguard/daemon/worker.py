@@ -5,7 +5,10 @@ marks, and any number of "read again" requests become one full read.  Per step:
 
 1. A full REST read when one is due (start, a position or order event, a stream error, a vanished position,
    after acting, ``poll_s`` without stream data, ``reconcile_s``); else the newest streamed marks applied to the
-   last read (``remark``).
+   last read (``remark``).  The periodic ``reconcile_s`` read of an account whose streams are healthy runs in the
+   background: it waits its turn among the daemon's reads (``concurrent_reads``) while the account's marks go on
+   being evaluated, and it is applied at the next step, unless something asked for a read after it began (an
+   event, an order of ours): a read that began before that is out of date and is dropped.
 2. A position in the last read that is missing from this one is confirmed by a second read before anything else
    happens on the account: still gone → liquidated or closed outside riskguard (audited, alerted), back → a bad
    read (audited, alerted, the second read is used).
@@ -31,7 +34,7 @@ from riskguard.check import Evaluated, evaluate_loaded
 from riskguard.config import AccountSpec
 from riskguard.connectors.snapshot_doc import SnapshotDoc
 from riskguard.connectors.source import Loaded
-from riskguard.daemon.book import BookFirstVenue, PositionBook
+from riskguard.daemon.book import BookFirstVenue, PositionBook, ReadStart
 from riskguard.daemon.killswitch import KillSwitch
 from riskguard.daemon.remark import remark_snapshot
 from riskguard.daemon.settings import DaemonSettings
@@ -120,6 +123,8 @@ class AccountWorker:
         self.on_read: Callable[[], None] | None = None
         """Called after every successful full read (the feeds start mark streams for newly held symbols)."""
         self._checkpointing: asyncio.Task[None] | None = None
+        self._reconciling: asyncio.Task[_Fetched] | None = None
+        """The background reconcile read in flight (or done and not yet applied)."""
         self.on_order_sent: Callable[[], None] | None = None
         """Benchmarks hook here: called right after the executor returns from a run that sent orders."""
 
@@ -188,6 +193,7 @@ class AccountWorker:
             await self._loop(stop)
         finally:
             waker.cancel()
+            self._drop_reconcile()
             if self._checkpointing is not None:
                 await self._checkpointing
 
@@ -195,7 +201,7 @@ class AccountWorker:
         self.restore()
         await self.resume_pending()
         while not stop.is_set():
-            if not self._wake.is_set():
+            if not self._wake.is_set() and self._reconciling is None:
                 self.idle.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_s)
@@ -214,7 +220,10 @@ class AccountWorker:
             if (not self.stream_healthy or quiet) and now - self._last_full >= self.settings.poll_s:
                 trigger.read.append("poll")
             if now - self._last_full >= self.settings.reconcile_s:
-                trigger.read.append("reconcile")
+                if trigger.read or self._doc is None or not self.stream_healthy:
+                    trigger.read.append("reconcile")
+                elif self._reconciling is None:
+                    self._reconcile_in_background()
             try:
                 await self.step(trigger)
             except Exception as exc:  # one account's failure never stops the others
@@ -236,36 +245,78 @@ class AccountWorker:
 
     async def step(self, trigger: Trigger) -> Evaluated | None:
         self.steps += 1
+        reconciled = self._reconciled(bool(trigger.read))
+        loaded: Loaded | None
         if trigger.read or self._doc is None:
             loaded = await self._full_read(", ".join(trigger.read) or "first read")
-            if loaded is None:
-                return None
+        elif reconciled is not None:
+            loaded = await self._full_read("reconcile", reconciled)
         else:
             loaded = self._remarked(trigger.marks)
-        return await self._evaluate_and_act(loaded)
+        return None if loaded is None else await self._evaluate_and_act(loaded)
 
     # -- reading -----------------------------------------------------------------------------------
 
-    async def _read(self) -> Loaded:
+    def _reconcile_in_background(self) -> None:
+        def wake(_: asyncio.Task[_Fetched]) -> None:
+            self.idle.clear()
+            self._wake.set()
+
+        self._reconciling = asyncio.create_task(self._fetch())
+        self._reconciling.add_done_callback(wake)
+
+    def _reconciled(self, superseded: bool) -> _Fetched | None:
+        """The background reconcile read once it is done; None while it runs.  ``superseded``: this step reads
+        anew (an event, an order of ours, a stream error asked for a read after it began), so it is dropped."""
+        task = self._reconciling
+        if task is None or (not task.done() and not superseded):
+            return None
+        self._reconciling = None
+        if superseded:
+            task.cancel()
+            return None
+        return task.result()
+
+    def _drop_reconcile(self) -> None:
+        if self._reconciling is not None:
+            self._reconciling.cancel()
+            self._reconciling = None
+
+    async def _fetch(self) -> _Fetched:
+        """One full read, its turn among the daemon's reads included; nothing of the worker changes."""
         try:
             async with self._reads:
                 start = self.book.read_start()
                 doc, snapshot = await self.read_doc(self.spec)
-            name = self.spec.config.snapshot_account or self.name
+        except RiskguardError as exc:
+            return _Fetched(None, None, None, exc)
+        return _Fetched(start, doc, snapshot, None)
+
+    def _apply(self, fetched: _Fetched) -> Loaded:
+        """A full read becomes what the worker knows: the book's seed, the snapshot streamed marks rewrite."""
+        if fetched.error is not None or fetched.start is None or fetched.doc is None or fetched.snapshot is None:
+            return Loaded(self.spec, None, None, fetched.error)
+        doc, snapshot = fetched.doc, fetched.snapshot
+        name = self.spec.config.snapshot_account or self.name
+        try:
             account = snapshot.account(name)
         except RiskguardError as exc:
             return Loaded(self.spec, None, None, exc)
         except KeyError as exc:
             return Loaded(self.spec, None, None, DataUnavailable(f"account missing from the read: {exc}"))
         rows = [row for a in doc.accounts if a.name == name for row in a.positions]
-        self.book.seed(start, live_legs(self.spec.config.venue or "", rows))
+        self.book.seed(fetched.start, live_legs(self.spec.config.venue or "", rows))
         self._doc, self._read_snapshot = doc, snapshot
         self._views = SymbolViews()  # bands, book and volatility of this read: streamed marks reuse them
         return Loaded(self.spec, snapshot, account, None)
 
-    async def _full_read(self, why: str) -> Loaded | None:
+    async def _read(self) -> Loaded:
+        return self._apply(await self._fetch())
+
+    async def _full_read(self, why: str, fetched: _Fetched | None = None) -> Loaded | None:
+        """``fetched``: a read made already (the background reconcile), else one is made now."""
         before = self.live.loaded
-        loaded = await self._read()
+        loaded = self._apply(fetched) if fetched is not None else await self._read()
         self._last_full = self.clock()
         if loaded.error is None:
             self._last_data = self._last_full
@@ -440,6 +491,16 @@ class AccountWorker:
             self.store.update_order(self.run_id, record.client_order_id, state, venue_order_id=str(found.get("id")),
                                     filled=filled, message="adopted after a restart")
 
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A full read not yet applied."""
+
+    start: ReadStart | None
+    doc: SnapshotDoc | None
+    snapshot: Snapshot | None
+    error: RiskguardError | None
 
 
 def _legs(loaded: Loaded) -> set[tuple[str, str]]:
