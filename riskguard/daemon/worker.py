@@ -53,6 +53,9 @@ log = logging.getLogger("riskguard.daemon")
 
 ReadDoc = Callable[[AccountSpec], Awaitable[tuple[SnapshotDoc, Snapshot]]]
 """A full read: the document and its model (the read builds it to check it; built once, not again)."""
+_Fetched = tuple[ReadStart, SnapshotDoc, Snapshot] | RiskguardError
+"""A full read not yet applied (``AccountWorker._apply``): where it began, the document and its model; or why
+it failed."""
 UNKNOWN = "unknown"
 CHECKPOINT_COMMITS = 50
 """Audit store commits between two checkpoints (a reaction cycle commits about five times)."""
@@ -193,7 +196,7 @@ class AccountWorker:
             await self._loop(stop)
         finally:
             waker.cancel()
-            self._drop_reconcile()
+            await self._drop_reconcile()
             if self._checkpointing is not None:
                 await self._checkpointing
 
@@ -277,10 +280,12 @@ class AccountWorker:
             return None
         return task.result()
 
-    def _drop_reconcile(self) -> None:
-        if self._reconciling is not None:
-            self._reconciling.cancel()
-            self._reconciling = None
+    async def _drop_reconcile(self) -> None:
+        task, self._reconciling = self._reconciling, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task  # its client closed before the daemon's own go
 
     async def _fetch(self) -> _Fetched:
         """One full read, its turn among the daemon's reads included; nothing of the worker changes."""
@@ -289,14 +294,14 @@ class AccountWorker:
                 start = self.book.read_start()
                 doc, snapshot = await self.read_doc(self.spec)
         except RiskguardError as exc:
-            return _Fetched(None, None, None, exc)
-        return _Fetched(start, doc, snapshot, None)
+            return exc
+        return start, doc, snapshot
 
     def _apply(self, fetched: _Fetched) -> Loaded:
         """A full read becomes what the worker knows: the book's seed, the snapshot streamed marks rewrite."""
-        if fetched.error is not None or fetched.start is None or fetched.doc is None or fetched.snapshot is None:
-            return Loaded(self.spec, None, None, fetched.error)
-        doc, snapshot = fetched.doc, fetched.snapshot
+        if isinstance(fetched, RiskguardError):
+            return Loaded(self.spec, None, None, fetched)
+        start, doc, snapshot = fetched
         name = self.spec.config.snapshot_account or self.name
         try:
             account = snapshot.account(name)
@@ -305,7 +310,7 @@ class AccountWorker:
         except KeyError as exc:
             return Loaded(self.spec, None, None, DataUnavailable(f"account missing from the read: {exc}"))
         rows = [row for a in doc.accounts if a.name == name for row in a.positions]
-        self.book.seed(fetched.start, live_legs(self.spec.config.venue or "", rows))
+        self.book.seed(start, live_legs(self.spec.config.venue or "", rows))
         self._doc, self._read_snapshot = doc, snapshot
         self._views = SymbolViews()  # bands, book and volatility of this read: streamed marks reuse them
         return Loaded(self.spec, snapshot, account, None)
@@ -491,16 +496,6 @@ class AccountWorker:
             self.store.update_order(self.run_id, record.client_order_id, state, venue_order_id=str(found.get("id")),
                                     filled=filled, message="adopted after a restart")
 
-
-
-@dataclass(frozen=True, slots=True)
-class _Fetched:
-    """A full read not yet applied."""
-
-    start: ReadStart | None
-    doc: SnapshotDoc | None
-    snapshot: Snapshot | None
-    error: RiskguardError | None
 
 
 def _legs(loaded: Loaded) -> set[tuple[str, str]]:
