@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import gc
 import json
 import math
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,8 @@ from market_factory import isolated_btc_doc, with_market
 
 from riskguard import market_view
 from riskguard.check import check_snapshot
+from riskguard.connectors.normalize import build_snapshot
+from riskguard.connectors.snapshot_doc import parse_snapshot
 from riskguard.report.check_json import check_document
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
@@ -206,3 +211,65 @@ def test_with_funding_floor_when_interval_known_then_floor_pro_rata_to_8_hours()
     four_hourly = [(i * 14_400_000, 0.00005) for i in range(5)]
     assert with_funding_floor(EstimatorConfig(), four_hourly).attribution.funding_floor == pytest.approx(0.00005)
     assert with_funding_floor(EstimatorConfig(), hourly[:1]).attribution.funding_floor == 0.0001  # cannot tell
+
+
+def _btc_view(doc: dict) -> market_view.SymbolView:
+    """BTC's view from a snapshot built on its own: equal documents give equal, separate market series."""
+    snapshot = build_snapshot(parse_snapshot(copy.deepcopy(doc), "doc"), "doc")
+    return market_view.symbol_view(snapshot.venues["binanceusdm"], BTC, snapshot.taken_at_ms)
+
+
+def test_shared_estimate_when_reads_hold_equal_history_then_estimated_once_and_read_only(monkeypatch):
+    """The daemon's accounts each read the same shared history: one estimate for all, none can change it."""
+    doc = with_market(binance_cross_doc())
+    calls: list[str] = []
+    real = market_view.estimate_levels
+
+    def counting(history, terms, config=None):
+        calls.append(terms.source)
+        return real(history, terms, config)
+
+    monkeypatch.setattr(market_view, "estimate_levels", counting)
+    first, second = _btc_view(doc), _btc_view(doc)
+    assert first.bands.estimate is second.bands.estimate and len(calls) == 1
+    assert first.bands.status == "ok" and first.bands.bands == second.bands.bands
+    profile = first.bands.estimate.profile
+    assert profile is not None
+    with pytest.raises(ValueError, match="read-only"):
+        profile.long_notional[0] = 0.0
+    # A history that differs in one open-interest value is estimated apart, as estimate_levels alone does it.
+    oi = doc["venues"]["binanceusdm"]["open_interest_history"][BTC]
+    oi[len(oi) // 2]["openInterestAmount"] *= 1.05
+    third = _btc_view(doc)
+    assert len(calls) == 2 and third.bands.estimate is not first.bands.estimate
+    assert third.bands.estimate.profile is not None
+    fresh = real(*_estimate_inputs(doc))
+    assert fresh.profile is not None
+    np.testing.assert_array_equal(third.bands.estimate.profile.long_notional, fresh.profile.long_notional)
+    assert not np.array_equal(third.bands.estimate.profile.long_notional, profile.long_notional)
+
+
+def _estimate_inputs(doc: dict) -> tuple:
+    """What estimate_symbol_bands hands estimate_levels for BTC, captured from one call."""
+    seen: list[tuple] = []
+    real = market_view.estimate_levels
+
+    def capture(history, terms, config=None):
+        seen.append((history, terms, config))
+        return real(history, terms, config)
+
+    market_view._ESTIMATES.clear()
+    original, market_view.estimate_levels = market_view.estimate_levels, capture
+    try:
+        _btc_view(doc)
+    finally:
+        market_view.estimate_levels = original
+    return seen[0]
+
+
+def test_shared_estimate_when_no_read_holds_it_then_the_memo_lets_it_go():
+    view = _btc_view(with_market(binance_cross_doc()))
+    held = weakref.ref(view.bands.estimate)
+    del view
+    gc.collect()
+    assert held() is None
