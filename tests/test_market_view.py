@@ -21,6 +21,7 @@ from riskguard.check import check_snapshot
 from riskguard.connectors.normalize import build_snapshot
 from riskguard.connectors.snapshot_doc import parse_snapshot
 from riskguard.report.check_json import check_document
+from riskguard.risk.liqlevels import estimate_levels
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -156,14 +157,7 @@ def test_check_table_when_stop_in_band_and_beyond_liquidation_then_both_said(tmp
 def test_check_when_accounts_share_a_snapshot_then_bands_estimated_once_per_symbol(tmp_path, monkeypatch):
     doc = with_market(binance_cross_doc())
     doc["accounts"].append({**doc["accounts"][0], "name": "twin"})
-    calls: list[str] = []
-    real = market_view.estimate_levels
-
-    def counting(history, terms, config=None):
-        calls.append(terms.source)
-        return real(history, terms, config)
-
-    monkeypatch.setattr(market_view, "estimate_levels", counting)
+    calls = _recorded_estimates(monkeypatch)
     out = _check(tmp_path, doc)
     assert len(out["accounts"]) == 2 and len(calls) == 2  # BTC and ETH, not four
     assert _positions(out)[BTC]["band_proximity"] == out["accounts"][1]["positions"][0]["band_proximity"]
@@ -213,6 +207,18 @@ def test_with_funding_floor_when_interval_known_then_floor_pro_rata_to_8_hours()
     assert with_funding_floor(EstimatorConfig(), hourly[:1]).attribution.funding_floor == 0.0001  # cannot tell
 
 
+def _recorded_estimates(monkeypatch) -> list[tuple]:
+    """Every call the market view makes of estimate_levels: (history, terms, config)."""
+    calls: list[tuple] = []
+
+    def recording(history, terms, config=None):
+        calls.append((history, terms, config))
+        return estimate_levels(history, terms, config)
+
+    monkeypatch.setattr(market_view, "estimate_levels", recording)
+    return calls
+
+
 def _btc_view(doc: dict) -> market_view.SymbolView:
     """BTC's view from a snapshot built on its own: equal documents give equal, separate market series."""
     snapshot = build_snapshot(parse_snapshot(copy.deepcopy(doc), "doc"), "doc")
@@ -222,14 +228,7 @@ def _btc_view(doc: dict) -> market_view.SymbolView:
 def test_shared_estimate_when_reads_hold_equal_history_then_estimated_once_and_read_only(monkeypatch):
     """The daemon's accounts each read the same shared history: one estimate for all, none can change it."""
     doc = with_market(binance_cross_doc())
-    calls: list[str] = []
-    real = market_view.estimate_levels
-
-    def counting(history, terms, config=None):
-        calls.append(terms.source)
-        return real(history, terms, config)
-
-    monkeypatch.setattr(market_view, "estimate_levels", counting)
+    calls = _recorded_estimates(monkeypatch)
     first, second = _btc_view(doc), _btc_view(doc)
     assert first.bands.estimate is second.bands.estimate and len(calls) == 1
     assert first.bands.status == "ok" and first.bands.bands == second.bands.bands
@@ -243,28 +242,10 @@ def test_shared_estimate_when_reads_hold_equal_history_then_estimated_once_and_r
     third = _btc_view(doc)
     assert len(calls) == 2 and third.bands.estimate is not first.bands.estimate
     assert third.bands.estimate.profile is not None
-    fresh = real(*_estimate_inputs(doc))
+    fresh = estimate_levels(*calls[-1])
     assert fresh.profile is not None
     np.testing.assert_array_equal(third.bands.estimate.profile.long_notional, fresh.profile.long_notional)
     assert not np.array_equal(third.bands.estimate.profile.long_notional, profile.long_notional)
-
-
-def _estimate_inputs(doc: dict) -> tuple:
-    """What estimate_symbol_bands hands estimate_levels for BTC, captured from one call."""
-    seen: list[tuple] = []
-    real = market_view.estimate_levels
-
-    def capture(history, terms, config=None):
-        seen.append((history, terms, config))
-        return real(history, terms, config)
-
-    market_view._ESTIMATES.clear()
-    original, market_view.estimate_levels = market_view.estimate_levels, capture
-    try:
-        _btc_view(doc)
-    finally:
-        market_view.estimate_levels = original
-    return seen[0]
 
 
 def test_shared_estimate_when_no_read_holds_it_then_the_memo_lets_it_go():
