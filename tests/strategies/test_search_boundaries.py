@@ -1,0 +1,69 @@
+"""The cut search at its edges: no amount step (plain bisection), the secant that picks the next step, and what
+a straight-line slack costs.  Every expected number is worked out by hand in the test."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from strategies._reduce import _search, _secant
+
+
+def _counted(slack):
+    calls: list[float] = []
+
+    def g(amount: float) -> float:
+        calls.append(amount)
+        return slack(amount)
+
+    return g, calls
+
+
+@pytest.mark.parametrize("root", [1 / 3, 0.7, 1e-6])
+def test_search_without_an_amount_step_then_48_halvings_of_the_position(root):
+    # No step: bisection of (0, cap] 48 times.  With cap 1 every midpoint is a multiple of 2⁻ⁿ, so the answer is
+    # the smallest multiple of 2⁻⁴⁸ at or past the root (for 1/3: 93 824 992 236 886 / 2⁴⁸, not the 2⁻⁴⁹ one).
+    g, calls = _counted(lambda a: a - root)
+    found = _search(1.0, None, g, -root)
+    assert found == math.ceil(root * 2**48) / 2**48
+    assert found >= root and found - root < 2**-48
+    assert len(calls) == 48
+
+
+def test_search_without_an_amount_step_when_only_the_whole_meets_then_the_whole():
+    g, _ = _counted(lambda a: 0.0 if a >= 2.5 else -1.0)
+    assert _search(2.5, None, g, -1.0) == 2.5
+
+
+def test_secant_through_the_two_latest_points():
+    # The line through (2, −1) and (5, 2) has slope 1 and crosses zero at 3; an older point is not used.
+    assert _secant([(0, -30.0), (2, -1.0), (5, 2.0)]) == 3.0
+    # (0, −3) and (3, 3): slope 2, zero at 1.5.  Two points are enough.
+    assert _secant([(0, -3.0), (3, 3.0)]) == 1.5
+    assert _secant([(4, -6.0), (1, -3.0)]) == -2.0  # the line may cross outside the points (slope −1, zero at −2)
+
+
+@pytest.mark.parametrize(
+    "points",
+    [[(0, -1.0)],  # one point: no line
+     [(0, -3.0), (2, 1.0), (2, 4.0)],  # the same step twice
+     [(0, -3.0), (1, -1.0), (3, -1.0)]],  # flat: the line never crosses zero
+)
+def test_secant_without_a_line_that_crosses_zero_then_none(points):
+    assert _secant(points) is None
+
+
+def test_search_when_the_slack_is_a_straight_line_then_three_evaluations():
+    # Steps of 1 up to 1 000, slack 2·(a − 300.5) (g0 = −601).  The search looks at step 1 (−599); the secant
+    # through (0, −601) and (1, −599) is the line itself and lands on 300.5, so it evaluates 301 (+1) and its
+    # neighbour 300 (−1) and stops: 301 is the answer after three evaluations (bisection would take ten).
+    g, calls = _counted(lambda a: 2 * (a - 300.5))
+    assert _search(1000.0, 1.0, g, -601.0) == 301.0
+    assert calls == [1.0, 301.0, 300.0]
+
+
+def test_search_when_the_first_step_meets_then_one_evaluation():
+    g, calls = _counted(lambda a: a - 0.5)
+    assert _search(1000.0, 1.0, g, -0.5) == 1.0
+    assert calls == [1.0]
