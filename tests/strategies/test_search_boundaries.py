@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from strategies._reduce import _search, _secant
+from strategies._reduce import Scan, _search, _secant
 
 
 def _counted(slack):
@@ -20,10 +21,11 @@ def _counted(slack):
     return g, calls
 
 
-@pytest.mark.parametrize("root", [1 / 3, 0.7, 1e-6])
+@pytest.mark.parametrize("root", [1 / 3, 0.7, 1e-6, 0.25])
 def test_search_without_an_amount_step_then_48_halvings_of_the_position(root):
     # No step: bisection of (0, cap] 48 times.  With cap 1 every midpoint is a multiple of 2⁻ⁿ, so the answer is
-    # the smallest multiple of 2⁻⁴⁸ at or past the root (for 1/3: 93 824 992 236 886 / 2⁴⁸, not the 2⁻⁴⁹ one).
+    # the smallest multiple of 2⁻⁴⁸ at or past the root (for 1/3: 93 824 992 236 886 / 2⁴⁸, not the 2⁻⁴⁹ one);
+    # a root on a midpoint (0.25) meets there exactly (slack 0 meets) and is the answer itself.
     g, calls = _counted(lambda a: a - root)
     found = _search(1.0, None, g, -root)
     assert found == math.ceil(root * 2**48) / 2**48
@@ -34,6 +36,46 @@ def test_search_without_an_amount_step_then_48_halvings_of_the_position(root):
 def test_search_without_an_amount_step_when_only_the_whole_meets_then_the_whole():
     g, _ = _counted(lambda a: 0.0 if a >= 2.5 else -1.0)
     assert _search(2.5, None, g, -1.0) == 2.5
+
+
+def test_search_when_the_position_is_off_the_step_grid_then_the_last_step_is_the_whole():
+    # 2.5 contracts in steps of 1: the candidates are 1 and the whole 2.5 (2 would leave half a step that could
+    # never be reduced).  Only 1 is evaluated; it misses, so the answer is the whole, not 2.
+    g, calls = _counted(lambda a: 0.0 if a >= 2.5 else -1.0)
+    assert _search(2.5, 1.0, g, -1.0) == 2.5
+    assert calls == [1.0]
+    # 1.5 contracts: under two steps the only candidate is the whole, whose slack the caller has already seen.
+    g, calls = _counted(lambda a: 0.0 if a >= 1.5 else -1.0)
+    assert _search(1.5, 1.0, g, -1.0) == 1.5
+    assert calls == []
+
+
+def _scanned(slack):
+    sizes: list[list[float]] = []
+
+    def rows(amounts: np.ndarray) -> np.ndarray:
+        sizes.append(amounts.tolist())
+        return np.array([slack(float(a)) for a in amounts])
+
+    return Scan(rows, exact=True), sizes
+
+
+def test_search_with_a_scan_when_under_two_steps_then_nothing_to_scan_or_evaluate():
+    scan, sizes = _scanned(lambda a: 0.0 if a >= 1.5 else -1.0)
+    g, calls = _counted(lambda a: 0.0 if a >= 1.5 else -1.0)
+    assert _search(1.5, 1.0, g, -1.0, scan) == 1.5
+    assert sizes == [] and calls == []
+
+
+@pytest.mark.parametrize(("meets_at", "evaluated"), [(1.0, 1.0), (2.0, 2.0)])
+def test_search_with_an_exact_scan_over_two_steps_then_the_scan_decides_and_the_cut_is_evaluated(meets_at,
+                                                                                                   evaluated):
+    # Two steps: the scan takes step 1; an exact scan needs no second look, so the one evaluation is the cut
+    # itself (1 when step 1 meets; the whole, 2, when it misses).
+    scan, sizes = _scanned(lambda a: a - meets_at)
+    g, calls = _counted(lambda a: a - meets_at)
+    assert _search(2.0, 1.0, g, -meets_at, scan) == meets_at
+    assert sizes == [[1.0]] and calls == [evaluated]
 
 
 def test_secant_through_the_two_latest_points():
