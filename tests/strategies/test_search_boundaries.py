@@ -50,14 +50,29 @@ def test_search_when_the_position_is_off_the_step_grid_then_the_last_step_is_the
     assert calls == []
 
 
-def _scanned(slack):
+def _scanned(slack, exact: bool = True):
     sizes: list[list[float]] = []
 
     def rows(amounts: np.ndarray) -> np.ndarray:
         sizes.append(amounts.tolist())
         return np.array([slack(float(a)) for a in amounts])
 
-    return Scan(rows, exact=True), sizes
+    return Scan(rows, exact=exact), sizes
+
+
+@pytest.mark.parametrize(
+    ("predicted", "true", "evaluated"),
+    [(300.5, 300.5, [301.0, 300.0]),  # right: the cut 301 meets, its neighbour 300 misses
+     (299.5, 300.5, [300.0, 301.0]),  # one step low: 300 misses, so the step above, 301, which meets
+     (1.5, 1.5, [2.0, 1.0])],  # the answer at step 2: the step below is step 1, just above the known 0
+)
+def test_search_with_a_predicting_scan_then_the_landing_step_and_one_neighbour(predicted, true, evaluated):
+    # Steps of 1 up to 1 000; a scan that only predicts (a book's fill is left out) says where the slack turns
+    # ≥ 0, and the search settles it with the full evaluation of that step and of the one on the other side.
+    scan, _ = _scanned(lambda a: a - predicted, exact=False)
+    g, calls = _counted(lambda a: a - true)
+    assert _search(1000.0, 1.0, g, -true, scan) == math.ceil(true)
+    assert calls == evaluated
 
 
 def test_search_with_a_scan_when_under_two_steps_then_nothing_to_scan_or_evaluate():
