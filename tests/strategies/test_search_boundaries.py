@@ -60,18 +60,25 @@ def _scanned(slack, exact: bool = True):
     return Scan(rows, exact=exact), sizes
 
 
+def _line(root):
+    return lambda a: a - root
+
+
 @pytest.mark.parametrize(
-    ("predicted", "true", "evaluated"),
-    [(300.5, 300.5, [301.0, 300.0]),  # right: the cut 301 meets, its neighbour 300 misses
-     (299.5, 300.5, [300.0, 301.0]),  # one step low: 300 misses, so the step above, 301, which meets
-     (1.5, 1.5, [2.0, 1.0])],  # the answer at step 2: the step below is step 1, just above the known 0
+    ("predicted", "true", "answer", "evaluated"),
+    [(300.5, _line(300.5), 301.0, [301.0, 300.0]),  # right: the cut 301 meets, its neighbour 300 misses
+     # one step low: 300 misses, so the step above, 301, which meets (a curved slack, a² − 300.5², so that
+     # the secant through 0 and 300 would land past it, on 302)
+     (299.5, lambda a: a * a - 300.5**2, 301.0, [300.0, 301.0]),
+     (1.5, _line(1.5), 2.0, [2.0, 1.0]),  # the answer at step 2: the step below is step 1, just above the known 0
+     (998.5, _line(999.5), 1000.0, [999.0])],  # 999 misses: the answer is the whole, whose slack is known
 )
-def test_search_with_a_predicting_scan_then_the_landing_step_and_one_neighbour(predicted, true, evaluated):
+def test_search_with_a_predicting_scan_then_the_landing_step_and_one_neighbour(predicted, true, answer, evaluated):
     # Steps of 1 up to 1 000; a scan that only predicts (a book's fill is left out) says where the slack turns
     # ≥ 0, and the search settles it with the full evaluation of that step and of the one on the other side.
-    scan, _ = _scanned(lambda a: a - predicted, exact=False)
-    g, calls = _counted(lambda a: a - true)
-    assert _search(1000.0, 1.0, g, -true, scan) == math.ceil(true)
+    scan, _ = _scanned(_line(predicted), exact=False)
+    g, calls = _counted(true)
+    assert _search(1000.0, 1.0, g, true(0.0), scan) == answer
     assert calls == evaluated
 
 
