@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
+from riskguard.model import Order, OrderBook, OrderSide, PositionSide
 from riskguard.risk.bands import Band
 from riskguard.rules.plan import OrderKind
 from riskguard.rules.strategy import MarketSignals, StrategyContext, make_plan
@@ -53,3 +54,74 @@ def test_two_levels_moved_onto_one_trigger_by_a_band_then_one_stop_for_the_whole
 def test_round_toward_mark_on_a_tick_that_is_not_one_nth(price, side, tick, rounded):
     # 2.5 and 5 are not 1/n of a unit: the grid is k·tick (up for a long's stop, down for a short's).
     assert _round_toward_mark(price, side, tick) == rounded
+
+
+# -- the long 1 BTC at 50 000 of tests/strategies/test_staggered_stops_boundaries.py: LP 40 000/0.996 = 40 160.64,
+# -- levels at 45 201.0, 42 801.4 and 40 401.9 (10 bp of slippage: the last at LP·1.005/0.999 = 40 401.85)
+
+BTC = market("BTC/USDT:USDT", 0.004)
+
+
+def _btc_plan(params=None, *, open_orders=(), book=None, m=BTC, hedge=False, leg=PositionSide.BOTH):
+    acct = account(position(m.symbol, 1.0, 50_000, leg=leg), open_orders=open_orders, hedge=hedge)
+    ctx = StrategyContext.build(acct, venue_of(m), signals={m.symbol: MarketSignals(book=book or flat_book(50_000))})
+    return make_plan(ctx, [StaggeredStops(params or {})])
+
+
+def _stop(amount, trigger, level, leg="both"):
+    return {"account": "acct", "symbol": BTC.symbol, "side": "sell", "kind": "stop_market", "amount": amount,
+            "price": None, "trigger_price": trigger, "position_side": leg, "position_contracts": 1.0,
+            "reduce_only": True, "strategy": "staggered_stops", "order_id": None, "reason_codes": ["PLAN_PLACES_STOPS"],
+            "rationale": f"level {level}: {amount:g} contracts at mark {trigger:g} (liquidation 40160.6, last level "
+                         "clear of 10.0 bp slippage + 0.5%)"}
+
+
+def _cancel(order_id, amount, leg="both"):
+    return {"account": "acct", "symbol": BTC.symbol, "side": "sell", "kind": "cancel", "amount": amount, "price": None,
+            "trigger_price": None, "position_side": leg, "position_contracts": 1.0, "reduce_only": True,
+            "strategy": "staggered_stops", "order_id": order_id, "reason_codes": ["PLAN_PLACES_STOPS"],
+            "rationale": "replaced by the new ladder (trigger 45000)"}
+
+
+def test_a_replaced_ladder_then_each_cancel_and_stop_field_by_field():
+    old = (Order("s0", BTC.symbol, OrderSide.SELL, "STOP_MARKET", 0.4, 45_000.0, reduce_only=True),)
+    plan = _btc_plan(open_orders=old)
+    assert [o.to_dict() for o in plan.orders] == [
+        _cancel("s0", 0.4), _stop(0.166, 45_201.0, "1/3"), _stop(0.333, 42_801.4, "2/3"), _stop(0.501, 40_401.9, "3/3")]
+
+
+def test_a_hedge_leg_then_its_cancel_and_stop_name_the_leg():
+    old = (Order("h0", BTC.symbol, OrderSide.SELL, "STOP_MARKET", 1.0, 45_000.0, reduce_only=True,
+                 position_side=PositionSide.LONG),)
+    plan = _btc_plan({"levels": 1}, open_orders=old, hedge=True, leg=PositionSide.LONG)
+    assert [o.to_dict() for o in plan.orders] == [_cancel("h0", 1.0, "long"), _stop(1.0, 40_401.9, "1/1", "long")]
+
+
+def test_a_book_with_no_slippage_then_the_last_level_only_the_gap_before_liquidation():
+    # Best bid at the mark: 0 bp, so the last level is LP·1.005 = 40 361.446, up to the tick: 40 361.5.
+    plan = _btc_plan({"levels": 1}, book=OrderBook(((50_000.0, 5.0),), ((50_010.0, 5.0),)))
+    assert [(o.trigger_price, o.amount) for o in plan.orders] == [(40_361.5, 1.0)]
+
+
+def test_a_fine_tick_then_the_last_level_to_a_thousandth():
+    # Tick 0.001: LP·1.005/0.999 = 40 401.8476 goes up to 40 401.848 (10 bp of slippage exactly, not 9.999).
+    plan = _btc_plan({"levels": 1}, m=market(BTC.symbol, 0.004, tick=0.001))
+    assert [(o.trigger_price, o.amount) for o in plan.orders] == [(40_401.848, 1.0)]
+
+
+def test_half_cover_then_the_fill_is_priced_for_the_ladder_not_the_whole_position():
+    # 0.6 BTC at each 5 bp step of the book: the ladder's 0.5 fills at the best bid (5 bp, ×2 = 10 bp), where the
+    # whole position would walk to the second level (7 bp, ×2 = 14 bp) and pull every level toward the mark.
+    plan = _btc_plan({"cover": 0.5}, book=flat_book(50_000, amount=0.6))
+    assert [(o.trigger_price, o.amount) for o in plan.orders] == [(45_201.0, 0.083), (42_801.4, 0.166),
+                                                                  (40_401.9, 0.251)]
+
+
+@pytest.mark.parametrize(("bid", "slippage"), [(25_000.0, "5000.0"), (20_000.0, "6000.0")])
+def test_a_fill_slipping_100_percent_or_more_then_unreachable_not_a_division_by_zero(bid, slippage):
+    # The only bid is at 25 000: 5 000 bp below mark, ×2 = 100% (at 20 000: 120%).  No stop can fill before
+    # liquidation; the last level's formula LP·1.005/(1 − slippage) is not evaluated (at 100% it divided by 0).
+    plan = _btc_plan(book=OrderBook(((bid, 10.0),), ((50_010.0, 10.0),)))
+    assert plan.orders == () and plan.reason_codes == ("PLAN_TARGET_UNREACHABLE",)
+    assert plan.notes == ("long BTC/USDT:USDT: liquidation at 40160.6 is too close to mark 50000 for a stop to fill "
+                          f"before it (slippage {slippage} bp); reduce instead",)
