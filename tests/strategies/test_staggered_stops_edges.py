@@ -125,3 +125,15 @@ def test_a_fill_slipping_100_percent_or_more_then_unreachable_not_a_division_by_
     assert plan.orders == () and plan.reason_codes == ("PLAN_TARGET_UNREACHABLE",)
     assert plan.notes == ("long BTC/USDT:USDT: liquidation at 40160.6 is too close to mark 50000 for a stop to fill "
                           f"before it (slippage {slippage} bp); reduce instead",)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "note"),
+    [({"open_orders": None}, "open orders unknown (a new ladder could double existing stops)"),
+     ({"signals": {}}, "no order book to price the stops' fill")],
+)
+def test_an_input_missing_then_the_note_word_for_word(kwargs, note):
+    acct = account(position(BTC.symbol, 1.0, 50_000), open_orders=kwargs.get("open_orders", ()))
+    signals = kwargs.get("signals", {BTC.symbol: MarketSignals(book=flat_book(50_000))})
+    plan = make_plan(StrategyContext.build(acct, venue_of(BTC), signals=signals), [StaggeredStops()])
+    assert plan.notes == (f"long BTC/USDT:USDT: {note}; no ladder",)
