@@ -127,6 +127,25 @@ def test_search_when_the_slack_is_a_straight_line_then_three_evaluations():
     assert calls == [1.0, 301.0, 300.0]
 
 
+@pytest.mark.parametrize(
+    ("root", "evaluated"),
+    [(300.0, [1.0, 300.0, 299.0]),  # the secant lands exactly on a step: that step (slack 0 meets), then 299
+     (1.5, [1.0, 2.0])],  # the secant says 1.5: step 2 meets and the step below it, 1, is already known to miss
+)
+def test_search_when_the_slack_is_a_straight_line_through_a_step_then_the_secant_lands_on_it(root, evaluated):
+    g, calls = _counted(lambda a: a - root)
+    assert _search(1000.0, 1.0, g, -root) == math.ceil(root)
+    assert calls == evaluated
+
+
+def test_search_when_the_secant_overshoots_then_bisection_keeps_it_to_a_handful_of_evaluations():
+    # Slack a² − 300.5²: the first secant, through (0, −90 300.25) and (1, −90 299.25), lands near 90 300, far
+    # past the top, so the search bisects instead of probing the bracket's end.  1 000 steps take 10 halvings.
+    g, calls = _counted(lambda a: a * a - 300.5**2)
+    assert _search(1000.0, 1.0, g, -(300.5**2)) == 301.0
+    assert len(calls) <= 10
+
+
 def test_search_when_the_first_step_meets_then_one_evaluation():
     g, calls = _counted(lambda a: a - 0.5)
     assert _search(1000.0, 1.0, g, -0.5) == 1.0
