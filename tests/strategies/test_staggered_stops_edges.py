@@ -137,3 +137,14 @@ def test_an_input_missing_then_the_note_word_for_word(kwargs, note):
     signals = kwargs.get("signals", {BTC.symbol: MarketSignals(book=flat_book(50_000))})
     plan = make_plan(StrategyContext.build(acct, venue_of(BTC), signals=signals), [StaggeredStops()])
     assert plan.notes == (f"long BTC/USDT:USDT: {note}; no ladder",)
+
+
+def test_two_positions_then_each_gets_its_own_ladder():
+    # BTC and ETH longs in one pool: three stops each, each for its own position, none lost to the other.
+    eth = market("ETH/USDT:USDT", 0.004, step=0.01)
+    acct = account(position(BTC.symbol, 1.0, 50_000), position(eth.symbol, 10.0, 3_000), open_orders=())
+    signals = {BTC.symbol: MarketSignals(book=flat_book(50_000)), eth.symbol: MarketSignals(book=flat_book(3_000))}
+    plan = make_plan(StrategyContext.build(acct, venue_of(BTC, eth), signals=signals), [StaggeredStops()])
+    assert [(o.symbol, o.amount, o.position_contracts) for o in plan.orders] == [
+        (BTC.symbol, 0.166, 1.0), (BTC.symbol, 0.333, 1.0), (BTC.symbol, 0.501, 1.0),
+        (eth.symbol, 1.66, 10.0), (eth.symbol, 3.33, 10.0), (eth.symbol, 5.01, 10.0)]
