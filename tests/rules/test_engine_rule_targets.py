@@ -11,6 +11,7 @@ from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.codes import ReasonCode
 from riskguard.rules.engine import evaluate_rules
 from riskguard.rules.metrics import MetricTable
+from riskguard.rules.policy_check import Finding
 from riskguard.rules.schema import Rule
 from tests.rules.accounts import TAKEN_AT, account, position, venue
 
@@ -55,3 +56,22 @@ def test_a_position_rule_reads_every_position_after_a_quiet_one():
     assert [(h.index, h.symbol) for h in out.hits] == [(1, BTC)]
     assert [len(f) for f in out.position_findings] == [0, 1]
     assert out.memory == {("r", BTC, "long:both")}
+
+
+def test_a_fresh_hit_of_a_rule_with_a_release_then_the_finding_names_its_threshold_not_the_release():
+    # Never fired before: the threshold decides, and the finding says so (the release only once it holds).
+    acct = account(position(BTC, Side.LONG, 1.0, isolated_margin=10.0))
+    out = evaluate_rules([_rule(metric="liquidation_buffer_pct", release=12.0)], "acct", _table(acct, venue(BTC)))
+    buffer = 100 - 90 / 0.99
+    (finding,) = out.position_findings[0]
+    assert finding == Finding(ReasonCode.RULE_WARNING, f"rule 'r': liquidation_buffer_pct {buffer:.6g} < 10", BTC,
+                              pytest.approx(buffer, rel=1e-12), 10.0)
+
+
+def test_an_unreadable_metric_then_the_finding_field_by_field():
+    acct = account(position(BTC, Side.LONG, 1.0, isolated_margin=10.0))
+    out = evaluate_rules([_rule(metric="adl_rank", op="above", threshold=3.0)], "acct", _table(acct, venue(BTC)))
+    (finding,) = out.position_findings[0]
+    assert (finding.code, finding.symbol, finding.value, finding.limit) == (ReasonCode.RULE_METRIC_UNKNOWN, BTC, None,
+                                                                            3.0)
+    assert finding.message.startswith("rule 'r': adl_rank unknown (NO_ADL_RANK")
