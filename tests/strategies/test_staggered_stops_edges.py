@@ -148,3 +148,13 @@ def test_two_positions_then_each_gets_its_own_ladder():
     assert [(o.symbol, o.amount, o.position_contracts) for o in plan.orders] == [
         (BTC.symbol, 0.166, 1.0), (BTC.symbol, 0.333, 1.0), (BTC.symbol, 0.501, 1.0),
         (eth.symbol, 1.66, 10.0), (eth.symbol, 3.33, 10.0), (eth.symbol, 5.01, 10.0)]
+
+
+def test_liquidation_price_unknown_then_the_note_says_why():
+    # Bybit counts the closing fee in the requirement: without the account's taker rate no price is computed.
+    bybit = market("BTC/USDT:USDT", 0.004, venue="bybit")
+    acct = account(position(bybit.symbol, 1.0, 50_000), open_orders=(), taker=None, venue="bybit")
+    ctx = StrategyContext.build(acct, venue_of(bybit), signals={bybit.symbol: MarketSignals(book=flat_book(50_000))})
+    plan = make_plan(ctx, [StaggeredStops()])
+    assert plan.reason_codes == ("PLAN_INPUT_MISSING",)
+    assert plan.notes == ("long BTC/USDT:USDT: liquidation price unknown (taker fee rate unavailable); no ladder",)
