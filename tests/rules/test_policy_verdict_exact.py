@@ -6,10 +6,22 @@ from __future__ import annotations
 
 import pytest
 
-from riskguard.model import MarginMode
+from riskguard.config import Policy
+from riskguard.model import (
+    Account,
+    AssetBalance,
+    ContractKind,
+    MarginMode,
+    MarginTier,
+    Market,
+    Quote,
+    Snapshot,
+    VenueMarkets,
+)
+from riskguard.risk.account_risk import evaluate_account
 from riskguard.rules.codes import ReasonCode
-from riskguard.rules.policy_check import Finding
-from tests.rules.test_policy_check import BTC, NOW, position, verdict
+from riskguard.rules.policy_check import Finding, evaluate_policy
+from tests.rules.test_policy_check import BTC, NOW, QUIET, market, position, verdict
 
 
 def test_the_verdict_names_the_account_venue_snapshot_time_and_ticks():
@@ -53,3 +65,21 @@ def test_a_pool_with_one_unit_of_equity_above_maintenance_is_not_liquidatable_an
                 warn_liquidation_buffer_pct=60.0)
     codes = {f.code for f in v.findings}
     assert ReasonCode.ALREADY_LIQUIDATABLE not in codes and ReasonCode.UNIFORM_MOVE_BELOW_MIN in codes
+
+
+def test_a_cross_pool_without_a_balance_does_not_stop_the_next_pool_being_judged():
+    # Pools are judged in asset order: USDC (a cross ETH position, no USDC balance: missing data, not a breach),
+    # then USDT, whose 1 BTC at 10 000 on a wallet of 40 is at maintenance (40 = 0.4% of 10 000).
+    eth = "ETH/USDC:USDC"
+    usdc = Market("binanceusdm", eth, ContractKind.LINEAR, "USDC", 1.0, 0.01, 0.001,
+                  (MarginTier(0, float("inf"), 0.004),))
+    account = Account("acct", "binanceusdm", {"USDT": AssetBalance("USDT", 40.0, 40.0)},
+                      (position(MarginMode.CROSS), position(MarginMode.CROSS, symbol=eth, entry_price=1_000.0,
+                                                            mark_price=1_000.0)))
+    markets = VenueMarkets("binanceusdm", {BTC: market(), eth: usdc},
+                           {BTC: Quote(10_000.0, NOW - 1_000), eth: Quote(1_000.0, NOW - 1_000)})
+    risk = evaluate_account(account, markets)
+    assert [c.asset for c in risk.cross] == ["USDC", "USDT"]
+    v = evaluate_policy(account, Snapshot(NOW, {"binanceusdm": markets}, (account,)), risk, Policy(**QUIET))
+    assert Finding(ReasonCode.ALREADY_LIQUIDATABLE, "USDT cross equity at or below maintenance", None, 1.0,
+                   1.0) in v.findings
