@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from plan_factory import account, flat_book, market, position, venue_of
 
-from riskguard.model import Order, OrderBook, OrderSide, PositionSide
+from riskguard.model import ContractKind, Order, OrderBook, OrderSide, PositionSide
 from riskguard.risk.bands import Band
 from riskguard.rules.plan import OrderKind
 from riskguard.rules.strategy import MarketSignals, StrategyContext, make_plan
@@ -158,3 +158,17 @@ def test_liquidation_price_unknown_then_the_note_says_why():
     plan = make_plan(ctx, [StaggeredStops()])
     assert plan.reason_codes == ("PLAN_INPUT_MISSING",)
     assert plan.notes == ("long BTC/USDT:USDT: liquidation price unknown (taker fee rate unavailable); no ladder",)
+
+
+def test_an_inverse_ladder_prices_its_fill_coin_weighted():
+    # Inverse BTC/USD, 100 USD a contract, long 10 at 50 000 on 1 BTC: 1 + 1 000·(1/50 000 − 1/P) = 0.004·1 000/P
+    # → P = 1 004/1.02 = 984.31.  Selling 10 into bids of 5 at 49 950 and 5 at 40 000 fills at the coin-weighted
+    # average 2/(1/49 950 + 1/40 000) = 44 424.68 (not the 44 975 of a linear contract): 1 115.06 bp, ×2 = 22.30%.
+    # Last level 984.31·1.005/(1 − 0.2230128) = 1 273.17 → 1 273.2; the others at 1/2 and 3/4 of the way.
+    inverse = market("BTC/USD:BTC", 0.004, kind=ContractKind.INVERSE, contract_size=100.0, settle="BTC", step=1.0)
+    acct = account(position(inverse.symbol, 10, 50_000), open_orders=(), wallet=1.0, asset="BTC")
+    book = OrderBook(((49_950.0, 5.0), (40_000.0, 5.0)), ((50_050.0, 10.0),))
+    ctx = StrategyContext.build(acct, venue_of(inverse), signals={inverse.symbol: MarketSignals(book=book)})
+    plan = make_plan(ctx, [StaggeredStops()])
+    assert _ladder(plan) == [(25_636.6, 1.0), (13_454.9, 3.0), (1_273.2, 6.0)]
+    assert all("clear of 2230.1 bp slippage" in o.rationale for o in plan.orders)
