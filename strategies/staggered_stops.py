@@ -84,8 +84,9 @@ class StaggeredStops(Strategy):
         slip = self.params.slippage_factor * max(fill.slippage_bp_vs_mark, 0.0) / 1e4
         gap = self.params.min_gap_pct / 100
         lp, mark = r.liquidation_price, r.mark_price
-        last = lp * (1 + gap) / (1 - slip) if s > 0 else lp * (1 - gap) / (1 + slip)
-        if s * (mark - last) <= 0 or slip >= 1:
+        # at 100% slippage or more no trigger fills before liquidation (and a long's last level would divide by 0)
+        last = math.nan if slip >= 1 else lp * (1 + gap) / (1 - slip) if s > 0 else lp * (1 - gap) / (1 + slip)
+        if slip >= 1 or s * (mark - last) <= 0:
             return Proposal(reason_codes=(ReasonCode.PLAN_TARGET_UNREACHABLE,),
                             notes=(f"{ref}: liquidation at {lp:g} is too close to mark {mark:g} for a stop to fill "
                                    f"before it (slippage {fill.slippage_bp_vs_mark:.1f} bp); reduce instead",))
