@@ -1,0 +1,59 @@
+"""Boundary cases of the solver that its property tests do not reach (mutation survivors, docs/mutation.md).
+
+Every expected number is worked by hand from the two-tier table below: 1 % below 10 000 of notional, 2 % from
+there with cum 100 (= 10 000 · (2 % − 1 %)), so maintenance margin is continuous at the floor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from riskguard.model import MarginTier
+from riskguard.risk.solver import maintenance_margin, pick
+from riskguard.risk.tiers import TierTable
+
+TWO_TIERS = TierTable.from_tiers(
+    [(MarginTier(0.0, 10_000.0, 0.01, 0.0), MarginTier(10_000.0, float("inf"), 0.02, 100.0))]
+)
+
+
+def test_maintenance_margin_when_only_some_rows_are_pinned_then_pinned_rows_keep_their_tier() -> None:
+    # Row 0: 1 BTC at 50 000 is 50 000 of notional, tier 1 by size, pinned to tier 0: 50 000 · 1 % = 500.
+    # Row 1: 0.1 BTC at 50 000 is 5 000, unpinned: tier 0 by size, 5 000 · 1 % = 50.
+    mm, tier = maintenance_margin(
+        inverse=np.array([False, False]),
+        qty=np.array([1.0, 0.1]),
+        price=np.array([50_000.0, 50_000.0]),
+        tiers=TWO_TIERS,
+        table=np.array([0, 0]),
+        fixed_tier=np.array([0, -1]),
+    )
+    assert tier.tolist() == [0, 0]
+    assert mm.tolist() == [500.0, 50.0]
+
+
+def test_maintenance_margin_when_pinned_beyond_the_table_then_its_last_tier() -> None:
+    # A venue's own tier may lie past the table the feed gave (tier 5 of 2): the last tier's terms apply,
+    # 50 000 · 2 % − 100 = 900.
+    mm, tier = maintenance_margin(
+        inverse=np.array([False]),
+        qty=np.array([1.0]),
+        price=np.array([50_000.0]),
+        tiers=TWO_TIERS,
+        table=np.array([0]),
+        fixed_tier=np.array([5]),
+    )
+    assert tier.tolist() == [1]
+    assert mm.tolist() == [900.0]
+
+
+def test_pick_when_many_rows_and_not_told_to_reuse_then_the_callers_arrays_are_left_as_they_were() -> None:
+    # From 4 096 rows pick selects with bit masks, which can write into if_true; only reuse=True allows it.
+    n = 5_000
+    cond = np.arange(n) % 2 == 0
+    if_true, if_false = np.full(n, 1.5), np.full(n, -2.5)
+    out = pick(cond, if_true, if_false)
+    assert out.tolist() == [1.5, -2.5] * (n // 2)
+    assert if_true.tolist() == [1.5] * n
+    every = pick(np.ones(n, dtype=bool), if_true, if_false)
+    assert every is not if_true and every.tolist() == [1.5] * n
