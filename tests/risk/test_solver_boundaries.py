@@ -57,3 +57,29 @@ def test_pick_when_many_rows_and_not_told_to_reuse_then_the_callers_arrays_are_l
     assert if_true.tolist() == [1.5] * n
     every = pick(np.ones(n, dtype=bool), if_true, if_false)
     assert every is not if_true and every.tolist() == [1.5] * n
+
+
+def test_pick_when_many_rows_of_two_dtypes_then_both_widen_to_float_as_np_where_does() -> None:
+    n = 5_000
+    cond = np.arange(n) % 2 == 0
+    assert pick(cond, np.full(n, 1.5), 0).tolist() == [1.5, 0.0] * (n // 2)
+    assert pick(cond, 2, np.full(n, -0.5)).tolist() == [2.0, -0.5] * (n // 2)
+
+
+def test_pick_when_many_rows_and_the_mask_is_0_or_1_then_it_selects_as_a_boolean_mask() -> None:
+    n = 5_000
+    cond = (np.arange(n) % 2 == 0).astype(np.int64)
+    assert pick(cond, np.full(n, 1.5), np.full(n, -2.5)).tolist() == [1.5, -2.5] * (n // 2)
+
+
+def test_pick_when_told_to_reuse_if_true_then_the_values_are_still_those_selected() -> None:
+    # reuse only allows overwriting if_true: an all-false mask still gives if_false, a scalar if_true still
+    # fills n rows, an integer if_true still widens to float.
+    n = 5_000
+    none, every, half = np.zeros(n, dtype=bool), np.ones(n, dtype=bool), np.arange(n) % 2 == 0
+    assert pick(none, np.full(n, 1.5), np.full(n, -2.5), reuse=True).tolist() == [-2.5] * n
+    widened = pick(every, np.full(n, 2, dtype=np.int64), np.full(n, -0.5), reuse=True)
+    assert widened.dtype == np.float64 and widened.tolist() == [2.0] * n
+    filled = pick(every, 1.5, np.full(n, -2.5), reuse=True)
+    assert filled.shape == (n,) and filled.tolist() == [1.5] * n
+    assert pick(half, 1.5, np.full(n, -2.5), reuse=True).tolist() == [1.5, -2.5] * (n // 2)
