@@ -162,6 +162,10 @@ def test_crowding_flag_when_crowded_short_then_the_evidence_is_given() -> None:
     assert (flag.state, flag.reason) == ("crowded_short", "funding z -2.50 (rate -0.000300), OI +12.00% over 14400s")
 
 
+def test_crowding_flag_when_short_thresholds_are_met_exactly_then_crowded_short() -> None:
+    assert crowding_flag(funding(-2.0, -0.0003), [OpenInterestChange(14_400, "ok", None, 5.0)]).state == "crowded_short"
+
+
 # -- open interest ------------------------------------------------------------------------------------------
 
 
@@ -198,7 +202,7 @@ def test_open_interest_changes_when_samples_are_1_ms_apart_then_they_are_still_s
 def test_open_interest_changes_when_one_sample_then_no_window_has_a_change() -> None:
     # Even a window shorter than the tolerance: a change needs two samples.
     changes = open_interest_changes([0], [1_000.0], as_of_ms=0, windows_seconds=(600, 3_600))
-    assert [c.status for c in changes] == ["unknown", "unknown"]
+    assert [(c.window_seconds, c.status) for c in changes] == [(600, "unknown"), (3_600, "unknown")]
     assert changes[1].reason == "NO_SAMPLE: nothing within 900s of 3600s before the last sample"
 
 
@@ -216,3 +220,29 @@ def test_open_interest_changes_when_one_sample_then_no_window_has_a_change() -> 
 def test_open_interest_change_starts_at_the_sample_nearest_the_window_start(ts, oi, change_pct) -> None:
     (change,) = open_interest_changes(ts, oi, as_of_ms=ts[-1], windows_seconds=(3_600,))
     assert change.status == "ok" and change.change_pct == pytest.approx(change_pct)
+
+
+def test_open_interest_change_when_the_start_sample_is_exactly_the_tolerance_off_then_it_still_counts() -> None:
+    # 1 h before 5 400 s is 1 800 s; the only earlier sample, at 900 s, is 900 s off: at the tolerance, not beyond.
+    (change,) = open_interest_changes([900_000, 5_400_000], [1_000.0, 1_100.0], 5_400_000, (3_600,))
+    assert change.status == "ok" and change.change_pct == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "change_pct"),
+    [(0.5, 0.25, -50.0), (1_000.0, 0.0, -100.0), (0.5, 1.0, 100.0)],
+)
+def test_open_interest_change_of_small_or_zero_amounts_is_measured(first, last, change_pct) -> None:
+    (change,) = open_interest_changes([0, 3_600_000], [first, last], 3_600_000, (3_600,))
+    assert change.status == "ok" and change.change_pct == pytest.approx(change_pct)
+
+
+@pytest.mark.parametrize(("first", "last"), [(0.0, 1_000.0), (math.inf, 1_000.0), (1_000.0, math.nan), (1.0, -1.0)])
+def test_open_interest_change_when_an_end_is_not_an_amount_then_unknown(first, last) -> None:
+    (change,) = open_interest_changes([0, 3_600_000], [first, last], 3_600_000, (3_600,))
+    assert (change.window_seconds, change.status, change.reason, change.change_pct) == (
+        3_600,
+        "unknown",
+        "BAD_VALUE: open interest is not a finite amount",
+        None,
+    )
