@@ -83,3 +83,10 @@ def test_pick_when_told_to_reuse_if_true_then_the_values_are_still_those_selecte
     filled = pick(every, 1.5, np.full(n, -2.5), reuse=True)
     assert filled.shape == (n,) and filled.tolist() == [1.5] * n
     assert pick(half, 1.5, np.full(n, -2.5), reuse=True).tolist() == [1.5, -2.5] * (n // 2)
+
+
+def test_pick_when_many_rows_then_scalars_and_a_reused_array_select_per_row() -> None:
+    n = 5_000
+    half = np.arange(n) % 2 == 0
+    assert pick(half, 1.5, -2.5).tolist() == [1.5, -2.5] * (n // 2)
+    assert pick(half, np.full(n, 1.5), -2.5, reuse=True).tolist() == [1.5, -2.5] * (n // 2)
