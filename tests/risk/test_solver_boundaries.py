@@ -7,9 +7,10 @@ there with cum 100 (= 10 000 · (2 % − 1 %)), so maintenance margin is continu
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from riskguard.model import MarginTier
-from riskguard.risk.solver import maintenance_margin, pick
+from riskguard.risk.solver import maintenance_margin, pick, solve_liquidation
 from riskguard.risk.tiers import TierTable
 
 TWO_TIERS = TierTable.from_tiers(
@@ -90,3 +91,23 @@ def test_pick_when_many_rows_then_scalars_and_a_reused_array_select_per_row() ->
     half = np.arange(n) % 2 == 0
     assert pick(half, 1.5, -2.5).tolist() == [1.5, -2.5] * (n // 2)
     assert pick(half, np.full(n, 1.5), -2.5, reuse=True).tolist() == [1.5, -2.5] * (n // 2)
+
+
+def test_solve_liquidation_when_only_some_rows_pay_a_fee_in_maintenance_then_the_fee_picks_their_tier() -> None:
+    # Long 2 at 10 000 with 10 120 of margin: equity 10 120 + 2·(P − 10 000), size N = 2·P, so equity = N − 9 880.
+    # No fee: tier 0 root N = 9 880 / (1 − 1 %) = 9 979.80 < 10 000, P = 4 989.90.
+    # Fee 0.5 % on the rate: tier 0 would give 9 880 / 0.985 = 10 030.46, past its cap, so the root is in tier 1:
+    # N = (9 880 − 100) / (1 − 2 % − 0.5 %) = 10 030.77, P = 5 015.38.
+    sol = solve_liquidation(
+        inverse=np.array([False, False]),
+        side=np.array([1.0, 1.0]),
+        qty=np.array([2.0, 2.0]),
+        entry=np.array([10_000.0, 10_000.0]),
+        margin=np.array([10_120.0, 10_120.0]),
+        tiers=TWO_TIERS,
+        table=np.array([0, 0]),
+        mmr_add=np.array([0.0, 0.005]),
+    )
+    assert sol.tier.tolist() == [0, 1]
+    assert sol.mmr.tolist() == pytest.approx([0.01, 0.025], rel=1e-12)
+    assert sol.liquidation_price.tolist() == pytest.approx([9_880 / 0.99 / 2, 9_780 / 0.975 / 2], rel=1e-12)
