@@ -111,3 +111,18 @@ def test_solve_liquidation_when_only_some_rows_pay_a_fee_in_maintenance_then_the
     assert sol.tier.tolist() == [0, 1]
     assert sol.mmr.tolist() == pytest.approx([0.01, 0.025], rel=1e-12)
     assert sol.liquidation_price.tolist() == pytest.approx([9_880 / 0.99 / 2, 9_780 / 0.975 / 2], rel=1e-12)
+
+
+def test_solve_liquidation_when_a_long_is_fully_collateralised_then_no_price_liquidates_it() -> None:
+    # 1 BTC long at 10 000 with 10 000 of margin: equity is P, maintenance 1 % of P, so equity − MM = 0.99·P > 0
+    # at every positive price; the root is at size 0 (price 0), which no market reaches.
+    sol = solve_liquidation(
+        inverse=np.array([False]),
+        side=np.array([1.0]),
+        qty=np.array([1.0]),
+        entry=np.array([10_000.0]),
+        margin=np.array([10_000.0]),
+        tiers=TWO_TIERS,
+        table=np.array([0]),
+    )
+    assert np.isnan(sol.liquidation_price[0]) and np.isnan(sol.bankruptcy_price[0])
