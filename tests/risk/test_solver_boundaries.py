@@ -126,3 +126,21 @@ def test_solve_liquidation_when_a_long_is_fully_collateralised_then_no_price_liq
         table=np.array([0]),
     )
     assert np.isnan(sol.liquidation_price[0]) and np.isnan(sol.bankruptcy_price[0])
+
+
+def test_solve_liquidation_when_a_pinned_row_sits_beside_a_fee_row_then_the_pin_holds() -> None:
+    # Row 0: long 2 at 10 000 with 5 000 of margin, equity = N − 15 000; unpinned its root is in tier 1, pinned to
+    # tier 0 it is N = 15 000 / 0.99, P = 7 575.76.  Row 1: the fee row above, tier 1, P = 5 015.38.
+    sol = solve_liquidation(
+        inverse=np.array([False, False]),
+        side=np.array([1.0, 1.0]),
+        qty=np.array([2.0, 2.0]),
+        entry=np.array([10_000.0, 10_000.0]),
+        margin=np.array([5_000.0, 10_120.0]),
+        tiers=TWO_TIERS,
+        table=np.array([0, 0]),
+        fixed_tier=np.array([0, -1]),
+        mmr_add=np.array([0.0, 0.005]),
+    )
+    assert sol.tier.tolist() == [0, 1]
+    assert sol.liquidation_price.tolist() == pytest.approx([15_000 / 0.99 / 2, 9_780 / 0.975 / 2], rel=1e-12)
