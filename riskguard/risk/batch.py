@@ -11,7 +11,12 @@ stays free of it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -23,13 +28,14 @@ from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_math import (
     RULE_NAMES,
     PositionArrays,
+    Requirement,
     RuleColumns,
     display,
     requirement,
     shared_leg_prices,
     solve,
 )
-from riskguard.risk.venue_rules import GENERIC, VenueRules, rules_for
+from riskguard.risk.venue_rules import GENERIC, UNKNOWN_DISPLAY, VenueRules, rules_for
 
 REQUIRED = (
     "venue",
@@ -53,13 +59,16 @@ OPTIONAL = (
     "hedge_group",
 )
 _POSITIVE = ("contracts", "contract_size", "entry_price", "mark_price")
+_UNKNOWN_RULE = RULE_NAMES.index(UNKNOWN_DISPLAY)
 _SIDES = {"long": 1, "short": -1, 1: 1, -1: -1}
 _MODES = ("isolated", "cross")
 _BASES = ("notional", "contracts")
 _ACCOUNT_TYPES = tuple(t.value for t in AccountType)
 
 
-def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]]) -> pd.DataFrame:
+def liquidation_frame(
+    df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]], *, workers: int | None = None
+) -> pd.DataFrame:
     """Liquidation and bankruptcy price (raw and as the venue shows it), maintenance margin, ratio and buffer.
 
     :param df: one row per position; see docs/api.md for every column.
@@ -72,9 +81,13 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
         (required on rows whose venue counts the fee), ``leverage`` (required on
         Bybit rows), ``price_tick``, ``tier_basis`` and ``tier_index``.
     :param tiers: margin tiers per symbol, in the symbol's tier basis.
+    :param workers: threads that solve the frame's blocks of rows side by side (numpy lets go of the
+        interpreter inside each array operation, and every figure is row-wise, so the bits are the same on
+        any number).  Default: one per core this process may use, at most four; 1 uses no thread.
     :returns: a frame on ``df``'s index (docs/api.md, "Output columns").
     :raises InputError: naming the row and column of the first bad value.
     """
+    threads = _workers(workers)
     _validate_shape(df, tiers)
     symbols = sorted(tiers)
     row_of: dict[object, int] = {s: i for i, s in enumerate(symbols)}
@@ -126,33 +139,48 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
     )
     _require_rule_inputs(df, pos, cols)
     margin, tick, n = numbers["margin"], numbers["price_tick"], len(df)
-    liq, bankrupt, mm, mmr_add, liq_shown, bankrupt_shown, ratio, buffer = (np.empty(n) for _ in range(8))
-    tier = np.empty(n, dtype=np.int64)
-    rule = np.empty(n, dtype=np.int8)
-    shown = (liq, bankrupt, liq_shown, rule, bankrupt_shown, ratio, buffer)
-    for rows in _blocks(n):
+    out = _Figures.empty(n)
+
+    def solve_block(rows: slice) -> None:  # writes its own rows of the output arrays, nothing else
         part, part_rules = pos.block(rows), cols.block(rows)
         req = requirement(part, part_rules)
-        liq[rows], bankrupt[rows] = solve(part, part_rules, req, margin[rows])
-        mm[rows], tier[rows], mmr_add[rows] = req.total, req.tier, req.mmr_add
-        _show(part, part_rules, margin[rows], tick[rows], mm[rows], rows, *shown)
-    for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, inverse, margin, pos.mark)):
-        shared, shared_bankrupt = shared_leg_prices(pos, mmr_add, legs, margin.take(legs[:, 0]))
-        liq[legs], bankrupt[legs] = shared[:, None], shared_bankrupt[:, None]
-        at = legs.ravel()  # the legs' figures that follow their price, again
-        _show(pos.take(at), cols.take(at), margin.take(at), tick.take(at), mm.take(at), at, *shown)
+        roots = solve(part, part_rules, req, margin[rows])
+        _fill(part, part_rules, margin[rows], tick[rows], req, roots, out, rows)
+
+    def solve_hedged() -> list[tuple[np.ndarray, _Figures]]:
+        """Hedge legs sharing one price, every figure from their own rows: nothing the blocks write, so it runs
+        beside them, and its figures replace theirs on those rows afterwards."""
+        solved = []
+        for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, inverse, margin, pos.mark)):
+            at = legs.ravel()  # group by group, each group's legs in row order
+            part, part_rules, part_margin = pos.take(at), cols.take(at), margin.take(at)
+            req = requirement(part, part_rules)
+            local = np.arange(at.size).reshape(legs.shape)
+            shared = shared_leg_prices(part, req.mmr_add, local, margin.take(legs[:, 0]))
+            roots = (np.repeat(shared[0], legs.shape[1]), np.repeat(shared[1], legs.shape[1]))
+            figures = _Figures.empty(at.size)
+            _fill(part, part_rules, part_margin, tick.take(at), req, roots, figures, slice(None))
+            solved.append((at, figures))
+        return solved
+
+    tasks: list[Callable[[], object]] = [solve_hedged]  # first: the longest task
+    tasks += [partial(solve_block, rows) for rows in _blocks(n)]
+    hedged = cast(list[tuple[np.ndarray, _Figures]], _run(tasks, threads)[0])
+    for at, figures in hedged:
+        for name in _Figures.__slots__:
+            getattr(out, name)[at] = getattr(figures, name)
     # Every column is a fresh array of this call: the frame takes them as they are, no copy, no consolidation.
     return pd.DataFrame(
         {
-            "liquidation_price": liq,
-            "liquidation_price_displayed": liq_shown,
-            "display_rule": pd.Categorical.from_codes(rule, categories=list(RULE_NAMES), validate=False),
-            "bankruptcy_price": bankrupt,
-            "bankruptcy_price_displayed": bankrupt_shown,
-            "maintenance_margin": mm,
-            "tier": tier,
-            "margin_ratio": ratio,
-            "buffer_pct": buffer,
+            "liquidation_price": out.liq,
+            "liquidation_price_displayed": out.liq_shown,
+            "display_rule": pd.Categorical.from_codes(out.rule, categories=list(RULE_NAMES), validate=False),
+            "bankruptcy_price": out.bankrupt,
+            "bankruptcy_price_displayed": out.bankrupt_shown,
+            "maintenance_margin": out.mm,
+            "tier": out.tier,
+            "margin_ratio": out.ratio,
+            "buffer_pct": out.buffer,
             "is_estimate": cols.estimate,
             "method": pd.Categorical.from_codes(
                 cols.generic.view(np.int8), ["venue rules", "generic estimate"], validate=False
@@ -163,42 +191,84 @@ def liquidation_frame(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]
     )
 
 
-_BLOCK = 1 << 16
-"""Rows per pass: each step's temporaries for a block stay in cache.  Every figure is row-wise, so blocks change
-no bit of any result."""
+_BLOCK = 1 << 17
+"""Rows per pass: each step's temporaries for a block stay in cache, and a thread hands the interpreter over once
+per array operation, a few hundred times a block.  Every figure is row-wise, so blocks change no bit of any
+result."""
+
+_MAX_WORKERS = 4
+"""Past a few threads the blocks wait on each other for the interpreter between array operations."""
 
 
 def _blocks(n: int) -> list[slice]:
     return [slice(start, start + _BLOCK) for start in range(0, n, _BLOCK)]
 
 
-def _show(
+def _workers(workers: int | None) -> int:
+    if workers is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return min(cores, _MAX_WORKERS)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be a whole number >= 1, got {workers!r}", "liquidation_frame(workers=)")
+    return workers
+
+
+def _run(tasks: list[Callable[[], object]], workers: int) -> list[object]:
+    """Each task's result in order; on ``workers`` threads where there is more than one task to share."""
+    if workers == 1 or len(tasks) == 1:
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(min(workers, len(tasks))) as pool:
+        return list(pool.map(lambda task: task(), tasks))  # re-raises a task's error here
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    """The output columns, one entry per row."""
+
+    liq: np.ndarray
+    bankrupt: np.ndarray
+    mm: np.ndarray
+    tier: np.ndarray
+    liq_shown: np.ndarray
+    rule: np.ndarray
+    bankrupt_shown: np.ndarray
+    ratio: np.ndarray
+    buffer: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> _Figures:
+        floats = {name: np.empty(n) for name in cls.__slots__ if name not in ("tier", "rule")}
+        return cls(tier=np.empty(n, dtype=np.int64), rule=np.empty(n, dtype=np.int8), **floats)
+
+
+def _fill(
     pos: PositionArrays,
     rules: RuleColumns,
     margin: np.ndarray,
     tick: np.ndarray,
-    mm: np.ndarray,
-    rows: slice | np.ndarray,
-    liq: np.ndarray,
-    bankrupt: np.ndarray,
-    liq_shown: np.ndarray,
-    rule: np.ndarray,
-    bankrupt_shown: np.ndarray,
-    ratio: np.ndarray,
-    buffer: np.ndarray,
+    req: Requirement,
+    roots: tuple[np.ndarray, np.ndarray],
+    out: _Figures,
+    rows: slice,
 ) -> None:
-    """The displayed prices, ratio and buffer of ``rows`` from their roots, written into the output columns."""
-    raw, raw_bankrupt = liq[rows], bankrupt[rows]
-    shown, shown_rule = display(raw, pos.side, tick, rules.liquidation_convention)
-    liq_shown[rows], rule[rows] = shown, shown_rule
-    bankrupt_shown[rows], _ = display(raw_bankrupt, pos.side, tick, rules.bankruptcy_convention)
-    ratio[rows], buffer[rows] = _ratio_and_buffer(pos, margin, mm, raw, shown)
+    """Every figure of ``rows`` from the requirement and the liquidation and bankruptcy roots, written into ``out``."""
+    liq, bankrupt = roots
+    out.liq[rows], out.bankrupt[rows] = liq, bankrupt
+    mm = req.total
+    out.mm[rows], out.tier[rows] = mm, req.tier
+    shown, rule = display(liq, pos.side, tick, rules.liquidation_convention, out=out.liq_shown[rows])
+    out.rule[rows] = rule
+    display(bankrupt, pos.side, tick, rules.bankruptcy_convention, out=out.bankrupt_shown[rows])
+    unknown = rule == _UNKNOWN_RULE
+    if unknown.any():  # the buffer runs to the raw root where the display is unknown
+        shown = pick(unknown, liq, shown)
+    out.ratio[rows], out.buffer[rows] = _ratio_and_buffer(pos, margin, mm, shown)
 
 
 def _ratio_and_buffer(
-    pos: PositionArrays, margin: np.ndarray, mm: np.ndarray, liq: np.ndarray, liq_shown: np.ndarray
+    pos: PositionArrays, margin: np.ndarray, mm: np.ndarray, price: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Requirement ÷ equity at mark, and the adverse move to the displayed price (the raw root where unknown)."""
+    """Requirement ÷ equity at mark, and the adverse move to the liquidation ``price``."""
     pnl = pos.side * pos.qty * (pos.mark - pos.entry)
     rows = np.flatnonzero(pos.inverse)  # the inverse PnL on those rows only: the same numbers as a select
     if rows.size:
@@ -207,7 +277,6 @@ def _ratio_and_buffer(
     equity = margin + pnl
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pick(equity > 0, mm / equity, np.inf, reuse=True)
-    price = pick(np.isnan(liq_shown), liq, liq_shown)
     return ratio, pos.side * (pos.mark - price) / pos.mark * 100
 
 

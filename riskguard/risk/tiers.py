@@ -54,24 +54,6 @@ class TierTable:
         """A single-tier table, for venues or callers with one maintenance rate."""
         return cls.from_tiers([[MarginTier(floor=0.0, cap=np.inf, mmr=mmr, cum=cum)]])
 
-    def with_zero_row(self) -> tuple[TierTable, int]:
-        """This table plus one row requiring nothing, and that row's index.
-
-        Venues that fix maintenance margin at entry move it into the collateral
-        and solve against a zero requirement; pointing those rows at a zero row
-        keeps every venue in one solver call.
-        """
-        pad = np.full((1, self.floor.shape[1]), np.inf)
-        pad[0, 0] = 0.0
-        zeros = np.zeros((1, self.floor.shape[1]))
-        table = TierTable(
-            floor=np.vstack([self.floor, pad]),
-            mmr=np.vstack([self.mmr, zeros]),
-            cum=np.vstack([self.cum, zeros]),
-            size=np.append(self.size, 1),
-        )
-        return table, self.floor.shape[0]
-
     def tier_at(self, table: np.ndarray, size: np.ndarray) -> np.ndarray:
         """Index of the tier containing ``size`` (in the table's basis) for each row.
 

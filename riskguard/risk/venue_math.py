@@ -17,7 +17,16 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from riskguard.risk.solver import as_rows, at, per_kind, pick, requirement_in_tier, rows_of, solve_affine
+from riskguard.risk.solver import (
+    as_rows,
+    at,
+    per_kind,
+    pick,
+    requirement_in_tier,
+    rows_of,
+    size_to_price,
+    solve_affine,
+)
 from riskguard.risk.tiers import TierTable
 from riskguard.risk.venue_rules import (
     CONVENTIONS,
@@ -233,9 +242,8 @@ def solve(
     the cross wallet with the rest of the account frozen.  Where Bybit reserves
     the fee to close, only the collateral net of that fee at the bankruptcy
     price absorbs losses: M = (B − fee·V)/(1 − d·fee).  Where MM is fixed at
-    entry it is a constant, moved into the collateral and solved against a
-    zero requirement row; equity alone (the bankruptcy price) still uses the
-    collateral.
+    entry it is a constant: moved into the collateral, the root needs no tier;
+    equity alone (the bankruptcy price) still uses the collateral.
     """
     value, d = pos.entry_value() if req.entry_value is None else req.entry_value
     collateral = np.asarray(collateral, dtype=float)
@@ -245,29 +253,23 @@ def solve(
         collateral = np.array(collateral)  # the caller's stays as given
         with np.errstate(invalid="ignore", divide="ignore"):
             collateral[closing] = (c - taker * v) / (1 - slope * taker)
-    tiers, table, fixed = pos.tiers, pos.table, req.fixed_tier
-    mmr_add: np.ndarray | None = req.mmr_add
     equity_at_zero = collateral - d * value  # A of equity alone
-    a = equity_at_zero
-    entry = rows_of(rules.at_entry)
-    if entry is not None:
-        tiers, zero_row = tiers.with_zero_row()
-        table, fixed, a, mmr_add = np.array(table), np.array(fixed), a.copy(), np.array(req.mmr_add)
-        table[entry], fixed[entry], mmr_add[entry] = zero_row, 0, 0.0
-        a[entry] = (at(collateral, entry) - at(req.maintenance, entry)) - at(d, entry) * at(value, entry)
-    if not rules.fee_in_maintenance.any():
-        mmr_add = None
     sol = solve_affine(
-        a=a,
+        a=equity_at_zero,
         d=d,
         inverse=pos.inverse,
         qty=pos.qty,
-        tiers=tiers,
-        table=table,
-        fixed_tier=fixed,
-        mmr_add=mmr_add,
-        equity_a=equity_at_zero,
+        tiers=pos.tiers,
+        table=pos.table,
+        fixed_tier=req.fixed_tier,
+        mmr_add=req.mmr_add if rules.fee_in_maintenance.any() else None,
     )
+    entry = rows_of(rules.at_entry)
+    if entry is not None:  # a constant requirement: the root is where equity net of it reaches zero, in any tier
+        a = (at(collateral, entry) - at(req.maintenance, entry)) - at(d, entry) * at(value, entry)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            size = a / -at(d, entry)
+        sol.liquidation_price[entry] = size_to_price(at(pos.inverse, entry), at(pos.qty, entry), size)
     return sol.liquidation_price, sol.bankruptcy_price
 
 
@@ -369,16 +371,19 @@ def _nearest_root(
 
 
 def display(
-    price: np.ndarray, side: np.ndarray, tick: np.ndarray, convention: np.ndarray
+    price: np.ndarray, side: np.ndarray, tick: np.ndarray, convention: np.ndarray, out: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The number the venue shows for each exact root, and the index of its rule in ``RULE_NAMES``.
 
     A convention that needs the market's tick and finds none leaves the display
     NaN under the rule "unknown": the raw root is still the caller's, never
     dropped, and never read as "no price liquidates".  Each rounding runs on
-    the rows that use it only.
+    the rows that use it only.  ``out`` (the caller's output column) saves a
+    copy of every row.
     """
-    shown = price.copy()
+    shown = price.copy() if out is None else out
+    if out is not None:
+        np.copyto(out, price)
     price, side, tick = (as_rows(x, shown.shape[0]) for x in (price, side, tick))
     rule = np.asarray(convention).astype(np.int8)
     rows_of = {}

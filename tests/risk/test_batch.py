@@ -17,6 +17,7 @@ from golden import case, shown
 
 from riskguard.errors import InputError
 from riskguard.model import MarginTier
+from riskguard.risk import batch
 from riskguard.risk.batch import liquidation_frame
 
 API_DOC = Path(__file__).parents[2] / "docs" / "api.md"
@@ -159,6 +160,13 @@ def test_liquidation_frame_when_bad_value_then_input_error_names_row_and_column(
     assert problem in err.value.message
 
 
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
+def test_liquidation_frame_when_workers_not_a_whole_number_above_zero_then_input_error(workers):
+    with pytest.raises(InputError) as err:
+        liquidation_frame(_frame(), TIERS, workers=workers)
+    assert err.value.where == "liquidation_frame(workers=)"
+
+
 def test_liquidation_frame_when_column_missing_then_named():
     with pytest.raises(InputError, match=r"missing column.*margin"):
         liquidation_frame(_frame().drop(columns=["margin"]), TIERS)
@@ -174,8 +182,9 @@ def test_risk_core_when_imported_then_pandas_stays_unloaded():
     subprocess.run([sys.executable, "-c", probe], check=True)
 
 
-def test_liquidation_frame_when_rows_span_several_blocks_then_each_row_equals_its_small_frame_result():
-    """A million-row frame runs in blocks (and solves its hedge pairs together): no row may change by it."""
+@pytest.mark.parametrize("workers", [1, 3])
+def test_liquidation_frame_when_rows_span_several_blocks_then_each_row_equals_its_small_frame_result(workers: int):
+    """A million-row frame runs in blocks, on threads, and solves its hedge pairs beside them: no row may change."""
     small = _frame(
         venue=["bybit", "okx"],
         account_type=["classic", "standard"],
@@ -194,11 +203,12 @@ def test_liquidation_frame_when_rows_span_several_blocks_then_each_row_equals_it
         ]
     )
     small = small.fillna({"account_type": "standard", "margin_mode": "isolated"})
-    copies = 30_000  # 180,000 rows: two full blocks and a partial one
+    copies = 45_000  # 270,000 rows: two full blocks and a partial one
     big = pd.concat([small] * copies, ignore_index=True)
     big["hedge_group"] = np.where(big["hedge_group"].notna(), np.repeat(np.arange(copies), len(small)), None)
     want = liquidation_frame(small, TIERS)
-    got = liquidation_frame(big, TIERS)
+    assert len(big) > 2 * batch._BLOCK
+    got = liquidation_frame(big, TIERS, workers=workers)
     for column in want.columns:
         expected = np.tile(want[column].to_numpy(), copies)
         values = got[column].to_numpy()

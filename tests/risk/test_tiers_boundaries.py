@@ -10,7 +10,7 @@ import pytest
 
 from riskguard.model.market import MarginTier
 from riskguard.risk import tiers
-from riskguard.risk.solver import maintenance_margin, requirement_in_tier
+from riskguard.risk.solver import requirement_in_tier
 from riskguard.risk.tiers import TierTable, count_floors
 
 
@@ -24,18 +24,6 @@ def test_from_tiers_when_rows_differ_in_length_then_the_short_one_repeats_its_la
     assert table.mmr.tolist() == [[0.01, 0.02, 0.05], [0.004, 0.004, 0.004]]
     assert table.cum.tolist() == [[0.0, 1.0, 31.0], [2.0, 2.0, 2.0]]
     assert table.size.tolist() == [3, 1]
-
-
-def test_with_zero_row_when_added_then_it_is_one_tier_requiring_nothing_at_any_size():
-    base = TierTable.from_tiers([[MarginTier(0.0, 100.0, 0.01), MarginTier(100.0, np.inf, 0.02, 1.0)]])
-    table, zero = base.with_zero_row()
-    assert zero == 1
-    assert table.floor.tolist() == [[0.0, 100.0], [0.0, np.inf]]
-    assert (table.mmr.tolist(), table.cum.tolist()) == ([[0.01, 0.02], [0.0, 0.0]], [[0.0, 1.0], [0.0, 0.0]])
-    assert table.size.tolist() == [2, 1]
-    mm, tier = maintenance_margin(inverse=np.zeros(2, bool), qty=np.array([1.0, 1.0]), price=np.array([50.0, 1e9]),
-                                  tiers=table, table=np.array([zero, zero]))
-    assert (mm.tolist(), tier.tolist()) == ([0.0, 0.0], [0, 0])
 
 
 def test_flat_when_given_a_deduction_then_the_requirement_subtracts_it():
