@@ -91,15 +91,14 @@ def liquidation_frame(
     _validate_shape(df, tiers)
     symbols = sorted(tiers)
     row_of: dict[object, int] = {s: i for i, s in enumerate(symbols)}
-    # Each label column is read once into codes; checks and mappings then run on its few distinct values.
+    # Each label column is read once into codes; checks run on its few distinct values, and each block of rows
+    # looks its codes up (on the worker threads, in cache) instead of the whole frame doing it here.
     symbol_codes, symbol_labels = _codes(df, "symbol", None)
     indices = [row_of.get(s, -1) if _hashable(s) else -1 for s in symbol_labels]
     _check(df, "symbol", symbol_codes, [i >= 0 for i in indices], "unknown symbol (no tier table given)")
-    table = _lookup(symbol_codes, indices, -1, np.int64)
     side_codes, side_labels = _codes(df, "side", None)
     signs = [_SIDES.get(s, 0) if _hashable(s) else 0 for s in side_labels]
     _check(df, "side", side_codes, [s != 0 for s in signs], "side must be 'long', 'short', +1 or −1")
-    side = _lookup(side_codes, signs, 0, float)
     inverse = _inverse(df)
     venue_codes, venues = _codes(df, "venue", None)
     _check(df, "venue", venue_codes, [isinstance(v, str) and v != "" for v in venues], "venue must be a ccxt id")
@@ -115,34 +114,30 @@ def liquidation_frame(
             ok = [_hashable(v) and v in allowed for v in values]
             _check(df, column, codes, ok, f"must be one of {', '.join(allowed)}")
     numbers = _numbers(df)
-    isolated = _lookup(mode_codes, [m == "isolated" for m in modes], False, bool)
-    # One rule set per (venue, account type) pair present: rules_for runs a handful of times, not once a row.
-    rules = [_rules(venue, kind) for venue in venues for kind in kinds]
-    which = venue_codes * len(kinds)
-    which += kind_codes
-    cols = RuleColumns.build(rules, which, isolated)
-    contracts = numbers["contracts"]
-    pos = PositionArrays(
+    frame = _Rows(
+        symbol=symbol_codes,
+        side=side_codes,
+        venue=venue_codes,
+        kind=kind_codes,
+        mode=mode_codes,
+        basis=basis_codes,
+        table_of=_table(indices, -1, np.int64),
+        sign_of=_table(signs, 0, float),
+        isolated_of=_table([m == "isolated" for m in modes], False, bool),
+        by_contracts_of=_table([b == "contracts" for b in bases], False, bool),
+        # One rule set per (venue, account type) pair present: rules_for runs a handful of times, not once a row.
+        rules=[_rules(venue, kind) for venue in venues for kind in kinds],
+        kinds=len(kinds),
         inverse=inverse,
-        side=side,
-        qty=_scaled(contracts, numbers["contract_size"]),
-        contracts=contracts,
-        entry=numbers["entry_price"],
-        mark=numbers["mark_price"],
-        table=table,
+        numbers=numbers,
         tiers=TierTable.from_tiers([tiers[s] for s in symbols]),
-        by_contracts=_lookup(basis_codes, [b == "contracts" for b in bases], False, bool),
-        reported_tier=_whole(numbers["tier_index"]),
-        taker=numbers["taker_fee"],
-        leverage=numbers["leverage"],
-        isolated=isolated,
     )
-    _require_rule_inputs(df, pos, cols)
+    _require_rule_inputs(df, frame)
     margin, tick, n = numbers["margin"], numbers["price_tick"], len(df)
     out = _Figures.empty(n)
 
     def solve_block(rows: slice) -> None:  # writes its own rows of the output arrays, nothing else
-        part, part_rules = pos.block(rows), cols.block(rows)
+        part, part_rules = frame.positions(rows), frame.rule_columns(rows)
         req = requirement(part, part_rules)
         roots = solve(part, part_rules, req, margin[rows])
         _fill(part, part_rules, margin[rows], tick[rows], req, roots, out, rows)
@@ -151,9 +146,9 @@ def liquidation_frame(
         """Hedge legs sharing one price, every figure from their own rows: nothing the blocks write, so it runs
         beside them, and its figures replace theirs on those rows afterwards."""
         solved = []
-        for legs in _hedge_groups(df, rules, which, isolated, (venue_codes, table, inverse, margin, pos.mark)):
+        for legs in _hedge_groups(df, frame):
             at = legs.ravel()  # group by group, each group's legs in row order
-            part, part_rules, part_margin = pos.take(at), cols.take(at), margin.take(at)
+            part, part_rules, part_margin = frame.positions(at), frame.rule_columns(at), margin.take(at)
             req = requirement(part, part_rules)
             local = np.arange(at.size).reshape(legs.shape)
             shared = shared_leg_prices(part, req.mmr_add, local, margin.take(legs[:, 0]))
@@ -181,14 +176,73 @@ def liquidation_frame(
             "tier": out.tier,
             "margin_ratio": out.ratio,
             "buffer_pct": out.buffer,
-            "is_estimate": cols.estimate,
+            "is_estimate": out.estimate,
             "method": pd.Categorical.from_codes(
-                cols.generic.view(np.int8), ["venue rules", "generic estimate"], validate=False
+                out.generic.view(np.int8), ["venue rules", "generic estimate"], validate=False
             ),
         },
         index=df.index,
         copy=False,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """The frame's per-row inputs as label codes, lookup tables and numeric columns, checked.
+
+    A block of rows (a slice, or the hedge legs' indices) gets its
+    ``PositionArrays`` and ``RuleColumns`` when it is solved: a million-row
+    lookup costs an 8-byte index per row for every column, a block's stays in
+    cache and runs on the worker threads.
+    """
+
+    symbol: np.ndarray
+    side: np.ndarray
+    venue: np.ndarray
+    kind: np.ndarray
+    mode: np.ndarray
+    basis: np.ndarray
+    table_of: np.ndarray
+    sign_of: np.ndarray
+    isolated_of: np.ndarray
+    by_contracts_of: np.ndarray
+    rules: list[VenueRules]
+    """Indexed by venue code × ``kinds`` + account-type code."""
+    kinds: int
+    inverse: np.ndarray
+    numbers: dict[str, np.ndarray]
+    tiers: TierTable
+
+    def which(self, rows: slice | np.ndarray) -> np.ndarray:
+        """Index into ``rules`` of each row."""
+        which = _index(_at(self.venue, rows)) * self.kinds
+        which += _index(_at(self.kind, rows))
+        return which
+
+    def isolated(self, rows: slice | np.ndarray) -> np.ndarray:
+        return _lookup(_at(self.mode, rows), self.isolated_of)
+
+    def rule_columns(self, rows: slice | np.ndarray) -> RuleColumns:
+        return RuleColumns.build(self.rules, self.which(rows), self.isolated(rows))
+
+    def positions(self, rows: slice | np.ndarray) -> PositionArrays:
+        number = {name: _at(values, rows) for name, values in self.numbers.items()}
+        contracts = number["contracts"]
+        return PositionArrays(
+            inverse=_at(self.inverse, rows),
+            side=_lookup(_at(self.side, rows), self.sign_of),
+            qty=_scaled(contracts, number["contract_size"]),
+            contracts=contracts,
+            entry=number["entry_price"],
+            mark=number["mark_price"],
+            table=_lookup(_at(self.symbol, rows), self.table_of),
+            tiers=self.tiers,
+            by_contracts=_lookup(_at(self.basis, rows), self.by_contracts_of),
+            reported_tier=_whole(number["tier_index"]),
+            taker=number["taker_fee"],
+            leverage=number["leverage"],
+            isolated=self.isolated(rows),
+        )
 
 
 _BLOCK = 1 << 17
@@ -234,11 +288,13 @@ class _Figures:
     bankrupt_shown: np.ndarray
     ratio: np.ndarray
     buffer: np.ndarray
+    estimate: np.ndarray
+    generic: np.ndarray
 
     @classmethod
     def empty(cls, n: int) -> _Figures:
-        floats = {name: np.empty(n) for name in cls.__slots__ if name not in ("tier", "rule")}
-        return cls(tier=np.empty(n, dtype=np.int64), rule=np.empty(n, dtype=np.int8), **floats)
+        typed = {"tier": np.int64, "rule": np.int8, "estimate": bool, "generic": bool}
+        return cls(**{name: np.empty(n, dtype=typed.get(name, float)) for name in cls.__slots__})
 
 
 def _fill(
@@ -263,6 +319,7 @@ def _fill(
     if unknown.any():  # the buffer runs to the raw root where the display is unknown
         shown = pick(unknown, liq, shown)
     out.ratio[rows], out.buffer[rows] = _ratio_and_buffer(pos, margin, mm, shown)
+    out.estimate[rows], out.generic[rows] = rules.estimate, rules.generic
 
 
 def _ratio_and_buffer(
@@ -287,7 +344,7 @@ def _scaled(contracts: np.ndarray, contract_size: np.ndarray) -> np.ndarray:
 
 def _whole(values: np.ndarray) -> np.ndarray:
     """Integer copy of a checked whole-number column; an absent one (one value broadcast) stays a broadcast."""
-    if values.ndim and values.strides[0] == 0:
+    if _one_value(values):
         return np.broadcast_to(values[:1].astype(np.int64), values.shape)
     return values.astype(np.int64)
 
@@ -310,31 +367,50 @@ def _rules(venue: object, kind: object) -> VenueRules:
 def _codes(df: pd.DataFrame, name: str, default: object) -> tuple[np.ndarray, list[object]]:
     """Per-row codes into the column's distinct values; −1 (the last entry of any lookup built on them) is missing.
 
-    A category column already holds its codes; any other label column costs
-    one hash pass.  A missing optional column is ``default`` on every row.
+    A category column already holds its codes (kept in their own small integer
+    type); any other label column costs one hash pass.  A missing optional
+    column is ``default`` on every row.
     """
     if name not in df:
         return np.broadcast_to(np.intp(0), (len(df),)), [default]
     column = df[name]
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.cat.codes.to_numpy().astype(np.intp), list(column.cat.categories)
+        return column.cat.codes.to_numpy(), list(column.cat.categories)
     codes, values = pd.factorize(column)
     return codes.astype(np.intp, copy=False), list(values)
 
 
-def _lookup(codes: np.ndarray, values: Sequence[object], missing: object, dtype: type) -> np.ndarray:
-    """Each row's entry of ``values`` (one per distinct label), ``missing`` where the row has no label."""
-    lut: np.ndarray = np.array([*values, missing], dtype=dtype)
-    if codes.ndim and codes.strides[0] == 0:  # an absent column: one label on every row, no per-row memory
-        return np.broadcast_to(lut.take(codes[:1]), codes.shape)
-    return lut.take(codes)
+def _table(values: Sequence[object], missing: object, dtype: type) -> np.ndarray:
+    """Lookup table over a column's distinct labels, ``missing`` last: the entry code −1 reads."""
+    return np.array([*values, missing], dtype=dtype)
+
+
+def _index(codes: np.ndarray) -> np.ndarray:
+    """Codes as numpy's own index type: ``take`` with any other integer type costs several times as much."""
+    return codes.astype(np.intp, copy=False)
+
+
+def _at(values: np.ndarray, rows: slice | np.ndarray) -> np.ndarray:
+    """``values`` on a block of rows: a view for a slice, a gather for indices; a broadcast stays one."""
+    if isinstance(rows, slice):
+        return values[rows]
+    if _one_value(values):
+        return np.broadcast_to(values[:1], rows.shape)
+    return values.take(rows)
+
+
+def _lookup(codes: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Each row's entry of ``table`` (one per distinct label, then the missing value)."""
+    if _one_value(codes):
+        return np.broadcast_to(table.take(_index(codes[:1])), codes.shape)
+    return table.take(_index(codes))
 
 
 def _check(df: pd.DataFrame, column: str, codes: np.ndarray, ok: Sequence[bool], problem: str) -> None:
     """Fail on the first row whose label is not ``ok`` or missing; rows are scanned only if such a label occurs."""
     if all(ok) and not (codes.size and codes.min() < 0):
         return
-    _fail(df, ~_lookup(codes, ok, False, bool), column, problem)
+    _fail(df, ~_lookup(codes, _table(ok, False, bool)), column, problem)
 
 
 def _inverse(df: pd.DataFrame) -> np.ndarray:
@@ -344,26 +420,29 @@ def _inverse(df: pd.DataFrame) -> np.ndarray:
     return column.to_numpy(dtype=bool)
 
 
-def _hedge_groups(
-    df: pd.DataFrame,
-    rules: list[VenueRules],
-    which: np.ndarray,
-    isolated: np.ndarray,
-    shared: tuple[np.ndarray, ...],
-) -> list[np.ndarray]:
+def _hedge_groups(df: pd.DataFrame, frame: _Rows) -> list[np.ndarray]:
     """Rows sharing a ``hedge_group`` on a venue whose cross hedge legs share one price (Binance).
 
-    One (groups × legs) matrix of rows per leg count.  ``shared`` holds the
-    per-row venue code, symbol row, kind, margin and mark the legs of one group
-    must agree on: one price is solved with the first leg's kind and mark.
+    One (groups × legs) matrix of rows per leg count.  The legs of one group
+    must agree on venue, symbol, kind, margin and mark: one price is solved
+    with the first leg's kind and mark.
     """
-    if "hedge_group" not in df:
+    shares = np.array([r.shared_hedge_cross_price for r in frame.rules])
+    if "hedge_group" not in df or not shares.any():
         return []
-    rows = np.flatnonzero(np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated)
-    labels = df["hedge_group"].to_numpy().take(rows)  # read on those rows only: a label column is slow to scan
-    given = pd.notna(labels)
-    rows = rows[given]
-    label, _ = pd.factorize(labels[given])  # numbered in order of first appearance
+    column = df["hedge_group"]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # integer codes, −1 where missing: the labelled rows first
+        codes = column.cat.codes.to_numpy()
+        rows = np.flatnonzero(codes >= 0)
+        rows = rows[shares.take(frame.which(rows)) & ~frame.isolated(rows)]
+        labels = codes.take(rows)
+    else:  # a label column is slow to scan: read it on the rows that can share a price only
+        every = slice(None)
+        rows = np.flatnonzero(shares.take(frame.which(every)) & ~frame.isolated(every))
+        labels = column.to_numpy().take(rows)
+        given = pd.notna(labels)
+        rows, labels = rows[given], labels[given]
+    label, _ = pd.factorize(labels)  # numbered in order of first appearance
     rows = rows.take(np.argsort(label, kind="stable"))  # grouped, each group in row order
     count = np.bincount(label)
     start = np.cumsum(count) - count
@@ -371,12 +450,14 @@ def _hedge_groups(
     if by_count:
         legs = np.concatenate([m.ravel() for m in by_count])
         first = np.concatenate([np.repeat(m[:, 0], m.shape[1]) for m in by_count])
+        numbers = frame.numbers
+        shared = (frame.venue, frame.symbol, frame.inverse, numbers["margin"], numbers["mark_price"])
         if any((v.take(legs) != v.take(first)).any() for v in shared):
             for g in np.flatnonzero(count > 1):  # name the first disagreement as a scan of the groups in order would
                 idx = rows[start[g] : start[g] + count[g]]
-                for column in ("venue", "symbol", "inverse", "margin", "mark_price"):
-                    values = df[column].to_numpy()[idx]
-                    _fail(df.iloc[idx], values != values[0], column, "hedge legs of one group must share it")
+                for name in ("venue", "symbol", "inverse", "margin", "mark_price"):
+                    values = df[name].to_numpy()[idx]
+                    _fail(df.iloc[idx], values != values[0], name, "hedge legs of one group must share it")
     return by_count
 
 
@@ -392,11 +473,32 @@ def _fail(df: pd.DataFrame, mask: np.ndarray | pd.Series, column: str, problem: 
         raise InputError(f"{problem}, got {np.asarray(got).item()!r}{more}", f"df[{row!r}].{column}")
 
 
-def _require_rule_inputs(df: pd.DataFrame, pos: PositionArrays, cols: RuleColumns) -> None:
-    """A venue rule needs its input on that row: a missing fee or leverage would silently drop a term."""
-    _fail(df, cols.needs_taker & ~(pos.taker >= 0), "taker_fee", "this venue counts the taker fee: give it (>= 0)")
-    needs_leverage = cols.close_fee_reserve & ~(pos.leverage > 0)
-    _fail(df, needs_leverage, "leverage", "Bybit reserves the closing fee: give leverage > 0")
+def _require_rule_inputs(df: pd.DataFrame, frame: _Rows) -> None:
+    """A venue rule needs its input on that row: a missing fee or leverage would silently drop a term.
+
+    ``_numbers`` has refused negative fees and leverage ≤ 0 already, so only a
+    NaN (not given) can be missing, and rows are looked at only when the
+    column holds one.
+    """
+    per_rule = RuleColumns.build(frame.rules, np.arange(len(frame.rules)), np.zeros(len(frame.rules), dtype=bool))
+    for column, needs, problem in (
+        ("taker_fee", per_rule.needs_taker, "this venue counts the taker fee: give it (>= 0)"),
+        ("leverage", per_rule.close_fee_reserve, "Bybit reserves the closing fee: give leverage > 0"),
+    ):
+        values = frame.numbers[column]
+        if needs.any() and _has_nan(values):
+            _fail(df, needs.take(frame.which(slice(None))) & np.isnan(values), column, problem)
+
+
+def _has_nan(values: np.ndarray) -> bool:
+    """One reduction (NaN propagates through ``minimum``), no per-row mask."""
+    values = values[:1] if _one_value(values) else values
+    return bool(values.size) and bool(np.isnan(np.minimum.reduce(values)))
+
+
+def _one_value(values: np.ndarray) -> bool:
+    """An absent column: one value broadcast to every row, no per-row memory."""
+    return bool(values.ndim) and values.strides[0] == 0
 
 
 def _validate_shape(df: pd.DataFrame, tiers: Mapping[str, Sequence[MarginTier]]) -> None:

@@ -92,7 +92,9 @@ def test_shared_leg_prices_when_many_groups_then_each_equals_the_one_group_solve
     assert 0 < found < len(rows)  # both outcomes were compared
 
 
-def test_liquidation_frame_when_hedge_groups_interleave_then_each_group_shares_its_own_price():
+@pytest.mark.parametrize("dtype", [object, "category"])
+def test_liquidation_frame_when_hedge_groups_interleave_then_each_group_shares_its_own_price(dtype):
+    """As object labels, or as a category column, whose integer codes are read instead of its labels."""
     pos, rows, margin = _groups(np.random.default_rng(7), 6, 2)
     order = np.array([0, 2, 4, 1, 6, 3, 8, 5, 10, 7, 9, 11])  # legs of a group sit apart
     labels = np.array(["g0", "g0", "g1", "g1", "g2", "g2", "g3", "g3", None, None, "solo", "g5"], dtype=object)
@@ -112,6 +114,7 @@ def test_liquidation_frame_when_hedge_groups_interleave_then_each_group_shares_i
             "hedge_group": labels,
         }
     ).iloc[order]
+    frame["hedge_group"] = frame["hedge_group"].astype(dtype)
     tiers = dict(zip(symbols, TABLES, strict=True))
     out = liquidation_frame(frame, tiers)
     alone = liquidation_frame(frame.drop(columns=["hedge_group"]), tiers)
