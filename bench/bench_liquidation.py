@@ -9,13 +9,13 @@ are such pairs), Bybit UTA and classic (current tier, closing-fee reserve, MM at
 entry, tick rounding), OKX (fee in the requirement, one tick on isolated),
 Hyperliquid, Gate (fee in the requirement) and the generic estimate.  The label
 columns are ``category`` dtype, as docs/api.md advises for large frames; the
-same frame with plain string labels is timed too.  For reference the script
+same frame with plain string labels is timed too, and the frame on one thread
+(``workers=1``; the default is one thread per core).  For reference the script
 also times the array core alone (``venue_math``, no frame), the bare solver
 (no venue rules) and a Python loop over single positions (on a smaller sample,
 extrapolated).  Target: ≥ 10 million positions/s through the batch API on the
 2-core reference machine; the script prints the best and the median of its
-repeats, and the best CPU time, which on a shared machine leaves out the time
-spent waiting for a core.  Run: ``python bench/bench_liquidation.py``.
+repeats, and the best CPU time (all threads).  Run: ``python bench/bench_liquidation.py``.
 """
 
 import statistics
@@ -189,6 +189,8 @@ def main() -> None:
     strings = book.astype({c: str for c in ("venue", "account_type", "margin_mode", "symbol", "side")})
     strings["hedge_group"] = book["hedge_group"].astype(object)
     print(f"  the same frame with plain string labels: {rates(timings(lambda: liquidation_frame(strings, TIERS), 3))}")
+    one = timings(lambda: liquidation_frame(book, TIERS, workers=1), 3)
+    print(f"  the same frame on one thread (workers=1): {rates(one)}")
     pos, venue, margin, tick = core_inputs(book)
     core = timings(lambda: venue_liquidation(pos, venue, margin, tick), REPEATS)
     print(f"  array core alone (venue_math, no frame, no hedge legs): {rates(core)}")
