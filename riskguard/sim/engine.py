@@ -209,6 +209,33 @@ class MarginSummary:
         return self.wallet + self.unrealized_pnl
 
 
+class OrderLog(dict[int, Order]):
+    """An account's orders by id, in the order they were placed, with the open ones and every change kept aside.
+
+    A venue's trigger engine, its order stream and its order lookups cost what is live, not the account's whole
+    history: an emulator that rescanned every order it had taken slowed each mark push by the length of a long
+    benchmark, and the daemon's measured reaction with it.  Orders are set, never removed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: dict[int, Order] = {}
+        self.changes: list[int] = []
+        """Order ids in the order they were set (once per setting): the order stream reads on from its place."""
+        self.by_client_id: dict[str, list[int]] = {}
+        """The ids of the orders that carry each client id (a venue may take one twice), in id order."""
+
+    def __setitem__(self, key: int, order: Order) -> None:
+        if key not in self:
+            self.by_client_id.setdefault(order.client_id, []).append(key)
+        super().__setitem__(key, order)
+        if order.status is OrderStatus.OPEN:
+            self.open[key] = order
+        else:
+            self.open.pop(key, None)
+        self.changes.append(key)
+
+
 @dataclass
 class Account:
     """Mutable book of one API key: wallet, positions keyed by (symbol, leg), orders, fills."""
@@ -221,14 +248,13 @@ class Account:
     maker_fee: float
     taker_fee: float
     positions: dict[tuple[str, Leg], Position] = field(default_factory=dict)
-    orders: dict[int, Order] = field(default_factory=dict)
+    orders: OrderLog = field(default_factory=OrderLog)
     trades: list[Trade] = field(default_factory=list)
     leverage: dict[str, float] = field(default_factory=dict)
     margin_mode: dict[str, MarginMode] = field(default_factory=dict)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [o for o in self.orders.values()
-                if o.status is OrderStatus.OPEN and (symbol is None or o.symbol == symbol)]
+        return [o for o in self.orders.open.values() if symbol is None or o.symbol == symbol]
 
 
 class SimExchange:
@@ -442,9 +468,11 @@ class SimExchange:
     def find_order(self, account: Account, symbol: str, order_id: int | None = None,
                    client_id: str | None = None) -> Order:
         """An order of ``symbol`` by exchange id or client id, in any status."""
-        for order in account.orders.values():
-            if order.symbol == symbol and (order.id == order_id or order.client_id == client_id):
-                return order
+        orders = account.orders
+        ids = {*orders.by_client_id.get(client_id or "", ()), *((order_id,) if order_id in orders else ())}
+        for key in sorted(ids):  # the first placed, as a scan of the whole log would find it
+            if orders[key].symbol == symbol:
+                return orders[key]
         raise OrderRejected(RejectReason.UNKNOWN_ORDER, f"{order_id or client_id}")
 
     def _leg_for(self, account: Account, request: OrderRequest) -> Leg:

@@ -164,6 +164,43 @@ def test_stop_market_when_mark_crosses_trigger_then_fills() -> None:
     assert ("BTCUSDT", "both") not in account.positions
 
 
+def test_order_log_when_orders_fill_and_cancel_then_only_open_ones_stay_open_and_every_setting_is_a_change() -> None:
+    ex = exchange_with(PositionSpec(symbol="BTCUSDT", size=2.0, entry=60_000.0))
+    account = ex.accounts["k"]
+    stops = [ex.place_order(account, OrderRequest("BTCUSDT", "sell", OrderType.STOP_MARKET, 0.5,
+                                                  trigger_price=price, reduce_only=True, client_id=f"s{i}"))
+             for i, price in enumerate((59_000.0, 58_000.0, 57_000.0))]
+    ex.cancel_order(account, "BTCUSDT", stops[2].id)
+    ex.set_mark("BTCUSDT", 58_900.0)  # the first stop fires
+    assert list(account.orders.open) == [stops[1].id]
+    assert [o.id for o in account.open_orders("BTCUSDT")] == [stops[1].id]
+    assert account.orders.changes == [stops[0].id, stops[1].id, stops[2].id, stops[2].id, stops[0].id]
+    assert [account.orders[s.id].status for s in stops] == [OrderStatus.FILLED, OrderStatus.OPEN,
+                                                            OrderStatus.CANCELED]
+
+
+def test_find_order_when_a_client_id_is_taken_twice_then_the_first_placed_of_the_symbol_is_found() -> None:
+    ex = exchange_with(PositionSpec(symbol="BTCUSDT", size=2.0, entry=60_000.0),
+                       PositionSpec(symbol="ETHUSDT", size=10.0, entry=3_000.0))
+    account = ex.accounts["k"]
+
+    def stop(symbol: str, trigger: float) -> int:
+        request = OrderRequest(symbol, "sell", OrderType.STOP_MARKET, 0.5, trigger_price=trigger, reduce_only=True,
+                               client_id="same")
+        return ex.place_order(account, request).id
+
+    eth, btc_first, btc_second = stop("ETHUSDT", 2_900.0), stop("BTCUSDT", 59_000.0), stop("BTCUSDT", 58_000.0)
+    assert ex.find_order(account, "BTCUSDT", client_id="same").id == btc_first
+    assert ex.find_order(account, "ETHUSDT", client_id="same").id == eth
+    assert ex.find_order(account, "BTCUSDT", order_id=btc_second).id == btc_second
+    assert ex.find_order(account, "BTCUSDT", order_id=btc_second, client_id="same").id == btc_first
+    with pytest.raises(OrderRejected) as caught:
+        ex.find_order(account, "BTCUSDT", order_id=eth)  # another symbol's order
+    assert caught.value.reason is RejectReason.UNKNOWN_ORDER
+    with pytest.raises(OrderRejected):
+        ex.find_order(account, "BTCUSDT", client_id="other")
+
+
 def test_stop_market_when_trigger_already_crossed_then_rejected() -> None:
     ex = exchange_with(PositionSpec(symbol="BTCUSDT", size=1.0, entry=60_000.0))
     with pytest.raises(OrderRejected) as caught:

@@ -90,6 +90,8 @@ class StreamHub:
         self._marks: dict[str, float] = dict(exchange.marks)
         self._positions = {k: self._positions_of(a) for k, a in exchange.accounts.items()}
         self._orders = {k: self._orders_of(a) for k, a in exchange.accounts.items()}
+        self._read = {k: len(a.orders.changes) for k, a in exchange.accounts.items()}
+        """How far into each account's order changes the stream has pushed."""
 
     @staticmethod
     def _positions_of(account: Account) -> dict[tuple[str, str], tuple[float, float, float]]:
@@ -164,13 +166,15 @@ class StreamHub:
             before = self._positions.get(key, {})
             changed = sorted(k for k in set(now) | set(before) if now.get(k) != before.get(k))
             self._positions[key] = now
-            orders = self._orders_of(account)
-            seen = self._orders.get(key, {})
-            for order_id, state in orders.items():
+            seen = self._orders.setdefault(key, {})
+            changes = account.orders.changes
+            start, self._read[key] = self._read.get(key, 0), len(changes)
+            for order_id in sorted(set(changes[start:])):  # in the order placed, as before
+                order = account.orders[order_id]
+                state = (order.status.value, order.filled)
                 if seen.get(order_id) != state:
-                    events.append(("private", key, "order", None,
-                                   self.renderer.order(self.exchange, account, account.orders[order_id])))
-            self._orders[key] = orders
+                    seen[order_id] = state
+                    events.append(("private", key, "order", None, self.renderer.order(self.exchange, account, order)))
             if changed:
                 events.append(("private", key, "position", None, self.renderer.positions(self.exchange, account,
                                                                                           changed)))
