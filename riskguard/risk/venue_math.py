@@ -267,8 +267,7 @@ def solve(
     entry = rows_of(rules.at_entry)
     if entry is not None:  # a constant requirement: the root is where equity net of it reaches zero, in any tier
         a = (at(collateral, entry) - at(req.maintenance, entry)) - at(d, entry) * at(value, entry)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            size = a / -at(d, entry)
+        size = a / -at(d, entry)  # d is ±1: nothing to warn about
         sol.liquidation_price[entry] = size_to_price(at(pos.inverse, entry), at(pos.qty, entry), size)
     return sol.liquidation_price, sol.bankruptcy_price
 
