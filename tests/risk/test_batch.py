@@ -82,6 +82,114 @@ def test_liquidation_frame_when_valid_then_closed_form_prices():
     assert out["method"].tolist() == ["venue rules"] * 2
 
 
+def test_liquidation_frame_when_marks_moved_then_ratio_and_buffer_are_the_hand_worked_ones():
+    """Linear long 2 @ 100 marked 95, inverse short 100 USD @ 100 marked 110, a long already under water."""
+    frame = pd.DataFrame(
+        {
+            "venue": ["binanceusdm", "binancecoinm", "binanceusdm"],
+            "symbol": ["BTC"] * 3,
+            "side": ["long", "short", "long"],
+            "contracts": [2.0, 100.0, 1.0],
+            "contract_size": [1.0, 1.0, 1.0],
+            "entry_price": [100.0, 100.0, 100.0],
+            "mark_price": [95.0, 110.0, 90.0],
+            "margin": [30.0, 0.5, 5.0],
+            "inverse": [False, True, False],
+        }
+    )
+    out = liquidation_frame(frame, TIERS)
+    # a: equity 30 + 2·(95 − 100) = 20, MM 2·95·1 % = 1.9; liquidation where 2P − 170 = 0.02·P
+    # b: equity 0.5 − 100·(1/100 − 1/110) = 100/110 − 0.5, MM 1 % of 100/110 coins; 100/P − 0.5 = 1/P at P = 198
+    # c: equity 5 − 10 < 0: the ratio is infinite, not a number divided by a negative equity
+    assert out["margin_ratio"].tolist() == pytest.approx([1.9 / 20, (1 / 110) / (100 / 110 - 0.5), math.inf], rel=1e-12)
+    assert out["liquidation_price"].tolist()[:2] == pytest.approx([170 / 1.98, 198.0], rel=1e-12)
+    assert out["buffer_pct"].tolist()[:2] == pytest.approx([(95 - 170 / 1.98) / 95 * 100, 80.0], rel=1e-12)
+    assert out.dtypes.to_dict() == {
+        "liquidation_price": np.float64,
+        "liquidation_price_displayed": np.float64,
+        "display_rule": "category",
+        "bankruptcy_price": np.float64,
+        "bankruptcy_price_displayed": np.float64,
+        "maintenance_margin": np.float64,
+        "tier": np.int64,
+        "margin_ratio": np.float64,
+        "buffer_pct": np.float64,
+        "is_estimate": bool,
+        "method": "category",
+    }
+
+
+def test_liquidation_frame_when_okx_reports_its_tier_then_that_tier_prices_the_requirement():
+    """20 contracts @ 100 are 2,000 of notional, tier 1 by size (2 % − 10); OKX says tier 0 (1 %)."""
+    tiers = {"T": [MarginTier(0.0, 1_000.0, 0.01), MarginTier(1_000.0, math.inf, 0.02, 10.0)]}
+    frame = _frame(
+        venue=["okx", "okx"], symbol=["T", "T"], contracts=[20.0, 20.0], taker_fee=[0.0, 0.0], margin=[100.0, 100.0]
+    )
+    out = liquidation_frame(frame.assign(tier_index=[0, -1]), tiers)
+    assert out["maintenance_margin"].tolist() == pytest.approx([20.0, 30.0], rel=1e-12)
+    assert out["tier"].tolist() == [0, 1]
+
+
+def test_liquidation_frame_when_labels_are_categories_then_the_same_figures_as_strings():
+    """A category column is read as its integer codes (int8 here): every figure must be the one its labels give."""
+    frame = _frame(
+        venue=["okx", "bybit"],
+        account_type=["standard", "classic"],
+        margin_mode=["isolated", "cross"],
+        taker_fee=[0.0005, 0.00055],
+        leverage=[10.0, 20.0],
+        price_tick=[0.01, 0.5],
+        tier_basis=["contracts", "notional"],
+    )
+    labels = ["venue", "account_type", "margin_mode", "symbol", "side", "tier_basis"]
+    as_categories = frame.astype({name: "category" for name in labels})
+    assert as_categories["venue"].cat.codes.dtype == np.int8
+    pd.testing.assert_frame_equal(liquidation_frame(as_categories, TIERS), liquidation_frame(frame, TIERS))
+
+
+@pytest.mark.parametrize("dtype", [object, "category"])
+@pytest.mark.parametrize(
+    "changes",
+    [{"margin_mode": ["isolated", "isolated"]}, {"venue": ["okx", "okx"], "taker_fee": [0.0005, 0.0005]}],
+    ids=["isolated legs", "a venue whose legs do not share a price"],
+)
+def test_liquidation_frame_when_labelled_legs_cannot_share_a_price_then_each_is_solved_alone(changes, dtype):
+    """Only Binance cross legs share one price; a hedge_group label on other rows changes nothing."""
+    frame = _frame(**{"margin_mode": ["cross", "cross"], **changes})
+    labelled = frame.assign(hedge_group=pd.Series(["h", "h"], index=frame.index, dtype=dtype))
+    pd.testing.assert_frame_equal(liquidation_frame(labelled, TIERS), liquidation_frame(frame, TIERS))
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "message"),
+    [
+        (
+            {"venue": ["binanceusdm", "okx"]},
+            "df['b'].taker_fee",
+            "this venue counts the taker fee: give it (>= 0), got nan",
+        ),
+        (
+            {"venue": ["bybit", "bybit"], "taker_fee": [0.00055] * 2, "leverage": [10.0, math.nan]},
+            "df['b'].leverage",
+            "Bybit reserves the closing fee: give leverage > 0, got nan",
+        ),
+        (
+            {"margin_mode": ["cross"] * 2, "hedge_group": ["g"] * 2, "margin": [15.0] * 2, "mark_price": [100, 101.0]},
+            "df['b'].mark_price",
+            "hedge legs of one group must share it, got 101.0",
+        ),
+    ],
+)
+def test_liquidation_frame_when_a_rule_input_is_missing_or_legs_disagree_then_the_whole_message(
+    changes, where, message
+):
+    if "taker_fee" not in changes:
+        changes = {"taker_fee": [math.nan, math.nan], **changes}
+    with pytest.raises(InputError) as err:
+        liquidation_frame(_frame(**changes), TIERS)
+    assert (err.value.where, err.value.message) == (where, message)
+
+
 def test_liquidation_frame_when_okx_then_fee_in_requirement_and_one_tick_only_on_isolated():
     frame = _frame(
         venue=["okx", "okx"],
@@ -165,6 +273,7 @@ def test_liquidation_frame_when_workers_not_a_whole_number_above_zero_then_input
     with pytest.raises(InputError) as err:
         liquidation_frame(_frame(), TIERS, workers=workers)
     assert err.value.where == "liquidation_frame(workers=)"
+    assert err.value.message == f"workers must be a whole number >= 1, got {workers!r}"
 
 
 def test_liquidation_frame_when_column_missing_then_named():
