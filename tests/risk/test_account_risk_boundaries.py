@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from plan_factory import account, market, position, venue_of
 
 from riskguard.model import AssetBalance, PositionSide, Side
-from riskguard.risk.account_risk import CrossSummary, PriceSource, evaluate_account
+from riskguard.risk.account_risk import CrossSummary, PriceSource, VariantEvaluator, evaluate_account
 
 ETH = market("ETH/USDT:USDT", 0.005, step=0.01)
 BTC = market("BTC/USDT:USDT", 0.004)
@@ -111,6 +112,11 @@ def test_account_without_positions_reports_each_funded_wallet_as_an_idle_pool():
     assert risk.cross[0].headroom_pct == 100.0
 
 
+def test_account_without_positions_reports_a_wallet_below_one_unit_as_an_idle_pool():
+    acct = replace(account(), balances={"USDT": AssetBalance("USDT", 0.5, 0.5)})
+    assert evaluate_account(acct, VENUE).cross == (CrossSummary("USDT", 0.5, 0.5, 0.0, 0.0, 0.0),)
+
+
 def test_cross_position_without_a_balance_in_its_settle_asset_is_unavailable():
     acct = replace(account(position(BTC.symbol, 1, 50_000)), balances={"USDC": AssetBalance("USDC", 1.0, 1.0)})
     (r,) = evaluate_account(acct, VENUE).positions
@@ -160,3 +166,23 @@ def test_hedge_legs_when_isolated_then_each_keeps_its_own_price():
     long, short = evaluate_account(acct, VENUE).positions
     assert long.liquidation_price == pytest.approx(18_000 / 9.95, rel=1e-12)
     assert short.liquidation_price == pytest.approx(22_000 / 10.05, rel=1e-12)
+
+
+def test_variant_evaluator_pool_and_prices_by_hand():
+    # long 1 BTC at 50 000 marked 48 000 on a 10 000 wallet (as test_cross_pool_summary_and_headroom), and the
+    # variant holding 0.5 BTC on a 10 500 wallet: uPnL −1 000, equity 9 500, MM 24 000 × 0.4 % = 96;
+    # 10 500 + 0.5 (P − 50 000) = 0.002 P  ⇒  P = 14 500 / 0.498
+    acct = account(position(BTC.symbol, 1, 50_000, 48_000))
+    ev = VariantEvaluator.of(acct, VENUE)
+    assert ev is not None
+    rows = ev.evaluate(np.array([[1.0], [0.5]]), np.full((2, 1), np.nan), {"USDT": np.array([10_000.0, 10_500.0])},
+                       np.array([True]))
+    assert rows.present.tolist() == [[True], [True]] and rows.known.tolist() == [[True], [True]]
+    assert rows.price[:, 0] == pytest.approx([40_000 / 0.996, 14_500 / 0.498], rel=1e-12)
+    assert rows.buffer_pct[:, 0] == pytest.approx([(48_000 - 40_000 / 0.996) / 480, (48_000 - 14_500 / 0.498) / 480],
+                                                  rel=1e-12)
+    assert rows.effective_leverage[:, 0] == pytest.approx([48_000 / 8_000, 24_000 / 9_500], rel=1e-12)
+    (asset, pool), = rows.pools.items()
+    assert asset == "USDT" and pool.present.tolist() == [True, True]
+    assert pool.headroom_pct == pytest.approx([(1 - 192 / 8_000) * 100, (1 - 96 / 9_500) * 100], rel=1e-12)
+    assert pool.effective_leverage == pytest.approx([6.0, 24_000 / 9_500], rel=1e-12)
