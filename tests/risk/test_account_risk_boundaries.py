@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from plan_factory import account, market, position, venue_of
+from plan_factory import FLAT, account, market, position, venue_of
 
-from riskguard.model import AssetBalance, PositionSide, Side
+from riskguard.model import AssetBalance, MarginTier, PositionSide, Side
 from riskguard.risk.account_risk import CrossSummary, PriceSource, VariantEvaluator, evaluate_account
 
 ETH = market("ETH/USDT:USDT", 0.005, step=0.01)
@@ -145,6 +145,17 @@ def test_when_a_needed_taker_fee_is_missing_and_the_venue_shows_nothing_then_una
     (r,) = risk.positions
     assert r.liquidation_source is PriceSource.UNAVAILABLE and r.liquidation_price is None
     assert r.unavailable_reason == "taker fee rate unavailable"
+
+
+def test_when_okx_reports_a_tier_then_its_rate_stands_whatever_the_size():
+    # 0.6 BTC at 50 000 = 30 000 lies in the second tier by size (0.8 %, cum 80); OKX reports the first, which pins
+    # the rate: MM = 30 000 × (0.4 % + 0.04 % taker) = 132, where the size's tier would give 30 000 × 0.84 % − 80 = 172
+    okx = market("BTC/USDT:USDT", 0.004, venue="okx",
+                 tiers=(MarginTier(0, 20_000, 0.004, 0.0), MarginTier(20_000, FLAT, 0.008, 80.0)))
+    p = replace(position(okx.symbol, 0.6, 50_000, isolated_margin=5_000), tier_index=0)
+    (r,) = evaluate_account(account(p, venue="okx"), venue_of(okx)).positions
+    assert r.maintenance_margin == pytest.approx(132.0, rel=1e-12)
+    assert (r.tier, r.mmr) == (0, pytest.approx(0.0044, rel=1e-12))
 
 
 def test_when_isolated_equity_is_exactly_zero_then_the_margin_ratio_is_infinite_not_an_error():
