@@ -158,6 +158,14 @@ def test_when_okx_reports_a_tier_then_its_rate_stands_whatever_the_size():
     assert (r.tier, r.mmr) == (0, pytest.approx(0.0044, rel=1e-12))
 
 
+def test_when_a_market_has_no_margin_tiers_then_the_evaluation_fails_naming_it():
+    # normalization refuses such a market; a caller that builds one gets an error, never a figure without a rate
+    bare = replace(ETH, tiers=())
+    acct = account(position(BTC.symbol, 1, 50_000), position(ETH.symbol, 1, 2_000))
+    with pytest.raises(ValueError, match=r"^tier table 1 is empty: every market needs at least one margin tier$"):
+        evaluate_account(acct, venue_of(BTC, bare))
+
+
 def test_when_isolated_equity_is_exactly_zero_then_the_margin_ratio_is_infinite_not_an_error():
     # 1 000 of margin, 10 long at 2 000 marked at 1 900: uPnL −1 000, equity 0; requirement 95
     acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=1_000))
