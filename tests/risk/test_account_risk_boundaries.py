@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from plan_factory import FLAT, account, market, position, venue_of
 
-from riskguard.model import AssetBalance, MarginTier, PositionSide, Side
-from riskguard.risk.account_risk import CrossSummary, PriceSource, VariantEvaluator, evaluate_account
+from riskguard.model import Account, AccountType, AssetBalance, FeeRates, MarginTier, PositionSide, Side, VenueMarkets
+from riskguard.risk.account_risk import CrossSummary, PriceSource, VariantEvaluator, Variants, evaluate_account
 
 ETH = market("ETH/USDT:USDT", 0.005, step=0.01)
 BTC = market("BTC/USDT:USDT", 0.004)
@@ -205,3 +205,46 @@ def test_variant_evaluator_pool_and_prices_by_hand():
     assert asset == "USDT" and pool.present.tolist() == [True, True]
     assert pool.headroom_pct == pytest.approx([(1 - 192 / 8_000) * 100, (1 - 96 / 9_500) * 100], rel=1e-12)
     assert pool.effective_leverage == pytest.approx([6.0, 24_000 / 9_500], rel=1e-12)
+
+
+def _as_it_is(acct: Account, venue: VenueMarkets, ev: VariantEvaluator | None) -> Variants:
+    """The one variant that changes nothing."""
+    assert ev is not None
+    contracts = np.array([[p.contracts for p in acct.positions]])
+    margins = np.array([[math.nan if p.isolated_margin is None else p.isolated_margin for p in acct.positions]])
+    wallets = {asset: np.array([b.cross_wallet]) for asset, b in acct.balances.items()}
+    return ev.evaluate(contracts, margins, wallets, np.zeros(len(acct.positions), dtype=bool))
+
+
+def test_variant_evaluator_without_fee_rates_where_the_venue_needs_none():
+    acct = account(position(BTC.symbol, 1, 50_000, 48_000), taker=None)
+    assert _as_it_is(acct, VENUE, VariantEvaluator.of(acct, VENUE)).price[0, 0] == pytest.approx(40_000 / 0.996,
+                                                                                                   rel=1e-12)
+
+
+def test_variant_evaluator_reads_solved_arrays_only_of_the_same_positions_and_fee():
+    # 2 BTC long at 50 000 marked 48 000 on 10 000: uPnL −4 000, MM 96 000 × 0.4 % = 384, headroom 93.6 %;
+    # 10 000 + 2 (P − 50 000) = 0.008 P  ⇒  P = 90 000 / 1.992.  The arrays solved for 1 BTC must not be read.
+    one, two = account(position(BTC.symbol, 1, 50_000, 48_000)), account(position(BTC.symbol, 2, 50_000, 48_000))
+    rows = _as_it_is(two, VENUE, VariantEvaluator.of(two, VENUE, evaluate_account(one, VENUE).solved))
+    assert rows.price[0, 0] == pytest.approx(90_000 / 1.992, rel=1e-12)
+    assert rows.pools["USDT"].headroom_pct[0] == pytest.approx(93.6, rel=1e-12)
+    # the same positions at another taker fee (OKX counts it in MM): 5 000 + (P − 50 000) = P (0.4 % + 0.1 %)
+    okx = market("BTC/USDT:USDT", 0.004, venue="okx")
+    cheap = account(position(okx.symbol, 1, 50_000, isolated_margin=5_000), venue="okx", taker=0.0004)
+    dear = replace(cheap, fees=FeeRates(0.0002, 0.001))
+    rows = _as_it_is(dear, venue_of(okx), VariantEvaluator.of(dear, venue_of(okx),
+                                                              evaluate_account(cheap, venue_of(okx)).solved))
+    assert rows.price[0, 0] == pytest.approx(45_000 / 0.995, abs=0.1)  # shown to the 0.1 tick
+
+
+def test_variant_evaluator_takes_the_rules_of_the_account_type():
+    # Bybit classic takes maintenance at entry, unified at mark: with entry 50 000 and mark 40 000 the prices differ
+    bybit = market("BTC/USDT:USDT", 0.005, venue="bybit")
+    venue = venue_of(bybit)
+    classic = replace(account(position(bybit.symbol, 1, 50_000, 40_000, isolated_margin=12_000), venue="bybit"),
+                      account_type=AccountType.CLASSIC)
+    (expected,) = evaluate_account(classic, venue).positions
+    (unified,) = evaluate_account(replace(classic, account_type=AccountType.UNIFIED), venue).positions
+    assert expected.liquidation_price != pytest.approx(unified.liquidation_price, rel=1e-6)
+    assert _as_it_is(classic, venue, VariantEvaluator.of(classic, venue)).price[0, 0] == expected.liquidation_price
