@@ -194,17 +194,30 @@ def test_variant_evaluator_pool_and_prices_by_hand():
     acct = account(position(BTC.symbol, 1, 50_000, 48_000))
     ev = VariantEvaluator.of(acct, VENUE)
     assert ev is not None
-    rows = ev.evaluate(np.array([[1.0], [0.5]]), np.full((2, 1), np.nan), {"USDT": np.array([10_000.0, 10_500.0])},
-                       np.array([True]))
-    assert rows.present.tolist() == [[True], [True]] and rows.known.tolist() == [[True], [True]]
-    assert rows.price[:, 0] == pytest.approx([40_000 / 0.996, 14_500 / 0.498], rel=1e-12)
-    assert rows.buffer_pct[:, 0] == pytest.approx([(48_000 - 40_000 / 0.996) / 480, (48_000 - 14_500 / 0.498) / 480],
-                                                  rel=1e-12)
-    assert rows.effective_leverage[:, 0] == pytest.approx([48_000 / 8_000, 24_000 / 9_500], rel=1e-12)
+    # and 1 BTC on a 1 000 wallet: equity −1 000, so no headroom and unbounded leverage; P = 49 000 / 0.996
+    rows = ev.evaluate(np.array([[1.0], [0.5], [1.0]]), np.full((3, 1), np.nan),
+                       {"USDT": np.array([10_000.0, 10_500.0, 1_000.0])}, np.array([True]))
+    assert rows.present.tolist() == [[True]] * 3 and rows.known.tolist() == [[True]] * 3
+    assert rows.price[:, 0] == pytest.approx([40_000 / 0.996, 14_500 / 0.498, 49_000 / 0.996], rel=1e-12)
+    assert rows.buffer_pct[:2, 0] == pytest.approx([(48_000 - 40_000 / 0.996) / 480,
+                                                    (48_000 - 14_500 / 0.498) / 480], rel=1e-12)
+    assert rows.effective_leverage[:, 0] == pytest.approx([48_000 / 8_000, 24_000 / 9_500, math.inf], rel=1e-12)
     (asset, pool), = rows.pools.items()
-    assert asset == "USDT" and pool.present.tolist() == [True, True]
-    assert pool.headroom_pct == pytest.approx([(1 - 192 / 8_000) * 100, (1 - 96 / 9_500) * 100], rel=1e-12)
-    assert pool.effective_leverage == pytest.approx([6.0, 24_000 / 9_500], rel=1e-12)
+    assert asset == "USDT" and pool.present.tolist() == [True, True, True]
+    assert pool.headroom_pct == pytest.approx([(1 - 192 / 8_000) * 100, (1 - 96 / 9_500) * 100, -math.inf],
+                                              rel=1e-12)
+    assert pool.effective_leverage == pytest.approx([6.0, 24_000 / 9_500, math.inf], rel=1e-12)
+
+
+def test_variant_evaluator_backs_each_cross_position_with_the_others_frozen():
+    # BTC 1 long at 50 000 marked 48 000 (uPnL −2 000, MM 192) and ETH 10 long at 2 000 marked 1 900 (uPnL −1 000,
+    # MM 95) on 10 000: BTC is backed by 10 000 − 1 000 − 95 = 8 905, so 8 905 + (P − 50 000) = 0.004 P;
+    # ETH by 10 000 − 2 000 − 192 = 7 808, so 7 808 + 10 (P − 2 000) = 0.05 P.  Pool: equity 7 000, MM 287.
+    acct = account(position(BTC.symbol, 1, 50_000, 48_000), position(ETH.symbol, 10, 2_000, 1_900))
+    rows = _as_it_is(acct, VENUE, VariantEvaluator.of(acct, VENUE))
+    assert rows.price[0] == pytest.approx([41_095 / 0.996, 12_192 / 9.95], rel=1e-12)
+    assert rows.pools["USDT"].headroom_pct[0] == pytest.approx((1 - 287 / 7_000) * 100, rel=1e-12)
+    assert rows.pools["USDT"].effective_leverage[0] == pytest.approx(67_000 / 7_000, rel=1e-12)
 
 
 def _as_it_is(acct: Account, venue: VenueMarkets, ev: VariantEvaluator | None) -> Variants:
