@@ -261,3 +261,18 @@ def test_variant_evaluator_takes_the_rules_of_the_account_type():
     (unified,) = evaluate_account(replace(classic, account_type=AccountType.UNIFIED), venue).positions
     assert expected.liquidation_price != pytest.approx(unified.liquidation_price, rel=1e-6)
     assert _as_it_is(classic, venue, VariantEvaluator.of(classic, venue)).price[0, 0] == expected.liquidation_price
+
+
+def test_variant_evaluator_when_a_variant_closes_everything_then_each_funded_wallet_is_an_idle_pool():
+    # as evaluate_account without positions: a wallet above 0 (0.5 too) is a pool at 100 % headroom and leverage 0,
+    # an empty one none; beside it, the variant that keeps 1 BTC keeps its pool's figures (97.6 %, 6×)
+    acct = account(position(BTC.symbol, 1, 50_000, 48_000))
+    ev = VariantEvaluator.of(acct, VENUE)
+    assert ev is not None
+    rows = ev.evaluate(np.array([[0.0], [1.0]]), np.full((2, 1), np.nan),
+                       {"USDT": np.array([0.5, 10_000.0]), "USDC": np.array([0.0, 0.0])}, np.array([True]))
+    assert rows.present.tolist() == [[False], [True]]
+    usdt, usdc = rows.pools["USDT"], rows.pools["USDC"]
+    assert usdt.present.tolist() == [True, True] and usdc.present.tolist() == [False, False]
+    assert usdt.headroom_pct == pytest.approx([100.0, 97.6], rel=1e-12)
+    assert usdt.effective_leverage == pytest.approx([0.0, 6.0], rel=1e-12)
