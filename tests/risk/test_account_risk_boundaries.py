@@ -276,3 +276,17 @@ def test_variant_evaluator_when_a_variant_closes_everything_then_each_funded_wal
     assert usdt.present.tolist() == [True, True] and usdc.present.tolist() == [False, False]
     assert usdt.headroom_pct == pytest.approx([100.0, 97.6], rel=1e-12)
     assert usdt.effective_leverage == pytest.approx([0.0, 6.0], rel=1e-12)
+
+
+def test_variant_evaluator_prices_only_the_positions_asked_for():
+    # the two-position pool above with ETH cut to 5 (uPnL −500, MM 47.5) and only BTC solved: BTC is backed by
+    # 10 000 − 500 − 47.5 = 9 452.5, so 9 452.5 + (P − 50 000) = 0.004 P; ETH, changed but not asked for, has no price
+    acct = account(position(BTC.symbol, 1, 50_000, 48_000), position(ETH.symbol, 10, 2_000, 1_900))
+    ev = VariantEvaluator.of(acct, VENUE)
+    assert ev is not None
+    rows = ev.evaluate(np.array([[1.0, 5.0]]), np.full((1, 2), np.nan), {"USDT": np.array([10_000.0])},
+                       np.array([False, True]), solve_for=np.array([True, False]))
+    assert rows.price[0, 0] == pytest.approx(40_547.5 / 0.996, rel=1e-12)
+    # as readers test it (reduce_size masks the rows that liquidate with np.isnan)
+    assert np.isnan(rows.price).tolist() == [[False, True]] and np.isnan(rows.buffer_pct).tolist() == [[False, True]]
+    assert rows.effective_leverage[0, 1] == pytest.approx(9_500 / 7_500, rel=1e-12)  # pool equity 10 000 − 2 500
