@@ -166,6 +166,19 @@ def test_when_a_market_has_no_margin_tiers_then_the_evaluation_fails_naming_it()
         evaluate_account(acct, venue_of(BTC, bare))
 
 
+def test_when_bybit_lacks_a_positions_leverage_then_its_price_is_unavailable_or_the_venues():
+    # Bybit reserves the fee to close out of the margin, and that reserve is computed from the leverage
+    bybit = market("BTC/USDT:USDT", 0.005, venue="bybit")
+    bare = position(bybit.symbol, 1, 50_000, isolated_margin=6_000, leverage=None)
+    shown = replace(position(ETH.symbol, 10, 2_000, isolated_margin=2_000, leverage=None),
+                    venue_liquidation_price=1_820.0)
+    eth = market(ETH.symbol, 0.005, venue="bybit", step=0.01)
+    r, s = evaluate_account(account(bare, shown, venue="bybit"), venue_of(bybit, eth)).positions
+    assert (r.liquidation_source, r.liquidation_price, r.bankruptcy_price) == (PriceSource.UNAVAILABLE, None, None)
+    assert r.unavailable_reason == "leverage unavailable (Bybit reserves the closing fee from it)"
+    assert (s.liquidation_source, s.liquidation_price, s.unavailable_reason) == (PriceSource.VENUE, 1_820.0, None)
+
+
 def test_when_isolated_equity_is_exactly_zero_then_the_margin_ratio_is_infinite_not_an_error():
     # 1 000 of margin, 10 long at 2 000 marked at 1 900: uPnL −1 000, equity 0; requirement 95
     acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=1_000))
