@@ -179,6 +179,25 @@ def test_when_bybit_lacks_a_positions_leverage_then_its_price_is_unavailable_or_
     assert (s.liquidation_source, s.liquidation_price, s.unavailable_reason) == (PriceSource.VENUE, 1_820.0, None)
 
 
+def test_when_bybit_lacks_a_cross_positions_leverage_then_the_rest_of_its_pool_is_unavailable_too():
+    # the reserve of the position without leverage is part of the pool's requirement, so no collateral is known
+    bybit, eth = market("BTC/USDT:USDT", 0.005, venue="bybit"), market(ETH.symbol, 0.005, venue="bybit", step=0.01)
+    acct = account(position(bybit.symbol, 1, 50_000, leverage=None), position(eth.symbol, 10, 2_000), venue="bybit")
+    r, s = evaluate_account(acct, venue_of(bybit, eth)).positions
+    assert r.unavailable_reason == "leverage unavailable (Bybit reserves the closing fee from it)"
+    assert (s.liquidation_source, s.liquidation_price) == (PriceSource.UNAVAILABLE, None)
+    assert s.unavailable_reason == "collateral unavailable: a cross position's requirement could not be computed"
+
+
+def test_cross_position_without_a_balance_leaves_the_next_pool_computed():
+    usdc = market("ETH/USDC:USDC", 0.005, settle="USDC")
+    acct = account(position(usdc.symbol, 10, 2_000), position(BTC.symbol, 1, 50_000, 48_000))
+    r, s = evaluate_account(acct, venue_of(usdc, BTC)).positions
+    assert r.unavailable_reason == "no USDC balance for the cross account"
+    assert s.liquidation_source is PriceSource.COMPUTED
+    assert s.liquidation_price == pytest.approx(40_000 / 0.996, rel=1e-12)  # as in test_cross_pool_summary_…
+
+
 def test_when_isolated_equity_is_exactly_zero_then_the_margin_ratio_is_infinite_not_an_error():
     # 1 000 of margin, 10 long at 2 000 marked at 1 900: uPnL −1 000, equity 0; requirement 95
     acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=1_000))
