@@ -322,3 +322,15 @@ def test_variant_evaluator_prices_only_the_positions_asked_for():
     # as readers test it (reduce_size masks the rows that liquidate with np.isnan)
     assert np.isnan(rows.price).tolist() == [[False, True]] and np.isnan(rows.buffer_pct).tolist() == [[False, True]]
     assert rows.effective_leverage[0, 1] == pytest.approx(9_500 / 7_500, rel=1e-12)  # pool equity 10 000 − 2 500
+
+
+def test_hedge_legs_sharing_a_price_are_backed_by_the_wallet_less_the_rest_of_the_pool():
+    # the BTC long (uPnL −2 000, MM 192) frozen at its mark backs the ETH legs as a wallet of 10 000 − 2 000 − 192
+    legs = (position(ETH.symbol, 10, 2_000, leg=PositionSide.LONG),
+            position(ETH.symbol, 5, 2_000, side=Side.SHORT, leg=PositionSide.SHORT))
+    btc = position(BTC.symbol, 1, 50_000, 48_000, leg=PositionSide.LONG)
+    with_btc = evaluate_account(account(*legs, btc, hedge=True), VENUE).positions[:2]
+    alone = evaluate_account(account(*legs, wallet=7_808.0, hedge=True), VENUE).positions
+    assert with_btc[0].liquidation_price == with_btc[1].liquidation_price  # one shared price
+    assert [r.liquidation_price for r in with_btc] == pytest.approx([r.liquidation_price for r in alone], rel=1e-12)
+    assert alone[0].liquidation_price is not None
