@@ -41,6 +41,13 @@ def test_isolated_long_every_figure_by_hand():
     assert (r.tier, r.mmr, r.is_estimate, r.method) == (0, 0.005, False, "venue rules")
     assert r.display_rule == "exact root, unrounded"
     assert (r.side, r.margin_mode, r.position_side, r.settle) == ("long", "isolated", "both", "USDT")
+    assert (r.symbol, r.contracts, r.entry_price, r.mark_price) == (ETH.symbol, 10, 2_000, 1_900)
+
+
+def test_position_figures_carry_the_positions_as_of_time():
+    p = replace(position(ETH.symbol, 10, 2_000, isolated_margin=2_000), timestamp_ms=1_700_000_000_000)
+    (r,) = evaluate_account(account(p), VENUE).positions
+    assert r.timestamp_ms == 1_700_000_000_000
 
 
 def test_isolated_short_buffer_is_measured_upwards():
@@ -196,6 +203,15 @@ def test_cross_position_without_a_balance_leaves_the_next_pool_computed():
     assert r.unavailable_reason == "no USDC balance for the cross account"
     assert s.liquidation_source is PriceSource.COMPUTED
     assert s.liquidation_price == pytest.approx(40_000 / 0.996, rel=1e-12)  # as in test_cross_pool_summary_…
+
+
+def test_okx_initial_margin_is_valued_at_entry_when_isolated_and_at_mark_when_cross():
+    okx_btc, okx_eth = market("BTC/USDT:USDT", 0.004, venue="okx"), market(ETH.symbol, 0.005, venue="okx", step=0.01)
+    acct = account(position(okx_btc.symbol, 1, 50_000, 48_000),
+                   position(okx_eth.symbol, 10, 2_000, 1_900, isolated_margin=2_000), venue="okx")
+    cross, isolated = evaluate_account(acct, venue_of(okx_btc, okx_eth)).positions
+    assert cross.initial_margin == pytest.approx(4_800.0, rel=1e-12)  # 48 000 at mark ÷ 10
+    assert isolated.initial_margin == pytest.approx(2_000.0, rel=1e-12)  # 20 000 at entry ÷ 10
 
 
 def test_when_isolated_equity_is_exactly_zero_then_the_margin_ratio_is_infinite_not_an_error():
