@@ -21,7 +21,9 @@ VENUE = venue_of(ETH, BTC)
 def test_isolated_long_every_figure_by_hand():
     # 10 ETH long at 2 000, mark 1 900, isolated margin 2 000, 10× leverage
     acct = account(position(ETH.symbol, 10, 2_000, 1_900, isolated_margin=2_000), wallet=7_000, cross_wallet=5_000)
-    (r,) = evaluate_account(acct, VENUE).positions
+    risk = evaluate_account(acct, VENUE)
+    assert (risk.name, risk.venue, risk.missing) == ("acct", "binanceusdm", ())
+    (r,) = risk.positions
     assert r.notional == pytest.approx(19_000.0)  # 10 × 1 900
     assert r.unrealized_pnl == pytest.approx(-1_000.0)
     assert r.maintenance_margin == pytest.approx(95.0)  # 19 000 × 0.5 %
@@ -79,6 +81,7 @@ def test_when_margin_exceeds_what_the_position_can_lose_then_no_price_liquidates
     assert r.liquidation_source is PriceSource.NONE
     assert r.liquidation_price is None and r.buffer_pct is None and r.distance_bp is None
     assert r.liquidation_price_raw is None and r.liquidation_gap_bp is None
+    assert r.bankruptcy_price is None and r.bankruptcy_price_raw is None
     assert r.unavailable_reason is None
 
 
@@ -141,6 +144,7 @@ def test_when_a_needed_taker_fee_is_missing_then_the_venue_price_stands_labelled
     assert (r.liquidation_source, r.liquidation_price) == (PriceSource.VENUE, 45_300.0)
     assert r.unavailable_reason is None  # a figure is shown: the venue's, labelled as such
     assert r.bankruptcy_price is None and r.liquidation_price_raw is None and r.display_rule is None
+    assert r.bankruptcy_price_raw is None  # solvable from the margin, but not with the fee the venue counts
     assert r.liquidation_gap_bp is None
     assert r.buffer_pct == pytest.approx((50_000 - 45_300) / 50_000 * 100, rel=1e-12)
 
