@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from test_uniform_move import bisect, pool
 
 from riskguard.model import (
     Account,
@@ -21,7 +22,7 @@ from riskguard.model import (
     VenueMarkets,
 )
 from riskguard.risk.account_risk import evaluate_account
-from riskguard.risk.uniform_move import Direction, UniformMove, uniform_moves
+from riskguard.risk.uniform_move import Direction, UniformMove, pool_move, uniform_moves
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -127,3 +128,13 @@ def test_uniform_moves_when_the_taker_fee_is_zero_then_no_fee_counts():
     (move,) = uniform_moves(account, _venue("okx"))
     assert move.known
     assert move.down_pct == pytest.approx((1 - 9_000 / 0.995 / 10_000) * 100, rel=1e-12)
+
+
+def test_pool_move_when_one_stretch_holds_two_roots_up_then_the_first_is_the_move():
+    # a rise first loses on the inverse short, then gains on the linear long: the pool dips below maintenance
+    # between two roots of one stretch, and the up move is the first of them (bisection on the trigger)
+    p = pool(inverse=[0, 1], side=[1, -1], qty=[0.5, 1e9], entry=[30_000, 31_000], mark=[30_000, 31_000],
+             wallet=3_000, table=[0, 0])
+    move = pool_move(p, "BTC")
+    assert move.up_pct == pytest.approx(bisect(p, Direction.UP) * 100, rel=1e-9)
+    assert (move.asset, move.positions, move.reason) == ("BTC", 2, None)
