@@ -8,7 +8,7 @@ import math
 from unittest.mock import patch
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from riskguard.model import (
@@ -139,6 +139,11 @@ def test_reduce_size_cut_when_scanned_then_same_as_the_one_by_one_search(case, t
     now = position_metric(ctx, r, target)
     if now is None or not math.isfinite(now):
         return
+    # A target within rounding of the metric now is ill-posed: a pro-rata cut of an isolated position leaves its
+    # effective leverage where it was, so whether a cut "meets" 64·(1 − 1e-12) depends on the last bit of each
+    # trial, and the scan and the bisection may rightly stop at different cuts (found by Hypothesis: 39.983 and
+    # 39.995 of 39.999 contracts).
+    assume(abs(scale - 1) > 1e-9)
     value = now * (2 - scale) if target is Target.EFFECTIVE_LEVERAGE else now * (1 + scale)
     ref = PositionRef.of(r)
 
