@@ -94,10 +94,10 @@ def liquidation_frame(
     # Each label column is read once into codes; checks run on its few distinct values, and each block of rows
     # looks its codes up (on the worker threads, in cache) instead of the whole frame doing it here.
     symbol_codes, symbol_labels = _codes(df, "symbol", None)
-    indices = [row_of.get(s, -1) if _hashable(s) else -1 for s in symbol_labels]
+    indices = [row_of.get(s, -1) for s in symbol_labels]
     _check(df, "symbol", symbol_codes, [i >= 0 for i in indices], "unknown symbol (no tier table given)")
     side_codes, side_labels = _codes(df, "side", None)
-    signs = [_SIDES.get(s, 0) if _hashable(s) else 0 for s in side_labels]
+    signs = [_SIDES.get(s, 0) for s in side_labels]
     _check(df, "side", side_codes, [s != 0 for s in signs], "side must be 'long', 'short', +1 or −1")
     inverse = _inverse(df)
     venue_codes, venues = _codes(df, "venue", None)
@@ -111,7 +111,7 @@ def liquidation_frame(
         ("tier_basis", basis_codes, bases, _BASES),
     ):
         if column in df:
-            ok = [_hashable(v) and v in allowed for v in values]
+            ok = [v in allowed for v in values]
             _check(df, column, codes, ok, f"must be one of {', '.join(allowed)}")
     numbers = _numbers(df)
     frame = _Rows(
@@ -376,7 +376,11 @@ def _codes(df: pd.DataFrame, name: str, default: object) -> tuple[np.ndarray, li
     column = df[name]
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy(), list(column.cat.categories)
-    codes, values = pd.factorize(column)
+    try:
+        codes, values = pd.factorize(column)
+    except TypeError:  # a label that is a list, a dict …: it cannot be compared with anything
+        _fail(df, ~column.map(_hashable).to_numpy(dtype=bool), name, "must be a label (a string or a number)")
+        raise
     return codes.astype(np.intp, copy=False), list(values)
 
 
@@ -470,7 +474,8 @@ def _fail(df: pd.DataFrame, mask: np.ndarray | pd.Series, column: str, problem: 
         row = df.index[bad[0]]
         more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
         got = df[column].iloc[bad[0]] if column in df else "no such column"
-        raise InputError(f"{problem}, got {np.asarray(got).item()!r}{more}", f"df[{row!r}].{column}")
+        got = got.item() if isinstance(got, np.generic) else got  # a numpy scalar shown as the number it holds
+        raise InputError(f"{problem}, got {got!r}{more}", f"df[{row!r}].{column}")
 
 
 def _require_rule_inputs(df: pd.DataFrame, frame: _Rows) -> None:

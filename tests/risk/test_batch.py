@@ -190,6 +190,62 @@ def test_liquidation_frame_when_a_rule_input_is_missing_or_legs_disagree_then_th
     assert (err.value.where, err.value.message) == (where, message)
 
 
+@pytest.mark.parametrize("column", ["symbol", "side", "venue", "account_type", "margin_mode", "tier_basis"])
+def test_liquidation_frame_when_a_label_is_a_list_then_input_error_names_it(column):
+    """A list or a dict in a label column cannot be compared with any label: an InputError, not numpy's TypeError."""
+    frame = _frame()
+    frame[column] = pd.Series([["x"], frame[column].iloc[1] if column in frame else "cross"], index=frame.index)
+    with pytest.raises(InputError) as err:
+        liquidation_frame(frame, TIERS)
+    assert (err.value.where, err.value.message) == (
+        f"df['a'].{column}",
+        "must be a label (a string or a number), got ['x']",
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "message"),
+    [
+        ({"symbol": ["BTC", "ETH"]}, "df['b'].symbol", "unknown symbol (no tier table given), got 'ETH'"),
+        ({"side": ["long", "up"]}, "df['b'].side", "side must be 'long', 'short', +1 or −1, got 'up'"),
+        ({"venue": ["binanceusdm", ""]}, "df['b'].venue", "venue must be a ccxt id, got ''"),
+        ({"venue": ["binanceusdm", 7]}, "df['b'].venue", "venue must be a ccxt id, got 7"),
+        (
+            {"margin_mode": ["cross", "portfolio"]},
+            "df['b'].margin_mode",
+            "must be one of isolated, cross, got 'portfolio'",
+        ),
+        (
+            {"tier_basis": ["notional", "coins"]},
+            "df['b'].tier_basis",
+            "must be one of notional, contracts, got 'coins'",
+        ),
+    ],
+)
+def test_liquidation_frame_when_a_label_is_unknown_then_the_whole_message(changes, where, message):
+    with pytest.raises(InputError) as err:
+        liquidation_frame(_frame(**changes), TIERS)
+    assert (err.value.where, err.value.message) == (where, message)
+
+
+def test_liquidation_frame_when_tiers_count_contracts_then_the_tier_is_the_contract_count_s():
+    """20 contracts of 10 units at 100 are 20,000 of notional (tier 1) but 20 contracts (tier 0 of a table whose
+    second tier starts at 100): OKX counts contracts."""
+    tiers = {"T": [MarginTier(0.0, 100.0, 0.01), MarginTier(100.0, math.inf, 0.02, 1.0)]}
+    frame = _frame(
+        venue=["okx", "okx"],
+        symbol=["T", "T"],
+        contracts=[20.0, 20.0],
+        contract_size=[10.0, 10.0],
+        taker_fee=[0.0, 0.0],
+        margin=[5_000.0, 5_000.0],
+        tier_basis=["contracts", "notional"],
+    )
+    out = liquidation_frame(frame, tiers)
+    assert out["tier"].tolist() == [0, 1]
+    assert out["maintenance_margin"].tolist() == pytest.approx([20_000 * 0.01, 20_000 * 0.02 - 1.0], rel=1e-12)
+
+
 def test_liquidation_frame_when_okx_then_fee_in_requirement_and_one_tick_only_on_isolated():
     frame = _frame(
         venue=["okx", "okx"],
