@@ -1,0 +1,208 @@
+"""Boundaries of the liquidation-level estimator's input side: venue frames aligned onto the candles, the
+leverage prior read from the command line, and the assumptions as they are written out.  Every expected value
+is worked by hand from the inputs written here."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_liqlevels import FLAT, TEN_X, history
+
+from riskguard.model.market import MarginTier
+from riskguard.risk.liqlevels import (
+    EstimatorConfig,
+    MarketDataShapeError,
+    MarketHistory,
+    VenueTerms,
+    estimate_levels,
+    leverage_cap,
+    parse_leverage_prior,
+)
+from riskguard.risk.tiers import TierTable
+
+# -- MarketHistory.from_frames -------------------------------------------------------------------------------
+
+# venues return UTC-aware bar open times; the history keeps them as naive UTC nanoseconds
+IDX = pd.date_range("2024-01-01", periods=4, freq="min", tz="UTC")
+OHLCV = pd.DataFrame(
+    {
+        "high": [101.0, 102.0, 103.0, 104.0], "low": [99.0, 100.0, 101.0, 102.0],
+        "close": [100.0, 101.0, 102.0, 103.0], "volume": [10.0, 10.0, 10.0, 10.0],
+        "vwap": [100.5, 101.5, 102.5, 103.5],
+        "taker_buy_volume": [6.0, 4.0, 7.0, 5.0], "taker_sell_volume": [3.0, 5.0, 2.0, 4.0],
+    },
+    index=IDX,
+)
+
+
+def raised(call, *args, **kwargs) -> str:
+    with pytest.raises(MarketDataShapeError) as info:
+        call(*args, **kwargs)
+    return str(info.value)
+
+
+def test_from_frames_when_every_series_given_then_each_aligned_onto_the_candles():
+    oi = pd.DataFrame({"oi": [100.0, 101.0, 102.0, 103.0]}, index=IDX)  # a one-column frame is read as a series
+    # funding published every other bar, handed over newest first: held until the next publication
+    funding = pd.Series([0.0003, 0.0001], index=IDX[[2, 0]], name="funding")
+    # the ratio is first published half-way through bar 0: bar 0 has none yet, bars 1-3 hold the last reading
+    ratio = pd.Series([1.2, 0.8], index=[IDX[0] + pd.Timedelta(seconds=30), IDX[2]])
+    # the mark frame starts a bar earlier and comes newest first: it is aligned by time, not by position
+    mark = pd.DataFrame(
+        {"high": [90.0, 100.6, 101.6, 102.6, 103.6], "low": [80.0, 98.6, 99.6, 100.6, 101.6],
+         "close": [85.0, 99.6, 100.6, 101.6, 102.6]},
+        index=pd.DatetimeIndex([IDX[0] - pd.Timedelta(minutes=1), *IDX]),
+    ).iloc[::-1]
+    h = MarketHistory.from_frames(OHLCV, oi, funding_rate=funding, long_short_ratio=ratio, mark=mark)
+    expected_times = np.array(["2024-01-01T00:00", "2024-01-01T00:01", "2024-01-01T00:02", "2024-01-01T00:03"],
+                              dtype="datetime64[ns]")
+    np.testing.assert_array_equal(h.times, expected_times)
+    np.testing.assert_array_equal(h.high, [101, 102, 103, 104])
+    np.testing.assert_array_equal(h.low, [99, 100, 101, 102])
+    np.testing.assert_array_equal(h.close, [100, 101, 102, 103])
+    np.testing.assert_array_equal(h.volume, [10, 10, 10, 10])
+    np.testing.assert_array_equal(h.vwap, [100.5, 101.5, 102.5, 103.5])
+    np.testing.assert_array_equal(h.taker_buy_volume, [6, 4, 7, 5])
+    np.testing.assert_array_equal(h.taker_sell_volume, [3, 5, 2, 4])  # given: not volume − buy
+    np.testing.assert_array_equal(h.open_interest, [100, 101, 102, 103])
+    np.testing.assert_array_equal(h.funding_rate, [0.0001, 0.0001, 0.0003, 0.0003])
+    np.testing.assert_array_equal(h.long_short_ratio, [np.nan, 1.2, 0.8, 0.8])
+    np.testing.assert_array_equal(h.mark_high, [100.6, 101.6, 102.6, 103.6])
+    np.testing.assert_array_equal(h.mark_low, [98.6, 99.6, 100.6, 101.6])
+    np.testing.assert_array_equal(h.mark_close, [99.6, 100.6, 101.6, 102.6])
+
+
+def test_from_frames_when_only_taker_buy_given_then_sell_is_the_rest_of_the_volume():
+    h = MarketHistory.from_frames(OHLCV.drop(columns=["taker_sell_volume", "vwap"]), None)
+    np.testing.assert_array_equal(h.taker_sell_volume, [4, 6, 3, 5])  # 10 − (6, 4, 7, 5)
+    assert h.vwap is None and h.funding_rate is None and h.long_short_ratio is None
+    assert h.mark_high is None and h.mark_low is None and h.mark_close is None
+
+
+def test_from_frames_when_open_interest_starts_late_or_is_empty_then_those_bars_are_nan():
+    late = pd.Series([100.0, 104.0], index=IDX[[1, 3]])
+    h = MarketHistory.from_frames(OHLCV, late)
+    np.testing.assert_array_equal(h.open_interest, [np.nan, 100.0, 102.0, 104.0])
+    empty = MarketHistory.from_frames(OHLCV, pd.Series([np.nan, np.nan], index=IDX[[0, 1]]))
+    assert empty.open_interest.shape == (4,) and np.isnan(empty.open_interest).all()
+
+
+def test_from_frames_when_frames_malformed_then_each_named_in_the_error():
+    plain = OHLCV.reset_index(drop=True)
+    assert raised(MarketHistory.from_frames, plain, None) == "ohlcv needs a DatetimeIndex of bar open times"
+    two = pd.DataFrame({"a": [1.0] * 4, "b": [2.0] * 4}, index=IDX)
+    assert raised(MarketHistory.from_frames, OHLCV, two) == (
+        "open_interest frame must have exactly one column, got ['a', 'b']")
+    assert raised(MarketHistory.from_frames, OHLCV, pd.Series([1.0] * 4)) == "open_interest needs a DatetimeIndex"
+    no_close = pd.DataFrame({"high": [1.0] * 4, "low": [1.0] * 4}, index=IDX)
+    assert raised(MarketHistory.from_frames, OHLCV, None, mark=no_close) == "mark needs columns high, low, close"
+    named = pd.Series([0.0001] * 4, name="funding")
+    assert raised(MarketHistory.from_frames, OHLCV, None, funding_rate=named) == "funding needs a DatetimeIndex"
+    assert raised(MarketHistory.from_frames, OHLCV, None, long_short_ratio=pd.Series([1.0] * 4)) == (
+        "series needs a DatetimeIndex")
+
+
+# -- parse_leverage_prior ------------------------------------------------------------------------------------
+
+
+def test_parse_leverage_prior_when_valid_then_sorted_by_leverage_with_weights_in_fractions():
+    config = parse_leverage_prior("10:50,5:30,20:20")
+    assert config.leverages == (5.0, 10.0, 20.0)
+    assert config.weights == pytest.approx((0.3, 0.5, 0.2), rel=1e-15)
+    # the documented default written out gives the default prior
+    default = parse_leverage_prior("5:15,10:25,20:25,25:15,50:12,100:8")
+    assert default.leverages == EstimatorConfig().leverages
+    assert default.weights == pytest.approx(EstimatorConfig().weights, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("5:50, x:50", "leverage prior item 'x:50' is not LEVERAGE:PERCENT, e.g. 20:25"),
+        ("5:50,10", "leverage prior item '10' is not LEVERAGE:PERCENT, e.g. 20:25"),
+        ("5:20,10:30", "leverage prior percentages sum to 50, need 100"),
+        ("5:50,10:49.5", "leverage prior percentages sum to 99.5, need 100"),  # a typo is named, not refused later
+        ("5:50,5:50", "leverage prior lists a leverage twice"),
+    ],
+)
+def test_parse_leverage_prior_when_malformed_then_names_the_problem(text, message):
+    with pytest.raises(ValueError) as info:
+        parse_leverage_prior(text)
+    assert str(info.value) == message
+
+
+# -- Assumptions.to_json -------------------------------------------------------------------------------------
+
+
+def test_assumptions_to_json_when_written_then_lists_in_place_of_tuples():
+    # the 10x prior on a flat 0.5 % tier: long (0.1 − 1)/(0.005 − 1) − 1 = −9.5477 %, short 1.1/1.005 − 1 = 9.4527 %
+    h = history(high=[100, 100, 100], low=[100, 100, 100], oi=[100, 110, 110], buy=[5, 7.5, 5], sell=[5, 2.5, 5])
+    out = estimate_levels(h, FLAT, TEN_X).assumptions.to_json()
+    assert set(out) == {
+        "leverages", "weights", "representative_notional", "liquidation_distance_pct", "leverage_cap", "tilt_rule",
+        "tilt_bars", "entry_price", "trigger", "bin_width", "decay_rule", "tier_table_source", "unattributed",
+    }
+    assert out["leverages"] == [10.0] and out["weights"] == [1.0]
+    assert out["liquidation_distance_pct"] == {"10x": [-9.5477, 9.4527]}
+    assert json.loads(json.dumps(out)) == out  # nothing a JSON round trip would change
+
+
+# -- configuration and venue terms ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"leverages": (), "weights": ()}, "leverages and weights must be non-empty and of equal length"),
+        ({"leverages": (5.0, 10.0), "weights": (1.0,)}, "leverages and weights must be non-empty and of equal length"),
+        ({"leverages": (0.0,), "weights": (1.0,)}, "leverages must be finite and > 0, got (0.0,)"),
+        ({"leverages": (float("inf"),), "weights": (1.0,)}, "leverages must be finite and > 0, got (inf,)"),
+        ({"leverages": (float("nan"),), "weights": (1.0,)}, "leverages must be finite and > 0, got (nan,)"),
+        ({"leverages": (5.0, 10.0), "weights": (1.1, -0.1)}, "weights must be >= 0 and sum to 1, got (1.1, -0.1)"),
+        ({"leverages": (5.0, 10.0), "weights": (0.5, 0.4)}, "weights must be >= 0 and sum to 1, got (0.5, 0.4)"),
+        ({"representative_notional": 0.0}, "representative_notional must be > 0"),
+        ({"bin_width_pct": 0.0}, "bin_width_pct must be in (0, 100)"),
+        ({"bin_width_pct": 100.0}, "bin_width_pct must be in (0, 100)"),
+        ({"max_bins": 1}, "max_bins must be >= 2 and max_time_columns >= 1"),
+        ({"max_time_columns": 0}, "max_bins must be >= 2 and max_time_columns >= 1"),
+    ],
+)
+def test_estimator_config_when_out_of_range_then_refused_with_the_rule(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        EstimatorConfig(**kwargs)
+    assert str(info.value) == message
+
+
+def test_estimator_config_when_at_the_edges_then_accepted():
+    # one leverage at full weight, a zero weight, a sum off 1 by rounding only, the smallest grid
+    EstimatorConfig(leverages=(1e-9,), weights=(1.0,), representative_notional=1e-9, bin_width_pct=99.9)
+    EstimatorConfig(leverages=(5.0, 10.0, 20.0), weights=(0.1, 0.2, 0.7 + 1e-12), max_bins=2, max_time_columns=1)
+    EstimatorConfig(leverages=(5.0, 10.0), weights=(0.0, 1.0), mean_holding_hours=1e-9)
+
+
+def test_capped_when_the_cap_falls_inside_the_prior_then_the_weight_above_moves_to_the_cap():
+    prior = EstimatorConfig()  # 5/10/20/25/50/100x at 15/25/25/15/12/8 %
+    assert prior.capped(100.0) is prior  # the cap is the top leverage: nothing above it
+    at_25 = prior.capped(25.0)  # joins the 25x already there: 15 + 12 + 8 %
+    assert at_25.leverages == (5.0, 10.0, 20.0, 25.0)
+    assert at_25.weights == pytest.approx((0.15, 0.25, 0.25, 0.35), rel=1e-12)
+    at_30 = prior.capped(30.0)  # a new bucket at the cap
+    assert at_30.leverages == (5.0, 10.0, 20.0, 25.0, 30.0)
+    assert at_30.weights == pytest.approx((0.15, 0.25, 0.25, 0.15, 0.20), rel=1e-12)
+    assert at_30.representative_notional == prior.representative_notional  # only the prior changes
+
+
+def test_leverage_cap_when_notional_on_a_tier_floor_then_that_tier_decides():
+    tiers = (MarginTier(0.0, 50e3, 0.01, 0.0, 20.0), MarginTier(50e3, 250e3, 0.025, 750.0, 10.0))
+    assert leverage_cap(tiers, 0.0) == 20.0
+    assert leverage_cap(tiers, 50e3) == 10.0  # brackets are [floor, cap)
+    assert leverage_cap(tiers, 250e3) is None  # past the last published bracket
+    assert leverage_cap((), 1.0) is None
+
+
+@pytest.mark.parametrize("size", [0.0, -1.0, float("nan"), float("inf")])
+def test_venue_terms_when_contract_size_not_positive_and_finite_then_refused(size):
+    with pytest.raises(ValueError) as info:
+        VenueTerms(TierTable.flat(0.005), inverse=False, contract_size=size, source="t")
+    assert str(info.value) == "contract_size must be > 0"
