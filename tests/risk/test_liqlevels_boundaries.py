@@ -19,6 +19,7 @@ from riskguard.risk.liqlevels import (
     leverage_cap,
     parse_leverage_prior,
 )
+from riskguard.risk.side_attribution import AttributionConfig
 from riskguard.risk.tiers import TierTable
 
 # -- MarketHistory.from_frames -------------------------------------------------------------------------------
@@ -206,3 +207,34 @@ def test_venue_terms_when_contract_size_not_positive_and_finite_then_refused(siz
     with pytest.raises(ValueError) as info:
         VenueTerms(TierTable.flat(0.005), inverse=False, contract_size=size, source="t")
     assert str(info.value) == "contract_size must be > 0"
+
+
+# -- entry prices of coarse bars -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("points", "vwap", "entries"),
+    [
+        # one point per bar is the VWAP itself, not the triangle's median (97.75 for 90-95-110)
+        (1, 95.0, [95.0]),
+        # two points: quantiles 1/4 and 3/4 of the triangle 90-100-110
+        (2, 100.0, [90 + np.sqrt(50), 110 - np.sqrt(50)]),
+        # a VWAP outside the bar's range is taken at the nearer end: a right triangle on [90, 110]
+        (3, 85.0, [110 - 20 * np.sqrt(5 / 6), 110 - 20 * np.sqrt(1 / 2), 110 - 20 * np.sqrt(1 / 6)]),
+        (3, 115.0, [90 + 20 * np.sqrt(1 / 6), 90 + 20 * np.sqrt(1 / 2), 90 + 20 * np.sqrt(5 / 6)]),
+    ],
+)
+def test_estimate_levels_when_hourly_entry_points_vary_then_quantiles_of_the_clipped_triangle(points, vwap, entries):
+    hour = 3_600_000
+    h = MarketHistory(times=np.arange(3) * hour, high=[101.0, 110.0, 101.0], low=[99.0, 90.0, 99.0],
+                      close=[100.0, 100.0, 100.0], volume=[10.0, 10.0, 10.0], open_interest=[100.0, 130.0, 130.0],
+                      vwap=[100.0, vwap, 100.0])
+    config = EstimatorConfig(leverages=(10.0,), weights=(1.0,), coarse_entry_points=points,
+                             attribution=AttributionConfig(price_weight=0.0), mean_holding_hours=None)
+    est = estimate_levels(h, FLAT, config)
+    # 30 units opened at the VWAP, half of them long (no side evidence): 15·VWAP quote over the entry points
+    long_levels = np.asarray(entries) * (1 - 0.1) / (1 - 0.005)
+    edges = est.profile.price_edges
+    bins = np.searchsorted(edges, long_levels) - 1
+    np.testing.assert_allclose(est.profile.long_notional[bins], 15 * vwap / points, rtol=1e-12)
+    assert est.profile.long_notional.sum() == pytest.approx(15 * vwap, rel=1e-12)
