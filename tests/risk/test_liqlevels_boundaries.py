@@ -238,3 +238,46 @@ def test_estimate_levels_when_hourly_entry_points_vary_then_quantiles_of_the_cli
     bins = np.searchsorted(edges, long_levels) - 1
     np.testing.assert_allclose(est.profile.long_notional[bins], 15 * vwap / points, rtol=1e-12)
     assert est.profile.long_notional.sum() == pytest.approx(15 * vwap, rel=1e-12)
+
+
+# -- what a crossed level leaves behind ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("holding", [None, 1.0])
+def test_estimate_levels_when_notional_is_btc_sized_then_crossed_levels_leave_exact_zeros(holding):
+    """A level's entry and its removal cancel to rounding error, which grows with the notional: at BTC scale
+    (10^9 quote) it is ~10^-8, and it must neither read as a level nor print as −0."""
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        n = int(rng.integers(3, 12))
+        close = 50_000 * np.exp(np.cumsum(rng.uniform(-0.06, 0.06, n)))
+        wiggle = rng.uniform(0, 0.02, n)
+        oi = 1e6 + np.cumsum(rng.uniform(-3e4, 3e4, n))
+        buy = rng.uniform(0.1, 0.9, n)
+        h = history(high=close * (1 + wiggle), low=close * (1 - wiggle), close=close, oi=oi,
+                    buy=10 * buy, sell=10 * (1 - buy))
+        config = EstimatorConfig(max_time_columns=int(rng.integers(1, 8)), mean_holding_hours=holding)
+        est = estimate_levels(h, FLAT, config)
+        if est.status != "ok":
+            continue
+        cells = np.concatenate([est.heatmap.long_density, est.heatmap.short_density])
+        assert not np.signbit(cells).any()
+        # the smallest real slice here is far above 10^-9 of the largest cell; remnants are ~10^-17 of it
+        occupied = cells[cells != 0.0]
+        assert occupied.min() >= 1e-9 * cells.max()
+
+
+# -- data problems -------------------------------------------------------------------------------------------
+
+
+def test_estimate_levels_when_two_bars_then_enough_and_one_bar_is_not():
+    # bar 1 opens 1 unit at 100 (typical price of 101/99/100), no side evidence: 50 long, 50 short
+    two = estimate_levels(history(high=[101, 101], low=[99, 99], oi=[10, 11]), FLAT, TEN_X)
+    assert two.status == "ok" and two.attributed_notional == pytest.approx(100.0)
+    one = estimate_levels(history(high=[101], low=[99], oi=[10]), FLAT, TEN_X)
+    assert (one.status, one.reason) == ("unknown", "need at least 2 bars, got 1")
+
+
+def test_estimate_levels_when_high_missing_then_high_named():
+    est = estimate_levels(history(high=[101, np.inf, np.nan], low=[99, 100, 101], oi=[10, 11, 12]), FLAT)
+    assert est.reason == "high is NaN/inf at 1970-01-01T00:01:00 (2 bars)"
