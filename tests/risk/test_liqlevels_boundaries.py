@@ -278,6 +278,11 @@ def test_estimate_levels_when_two_bars_then_enough_and_one_bar_is_not():
     assert (one.status, one.reason) == ("unknown", "need at least 2 bars, got 1")
 
 
-def test_estimate_levels_when_high_missing_then_high_named():
-    est = estimate_levels(history(high=[101, np.inf, np.nan], low=[99, 100, 101], oi=[10, 11, 12]), FLAT)
-    assert est.reason == "high is NaN/inf at 1970-01-01T00:01:00 (2 bars)"
+@pytest.mark.parametrize("name", ["high", "low", "volume", "mark_high", "mark_close"])
+def test_estimate_levels_when_a_series_has_nan_or_inf_then_that_series_named(name):
+    series = {"high": [101.0, 102.0, 103.0], "low": [99.0, 100.0, 101.0], "volume": [10.0, 10.0, 10.0],
+              "mark_high": [101.0, 102.0, 103.0], "mark_low": [99.0, 100.0, 101.0], "mark_close": [100.0, 101.0, 102.0]}
+    series[name][1:] = [np.inf, np.nan]
+    marks = {k: np.asarray(v) for k, v in series.items() if k.startswith("mark")}
+    h = history(high=series["high"], low=series["low"], volume=series["volume"], oi=[10, 11, 12], **marks)
+    assert estimate_levels(h, FLAT).reason == f"{name} is NaN/inf at 1970-01-01T00:01:00 (2 bars)"
