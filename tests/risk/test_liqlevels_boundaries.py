@@ -3,11 +3,12 @@ leverage prior read from the command line, and the assumptions as they are writt
 is worked by hand from the inputs written here."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
-from test_liqlevels import FLAT, TEN_X, history
+from test_liqlevels import FLAT, TAKER_ONLY, TEN_X, history
 
 from riskguard.model.market import MarginTier
 from riskguard.risk.liqlevels import (
@@ -286,3 +287,116 @@ def test_estimate_levels_when_a_series_has_nan_or_inf_then_that_series_named(nam
     marks = {k: np.asarray(v) for k, v in series.items() if k.startswith("mark")}
     h = history(high=series["high"], low=series["low"], volume=series["volume"], oi=[10, 11, 12], **marks)
     assert estimate_levels(h, FLAT).reason == f"{name} is NaN/inf at 1970-01-01T00:01:00 (2 bars)"
+
+
+# -- what the estimator reads from the history and the venue -------------------------------------------------
+
+
+def test_estimate_levels_when_contracts_are_fractions_of_a_unit_then_scaled_before_anything_else():
+    # 500 contracts of 0.001 BTC: half a unit opened at the typical price 100
+    venue = VenueTerms(TierTable.flat(0.005), inverse=False, contract_size=0.001, source="t")
+    est = estimate_levels(history(high=[101, 101], low=[99, 99], oi=[10_000, 10_500]), venue, TEN_X)
+    assert est.status == "ok" and est.attributed_notional == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize(
+    ("price", "vwap", "volume", "entry"),
+    [
+        (100.0, 100.5, 10.0, 100.5),  # a traded bar enters at its VWAP
+        (100.0, 100.5, 0.5, 100.5),  # however little traded
+        (0.5, 0.505, 10.0, 0.505),  # on a coin below 1 too
+        (100.0, np.nan, 10.0, 100.0),  # no VWAP: the typical price (H+L+C)/3
+        (100.0, 0.0, 10.0, 100.0),
+        (100.0, -1.0, 10.0, 100.0),
+    ],
+)
+def test_estimate_levels_when_vwap_given_then_entry_is_the_vwap_where_usable(price, vwap, volume, entry):
+    h = history(high=[1.01 * price] * 2, low=[0.99 * price] * 2, close=[price] * 2, volume=[10.0, volume],
+                oi=[100, 110], vwap=np.array([price, vwap]))
+    est = estimate_levels(h, FLAT, TEN_X)
+    assert est.attributed_notional == pytest.approx(10 * entry, rel=1e-12)
+    assert est.assumptions.entry_price == "bar VWAP (typical price where VWAP missing)"
+    assert estimate_levels(replace(h, vwap=None), FLAT, TEN_X).assumptions.entry_price == "typical price (H+L+C)/3"
+
+
+def test_estimate_levels_when_a_bar_did_not_trade_then_its_vwap_is_not_an_entry():
+    # held an hour on average: OI 120 closes 2 units a minute, so 2 open on bar 1 at flat OI and 6 + 2 on bar 2;
+    # bar 1 traded nothing, so its VWAP (120) is no price anyone entered at: both bars enter at 100
+    h = history(high=[101] * 3, low=[99] * 3, close=[100] * 3, volume=[10, 0, 10], oi=[120, 120, 126],
+                vwap=np.array([100.0, 120.0, np.nan]))
+    config = EstimatorConfig(leverages=(10.0,), weights=(1.0,), attribution=TAKER_ONLY, mean_holding_hours=1.0)
+    assert estimate_levels(h, FLAT, config).attributed_notional == pytest.approx(1_000.0)
+
+
+def test_estimate_levels_when_mark_given_then_mark_triggers_and_prices_the_grid():
+    # the first exact-number case with a last-price wick to 90 / 110 in bar 3 that the mark (95 / 105) does not
+    # follow: neither 10x level (90.45, 109.45) is reached, and the grid is built around the mark close 97
+    marks = {"mark_high": np.array([100, 100, 100, 105.0]), "mark_low": np.array([100, 100, 100, 95.0]),
+             "mark_close": np.array([100, 100, 100, 97.0])}
+    h = history(high=[100, 100, 100, 110], low=[100, 100, 100, 90], close=[100, 100, 100, 95],
+                oi=[100, 110, 99, 99], buy=[5, 7.5, 5, 5], sell=[5, 2.5, 5, 5], **marks)
+    est = estimate_levels(h, FLAT, TEN_X)
+    assert est.profile.long_notional.sum() == pytest.approx(675.0)
+    assert est.profile.short_notional.sum() == pytest.approx(225.0)
+    assert est.profile.mark_price == 97.0
+    assert est.assumptions.bin_width == pytest.approx(0.097, rel=1e-12)
+    assert est.assumptions.trigger == "mark high/low"
+    unmarked = estimate_levels(replace(h, mark_high=None, mark_low=None, mark_close=None), FLAT, TEN_X)
+    assert unmarked.assumptions.trigger == "last-price high/low as a mark proxy"
+    assert unmarked.profile.long_notional.sum() == 0.0 and unmarked.profile.short_notional.sum() == 0.0
+
+
+@pytest.mark.parametrize(("inverse", "long_share", "attributed"), [(False, 1_250 / 3_000, 3_000.0), (True, 0.5, 20.0)])
+def test_estimate_levels_when_bars_open_at_different_prices_then_sides_weighed_by_notional(
+    inverse, long_share, attributed
+):
+    # 10 units open at 100 (75 % long by taker flow), then 10 at 200 (25 % long); linear notional is units ×
+    # price (1 000 and 2 000), inverse notional is the contracts' face value (10 and 10)
+    venue = VenueTerms(TierTable.flat(0.005), inverse=inverse, contract_size=1.0, source="t")
+    h = history(high=[100, 100, 200], low=[100, 100, 200], oi=[100, 110, 120], buy=[5, 7.5, 2.5], sell=[5, 2.5, 7.5])
+    est = estimate_levels(h, venue, TEN_X)
+    assert est.sides.long_share == pytest.approx(long_share, abs=5e-5)  # reported to 4 decimals
+    assert est.attributed_notional == pytest.approx(attributed, rel=1e-12)
+
+
+def test_estimate_levels_when_a_leverage_has_no_liquidation_price_then_its_share_is_unplaced():
+    # 100x on a flat 1 % tier is liquidated on entry: half of the 1 000 opened is never binned
+    config = EstimatorConfig(leverages=(10.0, 100.0), weights=(0.5, 0.5), attribution=TAKER_ONLY,
+                             mean_holding_hours=None)
+    venue = VenueTerms(TierTable.flat(0.01), inverse=False, contract_size=1.0, source="t")
+    h = history(high=[101, 101], low=[99, 99], oi=[10, 20], buy=[5, 7.5], sell=[5, 2.5])
+    est = estimate_levels(h, venue, config)
+    assert est.attributed_notional == pytest.approx(1_000.0)
+    assert est.unplaced_notional == pytest.approx(500.0)
+    assert est.profile.long_notional.sum() == pytest.approx(375.0)
+    assert est.profile.short_notional.sum() == pytest.approx(125.0)
+
+
+def test_estimate_levels_when_a_bar_opened_nothing_then_its_price_does_not_widen_the_grid():
+    # bar 0 at 200 opens nothing; bar 1 opens at 100: levels 90.45 and 109.45, 0.1 wide bins from 90.4 to 109.5
+    est = estimate_levels(history(high=[200, 100], low=[200, 100], oi=[10, 11]), FLAT, TEN_X)
+    edges = est.profile.price_edges
+    assert edges.size == 192
+    assert edges[0] == pytest.approx(90.4) and edges[-1] == pytest.approx(109.5)
+
+
+def test_estimate_levels_when_close_flow_weight_is_zero_then_closes_stay_pro_rata():
+    # the selling case of tests/risk/test_liqlevels.py with the flow's weight on closes set to 0: both keep 10/11
+    config = replace(TEN_X, attribution=replace(TAKER_ONLY, close_flow_weight=0.0))
+    h = history(high=[100] * 3, low=[100] * 3, oi=[100, 110, 100], buy=[5, 7.5, 2], sell=[5, 2.5, 12])
+    est = estimate_levels(h, FLAT, config)
+    assert est.profile.long_notional.sum() == pytest.approx(750 * 100 / 110)
+    assert est.profile.short_notional.sum() == pytest.approx(250 * 100 / 110)
+
+
+def test_estimate_levels_when_bars_are_hourly_then_the_ratio_window_counts_hours():
+    # the long/short ratio case of tests/risk/test_liqlevels.py on hourly bars: the default window (an hour) is
+    # one bar, so each bar's vote reads that bar's change of the ratio
+    hour = 3_600_000
+    close = np.array([100.0, 101.0, 100.0, 100.0, 102.0])
+    h = MarketHistory(times=np.arange(5) * hour, high=close + 1, low=close - 1, close=close, volume=np.full(5, 10.0),
+                      open_interest=[100.0, 110.0, 120.0, 130.0, 140.0],
+                      long_short_ratio=np.array([1.0, 1.0, 1.5, 1.5, 1.0]))
+    config = EstimatorConfig(attribution=AttributionConfig(price_weight=0.0), mean_holding_hours=None)
+    est = estimate_levels(h, FLAT, config)
+    np.testing.assert_allclose(est.sides.share[1:], [0.5, 1 / (1 + np.exp(-3.0)), 0.6, 1 / (1 + np.exp(3.0))])
