@@ -241,6 +241,23 @@ def test_estimate_levels_when_hourly_entry_points_vary_then_quantiles_of_the_cli
     assert est.profile.long_notional.sum() == pytest.approx(15 * vwap, rel=1e-12)
 
 
+def test_estimate_levels_when_hourly_and_two_leverages_then_each_entry_point_carries_each_weight():
+    # the triangle 90-100-110 at quantiles 1/6, 1/2, 5/6; 1 500 long split 60 / 40 % over 10x and 20x, a third
+    # of each at every entry point (the last bar's low, 99.6, stays above the highest level, 20x at 99.52)
+    hour = 3_600_000
+    h = MarketHistory(times=np.arange(3) * hour, high=[101.0, 110.0, 100.4], low=[99.0, 90.0, 99.6],
+                      close=[100.0, 100.0, 100.0], volume=[10.0, 10.0, 10.0], open_interest=[100.0, 130.0, 130.0],
+                      vwap=[100.0, 100.0, 100.0])
+    config = EstimatorConfig(leverages=(10.0, 20.0), weights=(0.6, 0.4),
+                             attribution=AttributionConfig(price_weight=0.0), mean_holding_hours=None)
+    est = estimate_levels(h, FLAT, config)
+    entries = np.array([90 + np.sqrt(200 / 6), 100.0, 110 - np.sqrt(200 / 6)])
+    edges = est.profile.price_edges
+    for lev, weight in ((10.0, 0.6), (20.0, 0.4)):
+        bins = np.searchsorted(edges, entries * (1 - 1 / lev) / (1 - 0.005)) - 1
+        np.testing.assert_allclose(est.profile.long_notional[bins], 1_500 * weight / 3, rtol=1e-12)
+
+
 # -- what a crossed level leaves behind ----------------------------------------------------------------------
 
 
@@ -360,16 +377,30 @@ def test_estimate_levels_when_bars_open_at_different_prices_then_sides_weighed_b
 
 
 def test_estimate_levels_when_a_leverage_has_no_liquidation_price_then_its_share_is_unplaced():
-    # 100x on a flat 1 % tier is liquidated on entry: half of the 1 000 opened is never binned
-    config = EstimatorConfig(leverages=(10.0, 100.0), weights=(0.5, 0.5), attribution=TAKER_ONLY,
+    # 100x on a flat 1 % tier is liquidated on entry: its 40 % of the 1 000 opened is never binned
+    config = EstimatorConfig(leverages=(10.0, 100.0), weights=(0.6, 0.4), attribution=TAKER_ONLY,
                              mean_holding_hours=None)
     venue = VenueTerms(TierTable.flat(0.01), inverse=False, contract_size=1.0, source="t")
     h = history(high=[101, 101], low=[99, 99], oi=[10, 20], buy=[5, 7.5], sell=[5, 2.5])
     est = estimate_levels(h, venue, config)
     assert est.attributed_notional == pytest.approx(1_000.0)
-    assert est.unplaced_notional == pytest.approx(500.0)
-    assert est.profile.long_notional.sum() == pytest.approx(375.0)
-    assert est.profile.short_notional.sum() == pytest.approx(125.0)
+    assert est.unplaced_notional == pytest.approx(400.0)
+    assert est.profile.long_notional.sum() == pytest.approx(450.0)  # 75 % long × 60 % at 10x
+    assert est.profile.short_notional.sum() == pytest.approx(150.0)
+
+
+def test_estimate_levels_when_only_one_side_has_a_liquidation_price_then_that_side_is_placed():
+    # a 1x inverse short is fully collateralised (no liquidation price); the 1x long liquidates at
+    # entry·(1 + mmr)/(1 + 1/lev) = 100·1.005/2 = 50.25.  10 contracts of 1 USD open, half of them short
+    venue = VenueTerms(TierTable.flat(0.005), inverse=True, contract_size=1.0, source="t")
+    config = EstimatorConfig(leverages=(1.0,), weights=(1.0,), mean_holding_hours=None)
+    est = estimate_levels(history(high=[101, 101], low=[99, 99], oi=[100, 110]), venue, config)
+    assert est.status == "ok"
+    assert est.unplaced_notional == pytest.approx(5.0)
+    assert est.profile.short_notional.sum() == 0.0
+    occupied = np.flatnonzero(est.profile.long_notional)
+    assert occupied.size == 1 and est.profile.long_notional[occupied[0]] == pytest.approx(5.0)
+    assert est.profile.price_edges[occupied[0]] <= 50.25 < est.profile.price_edges[occupied[0] + 1]
 
 
 def test_estimate_levels_when_a_bar_opened_nothing_then_its_price_does_not_widen_the_grid():
