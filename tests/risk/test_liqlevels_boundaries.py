@@ -389,6 +389,15 @@ def test_estimate_levels_when_a_leverage_has_no_liquidation_price_then_its_share
     assert est.profile.short_notional.sum() == pytest.approx(150.0)
 
 
+def test_estimate_levels_when_no_leverage_has_a_liquidation_price_then_unknown():
+    # 100x alone on a flat 1 % tier: every position would be liquidated on entry, so nothing can be placed
+    config = EstimatorConfig(leverages=(100.0,), weights=(1.0,), mean_holding_hours=None)
+    venue = VenueTerms(TierTable.flat(0.01), inverse=False, contract_size=1.0, source="t")
+    est = estimate_levels(history(high=[101, 101], low=[99, 99], oi=[10, 20]), venue, config)
+    assert est.status == "unknown"
+    assert est.reason == "no leverage in the distribution has a liquidation price on this venue"
+
+
 def test_estimate_levels_when_only_one_side_has_a_liquidation_price_then_that_side_is_placed():
     # a 1x inverse short is fully collateralised (no liquidation price); the 1x long liquidates at
     # entry·(1 + mmr)/(1 + 1/lev) = 100·1.005/2 = 50.25.  10 contracts of 1 USD open, half of them short
