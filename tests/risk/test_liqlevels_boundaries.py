@@ -440,3 +440,32 @@ def test_estimate_levels_when_bars_are_hourly_then_the_ratio_window_counts_hours
     config = EstimatorConfig(attribution=AttributionConfig(price_weight=0.0), mean_holding_hours=None)
     est = estimate_levels(h, FLAT, config)
     np.testing.assert_allclose(est.sides.share[1:], [0.5, 1 / (1 + np.exp(-3.0)), 0.6, 1 / (1 + np.exp(3.0))])
+
+
+# -- the grid --------------------------------------------------------------------------------------------------
+
+# one bar opening 10 units at 100: the 10x levels span 100·0.9/0.995 = 90.4523 .. 100·1.1/1.005 = 109.4527,
+# 190.005 bins of the default 0.1 % of the mark
+SPAN_H = history(high=[101, 101], low=[99, 99], oi=[10, 20])
+SPAN = 100 * 1.1 / 1.005 - 100 * 0.9 / 0.995
+
+
+def test_estimate_levels_when_the_span_needs_more_bins_than_allowed_then_bins_widen_to_fit():
+    at_191 = estimate_levels(SPAN_H, FLAT, replace(TEN_X, max_bins=191))  # 190.005 bins > 190: widened
+    assert at_191.assumptions.bin_width == pytest.approx(SPAN / 190, rel=1e-12)
+    assert at_191.profile.price_edges.size - 1 <= 191
+    at_192 = estimate_levels(SPAN_H, FLAT, replace(TEN_X, max_bins=192))  # 190.005 bins fit in 191: kept
+    assert at_192.assumptions.bin_width == pytest.approx(0.1, rel=1e-12)
+    assert at_192.profile.price_edges.size - 1 == 191
+    coarse = estimate_levels(SPAN_H, FLAT, replace(TEN_X, max_bins=11))
+    assert coarse.assumptions.bin_width == pytest.approx(SPAN / 10, rel=1e-12)
+    assert coarse.profile.price_edges.size - 1 <= 11
+    assert coarse.profile.long_notional[0] > 0 and coarse.profile.short_notional[-1] > 0  # lowest and highest bin
+
+
+@pytest.mark.parametrize(("bars", "ends"), [(10, [1, 3, 5, 7, 9]), (9, [1, 3, 5, 7, 8])])
+def test_estimate_levels_when_more_bars_than_columns_then_one_column_per_group_of_bars(bars, ends):
+    h = history(high=[101] * bars, low=[99] * bars, oi=10 + np.arange(bars))
+    est = estimate_levels(h, FLAT, replace(TEN_X, max_time_columns=5))
+    np.testing.assert_array_equal(est.heatmap.times, h.times[ends])  # each column ends at its last bar
+    assert est.heatmap.long_density.shape[0] == 5 and est.heatmap.short_density.shape[0] == 5
