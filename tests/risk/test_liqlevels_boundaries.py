@@ -12,6 +12,7 @@ from test_liqlevels import FLAT, TAKER_ONLY, TEN_X, history
 
 from riskguard.model.market import MarginTier
 from riskguard.risk.liqlevels import (
+    DECAY_RULE,
     EstimatorConfig,
     MarketDataShapeError,
     MarketHistory,
@@ -137,17 +138,27 @@ def test_parse_leverage_prior_when_malformed_then_names_the_problem(text, messag
 # -- Assumptions.to_json -------------------------------------------------------------------------------------
 
 
-def test_assumptions_to_json_when_written_then_lists_in_place_of_tuples():
+def test_assumptions_to_json_when_written_then_every_assumption_in_plain_json():
     # the 10x prior on a flat 0.5 % tier: long (0.1 − 1)/(0.005 − 1) − 1 = −9.5477 %, short 1.1/1.005 − 1 = 9.4527 %
     h = history(high=[100, 100, 100], low=[100, 100, 100], oi=[100, 110, 110], buy=[5, 7.5, 5], sell=[5, 2.5, 5])
     out = estimate_levels(h, FLAT, TEN_X).assumptions.to_json()
-    assert set(out) == {
-        "leverages", "weights", "representative_notional", "liquidation_distance_pct", "leverage_cap", "tilt_rule",
-        "tilt_bars", "entry_price", "trigger", "bin_width", "decay_rule", "tier_table_source", "unattributed",
+    assert out.pop("bin_width") == pytest.approx(0.1, rel=1e-12)  # 0.1 % of the mark, 100
+    assert out == {
+        "leverages": [10.0],
+        "weights": [1.0],
+        "representative_notional": 10_000.0,
+        "liquidation_distance_pct": {"10x": [-9.5477, 9.4527]},
+        "leverage_cap": None,
+        "tilt_rule": "per bar, log-odds votes summed over the sources present: OI vs price, taker flow, "
+                     "long/short ratio, funding; funding votes only off its floor +0.0100%",
+        "tilt_bars": {"OI vs price": 0, "taker flow": 1, "long/short ratio": 0, "funding": 0},
+        "entry_price": "typical price (H+L+C)/3",
+        "trigger": "last-price high/low as a mark proxy",
+        "decay_rule": DECAY_RULE,
+        "tier_table_source": "flat 0.5%",
+        "unattributed": "open interest that existed before the first bar (entries unknown)",
     }
-    assert out["leverages"] == [10.0] and out["weights"] == [1.0]
-    assert out["liquidation_distance_pct"] == {"10x": [-9.5477, 9.4527]}
-    assert json.loads(json.dumps(out)) == out  # nothing a JSON round trip would change
+    assert json.loads(json.dumps(out)) == out  # lists, not tuples: nothing a JSON round trip would change
 
 
 # -- configuration and venue terms ---------------------------------------------------------------------------
