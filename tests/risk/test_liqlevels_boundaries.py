@@ -19,6 +19,7 @@ from riskguard.risk.liqlevels import (
     VenueTerms,
     estimate_levels,
     leverage_cap,
+    liquidation_ratios,
     parse_leverage_prior,
 )
 from riskguard.risk.side_attribution import AttributionConfig
@@ -179,6 +180,7 @@ def test_assumptions_to_json_when_written_then_every_assumption_in_plain_json():
         ({"bin_width_pct": 100.0}, "bin_width_pct must be in (0, 100)"),
         ({"max_bins": 1}, "max_bins must be >= 2 and max_time_columns >= 1"),
         ({"max_time_columns": 0}, "max_bins must be >= 2 and max_time_columns >= 1"),
+        ({"mean_holding_hours": 0.0}, "mean_holding_hours must be finite and > 0, or None"),
     ],
 )
 def test_estimator_config_when_out_of_range_then_refused_with_the_rule(kwargs, message):
@@ -480,3 +482,53 @@ def test_estimate_levels_when_more_bars_than_columns_then_one_column_per_group_o
     est = estimate_levels(h, FLAT, replace(TEN_X, max_time_columns=5))
     np.testing.assert_array_equal(est.heatmap.times, h.times[ends])  # each column ends at its last bar
     assert est.heatmap.long_density.shape[0] == 5 and est.heatmap.short_density.shape[0] == 5
+
+
+
+def test_liquidation_ratios_when_the_venue_adds_to_the_mmr_then_the_sum_is_the_rate():
+    # a flat 0.5 % tier plus 0.5 % on top is a 1 % maintenance rate: 10x long (1 − 0.1)/(1 − 0.01), short 1.1/1.01
+    venue = VenueTerms(TierTable.flat(0.005), inverse=False, contract_size=1.0, source="t", mmr_add=0.005)
+    ratios = liquidation_ratios(venue, EstimatorConfig(leverages=(10.0,), weights=(1.0,)), reference_price=100.0)
+    np.testing.assert_allclose(ratios[:, 0], [0.9 / 0.99, 1.1 / 1.01], rtol=1e-12)
+
+
+# -- MarketHistory -------------------------------------------------------------------------------------------
+
+
+def test_market_history_when_series_are_lists_with_gaps_then_float_arrays_with_nan():
+    # a JSON null in an optional series is a missing value, and integer prices are prices
+    h = MarketHistory(times=np.arange(3), high=[2, 2, 2], low=[1, 1, 1], close=[1, 2, 1], volume=[1, 1, 1],
+                      open_interest=None, vwap=[1.5, None, 1.5])
+    assert h.high.dtype == np.float64 and h.vwap.dtype == np.float64
+    np.testing.assert_array_equal(h.vwap, [1.5, np.nan, 1.5])
+    # a series after a missing one is still checked
+    short_vwap = dict(times=np.arange(3), high=[1, 1, 1], low=[1, 1, 1], close=[1, 1, 1], volume=[1, 1, 1],
+                      open_interest=None, vwap=[1.0, 1.0])
+    assert raised(MarketHistory, **short_vwap) == "vwap has shape (2,), expected (3,) like times"
+
+
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [
+        (np.array([0.0, 60_000.0]), "times must be a 1-D datetime64 or epoch-millisecond array"),
+        (np.array([[0, 60_000]], dtype="datetime64[ms]"), "times must be a 1-D datetime64 or epoch-millisecond array"),
+        (np.array([60_000, 0]), "times must be strictly increasing"),
+        (np.array([0, 0, 60_000]), "times must be strictly increasing"),
+    ],
+)
+def test_market_history_when_times_malformed_then_refused_with_the_rule(times, message):
+    n = times.shape[-1]
+    assert raised(MarketHistory, times=times, high=[1] * n, low=[1] * n, close=[1] * n, volume=[1] * n,
+                  open_interest=None) == message
+
+
+def test_market_history_when_times_one_nanosecond_apart_then_increasing():
+    h = MarketHistory(times=np.array([0, 1], dtype="datetime64[ns]"), high=[1, 1], low=[1, 1], close=[1, 1],
+                      volume=[1, 1], open_interest=None)
+    assert h.size == 2
+
+
+def test_market_history_when_mark_partial_then_refused_with_the_rule():
+    partial = dict(times=np.arange(2), high=[1, 1], low=[1, 1], close=[1, 1], volume=[1, 1], open_interest=None,
+                   mark_high=[1, 1])
+    assert raised(MarketHistory, **partial) == "mark_high, mark_low and mark_close must be given together"
