@@ -17,6 +17,7 @@ from riskguard.risk.liqlevels import (
     MarketDataShapeError,
     MarketHistory,
     VenueTerms,
+    _first_at_or_below,
     estimate_levels,
     leverage_cap,
     liquidation_ratios,
@@ -532,3 +533,16 @@ def test_market_history_when_mark_partial_then_refused_with_the_rule():
     partial = dict(times=np.arange(2), high=[1, 1], low=[1, 1], close=[1, 1], volume=[1, 1], open_interest=None,
                    mark_high=[1, 1])
     assert raised(MarketHistory, **partial) == "mark_high, mark_low and mark_close must be given together"
+
+
+# -- the death search ----------------------------------------------------------------------------------------
+
+
+def test_first_at_or_below_when_every_value_is_a_new_low_then_the_longest_chain_is_climbed():
+    # m, m − 1, ..., 1: from 0 the chain of record lows is the whole array, so reaching 1 takes m − 1 jumps;
+    # lengths around every power of two check that the doubling table is deep enough
+    for m in range(3, 40):
+        values = np.arange(m, 0, -1, dtype=float)
+        start = np.array([0, 0, 1, m - 1])
+        level = np.array([1.0, 0.5, 2.5, 1.0])  # 2.5: first reached at the 2, index m − 2
+        assert _first_at_or_below(values, start, level).tolist() == [m - 1, m, m - 2, m - 1]
