@@ -546,3 +546,8 @@ def test_first_at_or_below_when_every_value_is_a_new_low_then_the_longest_chain_
         start = np.array([0, 0, 1, m - 1])
         level = np.array([1.0, 0.5, 2.5, 1.0])  # 2.5: first reached at the 2, index m − 2
         assert _first_at_or_below(values, start, level).tolist() == [m - 1, m, m - 2, m - 1]
+
+
+def test_estimate_levels_when_a_low_is_zero_then_the_candle_is_invalid():
+    est = estimate_levels(history(high=[101, 102, 103], low=[99, 0, 101], oi=[10, 11, 12]), FLAT)
+    assert est.reason == "invalid candle (low <= 0 or high < low) at 1970-01-01T00:01:00"
