@@ -285,13 +285,11 @@ def parse_leverage_prior(text: str) -> EstimatorConfig:
     """
     pairs = []
     for part in text.split(","):
-        lev, sep, pct = part.partition(":")
+        lev, _, pct = part.partition(":")  # without a colon the percent is "", which float() refuses
         try:
             pairs.append((float(lev), float(pct)))
         except ValueError:
             raise ValueError(f"leverage prior item {part.strip()!r} is not LEVERAGE:PERCENT, e.g. 20:25") from None
-        if not sep:
-            raise ValueError(f"leverage prior item {part.strip()!r} is not LEVERAGE:PERCENT, e.g. 20:25")
     total = sum(p for _, p in pairs)
     if not math.isclose(total, 100.0, abs_tol=1e-6):
         raise ValueError(f"leverage prior percentages sum to {total:g}, need 100")
@@ -425,7 +423,7 @@ def _when(history: MarketHistory, i: int) -> str:
     return str(np.datetime_as_string(history.times[i], unit="s"))
 
 
-def _first_bad(arr: np.ndarray, bad: np.ndarray) -> int | None:
+def _first_bad(bad: np.ndarray) -> int | None:
     hits = np.flatnonzero(bad)
     return int(hits[0]) if hits.size else None
 
@@ -443,29 +441,29 @@ def data_problem(history: MarketHistory) -> str | None:
     marks = {"mark_high": history.mark_high, "mark_low": history.mark_low, "mark_close": history.mark_close}
     required |= {name: arr for name, arr in marks.items() if arr is not None}
     for name, arr in required.items():
-        i = _first_bad(arr, ~np.isfinite(arr))
+        i = _first_bad(~np.isfinite(arr))
         if i is not None:
             return f"{name} is NaN/inf at {_when(history, i)} ({int((~np.isfinite(arr)).sum())} bars)"
     oi = history.open_interest
-    i = _first_bad(oi, ~np.isfinite(oi))
+    i = _first_bad(~np.isfinite(oi))
     if i is not None:
         return f"open interest missing at {_when(history, i)} ({int((~np.isfinite(oi)).sum())} bars)"
-    i = _first_bad(oi, oi <= 0)
+    i = _first_bad(oi <= 0)
     if i is not None:
         return f"open interest is not positive at {_when(history, i)}"
-    i = _first_bad(history.low, (history.low <= 0) | (history.high < history.low))
+    i = _first_bad((history.low <= 0) | (history.high < history.low))
     if i is not None:
         return f"invalid candle (low <= 0 or high < low) at {_when(history, i)}"
     steps = np.diff(history.times)
     step = steps.min()
-    i = _first_bad(steps, steps != step)
+    i = _first_bad(steps != step)
     if i is not None:
         missing = steps[i] / step - 1
         return f"gap in bars after {_when(history, i)}: {missing:g} bar(s) missing"
     if not np.any(history.volume > 0):
         return "no traded volume in the window"
     changed = np.diff(oi) != 0
-    i = _first_bad(changed, changed & (history.volume[1:] <= 0))
+    i = _first_bad(changed & (history.volume[1:] <= 0))
     if i is not None:
         return f"open interest changed on a zero-volume bar at {_when(history, i + 1)}"
     return None
