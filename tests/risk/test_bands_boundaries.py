@@ -71,6 +71,25 @@ def test_detect_bands_when_notional_on_the_wrong_side_of_mark_then_ignored():
     assert bands == (Band("long", 93.0, 94.0, 100.0, -6.0, 93.5), Band("short", 105.0, 106.0, 100.0, 5.0, 105.5))
 
 
+def test_detect_bands_when_band_holds_exactly_min_share_then_kept():
+    # long 100 + 300 = 400, both bins hot (0.5 × 200); 93–94 holds 100 = 0.25 of the side exactly
+    p = _profile(long_bins={3: 100, 7: 300})
+    bands = detect_bands(p, BandConfig(hot_factor=0.5, merge_gap_pct=0.0, min_share=0.25))
+    assert bands == (Band("long", 97.0, 98.0, 300.0, -2.0, 97.5), Band("long", 93.0, 94.0, 100.0, -6.0, 93.5))
+    assert detect_bands(p, BandConfig(hot_factor=0.5, merge_gap_pct=0.0, min_share=0.2501)) == bands[:1]
+
+
+def test_detect_bands_when_side_total_below_one_then_still_banded():
+    # notional is in quote currency: half a unit is little, not nothing
+    p = _profile(long_bins={3: 0.5}, short_bins={15: 0.25})
+    bands = detect_bands(p, BandConfig(hot_factor=1.0, merge_gap_pct=0.0, min_share=0.0))
+    assert bands == (Band("long", 93.0, 94.0, 0.5, -6.0, 93.5), Band("short", 105.0, 106.0, 0.25, 5.0, 105.5))
+
+
+def test_detect_bands_when_profile_empty_then_no_band():
+    assert detect_bands(_profile(), BandConfig(hot_factor=1.0, min_share=0.0)) == ()
+
+
 # -- position_proximity -----------------------------------------------------------------------------------
 
 # long bands 93–94 (300) and 99–100 (500), hot at 0.5 × 300; 92–93 (100) is not hot; short: 200 in 105–106

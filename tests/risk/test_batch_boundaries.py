@@ -1,0 +1,85 @@
+"""Boundaries of batch.py's ``liquidation_frame``: label columns given as categories, numbers given as text,
+the edges of each numeric check and the messages that name a bad row (docs/mutation.md, "batch.py")."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from riskguard.errors import InputError
+from riskguard.model import MarginTier
+from riskguard.risk.batch import liquidation_frame
+
+TIERS = {"BTC": [MarginTier(0.0, math.inf, 0.01)]}
+
+
+def _frame(**changes) -> pd.DataFrame:
+    rows = {
+        "venue": ["binanceusdm", "binanceusdm"],
+        "symbol": ["BTC", "BTC"],
+        "side": ["long", -1],
+        "contracts": [1.0, 2.0],
+        "contract_size": [1.0, 1.0],
+        "entry_price": [100.0, 100.0],
+        "mark_price": [100.0, 100.0],
+        "margin": [10.0, 20.0],
+        "inverse": [False, False],
+    }
+    rows.update(changes)
+    return pd.DataFrame(rows, index=["a", "b"])
+
+
+# Binance USD-M, one tier at 1 %: long 1 BTC on 10 USDT liquidates at 90/0.99, short 2 BTC on 20 at 110/1.01.
+LIQ = [90 / 0.99, 110 / 1.01]
+
+
+def _bad(frame: pd.DataFrame, tiers=TIERS) -> InputError:
+    with pytest.raises(InputError) as err:
+        liquidation_frame(frame, tiers)
+    return err.value
+
+
+def test_liquidation_frame_when_labels_are_categories_then_same_prices_as_text():
+    frame = _frame(margin_mode=["isolated", "isolated"], account_type=["standard", "standard"],
+                   tier_basis=["notional", "notional"])
+    # unused categories (a venue, an account type no row holds) must not change a row's rules
+    frame["venue"] = pd.Categorical(frame["venue"], categories=["kucoinfutures", "binanceusdm"])
+    frame["symbol"] = pd.Categorical(frame["symbol"], categories=["ETH", "BTC"])
+    frame["side"] = pd.Categorical(["short", "long"], categories=["long", "short"])
+    frame["account_type"] = pd.Categorical(frame["account_type"], categories=["classic", "standard"])
+    frame["margin_mode"] = pd.Categorical(frame["margin_mode"], categories=["cross", "isolated"])
+    frame["tier_basis"] = pd.Categorical(frame["tier_basis"], categories=["contracts", "notional"])
+    frame["contracts"] = [2.0, 1.0]
+    frame["margin"] = [20.0, 10.0]
+    out = liquidation_frame(frame, {"BTC": TIERS["BTC"], "ETH": [MarginTier(0.0, math.inf, 0.5)]})
+    assert out["liquidation_price"].tolist() == pytest.approx(LIQ[::-1], rel=1e-15)
+    assert out["method"].tolist() == ["venue rules"] * 2
+
+
+def test_liquidation_frame_when_category_value_missing_then_named():
+    frame = _frame()
+    frame["side"] = pd.Categorical(["long", None], categories=["long", "short"])
+    err = _bad(frame)
+    assert (err.where, err.message) == ("df['b'].side", "side must be 'long', 'short', +1 or −1, got nan")
+
+
+def test_liquidation_frame_when_numbers_are_text_then_parsed_or_named():
+    out = liquidation_frame(_frame(entry_price=["100", "1e2"], margin=["10", "20.0"]), TIERS)
+    assert out["liquidation_price"].tolist() == pytest.approx(LIQ, rel=1e-15)
+    err = _bad(_frame(entry_price=["100", "abc"]))
+    assert (err.where, err.message) == ("df['b'].entry_price", "must be a finite number, got 'abc'")
+
+
+def test_liquidation_frame_when_several_rows_bad_then_first_named_and_rest_counted():
+    err = _bad(_frame(contracts=[-1.0, -2.0]))
+    assert (err.where, err.message) == ("df['a'].contracts", "must be > 0, got -1.0 (and 1 more rows)")
+    err = _bad(_frame(margin=[math.inf, 1.0]))
+    assert (err.where, err.message) == ("df['a'].margin", "must be a finite number, got inf")
+
+
+def test_liquidation_frame_when_tier_table_empty_then_named():
+    err = _bad(_frame(), {"BTC": []})
+    assert err.where == "tiers['BTC']"
+    assert err.message == "empty tier table: every symbol needs at least one margin tier"
