@@ -83,3 +83,59 @@ def test_liquidation_frame_when_tier_table_empty_then_named():
     err = _bad(_frame(), {"BTC": []})
     assert err.where == "tiers['BTC']"
     assert err.message == "empty tier table: every symbol needs at least one margin tier"
+
+
+def test_liquidation_frame_when_mark_moved_then_ratio_counts_the_upnl():
+    out = liquidation_frame(_frame(mark_price=[105.0, 105.0]), TIERS)
+    # MM at mark: 1 % of 105 and of 210; equity: 10 + 1·5 = 15 (long), 20 − 2·5 = 10 (short)
+    assert out["maintenance_margin"].tolist() == pytest.approx([1.05, 2.1], rel=1e-15)
+    assert out["margin_ratio"].tolist() == pytest.approx([1.05 / 15, 2.1 / 10], rel=1e-15)
+    assert out["liquidation_price"].tolist() == pytest.approx(LIQ, rel=1e-15)  # margin and entry decide it
+    assert out["buffer_pct"].tolist() == pytest.approx([(105 - LIQ[0]) / 105 * 100, (LIQ[1] - 105) / 105 * 100])
+
+
+def test_liquidation_frame_when_inverse_and_mark_moved_then_ratio_counts_the_coin_upnl():
+    # COIN-M: 10 contracts of 10 USD = 100 USD face on 0.1 BTC, entry 100, mark 125
+    frame = _frame(venue=["binancecoinm"] * 2, inverse=[True, True], contracts=[10.0, 10.0], contract_size=[10.0, 10.0],
+                   margin=[0.1, 0.1], mark_price=[125.0, 125.0])
+    out = liquidation_frame(frame, TIERS)
+    # uPnL ±100·(1/100 − 1/125) = ±0.2 BTC; MM 1 % of 100/125 = 0.008 BTC; the short's equity is −0.1
+    assert out["maintenance_margin"].tolist() == pytest.approx([0.008, 0.008], rel=1e-12)
+    assert out["margin_ratio"]["a"] == pytest.approx(0.008 / 0.3, rel=1e-12)
+    assert out["margin_ratio"]["b"] == math.inf
+    # long: 0.1 + 100·(1/100 − 1/P) = 0.01·100/P  →  P = 101/1.1
+    assert out["liquidation_price"]["a"] == pytest.approx(101 / 1.1, rel=1e-12)
+
+
+def test_liquidation_frame_when_no_equity_then_ratio_infinite():
+    out = liquidation_frame(_frame(margin=[-5.0, 0.0]), TIERS)
+    assert out["margin_ratio"].tolist() == [math.inf, math.inf]
+    # no requirement either (a 0 % tier): 0/0 is not a ratio, the position has nothing left
+    free = {"BTC": [MarginTier(0.0, math.inf, 0.0)]}
+    assert liquidation_frame(_frame(margin=[0.0, 0.0]), free)["margin_ratio"].tolist() == [math.inf, math.inf]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"margin_mode": ["isolated"] * 2},  # isolated legs never share a price
+        {"venue": ["okx"] * 2, "taker_fee": [0.0, 0.0], "margin_mode": ["cross"] * 2},  # nor on other venues
+    ],
+)
+def test_liquidation_frame_when_hedge_label_where_legs_do_not_share_then_each_row_alone(changes):
+    out = liquidation_frame(_frame(hedge_group=["g", "g"], **changes), TIERS)
+    assert out["liquidation_price"].tolist() == pytest.approx(LIQ, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "got"),
+    [
+        ({"mark_price": [100.0, 101.0]}, "mark_price", "101.0"),
+        ({"venue": ["binanceusdm", "binancecoinm"]}, "venue", "'binancecoinm'"),
+        ({"symbol": ["BTC", "ETH"]}, "symbol", "'ETH'"),
+    ],
+)
+def test_liquidation_frame_when_hedge_legs_disagree_then_column_named(changes, column, got):
+    frame = _frame(margin_mode=["cross"] * 2, hedge_group=["g", "g"], margin=[15.0, 15.0], **changes)
+    err = _bad(frame, {**TIERS, "ETH": TIERS["BTC"]})
+    assert (err.where, err.message) == (f"df['b'].{column}", f"hedge legs of one group must share it, got {got}")
