@@ -139,3 +139,46 @@ def test_liquidation_frame_when_hedge_legs_disagree_then_column_named(changes, c
     frame = _frame(margin_mode=["cross"] * 2, hedge_group=["g", "g"], margin=[15.0, 15.0], **changes)
     err = _bad(frame, {**TIERS, "ETH": TIERS["BTC"]})
     assert (err.where, err.message) == (f"df['b'].{column}", f"hedge legs of one group must share it, got {got}")
+
+
+def test_liquidation_frame_when_every_contract_is_two_units_then_scaled():
+    out = liquidation_frame(_frame(contract_size=[2.0, 2.0]), TIERS)
+    # 2 and 4 BTC on 10 and 20 USDT: long (100 − 10/2)/0.99, short (100 + 20/4)/1.01
+    assert out["liquidation_price"].tolist() == pytest.approx([95 / 0.99, 105 / 1.01], rel=1e-15)
+    assert out["maintenance_margin"].tolist() == pytest.approx([2.0, 4.0], rel=1e-15)
+
+
+def test_liquidation_frame_when_okx_reports_a_tier_on_one_row_then_only_that_row_uses_it():
+    tiers = {"BTC": [MarginTier(0.0, 1_000.0, 0.01), MarginTier(1_000.0, math.inf, 0.02)]}
+    frame = _frame(venue=["okx"] * 2, taker_fee=[0.0005] * 2, tier_index=[1, -1])
+    out = liquidation_frame(frame, tiers)
+    # row a: OKX keeps the tier it reports (2 %), row b reports none: the tier of its 200 USDT (1 %)
+    assert out["tier"].tolist() == [1, 0]
+    assert out["maintenance_margin"].tolist() == pytest.approx([100 * 0.0205, 200 * 0.0105], rel=1e-15)
+    assert out["liquidation_price"].tolist() == pytest.approx([90 / (1 - 0.0205), 110 / (1 + 0.0105)], rel=1e-12)
+
+
+def test_liquidation_frame_when_bybit_leverage_is_one_then_accepted():
+    frame = _frame(venue=["bybit"] * 2, account_type=["classic"] * 2, taker_fee=[0.0] * 2, leverage=[1.0, 1.0])
+    # no fee to reserve: LP = entry ∓ (margin − MM at entry)/qty, as at any leverage
+    assert liquidation_frame(frame, TIERS)["liquidation_price"].tolist() == pytest.approx([91.0, 109.0], rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "message"),
+    [
+        ({"venue": ["okx", "okx"]}, "df['a'].taker_fee",
+         "this venue counts the taker fee: give it (>= 0), got 'no such column' (and 1 more rows)"),
+        ({"venue": ["bybit"] * 2, "taker_fee": [0.00055] * 2}, "df['a'].leverage",
+         "Bybit reserves the closing fee: give leverage > 0, got 'no such column' (and 1 more rows)"),
+    ],
+)
+def test_liquidation_frame_when_rule_input_missing_then_exact_message(changes, where, message):
+    err = _bad(_frame(**changes))
+    assert (err.where, err.message) == (where, message)
+
+
+def test_liquidation_frame_when_unused_category_is_no_account_type_then_ignored():
+    frame = _frame()
+    frame["account_type"] = pd.Categorical(["standard"] * 2, categories=["standard", "pro"])
+    assert liquidation_frame(frame, TIERS)["liquidation_price"].tolist() == pytest.approx(LIQ, rel=1e-15)
