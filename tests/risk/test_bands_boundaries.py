@@ -86,6 +86,18 @@ def test_detect_bands_when_side_total_below_one_then_still_banded():
     assert bands == (Band("long", 93.0, 94.0, 0.5, -6.0, 93.5), Band("short", 105.0, 106.0, 0.25, 5.0, 105.5))
 
 
+@pytest.mark.parametrize(
+    "long_bins",
+    [
+        {},  # no long notional at all
+        {2: 100, 3: 100},  # long notional, but no bin reaches 1.5 × the mean
+    ],
+)
+def test_detect_bands_when_long_side_has_no_band_then_short_side_still_searched(long_bins):
+    p = _profile(long_bins=long_bins, short_bins={15: 300, 17: 10})  # short mean 155: 300 is hot, 10 is not
+    assert detect_bands(p, BandConfig()) == (Band("short", 105.0, 106.0, 300.0, 5.0, 105.5),)
+
+
 def test_detect_bands_when_profile_empty_then_no_band():
     assert detect_bands(_profile(), BandConfig(hot_factor=1.0, min_share=0.0)) == ()
 
