@@ -10,6 +10,7 @@ import pytest
 
 from riskguard.risk.side_attribution import (
     AttributionConfig,
+    SideAttribution,
     SideFlows,
     attribute_closes,
     attribute_sides,
@@ -87,6 +88,11 @@ def test_attribute_sides_when_taker_volume_unusable_then_those_bars_do_not_vote(
             {"source": "funding", "bars": 0, "long_share": None, "note": "not available"},
         ],
     }
+
+
+def test_side_attribution_json_when_share_has_many_digits_then_four_kept():
+    split = SideAttribution(share=np.array([0.5]), long_share=0.123456, evidence=(), unvoted_bars=0)
+    assert split.to_json() == {"long_share_of_new_notional": 0.1235, "unvoted_bars": 0, "sources": []}
 
 
 def test_attribute_sides_when_one_bar_or_nothing_new_then_even_split():
