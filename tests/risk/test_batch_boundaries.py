@@ -182,3 +182,48 @@ def test_liquidation_frame_when_unused_category_is_no_account_type_then_ignored(
     frame = _frame()
     frame["account_type"] = pd.Categorical(["standard"] * 2, categories=["standard", "pro"])
     assert liquidation_frame(frame, TIERS)["liquidation_price"].tolist() == pytest.approx(LIQ, rel=1e-15)
+
+
+def test_liquidation_frame_when_no_rows_then_empty_result_with_every_column():
+    out = liquidation_frame(_frame().iloc[:0], TIERS)
+    assert len(out) == 0
+    assert list(out.columns) == [
+        "liquidation_price", "liquidation_price_displayed", "display_rule", "bankruptcy_price",
+        "bankruptcy_price_displayed", "maintenance_margin", "tier", "margin_ratio", "buffer_pct", "is_estimate",
+        "method",
+    ]
+
+
+def test_liquidation_frame_when_numbers_are_integers_then_same_prices_as_floats():
+    ints = _frame(contracts=[1, 2], contract_size=[1, 1], entry_price=[100, 100], mark_price=[100, 100],
+                  margin=[10, 20])
+    assert liquidation_frame(ints, TIERS)["liquidation_price"].tolist() == pytest.approx(LIQ, rel=1e-15)
+    text = _frame(entry_price=["100", "100"], margin=["10", "20"])  # parsed to integers
+    assert liquidation_frame(text, TIERS)["liquidation_price"].tolist() == pytest.approx(LIQ, rel=1e-15)
+
+
+def test_liquidation_frame_when_inverse_is_an_object_column_of_booleans_then_read():
+    # row a COIN-M long, 100 USD face on 0.1 BTC: 0.1 + 100·(1/100 − 1/P) = 0.01·100/P → P = 101/1.1
+    frame = _frame(venue=["binancecoinm", "binanceusdm"], contracts=[10.0, 2.0], contract_size=[10.0, 1.0],
+                   margin=[0.1, 20.0])
+    frame["inverse"] = pd.Series([True, False], dtype=object, index=frame.index)
+    out = liquidation_frame(frame, TIERS)
+    assert out["liquidation_price"].tolist() == pytest.approx([101 / 1.1, LIQ[1]], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "message"),
+    [
+        # an unknown (NaN) optional value must not hide a bad one in the same column
+        ({"price_tick": [math.nan, 0.0]}, "df['b'].price_tick", "must be > 0, got 0.0"),
+        ({"taker_fee": [math.nan, -0.001]}, "df['b'].taker_fee", "must be >= 0, got -0.001"),
+        ({"leverage": [-5.0, 10.0]}, "df['a'].leverage", "must be > 0, got -5.0"),  # on any venue
+        ({"margin": [-math.inf, 10.0]}, "df['a'].margin", "must be a finite number, got -inf"),
+        ({"tier_index": [-2, 0]}, "df['a'].tier_index", "must be an integer tier index or -1, got -2"),
+        ({"tier_index": [0, 1.5]}, "df['b'].tier_index", "must be an integer tier index or -1, got 1.5"),
+        ({"inverse": [True, "yes"]}, "df['b'].inverse", "inverse must be a boolean, got 'yes'"),
+    ],
+)
+def test_liquidation_frame_when_value_out_of_range_then_exact_message(changes, where, message):
+    err = _bad(_frame(**changes))
+    assert (err.where, err.message) == (where, message)
