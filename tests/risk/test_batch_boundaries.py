@@ -222,6 +222,8 @@ def test_liquidation_frame_when_inverse_is_an_object_column_of_booleans_then_rea
         ({"tier_index": [-2, 0]}, "df['a'].tier_index", "must be an integer tier index or -1, got -2"),
         ({"tier_index": [0, 1.5]}, "df['b'].tier_index", "must be an integer tier index or -1, got 1.5"),
         ({"inverse": [True, "yes"]}, "df['b'].inverse", "inverse must be a boolean, got 'yes'"),
+        ({"venue": ["binanceusdm", ""]}, "df['b'].venue", "venue must be a ccxt id, got ''"),
+        ({"symbol": ["BTC", "DOGE"]}, "df['b'].symbol", "unknown symbol (no tier table given), got 'DOGE'"),
     ],
 )
 def test_liquidation_frame_when_value_out_of_range_then_exact_message(changes, where, message):
