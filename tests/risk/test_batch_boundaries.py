@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -229,3 +230,36 @@ def test_liquidation_frame_when_inverse_is_an_object_column_of_booleans_then_rea
 def test_liquidation_frame_when_value_out_of_range_then_exact_message(changes, where, message):
     err = _bad(_frame(**changes))
     assert (err.where, err.message) == (where, message)
+
+
+def test_liquidation_frame_when_okx_tiers_count_contracts_then_tier_by_contract_count():
+    # floors in contracts: 1 contract sits in the 1 % tier although its 100 USDT would pass the 1.5 floor
+    tiers = {"BTC": [MarginTier(0.0, 1.5, 0.01), MarginTier(1.5, math.inf, 0.02)]}
+    frame = _frame(venue=["okx"] * 2, taker_fee=[0.0005] * 2, tier_basis=["contracts", "contracts"])
+    out = liquidation_frame(frame, tiers)
+    assert out["tier"].dtype == np.int64 and out["tier"].tolist() == [0, 1]
+    assert out["maintenance_margin"].tolist() == pytest.approx([100 * 0.0105, 200 * 0.0205], rel=1e-15)
+    assert out["liquidation_price"].tolist() == pytest.approx([90 / (1 - 0.0105), 110 / (1 + 0.0205)], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("changes", "where", "message"),
+    [
+        ({"tier_basis": ["notional", "coins"]}, "df['b'].tier_basis",
+         "must be one of notional, contracts, got 'coins'"),
+        ({"margin_mode": ["cross", "portfolio"]}, "df['b'].margin_mode",
+         "must be one of isolated, cross, got 'portfolio'"),
+    ],
+)
+def test_liquidation_frame_when_label_not_allowed_then_exact_message(changes, where, message):
+    err = _bad(_frame(**changes))
+    assert (err.where, err.message) == (where, message)
+
+
+def test_liquidation_frame_when_columns_missing_then_all_named_with_the_required_list():
+    err = _bad(_frame().drop(columns=["margin", "inverse"]))
+    assert err.where == "df"
+    assert err.message == (
+        "missing column(s) margin, inverse; required: venue, symbol, side, contracts, contract_size, entry_price, "
+        "mark_price, margin, inverse"
+    )
