@@ -249,7 +249,11 @@ def _codes(df: pd.DataFrame, name: str, default: object) -> tuple[np.ndarray, li
     column = df[name]
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy().astype(np.intp), list(column.cat.categories)
-    codes, values = pd.factorize(column)
+    try:
+        codes, values = pd.factorize(column)
+    except TypeError:  # a list, dict or set in a label column: name its row like any other bad label
+        _fail(df, ~column.map(_hashable).to_numpy(dtype=bool), name, "must be a label (text or a number)")
+        raise
     return codes.astype(np.intp, copy=False), list(values)
 
 
@@ -290,7 +294,8 @@ def _hedge_groups(
     """
     if "hedge_group" not in df:
         return []
-    rows = np.flatnonzero(np.array([r.shared_hedge_cross_price for r in rules]).take(which) & ~isolated)
+    shares = np.array([r.shared_hedge_cross_price for r in rules], dtype=bool)  # bool even with no rows, no rules
+    rows = np.flatnonzero(shares.take(which) & ~isolated)
     labels = df["hedge_group"].to_numpy().take(rows)  # read on those rows only: a label column is slow to scan
     given = pd.notna(labels)
     rows = rows[given]
@@ -320,7 +325,8 @@ def _fail(df: pd.DataFrame, mask: np.ndarray | pd.Series, column: str, problem: 
         row = df.index[bad[0]]
         more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
         got = df[column].iloc[bad[0]] if column in df else "no such column"
-        raise InputError(f"{problem}, got {np.asarray(got).item()!r}{more}", f"df[{row!r}].{column}")
+        got = got.item() if isinstance(got, np.generic) else got  # a numpy scalar reads as its Python value
+        raise InputError(f"{problem}, got {got!r}{more}", f"df[{row!r}].{column}")
 
 
 def _require_rule_inputs(df: pd.DataFrame, pos: PositionArrays, cols: RuleColumns) -> None:

@@ -263,3 +263,22 @@ def test_liquidation_frame_when_columns_missing_then_all_named_with_the_required
         "missing column(s) margin, inverse; required: venue, symbol, side, contracts, contract_size, entry_price, "
         "mark_price, margin, inverse"
     )
+
+
+def test_liquidation_frame_when_no_rows_and_hedge_columns_then_empty_result():
+    # no row means no rule set: the hedge flags must still be booleans (this raised a numpy TypeError)
+    frame = _frame(margin_mode=["cross"] * 2, hedge_group=["g", "g"]).iloc[:0]
+    assert liquidation_frame(frame, TIERS).shape == (0, 11)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("side", ["x"]), ("symbol", {"a": 1}), ("venue", {"okx"}), ("margin_mode", ["cross", "isolated"])],
+)
+def test_liquidation_frame_when_label_is_a_container_then_input_error_names_it(column, value):
+    # a list, dict or set is no label: an InputError naming the row, not a TypeError from pandas
+    frame = _frame()
+    frame[column] = pd.Series(["cross" if column == "margin_mode" else frame[column].iloc[0], value],
+                              index=frame.index, dtype=object)
+    err = _bad(frame)
+    assert (err.where, err.message) == (f"df['b'].{column}", f"must be a label (text or a number), got {value!r}")
