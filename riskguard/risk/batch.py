@@ -379,7 +379,7 @@ def _codes(df: pd.DataFrame, name: str, default: object) -> tuple[np.ndarray, li
     try:
         codes, values = pd.factorize(column)
     except TypeError:  # a label that is a list, a dict …: it cannot be compared with anything
-        _fail(df, ~column.map(_hashable).to_numpy(dtype=bool), name, "must be a label (a string or a number)")
+        _fail(df, ~column.map(_hashable).to_numpy(dtype=bool), name, "must be a label (text or a number)")
         raise
     return codes.astype(np.intp, copy=False), list(values)
 
@@ -431,7 +431,7 @@ def _hedge_groups(df: pd.DataFrame, frame: _Rows) -> list[np.ndarray]:
     must agree on venue, symbol, kind, margin and mark: one price is solved
     with the first leg's kind and mark.
     """
-    shares = np.array([r.shared_hedge_cross_price for r in frame.rules])
+    shares = np.array([r.shared_hedge_cross_price for r in frame.rules], dtype=bool)  # bool with no rows too
     if "hedge_group" not in df or not shares.any():
         return []
     column = df["hedge_group"]
