@@ -8,29 +8,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from test_batch import TIERS, _frame  # the same two-row frame and one-tier table
 
 from riskguard.errors import InputError
 from riskguard.model import MarginTier
 from riskguard.risk.batch import liquidation_frame
-
-TIERS = {"BTC": [MarginTier(0.0, math.inf, 0.01)]}
-
-
-def _frame(**changes) -> pd.DataFrame:
-    rows = {
-        "venue": ["binanceusdm", "binanceusdm"],
-        "symbol": ["BTC", "BTC"],
-        "side": ["long", -1],
-        "contracts": [1.0, 2.0],
-        "contract_size": [1.0, 1.0],
-        "entry_price": [100.0, 100.0],
-        "mark_price": [100.0, 100.0],
-        "margin": [10.0, 20.0],
-        "inverse": [False, False],
-    }
-    rows.update(changes)
-    return pd.DataFrame(rows, index=["a", "b"])
-
 
 # Binance USD-M, one tier at 1 %: long 1 BTC on 10 USDT liquidates at 90/0.99, short 2 BTC on 20 at 110/1.01.
 LIQ = [90 / 0.99, 110 / 1.01]
