@@ -192,9 +192,12 @@ def test_estimator_config_when_out_of_range_then_refused_with_the_rule(kwargs, m
 
 def test_estimator_config_when_at_the_edges_then_accepted():
     # one leverage at full weight, a zero weight, a sum off 1 by rounding only, the smallest grid
-    EstimatorConfig(leverages=(1e-9,), weights=(1.0,), representative_notional=1e-9, bin_width_pct=99.9)
-    EstimatorConfig(leverages=(5.0, 10.0, 20.0), weights=(0.1, 0.2, 0.7 + 1e-12), max_bins=2, max_time_columns=1)
-    EstimatorConfig(leverages=(5.0, 10.0), weights=(0.0, 1.0), mean_holding_hours=1e-9)
+    tiny = EstimatorConfig(leverages=(1e-9,), weights=(1.0,), representative_notional=1e-9, bin_width_pct=99.9)
+    off = EstimatorConfig(leverages=(5.0, 10.0, 20.0), weights=(0.1, 0.2, 0.7 + 1e-12), max_bins=2, max_time_columns=1)
+    zero = EstimatorConfig(leverages=(5.0, 10.0), weights=(0.0, 1.0), mean_holding_hours=1e-9)
+    assert (tiny.leverages, tiny.bin_width_pct, tiny.representative_notional) == ((1e-9,), 99.9, 1e-9)
+    assert (off.weights, off.max_bins, off.max_time_columns) == ((0.1, 0.2, 0.7 + 1e-12), 2, 1)
+    assert (zero.weights, zero.mean_holding_hours) == ((0.0, 1.0), 1e-9)
 
 
 def test_capped_when_the_cap_falls_inside_the_prior_then_the_weight_above_moves_to_the_cap():
