@@ -44,6 +44,11 @@ class FaultKind(StrEnum):
     PARTIAL_FILL = "partial_fill"
     """A market order fills only ``fill_ratio`` of its amount (rounded down to the step) and the rest expires, as
     an IOC close does when the book is thin."""
+    HOLD = "hold"
+    """Answer none of the next ``count`` matching requests until all of them have arrived, or ``hang_s`` has
+    passed: requests sent side by side are answered together, a request sent only after an answer waits
+    ``hang_s``. Without a count, each matching request is held ``hang_s``. Makes request rounds countable on a
+    machine of any speed (see ``request_rounds``)."""
     ECHO_REQUEST = "echo_request"
     """HTTP ``status`` (4xx) whose JSON body echoes the request back: URL with its query, headers, body.
     Venue gateways and proxies do this; it puts every credential and signature into the client's error text."""
@@ -51,7 +56,8 @@ class FaultKind(StrEnum):
 
 TRANSPORT_FAULTS = frozenset({FaultKind.LATENCY, FaultKind.RATE_LIMIT, FaultKind.BANNED,
                               FaultKind.SERVER_ERROR, FaultKind.TIMEOUT, FaultKind.MALFORMED_JSON,
-                              FaultKind.WRONG_SHAPE, FaultKind.ECHO_REQUEST, FaultKind.LOST_RESPONSE})
+                              FaultKind.WRONG_SHAPE, FaultKind.ECHO_REQUEST, FaultKind.LOST_RESPONSE,
+                              FaultKind.HOLD})
 DATA_FAULTS = frozenset({FaultKind.EMPTY_LIQUIDATION_PRICE, FaultKind.STALE_TIMESTAMPS, FaultKind.PARTIAL_FILL})
 
 

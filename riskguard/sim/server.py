@@ -7,8 +7,9 @@ Admin endpoints are venue-neutral and never faulted:
   returns the liquidations it caused.
 * ``POST /__sim/step``   — apply the next scenario path event; returns liquidations.
 * ``GET/POST/DELETE /__sim/faults`` — list, arm (one ``Fault`` object or a list), clear.
-* ``GET/DELETE /__sim/requests`` — the venue requests received (monotonic ``at_s``, method, path), oldest
-  first; DELETE returns them and clears the log.  Shows what a client sent and which requests ran side by side.
+* ``GET/DELETE /__sim/requests`` — the venue requests received (monotonic ``at_s``, method, path, and
+  ``answered_s`` once answered), oldest first; DELETE returns them and clears the log.  Shows what a client
+  sent and which requests waited for an answer before they were sent (``request_rounds``).
 
 The server binds loopback only: it holds API secrets in plain text and has no business being
 reachable from anywhere else.
@@ -22,7 +23,7 @@ import ipaddress
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,11 +55,21 @@ def request_faults(request: web.Request) -> dict[FaultKind, Fault]:
 async def _fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/__sim/"):
         return await handler(request)
-    request.app[REQUESTS].append(Received(time.monotonic(), request.method, request.path))
+    received = Received(time.monotonic(), request.method, request.path)
+    request.app[REQUESTS].append(received)
+    try:
+        return await _answer(request, handler)
+    finally:
+        received.answered_s = time.monotonic()
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     faults = request.app[PLAYER].faults.take(request.path)
     request[_REQUEST_FAULTS] = {f.kind: f for f in faults if f.kind in DATA_FAULTS}
     for fault in faults:
-        if fault.kind is FaultKind.LATENCY:
+        if fault.kind is FaultKind.HOLD:
+            await request.app[_HOLDS].wait(last=fault.count == 1, timeout_s=fault.hang_s)
+        elif fault.kind is FaultKind.LATENCY:
             await asyncio.sleep(fault.latency_ms / 1000)
         elif fault.kind is FaultKind.TIMEOUT:
             await asyncio.sleep(fault.hang_s)
@@ -101,18 +112,58 @@ async def _echo(request: web.Request, fault: Fault) -> web.Response:
     return web.json_response(body, status=fault.status)
 
 
-@dataclass(frozen=True, slots=True)
+class _Holds:
+    """Where ``hold`` faults keep their requests until the last of them arrives."""
+
+    def __init__(self) -> None:
+        self._release = asyncio.Event()
+
+    async def wait(self, last: bool, timeout_s: float) -> None:
+        if last:
+            self._release.set()
+            self._release = asyncio.Event()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._release.wait(), timeout_s)
+
+
+_HOLDS = web.AppKey("holds", _Holds)
+
+
+@dataclass(slots=True)
 class Received:
-    """One venue request as it arrived; ``at_s`` is system-wide monotonic, comparable with a client's clock."""
+    """One venue request as it arrived; times are system-wide monotonic, comparable with a client's clock.
+
+    ``answered_s`` is when the server let go of the answer (``None`` while it is being answered).
+    """
 
     at_s: float
     method: str
     path: str
+    answered_s: float | None = None
+
+
+def request_rounds(requests: Iterable[Received]) -> int:
+    """How many answers a client waited for, one after another: the longest chain of requests each sent after
+    the one before it was answered.  ``1`` means everything was asked side by side.
+
+    Arrival order is not enough on a loaded machine, where requests sent together can arrive far apart; an
+    answer that had not left the server cannot have been waited for.  Hold the answers (``FaultKind.HOLD``) so
+    that requests sent together are all in before any is answered.
+    """
+    depth: list[tuple[float, int]] = []  # (answered_s, rounds up to and including that request)
+    rounds = 0
+    for r in sorted(requests, key=lambda r: r.at_s):
+        mine = 1 + max((d for answered, d in depth if answered <= r.at_s), default=0)
+        rounds = max(rounds, mine)
+        depth.append((r.answered_s if r.answered_s is not None else float("inf"), mine))
+    return rounds
 
 
 async def _requests(request: web.Request) -> web.Response:
     log = request.app[REQUESTS]
-    body = {"requests": [{"at_s": r.at_s, "method": r.method, "path": r.path} for r in log]}
+    body = {"requests": [{"at_s": r.at_s, "method": r.method, "path": r.path, "answered_s": r.answered_s}
+                         for r in log]}
     if request.method == "DELETE":
         log.clear()
     return web.json_response(body)
@@ -177,6 +228,7 @@ def build_app(venue: str, scenario: Scenario | None = None, clock: Callable[[], 
     app[PLAYER] = player
     app[DIALECT] = dialect
     app[REQUESTS] = deque(maxlen=_REQUEST_LOG_SIZE)
+    app[_HOLDS] = _Holds()
     app.add_routes([
         web.get("/__sim/state", _state),
         web.post("/__sim/mark", _mark),

@@ -8,16 +8,22 @@ from pathlib import Path
 
 import pytest
 
+from riskguard.config import AccountSpec
 from riskguard.connectors.live import DEFAULT_RETRY, FINE_HISTORY, fetch_snapshot_doc
 from riskguard.connectors.snapshot_doc import SnapshotDoc
 from riskguard.connectors.venue_cache import VenueCache
 from riskguard.errors import DataUnavailable, SnapshotError
 from riskguard.sim import RunningSim
 from riskguard.sim.faults import Fault, FaultKind
+from riskguard.sim.server import request_rounds
 from tests.connectors.conftest import VENUES, live_spec, scenario_for
 
+HOLD_S = 2.0
+"""How long a held request waits for the rest of its round: a machine far slower than any here sends one round's
+requests within it.  Under each attempt's timeout (``TIMEOUT_S`` × the retry policy's attempt share)."""
+TIMEOUT_S = 10.0
 LATENCY_MS = 100
-"""Long enough that the ~80 requests of one warm round, sent from a loaded machine, still read as one round."""
+"""Makes each answer a read waits for visible, so a read that waits for one is never counted as one round."""
 MARKETS_PATH = {"binanceusdm": "/fapi/v1/exchangeInfo", "binancecoinm": "/dapi/v1/exchangeInfo",
                 "bybit": "/v5/market/instruments-info", "okx": "/api/v5/public/instruments", "hyperliquid": "/info"}
 
@@ -55,12 +61,17 @@ def _essentials(doc: SnapshotDoc, venue: str) -> dict:
 
 
 def _rounds(sim: RunningSim) -> int:
-    """Request rounds: a request arriving a latency or more after the round's first one starts the next round."""
-    starts: list[float] = []
-    for received in sorted(r.at_s for r in sim.requests):
-        if not starts or received - starts[-1] >= LATENCY_MS / 1000 * 0.8:
-            starts.append(received)
-    return len(starts)
+    return request_rounds(sim.requests)
+
+
+def _spec(venue: str, sim: RunningSim) -> AccountSpec:
+    return live_spec(venue, sim, timeout_s=TIMEOUT_S)
+
+
+def _hold(sim: RunningSim, count: int) -> None:
+    """Hold answers, so that requests sent side by side are all in before the first answer; ``count`` is how many
+    the read sends, so that its last round is answered as soon as it is in."""
+    sim.player.faults.arm(Fault(FaultKind.HOLD, count=count, hang_s=HOLD_S))
 
 
 @pytest.mark.parametrize("venue", VENUES)
@@ -70,11 +81,15 @@ async def test_fetch_when_cache_is_warm_then_one_request_round_and_the_same_docu
     sim = await start_sim(venue)
     cache = _cache(tmp_path)
     sim.player.faults.arm(Fault(FaultKind.LATENCY, latency_ms=LATENCY_MS))
-    cold = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+    cold = await fetch_snapshot_doc(_spec(venue, sim), cache=cache)
     cold_rounds = _rounds(sim)
+    sim.player.faults.clear()
+    sim.requests.clear()
+    await fetch_snapshot_doc(_spec(venue, sim), cache=cache)
+    _hold(sim, count=len(sim.requests))
     sim.requests.clear()
 
-    warm = await fetch_snapshot_doc(live_spec(venue, sim), cache=cache)
+    warm = await fetch_snapshot_doc(_spec(venue, sim), cache=cache)
 
     assert _rounds(sim) == 1 < cold_rounds
     assert _essentials(warm, venue) == _essentials(cold, venue)
@@ -89,9 +104,12 @@ async def test_fetch_when_a_symbol_is_held_for_the_first_time_then_its_market_da
     assert len(held) >= 2
     _edit(cache, "binanceusdm", sim, **{"held:live": held[:1]})
     sim.requests.clear()
-    sim.player.faults.arm(Fault(FaultKind.LATENCY, latency_ms=LATENCY_MS))
+    await fetch_snapshot_doc(_spec("binanceusdm", sim), cache=cache)
+    _edit(cache, "binanceusdm", sim, **{"held:live": held[:1]})
+    _hold(sim, count=len(sim.requests))
+    sim.requests.clear()
 
-    doc = await fetch_snapshot_doc(live_spec("binanceusdm", sim), cache=cache)
+    doc = await fetch_snapshot_doc(_spec("binanceusdm", sim), cache=cache)
 
     assert _rounds(sim) == 2
     assert _essentials(doc, "binanceusdm") == _essentials(full, "binanceusdm")
@@ -251,11 +269,13 @@ async def test_fetch_when_history_is_a_week_of_5_minutes_then_paged_side_by_side
 ) -> None:
     sim = await start_sim("bybit")
     cache = _cache(tmp_path)
-    await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
+    await fetch_snapshot_doc(_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
     sim.requests.clear()
-    sim.player.faults.arm(Fault(FaultKind.LATENCY, latency_ms=LATENCY_MS))
+    await fetch_snapshot_doc(_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
+    _hold(sim, count=len(sim.requests))
+    sim.requests.clear()
 
-    doc = await fetch_snapshot_doc(live_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
+    doc = await fetch_snapshot_doc(_spec("bybit", sim), cache=cache, history=FINE_HISTORY)
 
     # ~19 pages a symbol, none waiting for another, all under the in-flight cap: one round
     assert len(sim.requests) <= DEFAULT_RETRY.max_in_flight and _rounds(sim) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import aiohttp
@@ -13,6 +14,7 @@ from riskguard.sim.engine import AccountSpec, PositionSpec
 from riskguard.sim.faults import Fault, FaultKind
 from riskguard.sim.margin import MarginMode
 from riskguard.sim.scenario import PathStep
+from riskguard.sim.server import Received, request_rounds
 from riskguard.sim.venues.binance import DEFAULT_API_KEY, DEFAULT_SECRET
 
 VENUES = ["binanceusdm", "binancecoinm"]
@@ -266,6 +268,51 @@ async def test_latency_fault_when_armed_then_response_is_delayed(start_sim, conn
     started = time.monotonic()
     await client.fetch_order_book("BTC/USDT:USDT")
     assert time.monotonic() - started >= 0.15
+
+
+async def test_hold_fault_when_requests_are_sent_side_by_side_then_answered_together_as_one_round(
+        start_sim, connect) -> None:
+    sim = await start_sim("binanceusdm")
+    client = connect("binanceusdm", sim)
+    await client.load_markets()
+    sim.requests.clear()
+    sim.player.faults.arm(Fault(kind=FaultKind.HOLD, count=2, hang_s=30))  # past the client's 3 s timeout
+
+    books = await asyncio.gather(*(client.fetch_order_book(s) for s in ("BTC/USDT:USDT", "ETH/USDT:USDT")))
+
+    assert [b["symbol"] for b in books] == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+    assert max(r.at_s for r in sim.requests) <= min(r.answered_s for r in sim.requests)
+    assert request_rounds(sim.requests) == 1
+    await client.fetch_order_book("BTC/USDT:USDT")  # the fault is used up: answered at once, a round later
+    assert request_rounds(sim.requests) == 2
+
+
+async def test_hold_fault_when_a_request_waits_for_an_answer_then_it_is_held_hang_s_and_counted_a_round_later(
+        start_sim, connect) -> None:
+    sim = await start_sim("binanceusdm")
+    client = connect("binanceusdm", sim)
+    await client.load_markets()
+    sim.requests.clear()
+    sim.player.faults.arm(Fault(kind=FaultKind.HOLD, count=3, hang_s=0.2))
+
+    for symbol in ("BTC/USDT:USDT", "ETH/USDT:USDT"):
+        await client.fetch_order_book(symbol)
+
+    first, second = sim.requests
+    assert first.answered_s - first.at_s >= 0.2 and second.at_s >= first.answered_s
+    assert request_rounds(sim.requests) == 2
+
+
+def test_request_rounds_when_requests_overlap_then_the_longest_chain_of_waits() -> None:
+    def r(at_s: float, answered_s: float | None) -> Received:
+        return Received(at_s, "GET", "/x", answered_s)
+
+    assert request_rounds([]) == 0
+    assert request_rounds([r(0, 5), r(1, 6), r(4.9, 7)]) == 1  # all in before the first answer
+    assert request_rounds([r(0, 5), r(5, 6)]) == 2  # sent the moment the first was answered
+    assert request_rounds([r(0, 1), r(2, 9), r(3, 4), r(5, 6), r(10, 11)]) == 4  # 0 → 3 → 5 → 10, not 0 → 2 → 10
+    assert request_rounds([r(2, 3), r(0, 1)]) == 2  # by arrival, not by the log's order
+    assert request_rounds([r(0, None), r(100, None)]) == 1  # still being answered: nobody waited on it
 
 
 @pytest.mark.parametrize("venue", VENUES)
