@@ -270,13 +270,19 @@ async def test_latency_fault_when_armed_then_response_is_delayed(start_sim, conn
     assert time.monotonic() - started >= 0.15
 
 
-async def test_hold_fault_when_requests_are_sent_side_by_side_then_answered_together_as_one_round(
-        start_sim, connect) -> None:
+async def _held(start_sim, connect, count: int, hang_s: float):
+    """A client with its markets loaded, the request log cleared and a hold fault armed."""
     sim = await start_sim("binanceusdm")
     client = connect("binanceusdm", sim)
     await client.load_markets()
     sim.requests.clear()
-    sim.player.faults.arm(Fault(kind=FaultKind.HOLD, count=2, hang_s=30))  # past the client's 3 s timeout
+    sim.player.faults.arm(Fault(kind=FaultKind.HOLD, count=count, hang_s=hang_s))
+    return sim, client
+
+
+async def test_hold_fault_when_requests_are_sent_side_by_side_then_answered_together_as_one_round(
+        start_sim, connect) -> None:
+    sim, client = await _held(start_sim, connect, count=2, hang_s=30)  # past the client's 3 s timeout
 
     books = await asyncio.gather(*(client.fetch_order_book(s) for s in ("BTC/USDT:USDT", "ETH/USDT:USDT")))
 
@@ -289,11 +295,7 @@ async def test_hold_fault_when_requests_are_sent_side_by_side_then_answered_toge
 
 async def test_hold_fault_when_a_request_waits_for_an_answer_then_it_is_held_hang_s_and_counted_a_round_later(
         start_sim, connect) -> None:
-    sim = await start_sim("binanceusdm")
-    client = connect("binanceusdm", sim)
-    await client.load_markets()
-    sim.requests.clear()
-    sim.player.faults.arm(Fault(kind=FaultKind.HOLD, count=3, hang_s=0.2))
+    sim, client = await _held(start_sim, connect, count=3, hang_s=0.2)
 
     for symbol in ("BTC/USDT:USDT", "ETH/USDT:USDT"):
         await client.fetch_order_book(symbol)
