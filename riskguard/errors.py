@@ -37,6 +37,11 @@ class SnapshotError(InputError):
 class DataUnavailable(RiskguardError):
     """A read that riskguard needs did not succeed; never to be read as 'no position'."""
 
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        """The venue's Retry-After when it gave one: asking again sooner is what gets an IP banned."""
+
 
 class StaleData(DataUnavailable):
     pass

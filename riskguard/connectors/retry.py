@@ -92,7 +92,8 @@ class Retrier:
         if len(detail) > _MAX_REASON:
             detail = detail[:_MAX_REASON] + "…"
         tries = f" after {attempts} attempts" if attempts > 1 else ""
-        return DataUnavailable(f"{self.venue} {label} failed{tries}: {type(exc).__name__}{why}: {detail}".rstrip(": "))
+        return DataUnavailable(f"{self.venue} {label} failed{tries}: {type(exc).__name__}{why}: {detail}".rstrip(": "),
+                               retry_after_s(exc))
 
     async def __call__(self, label: str, call: Callable[[], Awaitable[T]]) -> T:
         attempt = 0

@@ -59,6 +59,10 @@ it failed."""
 UNKNOWN = "unknown"
 CHECKPOINT_COMMITS = 50
 """Audit store commits between two checkpoints (a reaction cycle commits about five times)."""
+READ_RETRY_FIRST_S = 0.5
+"""After a failed full read the account is UNKNOWN (and, before its first good read, has no mark stream): it is
+read again after this, doubling with each failure up to ``poll_s``, and never sooner than the venue's
+Retry-After."""
 
 
 @dataclass
@@ -111,6 +115,9 @@ class AccountWorker:
         """The last full read's snapshot: its market series serve every streamed mark until the next read."""
         self._last_full = 0.0
         self._last_data = 0.0
+        self._failed_reads = 0
+        self._retry_at: float | None = None
+        """When the next read may follow a failed one (``READ_RETRY_FIRST_S``); None after a good read."""
         self._memory: frozenset[HitKey] = frozenset()
         self._restored_state: str | None = None
         self._views = SymbolViews()
@@ -204,10 +211,13 @@ class AccountWorker:
         self.restore()
         await self.resume_pending()
         while not stop.is_set():
-            if not self._wake.is_set() and self._reconciling is None:
+            if not self._wake.is_set() and self._reconciling is None and not self._pending.read:
                 self.idle.set()
+            wait_s = self.settings.poll_s
+            if self._retry_at is not None:
+                wait_s = min(wait_s, max(self._retry_at - self.clock(), 0.0))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.poll_s)
+                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
             if stop.is_set():
                 break
             self.idle.clear()
@@ -223,10 +233,18 @@ class AccountWorker:
             if (not self.stream_healthy or quiet) and now - self._last_full >= self.settings.poll_s:
                 trigger.read.append("poll")
             if now - self._last_full >= self.settings.reconcile_s:
-                if trigger.read or self._doc is None or not self.stream_healthy:
+                if trigger.read or self._doc is None or not self.stream_healthy or self._retry_at is not None:
                     trigger.read.append("reconcile")
                 elif self._reconciling is None:
                     self._reconcile_in_background()
+            if self._retry_at is not None and now < self._retry_at:
+                # Too soon after a failed read: what asks for one waits for the pass of the loop that wakes at
+                # _retry_at; meanwhile marks are evaluated on the last read that succeeded, if there is one.
+                self._pending.read, trigger.read = trigger.read, []
+                if self._doc is None or not trigger.marks:
+                    continue
+            elif self._retry_at is not None:
+                trigger.read.append("retry after a failed read")
             try:
                 await self.step(trigger)
             except Exception as exc:  # one account's failure never stops the others
@@ -299,6 +317,21 @@ class AccountWorker:
 
     def _apply(self, fetched: _Fetched) -> Loaded:
         """A full read becomes what the worker knows: the book's seed, the snapshot streamed marks rewrite."""
+        loaded = self._loaded(fetched)
+        if loaded.error is None:
+            self._failed_reads, self._retry_at = 0, None
+        else:
+            self._failed_reads += 1
+            backoff = min(READ_RETRY_FIRST_S * 2.0 ** min(self._failed_reads - 1, 16), self.settings.poll_s)
+            asked = getattr(loaded.error, "retry_after_s", None) or 0.0
+            self._retry_at = self.clock() + max(backoff, asked)
+            self.metrics.errors.labels(self.name, "read").inc()
+            self.store.event(self.run_id, self.name, EventKind.ERROR,
+                             f"full read failed ({self._failed_reads} in a row, next in {max(backoff, asked):g} s): "
+                             f"{loaded.error}")
+        return loaded
+
+    def _loaded(self, fetched: _Fetched) -> Loaded:
         if isinstance(fetched, RiskguardError):
             return Loaded(self.spec, None, None, fetched)
         start, doc, snapshot = fetched

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from riskguard.daemon.runner import Daemon
 from riskguard.daemon.worker import AccountWorker
 from riskguard.execution.audit_store import AuditStore
 from riskguard.sim import RunningSim, Scenario, serve
+from riskguard.sim.faults import Fault
 from riskguard.sim.scenario import load_scenario
 from riskguard.sim.streams import HUB
 
@@ -25,10 +26,10 @@ SQUEEZE = DATA / "sim_short_squeeze.yaml"
 BTC = "BTC/USDT:USDT"
 
 
-def account_yaml(name: str, base_url: str, mode: str = "execute") -> str:
+def account_yaml(name: str, base_url: str, mode: str = "execute", extra: str = "") -> str:
     env = name.upper().replace("-", "_")
     return (f"  {name}:\n    venue: binanceusdm\n    endpoint: {base_url}\n    mode: {mode}\n"
-            f"    credentials: {{api_key: \"${{RGT_{env}_KEY}}\", secret: \"${{RGT_{env}_SECRET}}\"}}\n")
+            f"    credentials: {{api_key: \"${{RGT_{env}_KEY}}\", secret: \"${{RGT_{env}_SECRET}}\"}}\n{extra}")
 
 
 @dataclass
@@ -92,10 +93,14 @@ async def start_rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIte
 
     async def start(scenario: Scenario | Path = SQUEEZE, accounts: dict[str, str] | None = None,
                     execute: bool = True, daemon_yaml: str = "", policy: str = REHEARSAL_POLICY,
-                    wait_streams: bool = True, before_start: Callable[[Any], Any] | None = None) -> Rig:
-        """``accounts``: config name → mode; each uses the scenario account ``<name>-key``."""
+                    wait_streams: bool = True, before_start: Callable[[Any], Any] | None = None,
+                    faults: Sequence[Fault] = (), account_extra: str = "") -> Rig:
+        """``accounts``: config name → mode; each uses the scenario account ``<name>-key``.  ``faults`` are armed
+        on the emulator before the daemon starts; ``account_extra``: YAML lines added to every account."""
         scen = load_scenario(scenario) if isinstance(scenario, Path) else scenario
         sim = await serve("binanceusdm", scenario=scen)
+        for fault in faults:
+            sim.player.faults.arm(fault)
         if before_start is not None:
             before_start(sim.player.exchange)
             await sim.app[HUB].publish()
@@ -108,7 +113,7 @@ async def start_rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIte
         audit_db = tmp_path / "audit.sqlite3"
         monkeypatch.delenv("RISKGUARD_AUDIT_DB", raising=False)
         text = (f"version: 2\ndefaults: {{policy: guard}}\n{policy}accounts:\n"
-                + "".join(account_yaml(n, sim.base_url, m) for n, m in accounts.items())
+                + "".join(account_yaml(n, sim.base_url, m, account_extra) for n, m in accounts.items())
                 + f"daemon:\n  audit_db: {audit_db}\n" + daemon_yaml)
         config = tmp_path / "config.yaml"
         config.write_text(text)
