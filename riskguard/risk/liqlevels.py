@@ -281,7 +281,9 @@ class EstimatorConfig:
 def parse_leverage_prior(text: str) -> EstimatorConfig:
     """``"5:15,10:25,20:25,25:15,50:12,100:8"`` (leverage:percent) → a config with that prior.
 
-    Percentages must sum to 100: a prior that silently renormalized would hide a typo.
+    Percentages must sum to 100: a prior that silently renormalized would hide a typo.  Within the rounding
+    tolerated (1e-6 points: six leverages at 16.6666667 each) they are divided by their sum, so the weights sum
+    to 1 as ``EstimatorConfig`` requires, to the last bit.
     """
     pairs = []
     for part in text.split(","):
@@ -292,11 +294,11 @@ def parse_leverage_prior(text: str) -> EstimatorConfig:
             raise ValueError(f"leverage prior item {part.strip()!r} is not LEVERAGE:PERCENT, e.g. 20:25") from None
     total = sum(p for _, p in pairs)
     if not math.isclose(total, 100.0, abs_tol=1e-6):
-        raise ValueError(f"leverage prior percentages sum to {total:g}, need 100")
+        raise ValueError(f"leverage prior percentages sum to {total:.10g}, need 100")  # :g said 100.000002 was 100
     if len({lev for lev, _ in pairs}) != len(pairs):
         raise ValueError("leverage prior lists a leverage twice")
     pairs.sort()
-    return EstimatorConfig(leverages=tuple(lev for lev, _ in pairs), weights=tuple(p / 100 for _, p in pairs))
+    return EstimatorConfig(leverages=tuple(lev for lev, _ in pairs), weights=tuple(p / total for _, p in pairs))
 
 
 def leverage_cap(tiers: Sequence[MarginTier], notional: float) -> float | None:

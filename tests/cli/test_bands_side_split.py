@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from docs_factory import binance_cross_doc
 from market_factory import with_market
 
@@ -70,3 +71,18 @@ def test_bands_when_leverage_prior_given_then_used_and_capped_at_the_venue_max(r
     bad = run("bands", BTC, "--snapshot", path, "--leverage-prior", "5:20,10:30")
     assert bad.code == ExitCode.UNKNOWN
     assert "--leverage-prior: leverage prior percentages sum to 50, need 100" in bad.err
+
+
+def test_bands_when_leverage_prior_is_rounded_to_seven_decimals_then_read_as_the_user_meant(run, write) -> None:
+    path = str(write("snap.json", with_market(binance_cross_doc())))
+    sixths = ",".join(f"{lev}:16.6666667" for lev in (2, 3, 4, 5, 6, 7))  # 100.0000002 in all
+
+    out = run("bands", BTC, "--snapshot", path, "--leverage-prior", sixths, "--format", "json")
+
+    assert out.code == ExitCode.OK, out.err
+    assumptions = out.json()["assumptions"]
+    assert assumptions["leverages"] == [2, 3, 4, 5, 6, 7]
+    assert assumptions["weights"] == pytest.approx([1 / 6] * 6, abs=1e-12)
+    off = run("bands", BTC, "--snapshot", path, "--leverage-prior", sixths.replace("16.6666667", "16.666667"))
+    assert off.code == ExitCode.UNKNOWN
+    assert "--leverage-prior: leverage prior percentages sum to 100.000002, need 100" in off.err
