@@ -7,8 +7,8 @@
 (the gate API's answer latency over loopback HTTP is bench/bench_gate.py's.)
 
 Run: ``python bench/bench_daemon.py [latency [SAMPLES [QUIET_S [DURABILITY]]]|accounts N]`` (both, with 200
-reactions 0.1 s apart and N=100, by default; DURABILITY is the daemon's ``audit_durability``, ``power_loss`` by
-default, ``process_crash`` to leave the disk flush out of the reaction).  200 reactions take about a minute on the
+reactions 0.1 s apart and N=100, by default; DURABILITY is the daemon's ``audit_durability``, ``process_crash`` by
+default as the daemon's, ``power_loss`` to put the disk flush into the reaction).  200 reactions take about a minute on the
 2-core machine; it prints the load average, each stage's share and what else happened inside the reactions
 (collections, checkpoints, preemption).
 """
@@ -176,7 +176,7 @@ def _machine(db: Path) -> tuple[int, int]:
     return os.stat(db).st_size, resource.getrusage(resource.RUSAGE_THREAD).ru_nivcsw
 
 
-async def latency(samples: int = 200, gap_s: float = 0.1, durability: str = "power_loss",
+async def latency(samples: int = 200, gap_s: float = 0.1, durability: str = "process_crash",
                   warmup: int = 5) -> list[Reaction]:
     """``samples`` reactions, each from the same start, ``gap_s`` of quiet before each breach.
 

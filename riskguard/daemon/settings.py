@@ -55,9 +55,10 @@ class DaemonSettings(_Strict):
     gate: ListenSettings = Field(default_factory=lambda: ListenSettings.model_validate({}))
     audit_db: str | None = Field(None, description="audit store path; default under the user's data directory")
     audit_durability: Literal["power_loss", "process_crash"] = Field(
-        "power_loss", description="what an order intent survives before the order leaves: power_loss fsyncs it "
-        "first (a disk flush in every reaction, slow when the disk is busy); process_crash hands it to the OS "
-        "(kill -9 and a crash of riskguard lose nothing; a power cut or kernel crash may lose the last intents)")
+        "process_crash", description="what an order intent survives before the order leaves: process_crash hands "
+        "it to the OS (kill -9 and a crash of riskguard lose nothing; a power cut or kernel crash may lose the last "
+        "intents' record, never add exposure); power_loss fsyncs it first (a disk flush in every reaction: tens to "
+        "hundreds of ms when the disk is busy, as it is in a cascade)")
 
 
 def resolve_url(url: str, where: str) -> str:
