@@ -4,6 +4,8 @@ direction on a tie, and a short pool worked by hand."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal, localcontext
+from fractions import Fraction
 
 import pytest
 from test_uniform_move import bisect, pool
@@ -22,7 +24,7 @@ from riskguard.model import (
     VenueMarkets,
 )
 from riskguard.risk.account_risk import evaluate_account
-from riskguard.risk.uniform_move import Direction, UniformMove, pool_move, uniform_moves
+from riskguard.risk.uniform_move import Direction, UniformMove, pool_move, solve_uniform_move, uniform_moves
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -138,3 +140,31 @@ def test_pool_move_when_one_stretch_holds_two_roots_up_then_the_first_is_the_mov
     move = pool_move(p, "BTC")
     assert move.up_pct == pytest.approx(bisect(p, Direction.UP) * 100, rel=1e-9)
     assert (move.asset, move.positions, move.reason) == ("BTC", 2, None)
+
+
+def test_uniform_move_when_the_pool_is_worth_less_than_one_unit_then_the_root_is_still_found():
+    # a dust account: wallet 0.2 USDT, short 0.001 BTC at 300. α = W + q·e = 0.5 and γ = 0 (no inverse position),
+    # so the discriminant α² = 0.25 lies below 1 and α between 0 and 1.  0.2 − 0.001·(P − 300) = 0.005·0.001·P
+    # ⇒ P = 0.5/0.001005, an up move of 0.5/0.3015 − 1 = 397/603
+    (move,) = uniform_moves(_account(_pos(side=Side.SHORT, contracts=0.001, price=300.0),
+                                     balances={"USDT": 0.2}), _venue())
+    assert move.known
+    assert move.up_pct == pytest.approx(float(Fraction(397, 603) * 100), rel=1e-12)  # 65.84 %
+    assert move.down_pct == math.inf
+
+
+def test_uniform_move_of_a_coin_settled_mixed_pool_when_the_discriminant_is_below_one():
+    # settled in BTC: short 10 ETH/BTC (linear, tier 0.4 %) at 0.05 and long 1 000 USD of BTC/USD (inverse, tier
+    # 0.5 %) at 50 000, wallet 0.1 BTC.  Margin left × t = β·t² + α·t + γ with α = 0.1 + 10·0.05 + 1 000/50 000
+    # = 0.62, β = −10·0.05·1.004 = −0.502, γ = −(1 000/50 000)·1.005 = −0.0201: discriminant 0.3440392, between
+    # 0 and 1.  Both roots lie in the first stretch (no size reaches a tier floor), worked out in 40 digits.
+    p = pool(inverse=[0, 1], side=[-1, 1], qty=[10, 1_000], entry=[0.05, 50_000], mark=[0.05, 50_000], wallet=0.1,
+             table=[0, 1])
+    with localcontext() as ctx:
+        ctx.prec = 40
+        a, b, g = Decimal("0.62"), Decimal("-0.502"), Decimal("-0.0201")
+        root = (a * a - 4 * b * g).sqrt()
+        low, high = (-a + root) / (2 * b), (-a - root) / (2 * b)
+    assert (float(low), float(high)) == pytest.approx((0.033318, 1.201742), abs=1e-6)
+    assert solve_uniform_move(p, Direction.UP) == pytest.approx(float(high - 1), rel=1e-12)  # 20.17 %
+    assert solve_uniform_move(p, Direction.DOWN) == pytest.approx(float(1 - low), rel=1e-12)  # 96.67 %
