@@ -168,3 +168,21 @@ def test_uniform_move_of_a_coin_settled_mixed_pool_when_the_discriminant_is_belo
     assert (float(low), float(high)) == pytest.approx((0.033318, 1.201742), abs=1e-6)
     assert solve_uniform_move(p, Direction.UP) == pytest.approx(float(high - 1), rel=1e-12)  # 20.17 %
     assert solve_uniform_move(p, Direction.DOWN) == pytest.approx(float(1 - low), rel=1e-12)  # 96.67 %
+
+
+def test_uniform_move_when_the_pool_is_exactly_at_maintenance_then_both_moves_are_zero():
+    # settled in BTC, both long: 1 ETH/BTC (linear, 0.4 %) from 0.04 marked 0.05 gains 0.01 and holds 0.05·0.4 %
+    # = 0.0002; 2 000 USD of BTC/USD (inverse, 0.5 %) from 64 000 marked 40 000 loses 2 000/40 000 − 2 000/64 000
+    # = 0.01875 and holds 0.05·0.5 % = 0.00025.  A wallet of 0.0092 leaves exactly 0 over maintenance, so the ratio
+    # is 1: the move is 0 either way.  (The root at t = 1 rounds to just above 1, outside the down stretch [0.01, 1];
+    # dropped, the search went on to the tier crossing at t = 0.01 and read a 99 % down move.)
+    margin = Fraction("0.0092") + Fraction("0.01") - Fraction("0.01875") - Fraction("0.0002") - Fraction("0.00025")
+    assert margin == 0
+    p = pool(inverse=[0, 1], side=[1, 1], qty=[1, 2_000], entry=[0.04, 64_000], mark=[0.05, 40_000], wallet=0.0092,
+             table=[0, 1])
+    assert solve_uniform_move(p, Direction.DOWN) == pytest.approx(0.0, abs=1e-12)
+    assert solve_uniform_move(p, Direction.UP) == pytest.approx(0.0, abs=1e-12)
+    # a hair of margin more: the down move is that hair over the slope of the margin at t = 1, β − γ = 0.10005
+    richer = pool(inverse=[0, 1], side=[1, 1], qty=[1, 2_000], entry=[0.04, 64_000], mark=[0.05, 40_000],
+                  wallet=0.0092 + 1e-12, table=[0, 1])
+    assert solve_uniform_move(richer, Direction.DOWN) == pytest.approx(1e-12 / 0.10005, rel=1e-3, abs=0)
