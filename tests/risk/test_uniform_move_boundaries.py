@@ -7,6 +7,7 @@ import math
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from test_uniform_move import bisect, pool
 
@@ -24,7 +25,14 @@ from riskguard.model import (
     VenueMarkets,
 )
 from riskguard.risk.account_risk import evaluate_account
-from riskguard.risk.uniform_move import Direction, UniformMove, pool_move, solve_uniform_move, uniform_moves
+from riskguard.risk.uniform_move import (
+    Direction,
+    UniformMove,
+    _first_root,
+    pool_move,
+    solve_uniform_move,
+    uniform_moves,
+)
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 
@@ -186,3 +194,59 @@ def test_uniform_move_when_the_pool_is_exactly_at_maintenance_then_both_moves_ar
     richer = pool(inverse=[0, 1], side=[1, 1], qty=[1, 2_000], entry=[0.04, 64_000], mark=[0.05, 40_000],
                   wallet=0.0092 + 1e-12, table=[0, 1])
     assert solve_uniform_move(richer, Direction.DOWN) == pytest.approx(1e-12 / 0.10005, rel=1e-3, abs=0)
+
+
+def test_uniform_move_when_a_position_is_fully_collateralised_then_no_move_liquidates():
+    # 1x: a linear long whose wallet is its entry value (α = W − q·e = 0, γ = 0) and an inverse short whose wallet
+    # is its entry value in coin (α = W − q/e = 0, β = 0): equity − MM is q·P·(1 − 0.5 %) and (q/P)·(1 − 0.5 %),
+    # positive at every price
+    (long_move,) = uniform_moves(_account(_pos(), balances={"USDT": 10_000.0}), _venue())
+    assert (long_move.down_pct, long_move.up_pct) == (math.inf, math.inf)
+    short = pool(inverse=[1], side=[-1], qty=[50_000], entry=[50_000], mark=[50_000], wallet=1.0, table=[1])
+    assert (solve_uniform_move(short, Direction.DOWN), solve_uniform_move(short, Direction.UP)) == (math.inf, math.inf)
+
+
+def test_uniform_move_of_an_inverse_long_whose_margin_terms_add_to_one_coin():
+    # wallet 0.5 BTC, long 25 000 USD at 50 000: α = 0.5 + 25 000/50 000 = 1, γ = −0.5·(1 + 0.5 %), β = 0.
+    # 1 − 0.5025/t = 0  ⇒  t = 0.5025, a 49.75 % fall
+    p = pool(inverse=[1], side=[1], qty=[25_000], entry=[50_000], mark=[50_000], wallet=0.5, table=[1])
+    assert solve_uniform_move(p, Direction.DOWN) == pytest.approx(0.4975, rel=1e-12)
+    assert solve_uniform_move(p, Direction.UP) == math.inf
+
+
+def test_uniform_move_when_the_tier_is_pinned_at_the_first_then_a_crossing_does_not_move_it():
+    # short 1 at 40 000, wallet 20 000, tier pinned at 0 (0.4 %, OKX/Bybit keep the tier they set): the notional
+    # passes the 50 000 floor on the way up and the rate stays.  20 000 − (P − 40 000) = 0.004·P  ⇒  P = 60 000/1.004
+    # (re-tiered by price it would be (60 000 + 50)/1.005)
+    p = pool(inverse=[0], side=[-1], qty=[1], entry=[40_000], mark=[40_000], wallet=20_000, table=[0], fixed_tier=[0])
+    assert solve_uniform_move(p, Direction.UP) == pytest.approx(1.5 / 1.004 - 1, rel=1e-12)
+
+
+def test_uniform_move_of_a_mixed_pool_whose_linear_position_starts_above_the_first_tier():
+    # long 2 BTC at 30 000 (60 000 notional: tier 1, 0.5 %, cum 50) beside a long of 1 000 USD of BTC/USD at 30 000
+    # (inverse, 1/30 coin, 0.5 %), wallet 8 000.  The root lies above the crossing back to tier 0 (t = 5/6):
+    # 59 700·t² + (8 000 − 60 000 + 50 + 1/30)·t − 1.005/30 = 0, worked out in 40 digits
+    p = pool(inverse=[0, 1], side=[1, 1], qty=[2, 1_000], entry=[30_000, 30_000], mark=[30_000, 30_000],
+             wallet=8_000, table=[0, 1])
+    with localcontext() as ctx:
+        ctx.prec = 40
+        a, b, g = Decimal(-51_950) + Decimal(1) / 30, Decimal(59_700), -Decimal("1.005") / 30
+        t = (-a + (a * a - 4 * b * g).sqrt()) / (2 * b)
+    assert float(t) == pytest.approx(0.870184, abs=1e-6)
+    assert solve_uniform_move(p, Direction.DOWN) == pytest.approx(float(1 - t), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("coefficients", "direction", "first"),
+    [
+        # t² − 1.3·t + 0.4 = (t − 0.5)(t − 0.8): going down from 1 the margin is gone first at 0.8
+        ((-1.3, 1.0, 0.4), Direction.DOWN, 0.8),
+        # 0.5·t² − 1.75·t + 1.5 = 0.5·(t − 1.5)(t − 2): going up the first is 1.5 (the stable form's q is exactly 1)
+        ((-1.75, 0.5, 1.5), Direction.UP, 1.5),
+    ],
+)
+def test_first_root_when_a_stretch_holds_two_roots_then_the_one_met_first(coefficients, direction, first):
+    a, b, g = coefficients
+    end = 0.0 if direction is Direction.DOWN else math.inf
+    root = _first_root(np.array([a]), np.array([b]), np.array([g]), np.array([1.0]), np.array([end]), direction)
+    assert root == pytest.approx(first, rel=1e-12)
