@@ -25,7 +25,9 @@ from riskguard.model import (
     VenueMarkets,
 )
 from riskguard.risk.account_risk import evaluate_account
+from riskguard.risk.tiers import TierTable
 from riskguard.risk.uniform_move import (
+    CrossPool,
     Direction,
     UniformMove,
     _first_root,
@@ -250,3 +252,40 @@ def test_first_root_when_a_stretch_holds_two_roots_then_the_one_met_first(coeffi
     end = 0.0 if direction is Direction.DOWN else math.inf
     root = _first_root(np.array([a]), np.array([b]), np.array([g]), np.array([1.0]), np.array([end]), direction)
     assert root == pytest.approx(first, rel=1e-12)
+
+
+def test_solve_uniform_move_when_the_pool_is_empty_then_no_move_liquidates_it():
+    # nothing to move, whatever the wallet says (here already below zero)
+    empty = pool(inverse=[], side=[], qty=[], entry=[], mark=[], wallet=-1.0, table=[])
+    assert (solve_uniform_move(empty, Direction.DOWN), solve_uniform_move(empty, Direction.UP)) == (math.inf, math.inf)
+
+
+def test_uniform_move_when_the_pinned_tier_is_past_the_table_then_the_last_tier():
+    # short 1 at 40 000, wallet 20 000, pinned at tier 7 of a 4-tier table: the last (2.5 %, cum 16 300) holds.
+    # 20 000 − (P − 40 000) = 0.025·P − 16 300  ⇒  P = 76 300/1.025
+    p = pool(inverse=[0], side=[-1], qty=[1], entry=[40_000], mark=[40_000], wallet=20_000, table=[0], fixed_tier=[7])
+    assert solve_uniform_move(p, Direction.UP) == pytest.approx(1.9075 / 1.025 - 1, rel=1e-12)
+
+
+def _one_market_pool(tiers: list[MarginTier], **columns) -> CrossPool:
+    n = len(columns["side"])
+    kinds = {"inverse": bool, "fixed_tier": np.int64}
+    arrays = {k: np.asarray(v, dtype=kinds.get(k, float)) for k, v in columns.items()}
+    return CrossPool(tiers=TierTable.from_tiers([tiers]), table=np.zeros(n, dtype=np.int64),
+                     mmr_add=np.zeros(n), **arrays)
+
+
+def test_uniform_move_when_maintenance_is_fixed_at_entry_then_no_tier_is_read():
+    # Bybit classic: MM 50 fixed at entry, whatever the price; one tier in the table.  1 000 + (P − 10 000) = 50
+    p = _one_market_pool([MarginTier(0, math.inf, 0.005)], inverse=[0], side=[1], qty=[1], entry=[10_000],
+                         mark=[10_000], fixed_tier=[-1], fixed_mm=[50.0], constant=1_000.0)
+    assert solve_uniform_move(p, Direction.DOWN) == pytest.approx(0.095, rel=1e-12)
+
+
+def test_uniform_move_when_the_table_has_two_tiers_then_the_crossing_counts():
+    # long 2 at 30 000 (60 000: tier 1, 0.5 %, cum 50), wallet 15 000.  Below t = 5/6 it is back in tier 0 (0.4 %):
+    # 15 000 + 2·(30 000·t − 30 000) = 0.004·60 000·t  ⇒  t = 45 000/59 760, under 5/6
+    two = [MarginTier(0, 50_000, 0.004, 0), MarginTier(50_000, math.inf, 0.005, 50)]
+    p = _one_market_pool(two, inverse=[0], side=[1], qty=[2], entry=[30_000], mark=[30_000], fixed_tier=[-1],
+                         fixed_mm=[math.nan], constant=15_000.0)
+    assert solve_uniform_move(p, Direction.DOWN) == pytest.approx(1 - 45_000 / 59_760, rel=1e-12)
