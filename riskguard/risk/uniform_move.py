@@ -114,7 +114,9 @@ def _first_root(
         elif a != 0:
             roots = (-g / a,)
         lo, hi = min(t0, t1), max(t0, t1)
-        found = [r for r in roots if math.isfinite(r) and r > 0 and lo <= r <= hi]
+        # A root on an end of the stretch (a pool exactly at maintenance now, or at a tier crossing) can round to
+        # just outside it; dropped, the search would go on to a far root (a 99 % move for a pool at its trigger).
+        found = [r for r in roots if math.isfinite(r) and r > 0 and lo - 1e-12 <= r <= hi + 1e-12]
         if found:
             return min(found) if up else max(found)
     return math.nan

@@ -15,6 +15,7 @@ from riskguard.risk.side_attribution import (
     attribute_closes,
     attribute_sides,
     side_decay,
+    turnover,
 )
 
 WEIGHTS = "attribution weights must be >= 0, ratio_window_s > 0 and funding_scale > 0"
@@ -49,6 +50,17 @@ def test_attribution_config_when_on_the_allowed_edges_then_accepted():
     cfg = AttributionConfig(price_weight=0.0, taker_weight=0.0, ratio_weight=0.0, funding_weight=0.0,
                             ratio_min_growth=0.0)
     assert (cfg.price_weight, cfg.ratio_min_growth) == (0.0, 0.0)
+
+
+def test_attribution_config_when_window_and_cap_below_one_then_accepted_and_the_cap_holds():
+    # half a second of ratio window (one bar) and a cap of half a log-odds are positive, so allowed
+    cfg = AttributionConfig(price_weight=0.0, taker_weight=1.0, ratio_window_s=0.5, max_vote=0.5)
+    assert cfg.ratio_window_s == 0.5
+    # a bar all buys votes ln 49 = 3.89, capped at 0.5
+    split = attribute_sides(close=np.full(2, 100.0), oi_units=np.array([100.0, 110.0]),
+                            new_notional=np.array([0.0, 1.0]), taker_buy=np.array([1.0, 5.0]),
+                            taker_sell=np.array([1.0, 0.0]), config=cfg)
+    assert split.share.tolist() == pytest.approx([0.5, _sigmoid(0.5)], rel=1e-12)
 
 
 TAKER_ONLY = AttributionConfig(price_weight=0.0, taker_weight=1.0)
@@ -90,7 +102,64 @@ def test_attribute_sides_when_taker_volume_unusable_then_those_bars_do_not_vote(
     }
 
 
-def test_side_attribution_json_when_share_has_many_digits_then_four_kept():
+def test_attribute_sides_when_taker_volume_is_below_one_unit_then_it_votes():
+    # 0.3 bought and 0.1 sold: a buy share of 0.75 whatever the unit, logit ln 3
+    split = attribute_sides(close=np.full(2, 100.0), oi_units=np.array([100.0, 101.0]),
+                            new_notional=np.array([0.0, 1.0]), taker_buy=np.array([0.0, 0.3]),
+                            taker_sell=np.array([0.0, 0.1]), config=TAKER_ONLY)
+    assert split.share[1] == pytest.approx(0.75, rel=1e-12)
+    assert (split.evidence[1].bars, split.unvoted_bars) == (1, 0)
+
+
+def test_attribute_sides_when_two_bars_then_the_one_return_is_its_own_scale():
+    # one return, so the typical return is itself: vote 0.6 × 1, share σ(0.6) = 0.645656…, four places kept
+    split = attribute_sides(close=np.array([100.0, 101.0]), oi_units=np.array([10.0, 11.0]),
+                            new_notional=np.array([0.0, 1.0]))
+    assert split.share.tolist() == pytest.approx([0.5, _sigmoid(0.6)], rel=1e-12)
+    assert (split.evidence[0].bars, split.evidence[0].long_share, split.evidence[0].note) == (1, 0.6457, "voted")
+    assert split.long_share == 0.6457
+
+
+def test_attribute_sides_when_a_return_is_far_beyond_the_typical_then_the_price_vote_is_clipped_both_ways():
+    # log returns ±1 %, then +20 % and −20 %: the typical |return| is 1 %, so the last two are 20 units, clipped
+    # to ±3 and weighed 0.6: ±1.8; the small ones vote ±0.6
+    ret = np.array([0.0, 0.01, -0.01, 0.01, -0.01, 0.2, -0.2])
+    split = attribute_sides(close=100.0 * np.exp(np.cumsum(ret)), oi_units=np.arange(100.0, 107.0),
+                            new_notional=np.array([0.0, 1, 1, 1, 1, 1, 1]))
+    votes = [0.0, 0.6, -0.6, 0.6, -0.6, 1.8, -1.8]
+    assert split.share.tolist() == pytest.approx([_sigmoid(v) for v in votes], rel=1e-9)
+
+
+def test_attribute_sides_when_two_sources_vote_then_their_votes_add_and_a_bar_either_voted_on_counts():
+    # price: returns +1 %, +1 %, −1 %: each one typical unit, vote ±0.6.  Taker flow: bar 1 buys 3 of 4 (0.5·ln 3),
+    # bar 2 all sells (0.5·ln(0.02/0.98)), bar 3 no volume (no vote).  Every bar voted on by at least one source.
+    split = attribute_sides(close=100.0 * np.exp(np.cumsum([0.0, 0.01, 0.01, -0.01])),
+                            oi_units=np.arange(100.0, 104.0), new_notional=np.array([0.0, 1.0, 1.0, 1.0]),
+                            taker_buy=np.array([0.0, 3.0, 0.0, 0.0]), taker_sell=np.array([0.0, 1.0, 2.0, 0.0]))
+    votes = [0.6 + 0.5 * math.log(3.0), 0.6 + 0.5 * math.log(0.02 / 0.98), -0.6]
+    assert split.share[1:].tolist() == pytest.approx([_sigmoid(v) for v in votes], rel=1e-9)
+    assert split.unvoted_bars == 0
+    assert (split.evidence[0].bars, split.evidence[1].bars) == (3, 2)
+
+
+def test_ratio_vote_reads_the_opens_as_the_change_of_interest_plus_what_closed_over_the_window():
+    # one-bar window; the ratio goes 1 → 13/12 (long fraction 0.5 → 0.52) as OI goes 1 000 → 1 100.
+    # Nothing known closed: (1 100·0.52 − 1 000·0.5)/100 = 0.72 long.  6 units closed in that bar (4 the bar
+    # before, outside the window): (72 + 0.51·6)/106 = 75.06/106 long.
+    cfg = AttributionConfig(price_weight=0.0, ratio_window_s=60.0)
+    kwargs = dict(close=np.full(3, 100.0), oi_units=np.array([1_000.0, 1_000.0, 1_100.0]),
+                  new_notional=np.array([0.0, 0.0, 1.0]), long_short_ratio=np.array([1.0, 1.0, 13 / 12]),
+                  config=cfg)
+
+    def vote(p: float) -> float:
+        return math.log(p / (1 - p))
+
+    bare = attribute_sides(**kwargs)
+    assert bare.share[2] == pytest.approx(_sigmoid(vote(0.72)), rel=1e-9)
+    prior = attribute_sides(**kwargs, closed=np.array([0.0, 4.0, 6.0]))
+    assert prior.share[2] == pytest.approx(_sigmoid(vote(75.06 / 106)), rel=1e-9)
+    assert (bare.evidence[2].bars, prior.evidence[2].bars) == (1, 1)
+
     split = SideAttribution(share=np.array([0.5]), long_share=0.123456, evidence=(), unvoted_bars=0)
     assert split.to_json() == {"long_share_of_new_notional": 0.1235, "unvoted_bars": 0, "sources": []}
 
@@ -155,6 +224,27 @@ def test_attribute_closes_when_no_flow_weight_or_prior_then_no_net():
     # with a holding prior the opens are ΔOI plus what closed: 12 and 2
     np.testing.assert_allclose(prior.opens, [[0.0, 7.2, 1.0], [0.0, 4.8, 1.0]], rtol=1e-12)
     assert prior.net is None and prior.closed.tolist() == [0.0, 2.0, 7.0]
+
+
+def test_attribute_closes_when_interest_falls_at_the_second_bar_then_the_first_bar_opens_nothing():
+    # ΔOI at bar 0 is 0 by definition (nothing before it); bar 1 loses 10, which opens nothing either
+    flows = attribute_closes(oi_units=np.array([100.0, 90.0]), share=np.array([0.5, 0.5]))
+    assert flows.opens.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    one = attribute_closes(oi_units=np.array([100.0]), share=np.array([0.5]), taker_buy=np.ones(1),
+                           taker_sell=np.zeros(1))
+    assert one.opens.tolist() == [[0.0], [0.0]] and one.net.tolist() == [[0.0], [0.0]]
+
+
+def test_turnover_when_interest_changes_then_each_bar_closes_a_share_of_the_bar_before():
+    # 6 minutes of a 1-hour holding: 10 % of the previous bar's OI closes, or the fall where it is larger
+    closed = turnover(np.array([100.0, 200.0, 200.0, 150.0]), bar_seconds=360.0, mean_holding_hours=1.0)
+    assert closed.tolist() == pytest.approx([0.0, 10.0, 20.0, 50.0], rel=1e-12)
+    assert turnover(np.array([100.0]), 360.0, 1.0).tolist() == [0.0]
+
+
+def test_side_decay_when_one_bar_then_no_decay():
+    for flows in (SideFlows(np.zeros((2, 1)), None), SideFlows(np.zeros((2, 1)), None, np.zeros(1))):
+        assert side_decay(np.array([100.0]), flows, None).tolist() == [[0.0], [0.0]]
 
 
 def test_side_decay_when_each_kind_of_close_then_hazard_per_side():
