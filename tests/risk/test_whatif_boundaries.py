@@ -263,3 +263,20 @@ def test_a_fill_on_a_symbol_the_venue_does_not_list_is_refused_naming_both():
     with pytest.raises(WhatIfError) as err:
         apply_fills(account(), VENUE, [Increase("XRP/USDT:USDT", Side.LONG, 1, 1, 1)], taker=0.0)
     assert str(err.value) == "no market 'XRP/USDT:USDT' on binanceusdm"
+
+
+def test_a_cut_the_amount_grid_rounds_to_a_full_close_releases_all_the_isolated_margin():
+    # 1 − 1e-9 of a 1-ETH position leaves 1e-9, 1e-7 of a 0.01 step: snapped to 0, so the position is closed
+    # and its whole 400 of margin returns to the cross wallet (not 400 · (1 − 1e-9)); no PnL at entry, no fee
+    eth = position(ETH.symbol, 1, 2_000, isolated_margin=400)
+    after = apply_fills(account(eth, position(BTC.symbol, 1, 40_000)), VENUE,
+                        [Reduce(ETH.symbol, Side.LONG, 1 - 1e-9, 2_000)], taker=0.0)
+    assert [p.symbol for p in after.positions] == [BTC.symbol]
+    assert after.balances["USDT"].cross_wallet == 10_400.0
+    # the same cut through the array path: the pool of 10 400 holds 1 BTC at 40 000,
+    # 10 400 + (P − 40 000) = 0.004 · P
+    rows = Reductions.of(account(eth, position(BTC.symbol, 1, 40_000)), VENUE, 0, taker=0.0)
+    assert rows is not None
+    variants = rows.evaluate(np.array([1 - 1e-9]), np.array([2_000.0]))
+    assert variants.present.tolist() == [[False, True]]
+    assert variants.price[0, 1] == pytest.approx(29_600 / 0.996, rel=1e-12)
