@@ -3,6 +3,7 @@ leverage prior read from the command line, and the assumptions as they are writt
 is worked by hand from the inputs written here."""
 
 import json
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -129,12 +130,23 @@ def test_parse_leverage_prior_when_valid_then_sorted_by_leverage_with_weights_in
         ("5:20,10:30", "leverage prior percentages sum to 50, need 100"),
         ("5:50,10:49.5", "leverage prior percentages sum to 99.5, need 100"),  # a typo is named, not refused later
         ("5:50,5:50", "leverage prior lists a leverage twice"),
+        ("5:50.000002,10:50", "leverage prior percentages sum to 100.000002, need 100"),  # beyond the rounding
     ],
 )
 def test_parse_leverage_prior_when_malformed_then_names_the_problem(text, message):
     with pytest.raises(ValueError) as info:
         parse_leverage_prior(text)
     assert str(info.value) == message
+
+
+def test_parse_leverage_prior_when_rounded_within_the_tolerance_then_weights_sum_to_one_exactly():
+    # six leverages at 16.6666667 % sum to 100.0000002: accepted, and divided by that sum (not by 100, which
+    # left the weights 2e-9 over 1 and EstimatorConfig refused them as "weights must sum to 1")
+    config = parse_leverage_prior(",".join(f"{lev}:16.6666667" for lev in (2, 3, 4, 5, 6, 7)))
+    assert config.weights == pytest.approx((1 / 6,) * 6, abs=1e-15)
+    assert math.fsum(config.weights) == pytest.approx(1.0, abs=1e-15)
+    near_edge = parse_leverage_prior("5:50.0000009,10:50")  # 9e-7 off: accepted
+    assert near_edge.weights == (50.0000009 / 100.0000009, 50 / 100.0000009)
 
 
 # -- Assumptions.to_json -------------------------------------------------------------------------------------
