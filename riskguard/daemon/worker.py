@@ -323,12 +323,12 @@ class AccountWorker:
         else:
             self._failed_reads += 1
             backoff = min(READ_RETRY_FIRST_S * 2.0 ** min(self._failed_reads - 1, 16), self.settings.poll_s)
-            asked = getattr(loaded.error, "retry_after_s", None) or 0.0
-            self._retry_at = self.clock() + max(backoff, asked)
+            asked = loaded.error.retry_after_s if isinstance(loaded.error, DataUnavailable) else None
+            wait_s = max(backoff, asked or 0.0)
+            self._retry_at = self.clock() + wait_s
             self.metrics.errors.labels(self.name, "read").inc()
             self.store.event(self.run_id, self.name, EventKind.ERROR,
-                             f"full read failed ({self._failed_reads} in a row, next in {max(backoff, asked):g} s): "
-                             f"{loaded.error}")
+                             f"full read failed ({self._failed_reads} in a row, next in {wait_s:g} s): {loaded.error}")
         return loaded
 
     def _loaded(self, fetched: _Fetched) -> Loaded:
