@@ -24,7 +24,7 @@ import json
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -162,8 +162,7 @@ def request_rounds(requests: Iterable[Received]) -> int:
 
 async def _requests(request: web.Request) -> web.Response:
     log = request.app[REQUESTS]
-    body = {"requests": [{"at_s": r.at_s, "method": r.method, "path": r.path, "answered_s": r.answered_s}
-                         for r in log]}
+    body = {"requests": [asdict(r) for r in log]}
     if request.method == "DELETE":
         log.clear()
     return web.json_response(body)

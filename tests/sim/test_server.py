@@ -40,6 +40,22 @@ async def test_admin_faults_when_armed_listed_and_cleared_then_state_follows(sta
             assert r.status == 200
 
 
+async def test_admin_requests_when_read_then_each_request_with_its_answer_time_and_delete_clears(start_sim) -> None:
+    sim = await start_sim("binanceusdm")
+    async with aiohttp.ClientSession(sim.base_url) as session:
+        for path in ("/fapi/v1/time", "/fapi/v1/ping"):
+            async with session.get(path) as r:
+                assert r.status == 200
+        async with session.delete("/__sim/requests") as r:
+            log = (await r.json())["requests"]
+        async with session.get("/__sim/requests") as r:
+            assert (await r.json())["requests"] == []
+    assert [(q["method"], q["path"]) for q in log] == [("GET", "/fapi/v1/time"), ("GET", "/fapi/v1/ping")]
+    first, second = log
+    assert first["at_s"] <= first["answered_s"] <= second["at_s"] <= second["answered_s"]  # one after the other
+    assert set(first) == {"at_s", "method", "path", "answered_s"}
+
+
 async def test_serve_when_autoplay_then_path_applies_at_its_offsets() -> None:
     scenario = Scenario(path=(PathStep(at_s=0.05, marks={"BTCUSDT": 50_000.0}),))
     sim = await serve("binanceusdm", scenario=scenario, autoplay=True)
